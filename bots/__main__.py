@@ -1,0 +1,90 @@
+"""``parcelbot`` / ``python -m bots``: run the bot, the console chat, or a benchmark.
+
+::
+
+    parcelbot                 run every configured adapter; the console when none is
+    parcelbot run             the same
+    parcelbot console         the console chat on the configured providers
+    parcelbot track NUMBER    one lookup, printed, then exit
+    parcelbot bench eta …     the ETA benchmark (see ``parcelbot bench eta --help``)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from bots.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parcelbot",
+        description="Order-tracking chat bot. With no tokens set it runs the sandbox carrier "
+        "in a console chat. Configuration: PARCELBOT_* variables or .env (see .env.example).",
+    )
+    parser.add_argument("--db", help="SQLite database file (overrides PARCELBOT_DB)")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run every configured adapter (console when none is)")
+    sub.add_parser("console", help="chat in this terminal")
+    track = sub.add_parser("track", help="look up one tracking number and exit")
+    track.add_argument("number")
+    track.add_argument("carrier", nargs="?")
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench.add_argument("what", choices=["eta"])
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``parcelbot`` console script."""
+    args = _parser().parse_args(argv)
+    if args.command == "bench":
+        from bots import bench_eta
+
+        return bench_eta.main(list(args.rest))
+
+    from bots.runtime import configure_logging, run
+
+    try:
+        settings = load_settings(**({"db": args.db} if args.db else {}))
+    except ValidationError as err:
+        problems = "; ".join(
+            f"PARCELBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in err.errors()
+        )
+        print(f"parcelbot: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        if args.command == "track":
+            return asyncio.run(_track_once(settings, args.number, args.carrier))
+        return asyncio.run(run(settings, console=args.command == "console"))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _track_once(settings: Settings, number: str, carrier: str | None) -> int:
+    from bots.console_bot import CONSOLE_CHAT, render
+    from bots.runtime import open_runtime
+    from core.commands import error_text
+    from core.errors import TrackingError
+
+    async with open_runtime(settings) as runtime:
+        try:
+            reply = await runtime.service.track(CONSOLE_CHAT, number, carrier)
+        except TrackingError as err:
+            print(error_text(err), file=sys.stderr)
+            return 1
+        print(render(reply))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

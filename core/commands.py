@@ -1,0 +1,220 @@
+"""The chat commands every adapter speaks, and the one router from a command to a use case.
+
+Adapters turn a platform message into ``(chat, name, args)`` and call ``CommandRouter.run``;
+plain text goes through ``CommandRouter.handle_text``. Errors are raised as ``TrackingError``;
+each adapter turns them into text in one place with ``error_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from core import carriers
+from core.errors import InvalidInput, TrackingError
+from core.identifiers import check_text
+from core.models import ChatRef
+from core.replies import Reply
+
+if TYPE_CHECKING:
+    from core.service import ParcelService
+
+__all__ = [
+    "COMMANDS",
+    "DEEP_LINK_PREFIX",
+    "CommandRouter",
+    "CommandSpec",
+    "ParsedCommand",
+    "error_text",
+    "parse_command",
+]
+
+MAX_NUMBERS_PER_MESSAGE = 5
+"""A pasted e-mail may hold several numbers; we answer for at most this many."""
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    """A chat command: its name (no slash), how to call it and what it does."""
+
+    name: str
+    usage: str
+    description: str
+
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec("start", "[track_<number>]", "Say hello, or open a tracking link"),
+    CommandSpec("track", "<number or order id> [carrier]", "Where is my parcel?"),
+    CommandSpec("subscribe", "<number> [carrier] [label]", "Tell me when it moves"),
+    CommandSpec("unsubscribe", "<number or label>", "Stop the updates for a parcel"),
+    CommandSpec("list", "", "Your parcels, active and archived"),
+    CommandSpec("history", "<number or label>", "The full timeline of a parcel"),
+    CommandSpec(
+        "verify", "<order id> <postcode or last 4 phone digits>", "Prove an order is yours"
+    ),
+    CommandSpec("explain", "<status or problem>", "What a status means and what to do"),
+    CommandSpec("forget", "", "Delete everything stored about this chat"),
+    CommandSpec("help", "", "What I can do"),
+)
+
+# Names people type by habit, mapped to the real command.
+_ALIASES = {"stop": "unsubscribe", "status": "track", "timeline": "history"}
+DEEP_LINK_PREFIX = "track_"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCommand:
+    """A command name (lower case, no slash, no ``@botname``) and its arguments."""
+
+    name: str
+    args: tuple[str, ...]
+
+
+def parse_command(text: str) -> ParsedCommand:
+    """Split ``/name arg…`` into a lower-case name (``@botname`` dropped) and arguments.
+
+    Raises ``InvalidInput`` for text that does not start with a slash; whether the command
+    exists is for the router to say.
+    """
+    text = check_text(text)
+    if not text.startswith("/") or len(text) < 2:
+        raise InvalidInput("Commands start with a slash, for example /help.")
+    head, *args = text.split()
+    name = head[1:].split("@", 1)[0].lower()
+    return ParsedCommand(_ALIASES.get(name, name), tuple(args))
+
+
+def _unknown(name: str) -> InvalidInput:
+    shown = name if name.isascii() and name.isalnum() and len(name) <= 20 else "that"
+    return InvalidInput(f"I don't know the command /{shown}. Send /help to see what I can do.")
+
+
+def error_text(err: TrackingError) -> str:
+    """The one sentence a user sees for an error (never a traceback or a secret)."""
+    return err.user_message
+
+
+Handler = Callable[[ChatRef, Sequence[str]], Awaitable[list[Reply]]]
+
+
+class CommandRouter:
+    """Maps command names to the service's use cases."""
+
+    def __init__(self, service: ParcelService) -> None:
+        self._service = service
+        self.specs: dict[str, CommandSpec] = {spec.name: spec for spec in COMMANDS}
+        self._handlers: dict[str, Handler] = {
+            "start": self._start,
+            "track": self._track,
+            "subscribe": self._subscribe,
+            "unsubscribe": self._unsubscribe,
+            "list": self._list,
+            "history": self._history,
+            "verify": self._verify,
+            "explain": self._explain,
+            "forget": self._forget,
+            "help": self._help,
+        }
+
+    @property
+    def service(self) -> ParcelService:
+        return self._service
+
+    def register(self, spec: CommandSpec, handler: Handler) -> None:
+        """Add or replace a command (for use cases added by later modules)."""
+        self.specs[spec.name] = spec
+        self._handlers[spec.name] = handler
+
+    async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
+        """Run command ``name`` for ``chat``; raises ``TrackingError`` for the user to see."""
+        name = _ALIASES.get(name.lower(), name.lower())
+        handler = self._handlers.get(name)
+        if handler is None:
+            raise _unknown(name)
+        return await handler(chat, [check_text(arg, what="argument", limit=200) for arg in args])
+
+    async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
+        """A line typed in chat: a command, a bare number, or a pasted message with numbers."""
+        text = check_text(text)
+        if not text:
+            raise InvalidInput("Send a tracking number, or /help to see what I can do.")
+        if text.startswith("/"):
+            parsed = parse_command(text)
+            return await self.run(chat, parsed.name, parsed.args)
+        words = text.split()
+        if len(words) <= 2 and len(text) <= 60:
+            return await self._track(chat, words)
+        numbers = carriers.find_tracking_numbers(text)[:MAX_NUMBERS_PER_MESSAGE]
+        if not numbers:
+            raise InvalidInput(
+                "I found no tracking number in that message. "
+                "Send just the number, for example 1Z999AA10123456784."
+            )
+        replies: list[Reply] = []
+        for number in numbers:
+            replies.extend(await self._track(chat, [number]))
+        return replies
+
+    @staticmethod
+    def _need(args: Sequence[str], usage: str) -> None:
+        if not args:
+            raise InvalidInput(f"Please add what to look up: {usage}.")
+
+    async def _start(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        if args and args[0].lower().startswith(DEEP_LINK_PREFIX):
+            return await self._track(chat, [args[0][len(DEEP_LINK_PREFIX) :]])
+        return [self.help_reply(welcome=True)]
+
+    async def _track(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/track <tracking number or order id> [carrier]")
+        carrier = " ".join(args[1:]) or None
+        return [await self._service.track(chat, args[0], carrier)]
+
+    async def _subscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/subscribe <tracking number> [carrier] [label]")
+        carrier: str | None = None
+        rest = list(args[1:])
+        if rest and carriers.get_carrier(rest[0]) is not None:
+            carrier = rest.pop(0)
+        return [await self._service.subscribe(chat, args[0], " ".join(rest), carrier=carrier)]
+
+    async def _unsubscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/unsubscribe <tracking number or label>")
+        return [await self._service.unsubscribe(chat, " ".join(args))]
+
+    async def _list(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.list_parcels(chat)]
+
+    async def _history(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/history <tracking number or label>")
+        carrier = args[1] if len(args) > 1 and carriers.get_carrier(args[1]) else None
+        return [await self._service.history(chat, args[0] if carrier else " ".join(args), carrier)]
+
+    async def _verify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        if len(args) < 2:
+            raise InvalidInput(
+                "Please send the order id and the delivery postcode (or the last 4 digits of the "
+                "phone number on the order), for example /verify 576000000000000001 10115."
+            )
+        return [await self._service.lookup_order(chat, args[0], " ".join(args[1:]))]
+
+    async def _explain(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.explain(chat, " ".join(args))]
+
+    async def _forget(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.forget(chat)]
+
+    async def _help(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [self.help_reply()]
+
+    def help_reply(self, *, welcome: bool = False) -> Reply:
+        """Every command with its usage, for /help and /start."""
+        title = "Hi! I track your parcels." if welcome else "What I can do"
+        lines = [
+            f"/{spec.name} {spec.usage}".rstrip() + f" — {spec.description}"
+            for spec in self.specs.values()
+            if spec.name != "start"
+        ]
+        lines.append("You can also just send a tracking number.")
+        return Reply(title, tuple(lines))

@@ -1,0 +1,121 @@
+"""The one error tree of parcelbot.
+
+::
+
+    TrackingError                  anything a user can cause or see
+    ├── InvalidInput               the text cannot be a command, number or order id
+    ├── CarrierNotDetected         a well-formed number no carrier claims
+    ├── ShipmentNotFound           the carrier has no record of the number
+    ├── OrderNotFound              the shop has no such order
+    ├── NotAuthorised              the chat may not see this order (or is out of attempts)
+    └── ProviderError              a tracking/order source failed
+        ├── ProviderUnavailable    timeouts, 5xx, malformed answers
+        ├── RateLimited            429 or our own per-user limit; carries ``retry_after``
+        └── ProviderAuthError      bad or expired credentials, quota exhausted
+
+Every error carries ``user_message``: one sentence, safe to show (no secrets, no stack trace).
+Adapters turn errors into text in exactly one place each, using that sentence.
+Providers wrap library errors with ``raise ProviderUnavailable(...) from err``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CarrierNotDetected",
+    "InvalidInput",
+    "NotAuthorised",
+    "OrderNotFound",
+    "ProviderAuthError",
+    "ProviderError",
+    "ProviderUnavailable",
+    "RateLimited",
+    "ShipmentNotFound",
+    "TrackingError",
+]
+
+
+class TrackingError(Exception):
+    """Base of every error a user may be told about."""
+
+    default_message = "Something went wrong while looking that up. Please try again shortly."
+
+    def __init__(self, user_message: str | None = None) -> None:
+        self.user_message = user_message or self.default_message
+        super().__init__(self.user_message)
+
+
+class InvalidInput(TrackingError):
+    """The input cannot be used; the message says what was wrong and what would work."""
+
+    default_message = (
+        "That does not look like a tracking number or order id. "
+        "Send letters and digits only, for example /track 1Z999AA10123456784."
+    )
+
+
+class CarrierNotDetected(TrackingError):
+    """No carrier in the catalogue claims this number."""
+
+    default_message = (
+        "I could not tell which carrier this number belongs to. "
+        "Add the carrier after the number, for example /track 123456789 ups."
+    )
+
+
+class ShipmentNotFound(TrackingError):
+    """The carrier has no record of the number (yet)."""
+
+    default_message = (
+        "The carrier has no record of this number yet. New labels can take up to 48 hours "
+        "to show a first scan."
+    )
+
+
+class OrderNotFound(TrackingError):
+    """No order with this id in any connected shop."""
+
+    default_message = "I could not find that order. Check the order id in your shop app."
+
+
+class NotAuthorised(TrackingError):
+    """The chat has not proved it owns the order, or ran out of attempts."""
+
+    default_message = "You are not allowed to see this order."
+
+
+class ProviderError(TrackingError):
+    """A tracking or order source failed. ``provider`` names the source (never a secret)."""
+
+    default_message = "The tracking service is not answering right now. Please try again shortly."
+
+    def __init__(self, user_message: str | None = None, *, provider: str = "") -> None:
+        self.provider = provider
+        super().__init__(user_message)
+
+
+class ProviderUnavailable(ProviderError):
+    """Timeouts, connection errors, 5xx and answers that are not valid data."""
+
+
+class RateLimited(ProviderError):
+    """Too many requests; try again after ``retry_after`` seconds."""
+
+    default_message = "Too many requests right now. Please wait a moment and try again."
+
+    def __init__(
+        self,
+        user_message: str | None = None,
+        *,
+        provider: str = "",
+        retry_after: float = 1.0,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(user_message, provider=provider)
+
+
+class ProviderAuthError(ProviderError):
+    """Credentials are wrong or expired, or the plan's quota is used up."""
+
+    default_message = (
+        "The tracking service refused our credentials. The bot's operator has been told."
+    )

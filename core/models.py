@@ -1,0 +1,393 @@
+"""The core's value objects: frozen dataclasses and closed enums.
+
+Everything the core exchanges with providers, storage and adapters is one of these types.
+Times are timezone-aware UTC ``datetime`` values; a naive datetime is a bug.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import NewType
+
+__all__ = [
+    "FINAL_STATUSES",
+    "Alert",
+    "AlertKind",
+    "Carrier",
+    "CarrierMatch",
+    "ChatRef",
+    "ChatSettings",
+    "Eta",
+    "EtaSource",
+    "IncidentReason",
+    "Order",
+    "OrderId",
+    "OrderStatus",
+    "OutboxEntry",
+    "Platform",
+    "Preference",
+    "ProofKind",
+    "ProofOfDelivery",
+    "Shipment",
+    "ShipmentKey",
+    "Stage",
+    "Status",
+    "Subscription",
+    "TrackBatch",
+    "TrackRequest",
+    "TrackingEvent",
+    "TrackingNumber",
+]
+
+TrackingNumber = NewType("TrackingNumber", str)
+"""A tracking number after normalisation: trimmed, no spaces or dashes, upper-case."""
+
+OrderId = NewType("OrderId", str)
+"""A shop's order id after normalisation (TikTok Shop: a long all-digit string)."""
+
+
+class Platform(StrEnum):
+    """Where a chat lives."""
+
+    CONSOLE = "console"
+    TELEGRAM = "telegram"
+    DISCORD = "discord"
+
+
+class Status(StrEnum):
+    """A shipment's state, the same for every provider (see statuses.md §1)."""
+
+    NOT_FOUND = "not_found"
+    INFO_RECEIVED = "info_received"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERY_FAILED = "delivery_failed"
+    EXCEPTION = "exception"
+    DELIVERED = "delivered"
+    EXPIRED = "expired"
+
+
+class IncidentReason(StrEnum):
+    """Why a delivery went wrong; provider incidents and derived ones share this enum."""
+
+    ADDRESS_ISSUE = "address_issue"
+    RECIPIENT_UNAVAILABLE = "recipient_unavailable"
+    REFUSED = "refused"
+    DAMAGED = "damaged"
+    LOST = "lost"
+    DESTROYED = "destroyed"
+    CUSTOMS_HOLD = "customs_hold"
+    DUTIES_DUE = "duties_due"
+    WEATHER_DELAY = "weather_delay"
+    CARRIER_DELAY = "carrier_delay"
+    REJECTED_BY_CARRIER = "rejected_by_carrier"
+    PICKUP_MISSED = "pickup_missed"
+    RECIPIENT_MOVED = "recipient_moved"
+    CANCELLED = "cancelled"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    STALE = "stale"
+    LATE = "late"
+    NOT_YET_ACTIVE = "not_yet_active"
+    LOOP = "loop"
+    OTHER = "other"
+
+
+# Incidents after which the carrier will not move the parcel again.
+_TERMINAL_INCIDENTS = frozenset(
+    {
+        IncidentReason.LOST,
+        IncidentReason.DESTROYED,
+        IncidentReason.RETURNED,
+        IncidentReason.CANCELLED,
+    }
+)
+
+FINAL_STATUSES = frozenset({Status.DELIVERED, Status.EXPIRED})
+"""Statuses after which polling stops (exceptions are final only with a terminal incident)."""
+
+
+class Stage(StrEnum):
+    """The five steps of the stage bar a buyer sees."""
+
+    ORDERED = "ordered"
+    SHIPPED = "shipped"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+
+
+class OrderStatus(StrEnum):
+    """A shop order's own state, before and beside its parcels (TikTok Shop vocabulary)."""
+
+    UNPAID = "unpaid"
+    ON_HOLD = "on_hold"
+    AWAITING_SHIPMENT = "awaiting_shipment"
+    PARTIALLY_SHIPPING = "partially_shipping"
+    AWAITING_COLLECTION = "awaiting_collection"
+    IN_TRANSIT = "in_transit"
+    DELIVERED = "delivered"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class Preference(StrEnum):
+    """Which alerts a chat or a subscription wants."""
+
+    ALL = "all"
+    MILESTONES = "milestones"
+    EXCEPTIONS = "exceptions"
+    OFF = "off"
+
+
+class EtaSource(StrEnum):
+    """Where an arrival window came from."""
+
+    CARRIER = "carrier"
+    LEARNED = "learned"
+    PRIOR = "prior"
+    COMBINED = "combined"
+    PROMISE = "promise"
+
+
+class ProofKind(StrEnum):
+    """How a delivery was confirmed."""
+
+    SIGNATURE = "signature"
+    LEFT_AT_DOOR = "left_at_door"
+    NEIGHBOUR = "neighbour"
+    PICKUP_POINT = "pickup_point"
+    PHOTO = "photo"
+    OTHER = "other"
+
+
+class AlertKind(StrEnum):
+    """What an alert tells a subscriber."""
+
+    SHIPPED = "shipped"
+    MOVED = "moved"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERED = "delivered"
+    INCIDENT = "incident"
+    ETA_CHANGED = "eta_changed"
+    LATE = "late"
+    DELIVERY_CHECK = "delivery_check"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True, slots=True)
+class Carrier:
+    """A carrier in the catalogue: a stable code, a display name and its tracking page."""
+
+    code: str
+    name: str
+    url_template: str = ""
+    region: str = ""
+    services: tuple[str, ...] = ()
+
+    def tracking_url(self, number: str) -> str:
+        """The carrier's public tracking page for ``number``, or "" when it has none."""
+        return self.url_template.format(number=number) if self.url_template else ""
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierMatch:
+    """One reading of a number: which carrier it may belong to and how sure we are.
+
+    ``check_digit_valid`` is True/False when the format has a check digit, and None when
+    the carrier publishes none (the match is by format only).
+    """
+
+    carrier: Carrier
+    number: TrackingNumber
+    check_digit_valid: bool | None
+    format_name: str = ""
+    country: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ShipmentKey:
+    """Identifies one parcel: the same number at two carriers is two parcels."""
+
+    carrier: str
+    number: TrackingNumber
+
+    def __str__(self) -> str:
+        return f"{self.carrier}:{self.number}"
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRequest:
+    """A number to look up, with the carrier we believe it belongs to."""
+
+    number: TrackingNumber
+    carrier: str
+    first_seen: datetime | None = None
+
+    @property
+    def key(self) -> ShipmentKey:
+        return ShipmentKey(self.carrier, self.number)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackingEvent:
+    """One carrier scan. ``time`` is aware UTC; ``raw_code`` keeps the provider's own code."""
+
+    time: datetime
+    status: Status
+    description: str
+    location: str = ""
+    raw_code: str = ""
+    incident: IncidentReason | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProofOfDelivery:
+    """How the parcel was handed over, e.g. signed by a name or left at the front door."""
+
+    kind: ProofKind
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Eta:
+    """An arrival window: earliest/latest are a calibrated P10–P90 range (aware UTC)."""
+
+    earliest: datetime
+    latest: datetime
+    most_likely: datetime
+    source: EtaSource
+    confidence: float = 0.8
+
+
+@dataclass(frozen=True, slots=True)
+class Shipment:
+    """The latest known snapshot of one parcel.
+
+    ``events`` are ordered oldest first. ``incident`` is the open incident, if any (provider
+    or derived); ``promised_by`` is the latest date the shop promised.
+    """
+
+    carrier: str
+    number: TrackingNumber
+    status: Status
+    events: tuple[TrackingEvent, ...] = ()
+    eta: Eta | None = None
+    promised_by: datetime | None = None
+    checked_at: datetime | None = None
+    delivered_at: datetime | None = None
+    proof: ProofOfDelivery | None = None
+    incident: IncidentReason | None = None
+    provider: str = ""
+    shipped_at: datetime | None = None
+    first_seen: datetime | None = None
+    origin: str = ""
+    destination: str = ""
+
+    @property
+    def key(self) -> ShipmentKey:
+        return ShipmentKey(self.carrier, self.number)
+
+    @property
+    def last_event(self) -> TrackingEvent | None:
+        return self.events[-1] if self.events else None
+
+    @property
+    def is_final(self) -> bool:
+        """True when the carrier will not move this parcel again."""
+        if self.status in FINAL_STATUSES:
+            return True
+        return self.status is Status.EXCEPTION and self.incident in _TERMINAL_INCIDENTS
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A shop order and the parcels it was shipped in (none before shipping)."""
+
+    order_id: OrderId
+    shop: str
+    status: OrderStatus
+    shipments: tuple[TrackRequest, ...] = ()
+    placed_at: datetime | None = None
+    promised_by: datetime | None = None
+    postcode: str = ""
+    phone_last4: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ChatRef:
+    """Who is talking: the platform, the chat (DM, group or channel) and the person.
+
+    ``is_group`` is True for chats other people can read; personal data never goes there.
+    """
+
+    platform: Platform
+    chat_id: str
+    user_id: str
+    is_group: bool = False
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """Per-chat preferences. Quiet hours are local ``HH:MM`` strings in ``timezone``."""
+
+    preference: Preference = Preference.ALL
+    timezone: str = "UTC"
+    quiet_start: str = ""
+    quiet_end: str = ""
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A chat following a parcel. ``archived`` subscriptions form the order history."""
+
+    chat: ChatRef
+    key: ShipmentKey
+    label: str = ""
+    preference: Preference | None = None
+    muted: bool = False
+    archived: bool = False
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """Something a subscriber should hear about. ``dedupe_key`` is unique per parcel+change."""
+
+    kind: AlertKind
+    key: ShipmentKey
+    dedupe_key: str
+    event: TrackingEvent | None = None
+    incident: IncidentReason | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """An alert waiting to be delivered to one chat."""
+
+    id: int
+    chat: ChatRef
+    alert: Alert
+    created_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackBatch:
+    """The result of a batch lookup: what was found and, per number, what went wrong.
+
+    One bad number never fails the batch; it shows up in ``errors`` instead.
+    """
+
+    shipments: dict[ShipmentKey, Shipment] = field(default_factory=dict)
+    errors: dict[ShipmentKey, Exception] = field(default_factory=dict)

@@ -1,0 +1,404 @@
+"""Platform-neutral replies and the words parcelbot uses for shipments, timelines and alerts.
+
+A ``Reply`` carries no markup: adapters escape every value and render it their way (HTML on
+Telegram, an embed on Discord, plain text on the console).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core import carriers, incidents
+from core.models import (
+    CarrierMatch,
+    Eta,
+    EtaSource,
+    Order,
+    OrderId,
+    OrderStatus,
+    Shipment,
+    ShipmentKey,
+    Stage,
+    Status,
+    Subscription,
+    TrackingNumber,
+)
+
+__all__ = [
+    "STAGE_LABELS",
+    "STATUS_LABELS",
+    "Attachment",
+    "Button",
+    "Reply",
+    "ReplyKind",
+    "carrier_name",
+    "choice_reply",
+    "eta_lines",
+    "format_local",
+    "list_reply",
+    "order_reply",
+    "shipment_buttons",
+    "shipment_reply",
+    "stage_bar",
+    "stage_of",
+    "timeline_reply",
+    "zone",
+]
+
+
+class ReplyKind(StrEnum):
+    """What a reply is, so adapters can pick colours/icons and privacy rules."""
+
+    INFO = "info"
+    SHIPMENT = "shipment"
+    TIMELINE = "timeline"
+    ALERT = "alert"
+    ERROR = "error"
+    CHOICE = "choice"
+    ORDER = "order"
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply.
+
+    Either ``url`` (opens a page) or ``action`` + ``args``: pressing it runs the chat command
+    ``/<action> <args…>`` for the person who pressed it.
+    """
+
+    label: str
+    action: str = ""
+    args: tuple[str, ...] = ()
+    url: str = ""
+
+    @property
+    def command(self) -> str:
+        """The chat command this button stands for ("" for a link button)."""
+        return " ".join(("/" + self.action, *self.args)) if self.action else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file sent with a reply (e.g. the ``/report`` evidence pack)."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "text/markdown"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says: a title, lines of text, labelled fields, buttons and a link.
+
+    ``private`` marks replies with personal data (order details): adapters must not post them
+    where others can read.
+    """
+
+    title: str
+    lines: tuple[str, ...] = ()
+    fields: tuple[tuple[str, str], ...] = ()
+    buttons: tuple[Button, ...] = ()
+    link: str = ""
+    kind: ReplyKind = ReplyKind.INFO
+    private: bool = False
+    attachment: Attachment | None = None
+
+    def plain_text(self) -> str:
+        """The reply as plain text, one item a line (the console's rendering)."""
+        parts = [self.title, *self.lines]
+        parts.extend(f"{name}: {value}" for name, value in self.fields)
+        if self.link:
+            parts.append(self.link)
+        return "\n".join(part for part in parts if part)
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.NOT_FOUND: "Not found yet",
+    Status.INFO_RECEIVED: "Label created",
+    Status.IN_TRANSIT: "In transit",
+    Status.OUT_FOR_DELIVERY: "Out for delivery",
+    Status.AVAILABLE_FOR_PICKUP: "Ready for pickup",
+    Status.DELIVERY_FAILED: "Delivery attempt failed",
+    Status.EXCEPTION: "Problem",
+    Status.DELIVERED: "Delivered",
+    Status.EXPIRED: "Tracking expired",
+}
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.ORDERED: "Ordered",
+    Stage.SHIPPED: "Shipped",
+    Stage.IN_TRANSIT: "In transit",
+    Stage.OUT_FOR_DELIVERY: "Out for delivery",
+    Stage.DELIVERED: "Delivered",
+}
+
+_STAGE_OF_STATUS: dict[Status, Stage] = {
+    Status.NOT_FOUND: Stage.ORDERED,
+    Status.INFO_RECEIVED: Stage.SHIPPED,
+    Status.IN_TRANSIT: Stage.IN_TRANSIT,
+    Status.EXCEPTION: Stage.IN_TRANSIT,
+    Status.EXPIRED: Stage.IN_TRANSIT,
+    Status.DELIVERY_FAILED: Stage.OUT_FOR_DELIVERY,
+    Status.OUT_FOR_DELIVERY: Stage.OUT_FOR_DELIVERY,
+    Status.AVAILABLE_FOR_PICKUP: Stage.OUT_FOR_DELIVERY,
+    Status.DELIVERED: Stage.DELIVERED,
+}
+
+
+def stage_of(status: Status) -> Stage:
+    """The stage-bar step a status belongs to."""
+    return _STAGE_OF_STATUS[status]
+
+
+def stage_bar(current: Stage) -> str:
+    """``Ordered ▸ Shipped ▸ [In transit] ▸ Out for delivery ▸ Delivered``.
+
+    Steps up to the current one are ticked, the current one is bracketed.
+    """
+    steps = list(Stage)
+    reached = steps.index(current)
+    parts: list[str] = []
+    for index, step in enumerate(steps):
+        label = STAGE_LABELS[step]
+        if index < reached:
+            parts.append(f"✓ {label}")
+        elif index == reached:
+            parts.append(f"[{label}]")
+        else:
+            parts.append(label)
+    return " ▸ ".join(parts)
+
+
+def zone(name: str) -> tzinfo:
+    """The time zone called ``name``; UTC when the name is unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_local(moment: datetime, tz_name: str = "UTC", *, with_time: bool = True) -> str:
+    """``Mon 3 Mar, 14:05 UTC`` in the given zone; just the day with ``with_time=False``."""
+    local = moment.astimezone(zone(tz_name))
+    day = f"{local:%a} {local.day} {local:%b}"
+    if not with_time:
+        return day
+    return f"{day}, {local:%H:%M} {local.tzname()}"
+
+
+_ETA_SOURCES = {
+    EtaSource.CARRIER: "carrier's estimate",
+    EtaSource.LEARNED: "estimated from past deliveries",
+    EtaSource.PRIOR: "typical transit time",
+    EtaSource.COMBINED: "carrier's estimate, checked against past deliveries",
+    EtaSource.PROMISE: "the shop's promise",
+}
+
+
+def carrier_name(code: str) -> str:
+    """The carrier's display name, or the code itself when it is not in the catalogue."""
+    carrier = carriers.get_carrier(code)
+    return carrier.name if carrier is not None else code.upper()
+
+
+def eta_lines(eta: Eta | None, promised_by: datetime | None, tz: str) -> list[str]:
+    """The arrival window in the buyer's zone, the most likely day and on-time wording."""
+    if eta is None:
+        return []
+    earliest = format_local(eta.earliest, tz, with_time=False)
+    latest = format_local(eta.latest, tz, with_time=False)
+    window = earliest if earliest == latest else f"{earliest} – {latest}"
+    likely = format_local(eta.most_likely, tz, with_time=False)
+    lines = [f"Arriving {window}, most likely {likely} ({_ETA_SOURCES[eta.source]})."]
+    if promised_by is not None:
+        local_zone = zone(tz)
+        late_days = (
+            eta.most_likely.astimezone(local_zone).date()
+            - promised_by.astimezone(local_zone).date()
+        ).days
+        if late_days <= 0:
+            lines.append("On time for the date the shop promised.")
+        else:
+            plural = "s" if late_days != 1 else ""
+            lines.append(f"About {late_days} day{plural} later than the shop promised.")
+    return lines
+
+
+def shipment_buttons(key: ShipmentKey, *, subscribed: bool, link: str) -> tuple[Button, ...]:
+    """Refresh / Timeline / (Un)subscribe, and the carrier's page when it has one."""
+    args = (key.number, key.carrier)
+    buttons = [
+        Button("Refresh", "track", args),
+        Button("Timeline", "history", args),
+        Button("Unsubscribe", "unsubscribe", (key.number,))
+        if subscribed
+        else Button("Subscribe", "subscribe", args),
+    ]
+    if link:
+        buttons.append(Button("Open carrier page", url=link))
+    return tuple(buttons)
+
+
+def _tracking_link(shipment: Shipment) -> str:
+    carrier = carriers.get_carrier(shipment.carrier)
+    return carrier.tracking_url(shipment.number) if carrier is not None else ""
+
+
+def shipment_reply(
+    shipment: Shipment,
+    *,
+    tz: str = "UTC",
+    subscribed: bool = False,
+    label: str = "",
+    group: bool = False,
+    now: datetime | None = None,
+) -> Reply:
+    """The answer to /track: stage bar, status, last scan and place, ETA, and what to do.
+
+    In group chats (``group``) the proof of delivery's names are left out.
+    """
+    del now  # reserved for relative wording ("2 hours ago")
+    name = carrier_name(shipment.carrier)
+    title = f"{label} — {name} {shipment.number}" if label else f"{name} {shipment.number}"
+    lines = [stage_bar(stage_of(shipment.status))]
+    status_text = STATUS_LABELS[shipment.status]
+    explanation = None
+    if shipment.incident is not None:
+        explanation = incidents.explain(shipment.incident)
+        status_text = f"{status_text} — {explanation.title}"
+    lines.append(f"Status: {status_text}")
+    last = shipment.last_event
+    if last is not None:
+        place = f" — {last.location}" if last.location else ""
+        lines.append(f"Last scan: {last.description}{place} ({format_local(last.time, tz)})")
+    else:
+        lines.append("No scans yet.")
+    if shipment.status is Status.DELIVERED and shipment.proof is not None:
+        detail = "" if group or not shipment.proof.detail else f": {shipment.proof.detail}"
+        lines.append(f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}{detail}")
+    if not shipment.is_final:
+        lines.extend(eta_lines(shipment.eta, shipment.promised_by, tz))
+    if explanation is not None:
+        lines.append(explanation.what_happened)
+        lines.extend(f"• {step}" for step in explanation.next_steps)
+    link = _tracking_link(shipment)
+    return Reply(
+        title,
+        tuple(lines),
+        fields=(("Carrier", name), ("Tracking number", shipment.number)),
+        buttons=shipment_buttons(shipment.key, subscribed=subscribed, link=link),
+        link=link,
+        kind=ReplyKind.SHIPMENT,
+    )
+
+
+def timeline_reply(shipment: Shipment, *, tz: str = "UTC", group: bool = False) -> Reply:
+    """Every scan, newest first, with the place and local time."""
+    name = carrier_name(shipment.carrier)
+    lines = []
+    for event in reversed(shipment.events):
+        place = f" — {event.location}" if event.location else ""
+        lines.append(f"{format_local(event.time, tz)}: {event.description}{place}")
+    if not lines:
+        lines.append("No scans yet.")
+    link = _tracking_link(shipment)
+    del group  # timelines hold carrier events only, safe anywhere
+    return Reply(
+        f"Timeline — {name} {shipment.number}",
+        tuple(lines),
+        buttons=(Button("Refresh", "track", (shipment.number, shipment.carrier)),),
+        link=link,
+        kind=ReplyKind.TIMELINE,
+    )
+
+
+def choice_reply(
+    number: TrackingNumber, matches: tuple[CarrierMatch, ...], *, order_id: OrderId | None
+) -> Reply:
+    """Ask which carrier (or order) a number belongs to, with one button per reading."""
+    buttons: list[Button] = []
+    seen: set[str] = set()
+    for match in matches:
+        if match.carrier.code in seen:
+            continue
+        seen.add(match.carrier.code)
+        buttons.append(Button(match.carrier.name, "track", (number, match.carrier.code)))
+    if order_id is not None:
+        buttons.insert(0, Button("It's a shop order id", "verify", (order_id,)))
+    return Reply(
+        f"Which one is {number}?",
+        ("This number fits more than one reading. Pick one and I will remember it.",),
+        buttons=tuple(buttons),
+        kind=ReplyKind.CHOICE,
+    )
+
+
+def list_reply(
+    subscriptions: list[Subscription], shipments: dict[ShipmentKey, Shipment], *, tz: str
+) -> Reply:
+    """Active parcels, then the archive."""
+    if not subscriptions:
+        return Reply(
+            "No parcels yet",
+            ("Send /subscribe <tracking number> and I will keep an eye on it.",),
+        )
+    active: list[str] = []
+    archived: list[str] = []
+    for sub in subscriptions:
+        shipment = shipments.get(sub.key)
+        name = sub.label or sub.key.number
+        status = STATUS_LABELS[shipment.status] if shipment else "waiting for first check"
+        when = ""
+        if shipment is not None and shipment.last_event is not None:
+            when = f", {format_local(shipment.last_event.time, tz, with_time=False)}"
+        line = f"{name} ({carrier_name(sub.key.carrier)}): {status}{when}"
+        (archived if sub.archived else active).append(line)
+    lines = [*active] if active else ["No active parcels."]
+    if archived:
+        lines.append("Archive:")
+        lines.extend(archived)
+    return Reply("Your parcels", tuple(lines))
+
+
+_ORDER_STATUS = {
+    OrderStatus.UNPAID: "waiting for payment",
+    OrderStatus.ON_HOLD: "on hold at the shop",
+    OrderStatus.AWAITING_SHIPMENT: "paid, the seller has not shipped it yet",
+    OrderStatus.PARTIALLY_SHIPPING: "partly shipped",
+    OrderStatus.AWAITING_COLLECTION: "packed, waiting for the carrier to collect it",
+    OrderStatus.IN_TRANSIT: "with the carrier",
+    OrderStatus.DELIVERED: "delivered",
+    OrderStatus.COMPLETED: "completed",
+    OrderStatus.CANCELLED: "cancelled",
+}
+
+
+def order_reply(order: Order, shipments: list[Shipment], *, private: bool = True) -> Reply:
+    """An order's state and one line per parcel; private (never posted in groups)."""
+    lines = [f"Order status: {_ORDER_STATUS[order.status]}."]
+    if not order.shipments:
+        lines.append("No parcel has been shipped for this order yet.")
+    buttons: list[Button] = []
+    for shipment in shipments:
+        last = shipment.last_event
+        scan = f" — {last.description}" if last else ""
+        lines.append(
+            f"{carrier_name(shipment.carrier)} {shipment.number}: "
+            f"{STATUS_LABELS[shipment.status]}{scan}"
+        )
+        buttons.append(
+            Button(f"Track {shipment.number}", "track", (shipment.number, shipment.carrier))
+        )
+    missing = len(order.shipments) - len(shipments)
+    if missing > 0:
+        lines.append(f"{missing} parcel(s) could not be looked up right now.")
+    return Reply(
+        f"Order {order.order_id}",
+        tuple(lines),
+        buttons=tuple(buttons),
+        kind=ReplyKind.ORDER,
+        private=private,
+    )

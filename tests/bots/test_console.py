@@ -1,0 +1,61 @@
+"""The console chat as a newcomer uses it: the real ``parcelbot`` program with piped input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
+
+NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
+
+
+def _console(db: Path, script: str) -> str:
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")
+    }
+    env["PARCELBOT_DB"] = str(db)
+    done = subprocess.run(
+        [sys.executable, "-m", "bots", "console"],
+        input=script,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=db.parent,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return done.stdout
+
+
+def test_console_tracks_subscribes_alerts_once_and_survives_restart(tmp_path: Path) -> None:
+    db = tmp_path / "console.sqlite3"
+    first = _console(db, f"/track {NUMBER}\n/subscribe {NUMBER} sneakers\n/advance 1d\n/advance 1m\n")
+    assert "parcelbot console" in first
+    assert f"UPS {NUMBER}" in first
+    assert "Subscribed “sneakers”" in first
+    alerts = [block for block in first.split("\n🔔 ")[1:]]
+    assert alerts, first
+    # The one-minute step adds nothing: every alert was printed exactly once.
+    headlines = [block.splitlines()[0] for block in alerts]
+    assert len(headlines) == len(set(headlines)), headlines
+    minute = [line for line in first.splitlines() if line.startswith("Sandbox clock moved 1m")]
+    assert len(minute) == 1
+    assert minute[0].endswith(" 0 alert(s) queued.")
+
+    second = _console(db, "/list\n/advance 6d\n")
+    assert "sneakers" in second
+    later = [block.splitlines()[0] for block in second.split("\n🔔 ")[1:]]
+    assert later, second
+    assert not set(later) & set(headlines)
+
+
+def test_console_bad_input_is_one_sentence(tmp_path: Path) -> None:
+    out = _console(tmp_path / "bad.sqlite3", "/track <script>\n/nope\n\n/advance forever\n")
+    assert "only letters and digits" in out
+    assert "I don't know the command /nope" in out
+    assert "/advance 6h" in out

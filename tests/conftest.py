@@ -1,0 +1,48 @@
+"""Fixtures shared by every test folder: a real SQLite file, the sandbox, the real service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.commands import CommandRouter
+from core.providers.sandbox import SandboxProvider, SandboxShop
+from core.service import ParcelService
+from storage.db import Database
+from tests.fakes import FakeClock, RecordingNotifier
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    async with Database.open(tmp_path / "parcelbot.sqlite3") as database:
+        yield database
+
+
+@pytest.fixture
+def service(db: Database, clock: FakeClock) -> ParcelService:
+    import random
+
+    return ParcelService(
+        provider=SandboxProvider(clock),
+        store=db,
+        clock=clock,
+        orders=SandboxShop(clock),
+        rng=random.Random(7),
+    )
+
+
+@pytest.fixture
+def router(service: ParcelService) -> CommandRouter:
+    return CommandRouter(service)
+
+
+@pytest.fixture
+def notifier() -> RecordingNotifier:
+    return RecordingNotifier()
