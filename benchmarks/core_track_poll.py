@@ -20,8 +20,15 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from core.models import ChatRef, Platform, Shipment, ShipmentKey, Status, Subscription
-from core.models import TrackingNumber as TN
+from core.models import (
+    ChatRef,
+    Platform,
+    Shipment,
+    ShipmentKey,
+    Status,
+    Subscription,
+    TrackingNumber,
+)
 from core.ports import SnapshotWrite
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.service import ParcelService, ServiceConfig
@@ -36,8 +43,8 @@ class Clock:
         return self.current
 
 
-def _number(index: int) -> TN:
-    return TN(f"1ZBENCH{index:011d}")
+def _number(index: int) -> TrackingNumber:
+    return TrackingNumber(f"1ZBENCH{index:011d}")
 
 
 async def _seed(db: Database, clock: Clock, count: int) -> None:

@@ -89,9 +89,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         else:
             clock = SystemClock()
         provider = SandboxProvider(clock)
-        service = ParcelService(
-            provider=provider, store=db, clock=clock, orders=SandboxShop(clock)
-        )
+        service = ParcelService(provider=provider, store=db, clock=clock, orders=SandboxShop(clock))
         runtime = Runtime(
             settings=settings,
             db=db,

@@ -36,7 +36,10 @@ def build_scheduler(
             if stats.checked:
                 log.info(
                     "poll: %d checked, %d changed, %d alerts, %d errors",
-                    stats.checked, stats.changed, stats.alerts, stats.errors,
+                    stats.checked,
+                    stats.changed,
+                    stats.alerts,
+                    stats.errors,
                 )
             if on_cycle is not None:
                 await on_cycle()

@@ -32,10 +32,11 @@ class DemoClock:
         speed: float = 1.0,
         anchor: datetime | None = None,
         offset: timedelta = timedelta(0),
-        real: Callable[[], datetime] = SystemClock().now,
+        real: Callable[[], datetime] | None = None,
     ) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
+        real = real or SystemClock().now
         self._real = real
         self.speed = speed
         self.anchor = anchor or real()

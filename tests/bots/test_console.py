@@ -13,9 +13,7 @@ NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
 
 
 def _console(db: Path, script: str) -> str:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")
-    }
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
     env["PARCELBOT_DB"] = str(db)
     done = subprocess.run(
         [sys.executable, "-m", "bots", "console"],
@@ -34,7 +32,9 @@ def _console(db: Path, script: str) -> str:
 
 def test_console_tracks_subscribes_alerts_once_and_survives_restart(tmp_path: Path) -> None:
     db = tmp_path / "console.sqlite3"
-    first = _console(db, f"/track {NUMBER}\n/subscribe {NUMBER} sneakers\n/advance 1d\n/advance 1m\n")
+    first = _console(
+        db, f"/track {NUMBER}\n/subscribe {NUMBER} sneakers\n/advance 1d\n/advance 1m\n"
+    )
     assert "parcelbot console" in first
     assert f"UPS {NUMBER}" in first
     assert "Subscribed “sneakers”" in first

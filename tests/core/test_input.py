@@ -103,10 +103,25 @@ def live_router(tmp_path: Path) -> Iterator[tuple[asyncio.Runner, CommandRouter]
 @given(
     st.one_of(
         st.text(max_size=200),
-        st.builds(lambda cmd, arg: f"/{cmd} {arg}", st.sampled_from(
-            ["track", "subscribe", "unsubscribe", "history", "explain", "list", "help",
-             "forget", "verify", "start", "nope"]
-        ), st.text(max_size=80)),
+        st.builds(
+            lambda cmd, arg: f"/{cmd} {arg}",
+            st.sampled_from(
+                [
+                    "track",
+                    "subscribe",
+                    "unsubscribe",
+                    "history",
+                    "explain",
+                    "list",
+                    "help",
+                    "forget",
+                    "verify",
+                    "start",
+                    "nope",
+                ]
+            ),
+            st.text(max_size=80),
+        ),
     )
 )
 def test_random_text_never_crashes(

@@ -1,0 +1,391 @@
+"""Alerts: what changed between two snapshots of a parcel, and how to say it.
+
+``diff(old, new, now)`` compares the stored snapshot with a fresh one and returns the alerts
+the change deserves. Each alert carries a **dedupe key** built only from the parcel key and
+the change that caused it (an event's identity, a reason, a date) — never from the polling
+time — so seeing the same change twice yields the same key and the outbox's
+UNIQUE(chat, dedupe_key) drops the repeat.
+
+Rules, per poll:
+
+- **shipped**: the first carrier scan appeared and the parcel is now in transit (key: once
+  per parcel). A poll that already finds it further along says only the furthest state.
+- **current state** (when there are new events or the status changed): a status change to
+  out for delivery / ready for pickup / delivered / expired gives that milestone; a change to
+  delivery failed / exception, or a new provider reason, gives an incident; otherwise the
+  newest new event gives one ``moved`` update (backfilled older scans give none). Intermediate
+  states seen only in between two polls are not replayed.
+- **derived incidents** (late, not yet active, stale, loop; see ``core.incidents``): one alert
+  when one opens that was not open for the old snapshot at its ``checked_at``.
+- **eta_changed**: the most likely arrival moved by one day or more (key: the new date).
+- **delivery_check**: a day after delivery, once, ask whether the parcel really arrived.
+- **First snapshot** (``old is None``): no backlog. At most one alert, for the open incident
+  (provider or derived) — the only thing worth interrupting someone who just subscribed; its
+  key is the same one a later diff would use, so it is never sent twice.
+
+``Alert.detail`` holds the previous most likely date (ISO) for ``eta_changed`` and the proof
+of delivery phrase for ``delivered``; it is empty otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+from core.incidents import (
+    DELIVERY_CHECK_AFTER,
+    DELIVERY_CHECK_WINDOW,
+    DERIVED_REASONS,
+    delivery_check_at,
+    delivery_check_due,
+    derive_all,
+    explain,
+    explain_status,
+    find_loop,
+    provider_incident,
+)
+from core.models import (
+    Alert,
+    AlertKind,
+    IncidentReason,
+    Preference,
+    ProofKind,
+    ProofOfDelivery,
+    Shipment,
+    Status,
+    TrackingEvent,
+)
+from core.replies import Button, Reply, ReplyKind, format_local
+
+__all__ = [
+    "DELIVERY_CHECK_AFTER",
+    "DELIVERY_CHECK_WINDOW",
+    "ETA_SHIFT",
+    "PREFERENCE_KINDS",
+    "alert_reply",
+    "delivery_check_at",
+    "delivery_check_due",
+    "diff",
+    "event_key",
+    "proof_text",
+    "wanted",
+]
+
+ETA_SHIFT = timedelta(days=1)
+"""How far the most likely arrival must move before subscribers hear about it."""
+
+PREFERENCE_KINDS: Mapping[Preference, frozenset[AlertKind]] = {
+    Preference.ALL: frozenset(AlertKind),
+    Preference.MILESTONES: frozenset(
+        {
+            AlertKind.SHIPPED,
+            AlertKind.OUT_FOR_DELIVERY,
+            AlertKind.AVAILABLE_FOR_PICKUP,
+            AlertKind.DELIVERED,
+            AlertKind.INCIDENT,
+            AlertKind.LATE,
+            AlertKind.EXPIRED,
+            AlertKind.DELIVERY_CHECK,
+        }
+    ),
+    # Failed delivery attempts are incidents, so they pass here too.
+    Preference.EXCEPTIONS: frozenset({AlertKind.INCIDENT, AlertKind.LATE, AlertKind.EXPIRED}),
+    Preference.OFF: frozenset(),
+}
+"""Which alert kinds each preference lets through."""
+
+_UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
+_PROBLEM = frozenset({Status.DELIVERY_FAILED, Status.EXCEPTION})
+_MILESTONE_OF: Mapping[Status, AlertKind] = {
+    Status.OUT_FOR_DELIVERY: AlertKind.OUT_FOR_DELIVERY,
+    Status.AVAILABLE_FOR_PICKUP: AlertKind.AVAILABLE_FOR_PICKUP,
+    Status.DELIVERED: AlertKind.DELIVERED,
+    Status.EXPIRED: AlertKind.EXPIRED,
+}
+# Milestones that happen once per parcel: their key names no event, so an edited or
+# re-sent delivery scan cannot announce the same delivery twice.
+_ONCE = frozenset({Status.DELIVERED, Status.EXPIRED})
+# An ETA means little once the parcel is on the van, waiting at a pickup point, or done.
+_NO_ETA_NEWS = frozenset(
+    {Status.OUT_FOR_DELIVERY, Status.AVAILABLE_FOR_PICKUP, Status.DELIVERED, Status.EXPIRED}
+)
+
+
+def event_key(event: TrackingEvent) -> str:
+    """A stable identity for one scan: its UTC time, status and provider code.
+
+    Description and location text are left out on purpose: carriers edit them.
+    """
+    stamp = event.time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}/{event.status.value}/{event.raw_code[:40] or '-'}"
+
+
+def _key(shipment: Shipment, *parts: str) -> str:
+    return "|".join((str(shipment.key), *parts))
+
+
+def _has_scan(shipment: Shipment) -> bool:
+    if shipment.status not in _UNSCANNED:
+        return True
+    return any(event.status not in _UNSCANNED for event in shipment.events)
+
+
+def _first_scan(shipment: Shipment) -> TrackingEvent | None:
+    return next((event for event in shipment.events if event.status not in _UNSCANNED), None)
+
+
+def _status_event(shipment: Shipment) -> TrackingEvent | None:
+    """The newest event with the parcel's current status (the one that set it)."""
+    return next(
+        (event for event in reversed(shipment.events) if event.status is shipment.status),
+        shipment.last_event,
+    )
+
+
+def _incident_alert(shipment: Shipment, reason: IncidentReason) -> Alert:
+    """The alert for an open incident, keyed by what caused it."""
+    if reason is IncidentReason.LATE:
+        return Alert(AlertKind.LATE, shipment.key, _key(shipment, "late"), incident=reason)
+    if reason is IncidentReason.NOT_YET_ACTIVE:
+        return Alert(
+            AlertKind.INCIDENT,
+            shipment.key,
+            _key(shipment, "incident", reason.value),
+            incident=reason,
+        )
+    if reason is IncidentReason.LOOP:
+        event = find_loop(shipment.events)
+    elif reason is IncidentReason.STALE:
+        event = max(shipment.events, key=lambda item: item.time, default=None)
+    else:
+        event = _status_event(shipment)
+    cause = event_key(event) if event is not None else "-"
+    return Alert(
+        AlertKind.INCIDENT,
+        shipment.key,
+        _key(shipment, "incident", reason.value, cause),
+        event=event,
+        incident=reason,
+    )
+
+
+def _derived_alerts(shipment: Shipment, at: datetime | None) -> list[Alert]:
+    if at is None:
+        return []
+    return [
+        _incident_alert(shipment, reason)
+        for reason in derive_all(shipment, at)
+        if reason in DERIVED_REASONS
+    ]
+
+
+def _delivery_check(shipment: Shipment) -> Alert:
+    return Alert(
+        AlertKind.DELIVERY_CHECK,
+        shipment.key,
+        _key(shipment, "delivery_check"),
+        event=_status_event(shipment),
+    )
+
+
+def proof_text(proof: ProofOfDelivery | None) -> str:
+    """A short phrase for a proof of delivery. A signer's name is left out: alerts may be
+    read in group chats, and the name stays on the timeline."""
+    if proof is None:
+        return ""
+    detail = proof.detail.strip()
+    match proof.kind:
+        case ProofKind.SIGNATURE:
+            return "Signed for on delivery"
+        case ProofKind.LEFT_AT_DOOR:
+            return f"Left at the door ({detail})" if detail else "Left at the door"
+        case ProofKind.NEIGHBOUR:
+            return "Left with a neighbour"
+        case ProofKind.PICKUP_POINT:
+            return "Collected at the pickup point"
+        case ProofKind.PHOTO:
+            return "Photo taken at delivery"
+        case _:
+            return detail
+
+
+def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEvent]) -> Alert | None:
+    """The one alert for the parcel's current state after new events or a status change."""
+    changed = new.status is not old.status
+    if not changed and not new_events:
+        return None
+    if new.status in _PROBLEM:
+        reason = provider_incident(new)
+        if changed or reason is not provider_incident(old):
+            return _incident_alert(new, reason or IncidentReason.OTHER)
+    elif changed and new.status in _MILESTONE_OF:
+        kind = _MILESTONE_OF[new.status]
+        event = _status_event(new)
+        if new.status in _ONCE:
+            dedupe = _key(new, kind.value)
+        else:
+            dedupe = _key(new, kind.value, event_key(event) if event else "-")
+        detail = proof_text(new.proof) if new.status is Status.DELIVERED else ""
+        return Alert(kind, new.key, dedupe, event=event, detail=detail)
+    if not new_events:
+        return None
+    newest = max(new_events, key=lambda event: event.time)
+    latest_before = max((event.time for event in old.events), default=None)
+    if latest_before is not None and newest.time <= latest_before:
+        return None
+    return Alert(AlertKind.MOVED, new.key, _key(new, "moved", event_key(newest)), event=newest)
+
+
+def _eta_alert(old: Shipment, new: Shipment) -> Alert | None:
+    if old.eta is None or new.eta is None or new.status in _NO_ETA_NEWS:
+        return None
+    if abs(new.eta.most_likely - old.eta.most_likely) < ETA_SHIFT:
+        return None
+    new_day = new.eta.most_likely.astimezone(UTC).date().isoformat()
+    old_day = old.eta.most_likely.astimezone(UTC).date().isoformat()
+    return Alert(AlertKind.ETA_CHANGED, new.key, _key(new, "eta", new_day), detail=old_day)
+
+
+def _first_snapshot(new: Shipment, now: datetime) -> list[Alert]:
+    reasons = derive_all(new, now)
+    return [_incident_alert(new, reasons[0])] if reasons else []
+
+
+def diff(old: Shipment | None, new: Shipment, now: datetime) -> list[Alert]:
+    """The alerts caused by going from ``old`` to ``new`` (see the module docstring).
+
+    Pure and total: never raises on well-typed input. ``old.checked_at`` is when the old
+    snapshot was evaluated; without it every currently open derived incident is reported
+    (and the dedupe key drops any already sent).
+    """
+    if old is None:
+        return _first_snapshot(new, now)
+    alerts: list[Alert] = []
+    seen = {event_key(event) for event in old.events}
+    new_events = [event for event in new.events if event_key(event) not in seen]
+
+    if not _has_scan(old) and _has_scan(new) and new.status is Status.IN_TRANSIT:
+        alerts.append(
+            Alert(
+                AlertKind.SHIPPED,
+                new.key,
+                _key(new, "shipped"),
+                event=_first_scan(new) or new.last_event,
+            )
+        )
+    else:
+        state = _state_alert(old, new, new_events)
+        if state is not None:
+            alerts.append(state)
+
+    before = {alert.dedupe_key for alert in _derived_alerts(old, old.checked_at)}
+    alerts.extend(alert for alert in _derived_alerts(new, now) if alert.dedupe_key not in before)
+
+    eta = _eta_alert(old, new)
+    if eta is not None:
+        alerts.append(eta)
+
+    if delivery_check_due(new, now) and not (
+        old.checked_at is not None and delivery_check_due(old, old.checked_at)
+    ):
+        alerts.append(_delivery_check(new))
+
+    # One alert per key, first wins (a derived incident can coincide with the state alert).
+    unique: dict[str, Alert] = {}
+    for alert in alerts:
+        unique.setdefault(alert.dedupe_key, alert)
+    return list(unique.values())
+
+
+def wanted(alert: Alert, preference: Preference) -> bool:
+    """Whether a chat with ``preference`` should get ``alert`` (see ``PREFERENCE_KINDS``)."""
+    return alert.kind in PREFERENCE_KINDS[preference]
+
+
+def _scan_line(event: TrackingEvent | None, tz: str) -> str:
+    if event is None:
+        return ""
+    where = f" — {event.location}" if event.location.strip() else ""
+    return f"{event.description}{where} ({format_local(event.time, tz)})"
+
+
+def _steps(steps: Sequence[str]) -> tuple[str, ...]:
+    return ("What to do:", *(f"{index}. {step}" for index, step in enumerate(steps, 1)))
+
+
+def _date(iso_day: str) -> str:
+    try:
+        day = datetime.fromisoformat(iso_day).replace(tzinfo=UTC)
+    except ValueError:
+        return iso_day
+    return format_local(day, with_time=False)
+
+
+def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str = "") -> Reply:
+    """One short, plain message for ``alert`` about ``shipment`` in the chat's time zone.
+
+    Incidents carry their explanation and next steps; every alert offers Refresh and
+    Timeline buttons, the delivery follow-up a Report button instead of Refresh.
+    """
+    name = label.strip() or shipment.number
+    args = (str(shipment.number), shipment.carrier)
+    refresh = Button("Refresh", action="track", args=args)
+    timeline = Button("Timeline", action="history", args=args)
+    scan = _scan_line(alert.event, tz)
+    lines: tuple[str, ...]
+    buttons = (refresh, timeline)
+    match alert.kind:
+        case AlertKind.SHIPPED:
+            title = f"On its way: {name}"
+            lines = ("The carrier has scanned your parcel.", scan)
+        case AlertKind.MOVED:
+            title = f"Tracking update: {name}"
+            lines = (scan,)
+        case AlertKind.OUT_FOR_DELIVERY:
+            title = f"Out for delivery: {name}"
+            lines = ("It should arrive today.", scan)
+        case AlertKind.AVAILABLE_FOR_PICKUP:
+            title = f"Ready for pickup: {name}"
+            lines = ("Bring ID and the tracking number or pickup code.", scan)
+        case AlertKind.DELIVERED:
+            title = f"Delivered: {name}"
+            when = shipment.delivered_at or (alert.event.time if alert.event else None)
+            lines = (
+                f"Delivered {format_local(when, tz)}." if when else "Delivered.",
+                f"{alert.detail}." if alert.detail else "",
+            )
+        case AlertKind.INCIDENT | AlertKind.LATE:
+            reason = alert.incident or (
+                IncidentReason.LATE if alert.kind is AlertKind.LATE else IncidentReason.OTHER
+            )
+            about = explain(reason)
+            title = f"{about.title}: {name}"
+            lines = (about.what_happened, scan, *_steps(about.next_steps))
+        case AlertKind.ETA_CHANGED:
+            title = f"New delivery estimate: {name}"
+            new_day = (
+                format_local(shipment.eta.most_likely, tz, with_time=False) if shipment.eta else ""
+            )
+            was = f" (was {_date(alert.detail)})" if alert.detail else ""
+            lines = (f"Now expected {new_day}{was}." if new_day else "The estimate changed.",)
+        case AlertKind.DELIVERY_CHECK:
+            title = f"Did it arrive? {name}"
+            lines = (
+                "The carrier says this parcel was delivered. If you do not have it:",
+                "1. Check around your door, with neighbours and your building's reception "
+                "or mailroom.",
+                "2. Still missing? Tap Report to get an evidence pack for the seller.",
+            )
+            buttons = (Button("Report a problem", action="report", args=args), timeline)
+        case AlertKind.EXPIRED:
+            about = explain_status(Status.EXPIRED)
+            title = f"{about.title}: {name}"
+            lines = (about.what_happened, *_steps(about.next_steps))
+        case _:  # pragma: no cover - every kind is handled above
+            title, lines = name, (scan,)
+    return Reply(
+        title=title,
+        lines=tuple(line for line in lines if line),
+        buttons=buttons,
+        kind=ReplyKind.ALERT,
+    )
