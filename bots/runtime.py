@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from bots.notifier import PlatformNotifier
 from bots.settings import Settings
 from core.clock import DemoClock, SystemClock
 from core.commands import CommandRouter
+from core.models import Platform
 from core.ports import Clock
 from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService, PollStats
@@ -105,6 +107,62 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 await runtime.save_clock()
 
 
+@asynccontextmanager
+async def _telegram(runtime: Runtime, token: str) -> AsyncIterator[None]:
+    """Run the Telegram adapter in this loop and register its sender."""
+    from bots.telegram_bot import StoredGroupSwitch, build_adapter
+
+    settings = runtime.settings
+    adapter = build_adapter(
+        token,
+        runtime.router,
+        base_url=settings.telegram_api_base_url or None,
+        group_switch=StoredGroupSwitch(runtime.db.meta),
+    )
+    async with adapter:
+        runtime.notifier.register(Platform.TELEGRAM, adapter.sender)
+        yield
+
+
+@asynccontextmanager
+async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[None]]:
+    """Run the Discord bot in this loop and register its sender; yields the bot's task."""
+    from bots.discord_bot import DiscordSender, build_bot
+
+    settings = runtime.settings
+    bot = build_bot(
+        runtime.router,
+        guilds=runtime.db.discord,
+        test_guild_id=settings.discord_test_guild,
+        sharded=settings.discord_sharded,
+    )
+    runtime.notifier.register(Platform.DISCORD, DiscordSender(bot, runtime.db.discord))
+    task = asyncio.create_task(bot.start(token), name="discord")
+    try:
+        yield task
+    finally:
+        await bot.close()
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+
+
+async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
+    """Wait for SIGINT/SIGTERM, or for an adapter that stops by itself (e.g. a bad token)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *watch], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception() is not None:
+            log.error("%s stopped: %s", task.get_name(), task.exception())
+            return 1
+    return 0
+
+
 async def run(settings: Settings, *, console: bool = False) -> int:
     """Start every configured adapter (or the console when none is) and run until stopped."""
     from bots.console_bot import run_console
@@ -119,13 +177,22 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             poll_batch=settings.poll_batch,
             on_cycle=runtime.save_clock,
         )
-        adapters = [] if console else settings.adapters
         scheduler.start()
         try:
-            if not adapters:
+            if console or not settings.adapters:
                 return await run_console(runtime)
-            log.warning("adapters %s are configured but not available in this build", adapters)
-            return await run_console(runtime)
+            async with contextlib.AsyncExitStack() as stack:
+                watch: list[asyncio.Task[None]] = []
+                if settings.telegram_token is not None:
+                    token = settings.telegram_token.get_secret_value()
+                    await stack.enter_async_context(_telegram(runtime, token))
+                if settings.discord_token is not None:
+                    token = settings.discord_token.get_secret_value()
+                    watch.append(await stack.enter_async_context(_discord(runtime, token)))
+                print(
+                    f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it."
+                )
+                return await _until_stopped(watch)
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
