@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,6 +47,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from core.carriers import normalise
 from core.errors import ProviderUnavailable, ShipmentNotFound
 from core.models import (
     Eta,
@@ -87,14 +87,8 @@ __all__ = [
     "Step",
     "build_order",
     "build_shipment",
-    "check_digit_valid",
-    "fedex_check_digit",
-    "guess_carrier",
     "journey",
-    "normalise",
     "scenario_of",
-    "ups_check_digit",
-    "usps_check_digit",
 ]
 
 logger = logging.getLogger(__name__)
@@ -122,12 +116,6 @@ class Scenario(StrEnum):
 
 
 _SCENARIOS = tuple(Scenario)
-_SEPARATORS = re.compile(r"[\s\-]+")
-
-
-def normalise(number: str) -> str:
-    """Trim, drop spaces and dashes, upper-case: the form scenarios and check digits use."""
-    return _SEPARATORS.sub("", number).upper()
 
 
 def _digest(number: str) -> bytes:
@@ -137,67 +125,12 @@ def _digest(number: str) -> bytes:
 
 
 def scenario_of(number: str) -> Scenario:
-    """The scenario a number plays, from a digest of its normalised form (deterministic)."""
+    """The scenario a number plays, from a digest of its normalised form (deterministic).
+
+    Normalised as carrier detection reads numbers (``core.carriers.normalise``), so spacing,
+    dashes and case never change the scenario.
+    """
     return _SCENARIOS[int.from_bytes(_digest(number)[:4], "big") % len(_SCENARIOS)]
-
-
-# --- check digits -----------------------------------------------------------------------------
-
-_UPS = re.compile(r"1Z[A-Z0-9]{15}[0-9]")
-_USPS = re.compile(r"[0-9]{20}|9[2-5][0-9]{20}")
-_FEDEX = re.compile(r"[0-9]{12}")
-
-
-def ups_check_digit(body: str) -> int:
-    """The check digit of a UPS ``1Z`` number, from the 15 characters between ``1Z`` and it.
-
-    Letters count as ``(ord(c) - 63) % 10`` (A=2 … H=9, I=0, …); characters in odd positions
-    (0-based) are doubled; the digit brings the sum up to a multiple of ten.
-    """
-    total = 0
-    for i, char in enumerate(body):
-        value = int(char) if char.isdigit() else (ord(char) - 63) % 10
-        total += value * 2 if i % 2 else value
-    return (10 - total % 10) % 10
-
-
-def usps_check_digit(serial: str) -> int:
-    """The mod-10 check digit of a USPS 20/22-digit number (GS1 style).
-
-    Weights 3 and 1 alternate from the rightmost serial digit (which weighs 3).
-    """
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(serial)))
-    return (10 - total % 10) % 10
-
-
-def fedex_check_digit(serial: str) -> int:
-    """The check digit of a 12-digit FedEx Express number, from its first 11 digits.
-
-    Weights 3, 1, 7 repeat from the left (1, 3, 7 from the right); the digit is
-    ``sum % 11``, with 10 read as 0.
-    """
-    weights = (1, 3, 7)
-    total = sum(int(d) * weights[i % 3] for i, d in enumerate(reversed(serial)))
-    return total % 11 % 10
-
-
-def guess_carrier(number: str) -> str | None:
-    """``"ups"``, ``"usps"`` or ``"fedex"`` when the number has that format and a valid check
-    digit, else None. A stop-gap for the sandbox; the carrier catalogue is the real detector.
-    """
-    text = normalise(number)
-    if _UPS.fullmatch(text):
-        return "ups" if int(text[-1]) == ups_check_digit(text[2:-1]) else None
-    if _USPS.fullmatch(text):
-        return "usps" if int(text[-1]) == usps_check_digit(text[:-1]) else None
-    if _FEDEX.fullmatch(text):
-        return "fedex" if int(text[-1]) == fedex_check_digit(text[:-1]) else None
-    return None
-
-
-def check_digit_valid(number: str) -> bool:
-    """True when the number is a UPS, USPS or FedEx number whose check digit is right."""
-    return guess_carrier(number) is not None
 
 
 # --- journeys ---------------------------------------------------------------------------------

@@ -16,8 +16,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from core import alerts, incidents, polling
+from core.carriers import detect
 from core.models import AlertKind, IncidentReason, Shipment, Status, TrackingNumber, TrackRequest
-from core.providers.sandbox import SAMPLE_NUMBERS, Scenario, build_shipment, guess_carrier
+from core.providers.sandbox import SAMPLE_NUMBERS, Scenario, build_shipment
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAYS = 14
@@ -33,7 +34,7 @@ class Walk:
 
 
 def walk(number: str, seed: int = 1) -> Walk:
-    request = TrackRequest(TrackingNumber(number), guess_carrier(number) or "ups", START)
+    request = TrackRequest(TrackingNumber(number), detect(number)[0].carrier.code, START)
     rng = random.Random(seed)
     now, previous, calls = START, None, 0
     keys: list[str] = []

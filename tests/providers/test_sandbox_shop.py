@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from core.carriers import detect
 from core.errors import ProviderUnavailable
 from core.models import OrderId, OrderStatus, Status
 from core.providers.sandbox import (
@@ -13,8 +14,6 @@ from core.providers.sandbox import (
     SandboxProvider,
     SandboxShop,
     Scenario,
-    check_digit_valid,
-    guess_carrier,
     scenario_of,
 )
 
@@ -40,8 +39,9 @@ def test_sample_orders_look_like_shop_orders() -> None:
         assert len(spec.postcode) == 5 and spec.postcode.isdigit()
         assert len(spec.phone_last4) == 4 and spec.phone_last4.isdigit()
         for parcel in spec.parcels:
-            assert guess_carrier(parcel.number) == parcel.carrier
-            assert check_digit_valid(parcel.number)
+            best = detect(parcel.number)[0]
+            assert best.carrier.code == parcel.carrier
+            assert best.check_digit_valid is True
     sizes = {len(spec.parcels) for spec in SAMPLE_ORDERS.values()}
     assert {0, 1, 2} <= sizes
 
