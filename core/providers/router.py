@@ -1,0 +1,81 @@
+"""Routes each number to the first configured provider that supports its carrier."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from core.errors import CarrierNotDetected, ProviderError
+from core.models import TrackBatch, TrackRequest
+from core.ports import TrackingProvider
+
+__all__ = ["ProviderRouter"]
+
+log = logging.getLogger(__name__)
+
+
+class ProviderRouter:
+    """A ``TrackingProvider`` made of others, tried in the order given.
+
+    Each request goes to the first provider whose ``supports(carrier)`` is true, split into
+    that provider's ``max_batch``; all batches run concurrently and their results merge.
+    Requests no provider supports become ``CarrierNotDetected`` entries. A batch whose provider
+    fails turns into error entries for its numbers; only when every batch failed does the
+    router raise (the first failure), as the protocol asks of a failing source.
+    """
+
+    name = "router"
+
+    def __init__(self, providers: Sequence[TrackingProvider], *, max_batch: int = 1000) -> None:
+        if not providers:
+            raise ValueError("ProviderRouter needs at least one provider")
+        self._providers = tuple(providers)
+        self.max_batch = max_batch
+
+    @property
+    def providers(self) -> tuple[TrackingProvider, ...]:
+        return self._providers
+
+    def supports(self, carrier: str) -> bool:
+        return self.provider_for(carrier) is not None
+
+    def provider_for(self, carrier: str) -> TrackingProvider | None:
+        """The provider that would track ``carrier``, or None."""
+        return next((p for p in self._providers if p.supports(carrier)), None)
+
+    async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
+        batch = TrackBatch()
+        routed: dict[int, list[TrackRequest]] = {}
+        for request in {r.key: r for r in requests}.values():
+            provider = self.provider_for(request.carrier)
+            if provider is None:
+                batch.errors[request.key] = CarrierNotDetected()
+                continue
+            routed.setdefault(self._providers.index(provider), []).append(request)
+        jobs: list[tuple[TrackingProvider, list[TrackRequest]]] = []
+        for index, items in routed.items():
+            provider = self._providers[index]
+            size = max(1, provider.max_batch)
+            jobs.extend((provider, items[i : i + size]) for i in range(0, len(items), size))
+        results = await asyncio.gather(
+            *(provider.track(chunk) for provider, chunk in jobs), return_exceptions=True
+        )
+        failures: list[ProviderError] = []
+        for (provider, chunk), result in zip(jobs, results, strict=True):
+            if isinstance(result, ProviderError):
+                log.info("%s failed a batch of %d: %s", provider.name, len(chunk), result)
+                failures.append(result)
+                for request in chunk:
+                    batch.errors[request.key] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                batch.shipments.update(result.shipments)
+                batch.errors.update(result.errors)
+                for request in chunk:
+                    if request.key not in result.shipments and request.key not in result.errors:
+                        batch.errors[request.key] = ProviderError(provider=provider.name)
+        if jobs and len(failures) == len(jobs):
+            raise failures[0]
+        return batch

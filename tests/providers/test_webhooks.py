@@ -1,0 +1,216 @@
+"""The webhook endpoints over real HTTP: signatures, limits, dedupe, feeding the sink."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from aiohttp import web
+
+from bots.webhooks import SERVER_KEY, WebhookConfig, make_app
+from core.models import Shipment, Status
+from core.providers import aftership, seventeen_track, tiktok_shop
+from tests.fakes import FakeClock
+from tests.providers.fake_server import load
+
+SEVENTEEN = load("seventeen_track/webhook_vectors.json")
+AFTERSHIP = load("aftership/webhook_vectors.json")
+TIKTOK = load("tiktok_shop/webhook_signature_vectors.json")["vectors"]
+TT_VECTOR = TIKTOK[2]  # synthetic IN_TRANSIT with test_app_key / test_app_secret
+
+CONFIG = WebhookConfig(
+    seventeen_track_key=SEVENTEEN["security_key"],
+    aftership_secret=AFTERSHIP["webhook_secret"],
+    tiktok_app_key=TT_VECTOR["app_key"],
+    tiktok_app_secret=TT_VECTOR["app_secret"],
+    max_body=64 * 1024,
+)
+
+
+@dataclass
+class RecordingSink:
+    shipments: list[Shipment] = field(default_factory=list)
+    events: list[tiktok_shop.WebhookEvent] = field(default_factory=list)
+    fail_next: bool = False
+
+    async def ingest(self, shipments: Sequence[Shipment]) -> int:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("database is locked")
+        self.shipments.extend(shipments)
+        return 0
+
+    async def order_event(self, event: tiktok_shop.WebhookEvent) -> None:
+        self.events.append(event)
+
+
+@dataclass
+class Hooks:
+    url: str
+    http: httpx.AsyncClient
+    sink: RecordingSink
+    app: web.Application
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        return await self.http.post(self.url + path, content=body, headers=headers)
+
+
+async def start(config: WebhookConfig) -> AsyncIterator[Hooks]:
+    sink = RecordingSink()
+    app = make_app(config, sink, FakeClock(), health=lambda: {"providers": {"17track": "ok"}})
+    runner = web.AppRunner(app, shutdown_timeout=0.2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with httpx.AsyncClient() as http:
+            yield Hooks(f"http://127.0.0.1:{port}", http, sink, app)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def hooks() -> AsyncIterator[Hooks]:
+    async for value in start(CONFIG):
+        yield value
+
+
+def seventeen(index: int = 0) -> tuple[bytes, dict[str, str]]:
+    vector = SEVENTEEN["vectors"][index]
+    return vector["raw_body"].encode(), {"sign": vector["expected_sign"]}
+
+
+def after(index: int = 0) -> tuple[bytes, dict[str, str]]:
+    vector = AFTERSHIP["vectors"][index]
+    return vector["raw_body"].encode(), {"aftership-hmac-sha256": vector["expected_header"]}
+
+
+def tiktok(vector: dict[str, Any] = TT_VECTOR) -> tuple[bytes, dict[str, str]]:
+    return vector["raw_body"].encode(), {"Authorization": vector["expected_authorization"]}
+
+
+async def test_17track_push_feeds_the_sink(hooks: Hooks) -> None:
+    response = await hooks.post("/webhooks/17track", *seventeen())
+    assert response.status_code == 200
+    assert response.json() == {"status": "processed"}
+    [shipment] = hooks.sink.shipments
+    assert shipment.number == "9400111206206406260787"
+    assert shipment.carrier == "usps"
+    assert shipment.status is Status.IN_TRANSIT
+
+
+async def test_17track_stopped_push_is_accepted_and_ignored(hooks: Hooks) -> None:
+    response = await hooks.post("/webhooks/17track", *seventeen(1))
+    assert response.json() == {"status": "ignored"}
+    assert hooks.sink.shipments == []
+
+
+async def test_aftership_push_feeds_the_sink(hooks: Hooks) -> None:
+    response = await hooks.post("/webhooks/aftership", *after())
+    assert response.status_code == 200
+    [shipment] = hooks.sink.shipments
+    assert shipment.provider == "aftership"
+    assert shipment.status is Status.IN_TRANSIT
+
+
+async def test_tiktok_push_reaches_order_events(hooks: Hooks) -> None:
+    response = await hooks.post("/webhooks/tiktok", *tiktok())
+    assert response.status_code == 200
+    [event] = hooks.sink.events
+    assert event.notification_id == "7400000000000000001"
+
+
+@pytest.mark.parametrize(
+    ("path", "make"),
+    [
+        ("/webhooks/17track", lambda: seventeen(2)),
+        ("/webhooks/aftership", lambda: after(1)),
+        ("/webhooks/tiktok", lambda: tiktok(TIKTOK[4])),
+    ],
+    ids=["17track-wrong-key", "aftership-wrong-secret", "tiktok-tampered"],
+)
+async def test_negative_vectors_are_refused(hooks: Hooks, path: str, make: Any) -> None:
+    body, headers = make()
+    response = await hooks.post(path, body, headers)
+    assert response.status_code == 401
+    assert hooks.sink.shipments == []
+    assert hooks.sink.events == []
+
+
+@pytest.mark.parametrize(
+    ("path", "make"),
+    [
+        ("/webhooks/17track", seventeen),
+        ("/webhooks/aftership", after),
+        ("/webhooks/tiktok", tiktok),
+    ],
+)
+async def test_missing_signature_and_changed_body_are_refused(
+    hooks: Hooks, path: str, make: Any
+) -> None:
+    body, headers = make()
+    assert (await hooks.post(path, body, {})).status_code == 401
+    assert (await hooks.post(path, body + b" ", headers)).status_code == 401
+
+
+async def test_duplicates_are_processed_once(hooks: Hooks) -> None:
+    first = await hooks.post("/webhooks/aftership", *after())
+    second = await hooks.post("/webhooks/aftership", *after())
+    assert first.json() == {"status": "processed"}
+    assert second.json() == {"status": "duplicate"}
+    assert len(hooks.sink.shipments) == 1
+    await hooks.post("/webhooks/tiktok", *tiktok())
+    await hooks.post("/webhooks/tiktok", *tiktok())
+    assert len(hooks.sink.events) == 1
+    await hooks.post("/webhooks/17track", *seventeen())
+    await hooks.post("/webhooks/17track", *seventeen())
+    assert len(hooks.sink.shipments) == 2
+
+
+async def test_a_failed_delivery_is_not_remembered(hooks: Hooks) -> None:
+    hooks.sink.fail_next = True
+    failed = await hooks.post("/webhooks/17track", *seventeen())
+    assert failed.status_code == 500
+    retried = await hooks.post("/webhooks/17track", *seventeen())
+    assert retried.json() == {"status": "processed"}
+
+
+async def test_oversized_body_is_refused(hooks: Hooks) -> None:
+    body = b'{"event":"TRACKING_UPDATED","pad":"' + b"x" * (70 * 1024) + b'"}'
+    sign = seventeen_track.push_signature(CONFIG.seventeen_track_key, body)
+    response = await hooks.post("/webhooks/17track", body, {"sign": sign})
+    assert response.status_code == 413
+
+
+async def test_validly_signed_garbage_is_malformed(hooks: Hooks) -> None:
+    for body in (b"not json", b"[1,2]", b'{"event":"TRACKING_UPDATED","data":{}}'):
+        sign = seventeen_track.push_signature(CONFIG.seventeen_track_key, body)
+        assert (await hooks.post("/webhooks/17track", body, {"sign": sign})).status_code == 400
+    body = b'{"msg": 5}'
+    header = aftership.webhook_signature(CONFIG.aftership_secret, body)
+    response = await hooks.post("/webhooks/aftership", body, {"aftership-hmac-sha256": header})
+    assert response.status_code == 400
+
+
+async def test_unconfigured_provider_has_no_endpoint() -> None:
+    async for hooks in start(WebhookConfig(seventeen_track_key="k")):
+        assert (await hooks.post("/webhooks/aftership", *after())).status_code == 404
+        assert (await hooks.post("/webhooks/tiktok", *tiktok())).status_code == 404
+
+
+async def test_health(hooks: Hooks) -> None:
+    await hooks.post("/webhooks/17track", *seventeen(2))
+    response = await hooks.http.get(hooks.url + "/health")
+    assert response.status_code == 200
+    doc = response.json()
+    assert doc["status"] == "ok"
+    assert doc["providers"] == {"17track": "ok"}
+    assert doc["webhooks"] == {"17track.forged": 1}
+    assert hooks.app[SERVER_KEY].counts == {"17track.forged": 1}
+    assert (await hooks.http.get(hooks.url + "/webhooks/17track")).status_code == 405
+    assert json.loads(response.content)["status"] == "ok"
