@@ -1,0 +1,205 @@
+"""``parcelbot bench eta`` on a small generated file with the public data set's columns."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bots import bench_eta
+from core.eta import EtaConfig, EtaModel, Observation, ParcelDetails
+from core.models import Eta
+
+COLUMNS = [
+    "order_id",
+    "order_status",
+    "order_purchase_timestamp",
+    "order_approved_at",
+    "order_delivered_carrier_date",
+    "order_delivered_customer_date",
+    "order_estimated_delivery_date",
+    "seller_zip_code_prefix",
+    "seller_state",
+    "customer_zip_code_prefix",
+    "customer_state",
+    "freight_value",
+    "total_weight_g",
+    "n_items",
+    "n_sellers",
+    "ts_precision",
+]
+STAMP = "%Y-%m-%d %H:%M:%S"
+KEYS = [
+    "n_test",
+    "mae_purchase",
+    "mae_handoff",
+    "coverage_purchase",
+    "coverage_handoff",
+    "width_purchase",
+    "width_handoff",
+    "promise_mae",
+    "lane_median_mae_handoff",
+]
+
+
+def write_orders(path: Path, start: datetime, count: int, seed: int) -> None:
+    """Synthetic orders: São Paulo buyers get parcels faster than Bahia ones."""
+    rng = random.Random(seed)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+    writer.writeheader()
+    for i in range(count):
+        purchased = start + timedelta(hours=7 * i + rng.uniform(0, 3))
+        state = rng.choice(["SP", "SP", "BA"])
+        handed = purchased + timedelta(days=rng.uniform(0.5, 3))
+        transit = rng.lognormvariate(1.2 if state == "SP" else 2.2, 0.4)
+        delivered = handed + timedelta(days=transit)
+        status = "delivered" if i % 20 else "canceled"
+        promised = (purchased + timedelta(days=20)).replace(hour=0, minute=0, second=0)
+        writer.writerow(
+            {
+                "order_id": f"{i:032x}",
+                "order_status": status,
+                "order_purchase_timestamp": purchased.strftime(STAMP),
+                "order_approved_at": purchased.strftime(STAMP),
+                "order_delivered_carrier_date": handed.strftime(STAMP),
+                "order_delivered_customer_date": delivered.strftime(STAMP)
+                if status == "delivered"
+                else "",
+                "order_estimated_delivery_date": promised.strftime(STAMP),
+                "seller_zip_code_prefix": "01000",
+                "seller_state": "SP",
+                "customer_zip_code_prefix": "40000",
+                "customer_state": state,
+                "freight_value": "10.0",
+                "total_weight_g": "500",
+                "n_items": "1",
+                "n_sellers": "1",
+                "ts_precision": "second",
+            }
+        )
+    path.write_bytes(gzip.compress(buffer.getvalue().encode()))
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> tuple[Path, Path]:
+    train, test = tmp_path / "train.csv.gz", tmp_path / "test.csv.gz"
+    write_orders(train, datetime(2017, 1, 2, 9), 500, seed=1)
+    write_orders(test, datetime(2017, 5, 1, 9), 120, seed=2)
+    return train, test
+
+
+def test_json_summary_has_every_key_with_sane_values(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, test = files
+    assert bench_eta.main(["--train", str(train), "--test", str(test), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert list(summary) == KEYS
+    assert summary["n_test"] == 114  # every 20th order was cancelled
+    for key in ("coverage_purchase", "coverage_handoff"):
+        assert 0.5 <= summary[key] <= 1.0
+    assert 0 < summary["mae_handoff"] < summary["mae_purchase"] < summary["promise_mae"]
+    assert 0 < summary["width_handoff"] < summary["width_purchase"]
+    assert summary["lane_median_mae_handoff"] > 0
+    assert any(line.startswith("parcelbot, at handoff") for line in out)
+
+
+def test_split_date_uses_one_file(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    assert bench_eta.main(["--train", str(train), "--split-date", "2017-04-01", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0 < summary["n_test"] < 500
+
+
+def test_table_without_json(files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    train, test = files
+    assert bench_eta.main(["--train", str(train), "--test", str(test)]) == 0
+    out = capsys.readouterr().out
+    assert "shop promise" in out and "{" not in out
+
+
+def test_missing_test_file_is_a_usage_error(files: tuple[Path, Path]) -> None:
+    train, _ = files
+    with pytest.raises(SystemExit) as raised:
+        bench_eta.main(["--train", str(train)])
+    assert raised.value.code == 2
+
+
+def test_unreadable_input_returns_an_error_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.csv.gz"
+    assert bench_eta.main(["--train", str(missing), "--test", str(missing)]) == 2
+    assert "cannot read input" in capsys.readouterr().err
+
+
+class _LeakCheckingModel(EtaModel):
+    """Records, at every estimate, the latest delivery the model had been shown."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            config=EtaConfig(auto_refit=False),
+            calendars={bench_eta.BENCH_CARRIER: bench_eta.bench_calendar()},
+        )
+        self.latest: datetime | None = None
+        self.gaps: list[timedelta] = []
+
+    def observe(self, obs: Observation) -> None:
+        super().observe(obs)
+        self.latest = (
+            obs.delivered_at if self.latest is None else max(self.latest, obs.delivered_at)
+        )
+
+    def estimate(self, **kwargs: Any) -> Eta:
+        if self.latest is not None:
+            self.gaps.append(kwargs["now"] - self.latest)
+        return super().estimate(**kwargs)
+
+
+def test_online_mode_learns_only_from_parcels_delivered_before_each_prediction(
+    files: tuple[Path, Path],
+) -> None:
+    train, test = files
+    model = _LeakCheckingModel()
+    result = bench_eta.run(
+        bench_eta.read_orders(train),
+        bench_eta.read_orders(test),
+        model,
+        online=True,
+        refit_days=2,
+    )
+    assert result.n_test == 114
+    assert model.gaps, "test deliveries were never learned from"
+    assert all(gap > timedelta(0) for gap in model.gaps)
+    assert len(model) > result.n_train
+
+
+def test_online_flag_and_validation_window(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    args = ["--train", str(train), "--split-date", "2017-03-01", "--until", "2017-04-01"]
+    assert bench_eta.main([*args, "--online", "--refit-days", "3", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert list(summary) == KEYS
+    # 500 orders seven hours apart from 2 Jan: March holds about 100 of them.
+    assert 80 <= summary["n_test"] <= 110
+
+
+def test_orders_carry_their_details(files: tuple[Path, Path]) -> None:
+    train, _ = files
+    order = bench_eta.read_orders(train)[0]
+    assert order.details == ParcelDetails(
+        origin_zip="01000", destination_zip="40000", freight=10.0, weight_g=500.0, items=1
+    )
