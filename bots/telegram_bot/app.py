@@ -1,0 +1,257 @@
+"""Build the Telegram ``Application`` and run it inside an event loop someone else owns.
+
+``run_polling()`` would block the loop Discord and the scheduler share, so ``TelegramAdapter``
+drives PTB's lifecycle by hand: initialize → post_init → start → polling (or a webhook) and
+back down in reverse order.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from types import TracebackType
+from typing import Any, Self, TypeAlias
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
+from telegram.request import BaseRequest, HTTPXRequest
+
+from bots.telegram_bot.handlers import CommandRunner, TelegramHandlers
+from bots.telegram_bot.limiter import FloodControl, SendLimits
+from bots.telegram_bot.redaction import install_redaction, quiet_http_loggers
+from bots.telegram_bot.render import CallbackCodec
+from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, TelegramSender
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "SECRET_HEADER",
+    "TelegramAdapter",
+    "TelegramApp",
+    "WebhookConfig",
+    "build_adapter",
+    "build_application",
+    "check_webhook_secret",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+"""PTB appends the token to this; a self-hosted Bot API server is ``http://host:8081/bot``."""
+
+ALLOWED_UPDATES = ("message", "callback_query")
+
+TelegramApp: TypeAlias = Application[
+    ExtBot[int],
+    ContextTypes.DEFAULT_TYPE,
+    dict[Any, Any],
+    dict[Any, Any],
+    dict[Any, Any],
+    None,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    """Receive updates by webhook at ``url``; Telegram sends ``secret`` in a header.
+
+    The HTTP server lives elsewhere (``bots/webhooks.py``): it checks the header with
+    ``check_webhook_secret`` and hands the JSON body to ``TelegramAdapter.feed_update``.
+    """
+
+    url: str
+    secret: str
+    drop_pending_updates: bool = False
+
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+
+
+def check_webhook_secret(expected: str, received: str | None) -> bool:
+    """Whether a webhook request carries the right secret (constant-time comparison)."""
+    if not expected or received is None:
+        return False
+    return hmac.compare_digest(expected.encode(), received.encode())
+
+
+class TelegramAdapter:
+    """The Telegram side of parcelbot: the PTB application, its handlers and the sender.
+
+    Use ``async with adapter:`` or ``await start()`` / ``await stop()`` inside the running
+    loop. ``sender`` is the core's ``Notifier`` for Telegram chats.
+    """
+
+    def __init__(
+        self,
+        app: TelegramApp,
+        handlers: TelegramHandlers,
+        sender: TelegramSender,
+        *,
+        webhook: WebhookConfig | None = None,
+        poll_timeout: float = 10.0,
+        undo_redaction: Callable[[], None] | None = None,
+        flood_control: FloodControl | None = None,
+    ) -> None:
+        self.app = app
+        self.handlers = handlers
+        self.sender = sender
+        self.webhook = webhook
+        self.poll_timeout = poll_timeout
+        self._undo_redaction = undo_redaction
+        self.flood_control = flood_control or FloodControl()
+        """The bot's rate limiter (its ``retries`` counts RetryAfter waits)."""
+
+    @property
+    def username(self) -> str:
+        """The bot's @username (known after ``start``)."""
+        return self.app.bot.username or ""
+
+    async def start(self) -> None:
+        """Connect (``getMe``), publish the commands, and start receiving updates.
+
+        If any step fails (a wrong token answers ``InvalidToken``), what was started is shut
+        down again before the error propagates.
+        """
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        await self.app.initialize()
+        # post_init is only called by run_polling/run_webhook, so call it ourselves.
+        if self.app.post_init is not None:
+            await self.app.post_init(self.app)
+        await self.app.start()
+        if self.webhook is not None:
+            await self.app.bot.set_webhook(
+                self.webhook.url,
+                secret_token=self.webhook.secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+                drop_pending_updates=self.webhook.drop_pending_updates,
+            )
+            log.info("Telegram bot @%s receives updates by webhook", self.username)
+        else:
+            if self.app.updater is None:
+                raise RuntimeError("polling needs the application's updater")
+            await self.app.updater.start_polling(
+                poll_interval=0.0,
+                timeout=timedelta(seconds=self.poll_timeout),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            log.info("Telegram bot @%s is polling for updates", self.username)
+
+    async def stop(self) -> None:
+        """Stop receiving, let running handlers finish, and close the HTTP clients."""
+        try:
+            if self.app.updater is not None and self.app.updater.running:
+                await self.app.updater.stop()
+            if self.app.running:
+                await self.app.stop()
+            await self.app.shutdown()
+            if self.app.post_shutdown is not None:
+                await self.app.post_shutdown(self.app)
+        finally:
+            # Redaction stays on until the application and its HTTP clients are gone.
+            if self._undo_redaction is not None:
+                self._undo_redaction()
+                self._undo_redaction = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def feed_update(self, data: Mapping[str, Any]) -> None:
+        """Queue one update received by webhook (the JSON body Telegram posted).
+
+        A body that is not a valid update is logged and dropped: Telegram would only send it
+        again, and it cannot become valid.
+        """
+        try:
+            update = Update.de_json(dict(data), self.app.bot)
+        except (KeyError, TypeError, ValueError) as err:
+            log.warning("dropped a malformed Telegram update: %s", type(err).__name__)
+            return
+        await self.app.update_queue.put(update)
+
+    def check_secret(self, received: str | None) -> bool:
+        """Whether a webhook request's secret header is ours."""
+        return self.webhook is not None and check_webhook_secret(self.webhook.secret, received)
+
+
+def build_adapter(
+    token: str,
+    router: CommandRunner,
+    *,
+    base_url: str | None = None,
+    base_file_url: str | None = None,
+    webhook: WebhookConfig | None = None,
+    limits: SendLimits | None = None,
+    group_switch: GroupSwitch | None = None,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    poll_timeout: float = 10.0,
+) -> TelegramAdapter:
+    """Wire the application: handlers, flood control, command list, sender.
+
+    ``base_url`` is the Bot API prefix **without** the token (``…/bot``; PTB appends it), for a
+    self-hosted Bot API server or a test fake. ``request`` / ``get_updates_request`` replace
+    the HTTP transports (tests pass an in-memory one).
+    """
+    # Opt in to PTB's timedelta durations (RetryAfter.retry_after) now; see limiter.py.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
+    # Before the bot exists: PTB logs its API URL, token included, when it is created.
+    quiet_http_loggers()
+    # The secret half too: it survives URL-encoding of the colon.
+    undo_redaction = install_redaction(token, token.partition(":")[2])
+    codec = CallbackCodec()
+    groups = group_switch or MemoryGroupSwitch()
+    handlers = TelegramHandlers(router, codec, group_switch=groups)
+
+    async def post_init(app: TelegramApp) -> None:
+        await handlers.publish_commands(app)
+
+    flood_control = FloodControl(limits)
+    builder = (
+        ApplicationBuilder()
+        .token(token)
+        .base_url(base_url or DEFAULT_BASE_URL)
+        .rate_limiter(flood_control)
+        .job_queue(None)
+        .post_init(post_init)
+    )
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    builder = builder.request(request or HTTPXRequest(connection_pool_size=64))
+    builder = builder.get_updates_request(get_updates_request or HTTPXRequest())
+    app: TelegramApp = builder.build()
+    handlers.install(app)
+    sender = TelegramSender(
+        app.bot, codec, username=lambda: app.bot.username or "", group_switch=groups
+    )
+    return TelegramAdapter(
+        app,
+        handlers,
+        sender,
+        webhook=webhook,
+        poll_timeout=poll_timeout,
+        undo_redaction=undo_redaction,
+        flood_control=flood_control,
+    )
+
+
+def build_application(token: str, router: CommandRunner, **options: Any) -> TelegramApp:
+    """The bare PTB ``Application`` (see ``build_adapter`` for the options)."""
+    return build_adapter(token, router, **options).app

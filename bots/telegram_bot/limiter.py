@@ -1,0 +1,270 @@
+"""Keep the bot under Telegram's flood limits, and honour ``RetryAfter`` when it is not.
+
+Telegram allows about 30 messages a second in total, one a second per chat and 20 a minute
+per group. PTB's ``AIORateLimiter`` uses a leaky bucket, which lets a full second's worth
+through at once and then keeps going, so any one-second window can hold nearly twice the
+limit; and it has no per-chat spacing for private chats. ``FloodControl`` instead keeps a log
+of recent sends, so no window of ``period`` seconds ever holds more than ``global_rate``
+messages, and spaces messages to one chat by ``chat_interval``.
+
+The log records when each request *finished*, not when it started: Telegram received it
+somewhere in between, so a new request that starts ``period`` after an old one finished
+reaches Telegram at least ``period`` after it, however long either spent on the way. Within
+those hard limits messages leave at an even pace a little under the limit (``pace``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import warnings
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeAlias
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+__all__ = ["MESSAGE_METHODS", "FloodControl", "SendLimits", "retry_seconds"]
+
+log = logging.getLogger(__name__)
+
+MESSAGE_METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendMediaGroup",
+        "sendVideo",
+        "sendAudio",
+        "sendVoice",
+        "sendSticker",
+        "sendLocation",
+        "sendPoll",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+"""Bot API methods that post a message into a chat: the ones the flood limits count."""
+
+_PRUNE_AT = 4096
+
+_Result: TypeAlias = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SendLimits:
+    """Flood limits to stay under; zero for a rate or interval switches that limit off."""
+
+    global_rate: int = 30
+    period: float = 1.0
+    chat_interval: float = 1.0
+    group_rate: int = 20
+    group_period: float = 60.0
+    margin: float = 0.005
+    """Seconds added to the hard windows (they already count from when a request finished)."""
+    pace: float = 0.985
+    """The share of ``global_rate`` to aim at, evenly spaced. Below 1 so that the hard window
+    stays a safety net: were the pace exactly the limit, every late wake-up would make the
+    window hold the next message back, and those delays add up."""
+    chat_margin: float = 0.01
+    """Seconds added to ``chat_interval``."""
+    max_retries: int = 3
+    """How often one request is retried after ``RetryAfter`` before the error is raised."""
+    max_retry_wait: float = 60.0
+    """A ``RetryAfter`` longer than this is raised at once instead of waited out."""
+
+
+def retry_seconds(err: RetryAfter) -> float:
+    """The wait Telegram asked for, in seconds, whatever ``PTB_TIMEDELTA`` is set to."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = err.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class _Slot:
+    """One request's place in a window: in flight until ``done`` is set."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done = math.inf
+
+
+class _Window:
+    """At most ``rate`` requests in any ``period``, counted from when each one finished.
+
+    With ``spacing``, requests also start at least that far apart (a backlog leaves at an even
+    pace, not in bursts of ``rate``). Waiters are served first come, first served.
+    """
+
+    def __init__(self, rate: int, period: float, spacing: float = 0.0) -> None:
+        self.rate = rate
+        self.period = period
+        self.spacing = spacing
+        self.slots: list[_Slot] = []
+        self.lock = asyncio.Lock()
+        self._finished = asyncio.Event()
+        # When the next start is due by the pace alone. It advances by ``spacing`` from the
+        # previous *due* time, not the actual one, so late wake-ups do not add up (up to half
+        # a spacing is made up; more would bunch requests).
+        self._due = -math.inf
+
+    async def acquire(self) -> _Slot:
+        loop = asyncio.get_running_loop()
+        async with self.lock:
+            while True:
+                now = loop.time()
+                self.slots = [slot for slot in self.slots if slot.done > now - self.period]
+                wait = self._due - now
+                if len(self.slots) >= self.rate:
+                    oldest = min(slot.done for slot in self.slots)
+                    if oldest == math.inf:
+                        # Every slot is in flight: wait for one to finish.
+                        self._finished.clear()
+                        await self._finished.wait()
+                        continue
+                    wait = max(wait, oldest + self.period - now)
+                if wait <= 0:
+                    slot = _Slot()
+                    self.slots.append(slot)
+                    self._due = max(self._due, now - self.spacing / 2) + self.spacing
+                    return slot
+                await asyncio.sleep(wait)
+
+    def release(self, slot: _Slot, now: float) -> None:
+        slot.done = now
+        self._finished.set()
+
+
+@dataclass(slots=True)
+class _ChatState:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    last: float = -math.inf
+    """When the chat's previous message finished."""
+    group: _Window | None = None
+
+
+class FloodControl(BaseRateLimiter[int]):
+    """A PTB rate limiter: per-chat spacing, group and global windows, ``RetryAfter`` waits.
+
+    Only message-posting methods (``MESSAGE_METHODS``) are throttled; chat actions, edits and
+    callback answers pass straight through. Messages to one chat are sent one after another,
+    in order. ``RetryAfter`` pauses every throttled request for the time Telegram asked, then
+    the request is retried (``rate_limit_args`` overrides ``max_retries`` per call).
+    """
+
+    def __init__(self, limits: SendLimits | None = None) -> None:
+        self.limits = limits or SendLimits()
+        lim = self.limits
+        self._global = (
+            _Window(
+                lim.global_rate, lim.period + lim.margin, lim.period / (lim.global_rate * lim.pace)
+            )
+            if lim.global_rate and lim.period
+            else None
+        )
+        self._chats: dict[str, _ChatState] = {}
+        self._paused_until = 0.0
+        self.retries = 0
+        """How many ``RetryAfter`` answers were waited out (for monitoring and benchmarks)."""
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(  # noqa: PLR0917 - PTB's signature
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
+        chat_id = data.get("chat_id")
+        if endpoint not in MESSAGE_METHODS or chat_id is None:
+            return await self._with_retries(endpoint, retries, lambda: callback(*args, **kwargs))
+        state = self._chat_state(str(chat_id))
+        async with state.lock:
+            return await self._with_retries(
+                endpoint, retries, lambda: self._throttled(state, callback(*args, **kwargs))
+            )
+
+    async def _with_retries(
+        self,
+        endpoint: str,
+        retries: int,
+        attempt: Callable[[], Coroutine[Any, Any, _Result]],
+    ) -> _Result:
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except RetryAfter as err:
+                delay = retry_seconds(err)
+                if tries >= retries or delay > self.limits.max_retry_wait:
+                    raise
+                tries += 1
+                self.retries += 1
+                log.info("Telegram asked to wait %.1f s before %s; waiting", delay, endpoint)
+                loop = asyncio.get_running_loop()
+                self._paused_until = max(self._paused_until, loop.time() + delay)
+                await self._wait_out_pause()
+
+    async def _throttled(self, state: _ChatState, request: Coroutine[Any, Any, _Result]) -> _Result:
+        lim = self.limits
+        loop = asyncio.get_running_loop()
+        taken: list[tuple[_Window, _Slot]] = []
+        started = False
+        try:
+            await self._wait_out_pause()
+            if lim.chat_interval:
+                wait = state.last + lim.chat_interval + lim.chat_margin - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            for window in (state.group, self._global):
+                if window is not None:
+                    taken.append((window, await window.acquire()))
+            started = True
+            return await request
+        finally:
+            request.close()  # never awaited when the wait above was cancelled
+            now = loop.time()
+            if started:
+                state.last = now
+            for window, slot in taken:
+                window.release(slot, now)
+
+    async def _wait_out_pause(self) -> None:
+        loop = asyncio.get_running_loop()
+        # The deadline can move while we sleep (another RetryAfter), hence the loop.
+        while (left := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(left)
+
+    def _chat_state(self, chat_id: str) -> _ChatState:
+        state = self._chats.get(chat_id)
+        if state is None:
+            if len(self._chats) >= _PRUNE_AT:
+                self._prune()
+            state = _ChatState()
+            lim = self.limits
+            if chat_id.startswith("-") and lim.group_rate and lim.group_period:
+                state.group = _Window(lim.group_rate, lim.group_period + lim.margin)
+            self._chats[chat_id] = state
+        return state
+
+    def _prune(self) -> None:
+        """Forget chats whose limits no longer constrain anything."""
+        now = asyncio.get_running_loop().time()
+        lim = self.limits
+        horizon = max(lim.chat_interval + lim.chat_margin, lim.group_period + lim.margin)
+        for chat_id, state in list(self._chats.items()):
+            if not state.lock.locked() and state.last < now - horizon:
+                del self._chats[chat_id]
