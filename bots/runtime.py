@@ -2,6 +2,16 @@
 
 Nothing else constructs providers, the database or the service; parts get what they need
 through their constructors.
+
+- No tracking key: the sandbox carrier and sandbox shop on the sandbox clock (the demo).
+- A 17TRACK and/or AfterShip key: one shared HTTP client, a ``ProviderRouter`` over the
+  configured providers in the configured order, the system clock, and TikTok Shop as the
+  order source when its app is configured (seller tokens from the database, else from the
+  settings; every refreshed pair is stored). No sandbox.
+- A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop), ``/health`` and, in
+  Telegram webhook mode, Telegram's route, served in the same loop.
+
+Everything opened is closed on exit, the last opened first.
 """
 
 from __future__ import annotations
@@ -13,17 +23,32 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from pydantic import SecretStr
 
 from bots.notifier import PlatformNotifier
 from bots.settings import Settings
+from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
+from bots.webhook_sink import ServiceSink
+from bots.webhooks import TelegramRoute, WebhookConfig, make_app, serve
 from core.clock import DemoClock, SystemClock
 from core.commands import CommandRouter
 from core.models import Platform
-from core.ports import Clock
+from core.ports import Clock, OrderSource, TrackingProvider
+from core.providers._http import create_http_client
+from core.providers.aftership import AfterShipClient
+from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
+from core.providers.seventeen_track import SeventeenTrackClient
+from core.providers.tiktok_shop import TikTokShopClient
 from core.service import ParcelService, PollStats
 from storage.db import Database
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 __all__ = ["Runtime", "configure_logging", "open_runtime"]
 
@@ -42,7 +67,11 @@ def configure_logging(level: str) -> None:
 
 @dataclass
 class Runtime:
-    """Everything the adapters need, built once."""
+    """Everything the adapters need, built once.
+
+    ``webhook_url`` is the address the webhook server actually listens on ("" when it is
+    off); ``telegram_route`` is set in Telegram webhook mode and gets the adapter attached.
+    """
 
     settings: Settings
     db: Database
@@ -50,10 +79,35 @@ class Runtime:
     service: ParcelService
     router: CommandRouter
     notifier: PlatformNotifier
+    provider: TrackingProvider | None = None
+    orders: OrderSource | None = None
+    shop: TikTokShopClient | None = None
+    sink: ServiceSink | None = None
+    http: httpx.AsyncClient | None = None
+    webhook_url: str = ""
+    telegram_route: TelegramRoute | None = None
 
     @property
     def sandbox(self) -> bool:
         return isinstance(self.clock, DemoClock)
+
+    def health(self) -> dict[str, Any]:
+        """What ``/health`` reports besides the webhook counters: each source's state."""
+        sources: list[object] = []
+        if isinstance(self.provider, ProviderRouter):
+            sources.extend(self.provider.providers)
+        elif self.provider is not None:
+            sources.append(self.provider)
+        if self.shop is not None:
+            sources.append(self.shop)
+        failing = self.service.failing_sources
+        providers: dict[str, str] = {}
+        for source in sources:
+            name = str(getattr(source, "name", type(source).__name__))
+            state = getattr(source, "health", None)
+            down = bool(getattr(state, "failing", False)) or name in failing
+            providers[name] = "failing" if down else "ok"
+        return {"mode": "sandbox" if self.sandbox else "live", "providers": providers}
 
     async def advance(self, delta: timedelta) -> PollStats:
         """Move the sandbox clock forward, then poll and flush at once (demo and tests)."""
@@ -81,17 +135,95 @@ async def _sandbox_clock(db: Database, speed: float) -> DemoClock:
     return clock
 
 
+def _reveal(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def _tracking_providers(
+    settings: Settings, http: httpx.AsyncClient, clock: Clock
+) -> list[TrackingProvider]:
+    """The configured tracking clients, in the order they are tried."""
+    built: list[TrackingProvider] = []
+    for name in settings.active_tracking_providers:
+        key = settings.tracking_keys[name]
+        if name == "17track":
+            built.append(
+                SeventeenTrackClient(
+                    http, api_key=key, base_url=settings.seventeen_track_base_url, clock=clock
+                )
+            )
+        else:
+            built.append(
+                AfterShipClient(
+                    http,
+                    api_key=key,
+                    base_url=settings.aftership_base_url,
+                    version=settings.aftership_api_version,
+                    clock=clock,
+                )
+            )
+    return built
+
+
+async def _tiktok_shop(
+    settings: Settings, http: httpx.AsyncClient, db: Database, clock: Clock
+) -> TikTokShopClient:
+    """The shop client with the freshest tokens known; refreshed ones are stored."""
+    configured = initial_tokens(
+        _reveal(settings.tiktok_access_token),
+        _reveal(settings.tiktok_refresh_token),
+        clock.now(),
+        access_expires_at=settings.tiktok_access_token_expires_at,
+        refresh_expires_at=settings.tiktok_refresh_token_expires_at,
+    )
+    return TikTokShopClient(
+        http,
+        app_key=settings.tiktok_app_key or "",
+        app_secret=_reveal(settings.tiktok_app_secret),
+        tokens=await load_tokens(db.meta, configured),
+        on_token_refresh=TokenKeeper(db.meta, configured),
+        shop_id=settings.tiktok_shop_id or "",
+        shop_cipher=settings.tiktok_shop_cipher or "",
+        api_base=settings.tiktok_api_base_url,
+        auth_base=settings.tiktok_auth_base_url,
+        clock=clock,
+    )
+
+
+def _webhook_config(settings: Settings) -> WebhookConfig:
+    return WebhookConfig(
+        seventeen_track_key=_reveal(settings.seventeen_track_api_key),
+        aftership_secret=_reveal(settings.aftership_webhook_secret),
+        tiktok_app_key=settings.tiktok_app_key or "",
+        tiktok_app_secret=_reveal(settings.tiktok_app_secret),
+        prefix=settings.webhook_prefix,
+    )
+
+
 @asynccontextmanager
 async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
-    """Open the database, build the service and its parts; close everything on exit."""
-    async with Database.open(settings.db) as db:
+    """Open the database (and, with keys, the HTTP client), build the service and its parts,
+    start the webhook server when a port is set; close everything on exit."""
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(Database.open(settings.db))
         clock: Clock
+        provider: TrackingProvider
+        orders: OrderSource | None
+        http: httpx.AsyncClient | None = None
+        shop: TikTokShopClient | None = None
         if settings.sandbox_only:
             clock = await _sandbox_clock(db, settings.sandbox_speed)
+            provider = SandboxProvider(clock)
+            orders = SandboxShop(clock)
         else:
             clock = SystemClock()
-        provider = SandboxProvider(clock)
-        service = ParcelService(provider=provider, store=db, clock=clock, orders=SandboxShop(clock))
+            http = await stack.enter_async_context(create_http_client())
+            provider = ProviderRouter(_tracking_providers(settings, http, clock))
+            if settings.tiktok_enabled:
+                shop = await _tiktok_shop(settings, http, db, clock)
+            orders = shop
+        service = ParcelService(provider=provider, store=db, clock=clock, orders=orders)
+        sink = ServiceSink(service, provider, db, clock, shop=shop)
         runtime = Runtime(
             settings=settings,
             db=db,
@@ -99,7 +231,29 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             service=service,
             router=CommandRouter(service),
             notifier=PlatformNotifier(),
+            provider=provider,
+            orders=orders,
+            shop=shop,
+            sink=sink,
+            http=http,
         )
+        if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
+            runtime.telegram_route = TelegramRoute(
+                settings.telegram_webhook_secret.get_secret_value()
+            )
+        if settings.webhook_port is not None:
+            app = make_app(
+                _webhook_config(settings),
+                sink,
+                clock,
+                health=runtime.health,
+                telegram=runtime.telegram_route,
+            )
+            runtime.webhook_url = await stack.enter_async_context(
+                serve(app, settings.webhook_host, settings.webhook_port)
+            )
+        elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
+            log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
         try:
             yield runtime
         finally:
@@ -111,17 +265,28 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def _telegram(runtime: Runtime, token: str) -> AsyncIterator[None]:
     """Run the Telegram adapter in this loop and register its sender."""
     from bots.telegram_bot import StoredGroupSwitch, build_adapter
+    from bots.telegram_bot import WebhookConfig as TelegramWebhook
 
     settings = runtime.settings
+    route = runtime.telegram_route
+    webhook = TelegramWebhook(settings.telegram_public_url, route.secret) if route else None
     adapter = build_adapter(
         token,
         runtime.router,
         base_url=settings.telegram_api_base_url or None,
         group_switch=StoredGroupSwitch(runtime.db.meta),
+        webhook=webhook,
     )
-    async with adapter:
-        runtime.notifier.register(Platform.TELEGRAM, adapter.sender)
-        yield
+    if route is not None:
+        # Attached before start: Telegram posts only after start() registered the webhook.
+        route.target = adapter
+    try:
+        async with adapter:
+            runtime.notifier.register(Platform.TELEGRAM, adapter.sender)
+            yield
+    finally:
+        if route is not None:
+            route.target = None
 
 
 @asynccontextmanager
@@ -144,6 +309,30 @@ async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[N
         await bot.close()
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await task
+
+
+def _add_order_sync(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """Keep the tracking-number index current with a periodic order search (TikTok Shop)."""
+    sink, interval = runtime.sink, runtime.settings.tiktok_sync_interval
+    if runtime.shop is None or sink is None or interval <= 0:
+        return
+
+    async def sync() -> None:
+        try:
+            await sink.sync_orders()
+        except Exception as err:
+            # ProviderError included: the client already logged the failure once.
+            log.warning("order index sync failed: %s", type(err).__name__)
+
+    scheduler.add_job(
+        sync,
+        "interval",
+        seconds=interval,
+        id="tiktok_order_sync",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+    )
 
 
 async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
@@ -177,7 +366,10 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             poll_batch=settings.poll_batch,
             on_cycle=runtime.save_clock,
         )
+        _add_order_sync(scheduler, runtime)
         scheduler.start()
+        for name, url in settings.webhook_urls().items():
+            print(f"{name} webhook URL: {url}")
         try:
             if console or not settings.adapters:
                 return await run_console(runtime)
@@ -189,9 +381,7 @@ async def run(settings: Settings, *, console: bool = False) -> int:
                 if settings.discord_token is not None:
                     token = settings.discord_token.get_secret_value()
                     watch.append(await stack.enter_async_context(_discord(runtime, token)))
-                print(
-                    f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it."
-                )
+                print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
                 return await _until_stopped(watch)
         finally:
             scheduler.shutdown(wait=False)

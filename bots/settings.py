@@ -1,17 +1,51 @@
 """Settings: the only place that reads the environment (and ``.env``).
 
 Every variable is prefixed ``PARCELBOT_``; ``.env.example`` lists each field of ``Settings``.
-Settings are validated once at start-up and passed down as plain values.
+Settings are validated once at start-up and passed down as plain values. A blank variable
+counts as unset. Combinations that cannot work (a TikTok Shop app key without its secret, a
+Telegram webhook without a public URL, …) are refused with one sentence each, reported
+against the variable to fix.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any, Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["TRACKING_PROVIDERS", "Settings", "load_settings"]
+
+TRACKING_PROVIDERS = ("17track", "aftership")
+"""Names accepted in ``PARCELBOT_TRACKING_PROVIDERS``, in their default order."""
+
+_OPTIONAL = (
+    "telegram_token",
+    "telegram_webhook_secret",
+    "discord_token",
+    "discord_test_guild",
+    "seventeen_track_api_key",
+    "aftership_api_key",
+    "aftership_webhook_secret",
+    "tiktok_app_key",
+    "tiktok_app_secret",
+    "tiktok_shop_id",
+    "tiktok_shop_cipher",
+    "tiktok_access_token",
+    "tiktok_access_token_expires_at",
+    "tiktok_refresh_token",
+    "tiktok_refresh_token_expires_at",
+    "webhook_port",
+    "public_url",
+)
+
+# Telegram accepts 1-256 characters of A-Z, a-z, 0-9, "_" and "-" as a webhook secret.
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -34,18 +68,102 @@ class Settings(BaseSettings):
     flush_interval: float = Field(2.0, gt=0, description="Seconds between outbox flushes")
     poll_batch: int = Field(500, gt=0, description="Most parcels refreshed per poll cycle")
 
+    # -- chat platforms --
+
     telegram_token: SecretStr | None = Field(None, description="Telegram bot token (BotFather)")
     telegram_api_base_url: str = Field(
         "", description="Self-hosted Bot API server, e.g. http://localhost:8081/bot"
     )
+    telegram_webhook: bool = Field(
+        False, description="Receive Telegram updates on the webhook server instead of polling"
+    )
     telegram_webhook_url: str = Field(
-        "", description="Public HTTPS URL for Telegram webhook mode (empty: long polling)"
+        "",
+        description="Full public URL Telegram posts to; setting it turns webhook mode on "
+        "(default: PUBLIC_URL + WEBHOOK_PREFIX + /telegram)",
+    )
+    telegram_webhook_secret: SecretStr | None = Field(
+        None, description="Secret Telegram sends with every update (generated when unset)"
     )
     discord_token: SecretStr | None = Field(None, description="Discord bot token")
     discord_test_guild: int | None = Field(
         None, description="Guild id whose commands sync instantly while developing"
     )
     discord_sharded: bool = Field(False, description="Use AutoShardedBot")
+
+    # -- tracking providers --
+
+    tracking_providers: str = Field(
+        "",
+        description="Order in which configured tracking providers are tried, comma separated "
+        "(17track, aftership); empty: 17track first",
+    )
+    seventeen_track_api_key: SecretStr | None = Field(
+        None, description="17TRACK API security key (also verifies 17TRACK pushes)"
+    )
+    seventeen_track_base_url: str = Field(
+        "https://api.17track.net/track/v2.2", description="17TRACK API base URL"
+    )
+    aftership_api_key: SecretStr | None = Field(None, description="AfterShip API key")
+    aftership_webhook_secret: SecretStr | None = Field(
+        None, description="AfterShip webhook secret (verifies AfterShip pushes)"
+    )
+    aftership_api_version: str = Field(
+        "2025-04", description="AfterShip Tracking API version, e.g. 2025-04"
+    )
+    aftership_base_url: str = Field(
+        "https://api.aftership.com/tracking", description="AfterShip API base URL"
+    )
+
+    # -- TikTok Shop (orders) --
+
+    tiktok_app_key: str | None = Field(None, description="TikTok Shop Partner Center app key")
+    tiktok_app_secret: SecretStr | None = Field(
+        None, description="TikTok Shop app secret (signs requests, verifies pushes)"
+    )
+    tiktok_shop_id: str | None = Field(
+        None, description="Shop id when the seller authorised several shops (default: the first)"
+    )
+    tiktok_shop_cipher: str | None = Field(
+        None, description="The shop's cipher (discovered from the authorised shops when unset)"
+    )
+    tiktok_access_token: SecretStr | None = Field(
+        None, description="Seller access token from authorising the shop"
+    )
+    tiktok_access_token_expires_at: datetime | None = Field(
+        None, description="When the access token expires (Unix seconds or ISO 8601)"
+    )
+    tiktok_refresh_token: SecretStr | None = Field(
+        None, description="Seller refresh token from authorising the shop"
+    )
+    tiktok_refresh_token_expires_at: datetime | None = Field(
+        None, description="When the refresh token expires (Unix seconds or ISO 8601)"
+    )
+    tiktok_api_base_url: str = Field(
+        "https://open-api.tiktokglobalshop.com", description="TikTok Shop API host"
+    )
+    tiktok_auth_base_url: str = Field(
+        "https://auth.tiktok-shops.com", description="TikTok Shop token host"
+    )
+    tiktok_sync_interval: float = Field(
+        900.0,
+        ge=0,
+        description="Seconds between order searches that keep the tracking-number index "
+        "current (0: webhooks only)",
+    )
+
+    # -- webhook server --
+
+    webhook_host: str = Field("127.0.0.1", description="Address the webhook server listens on")
+    webhook_port: int | None = Field(
+        None, ge=0, le=65535, description="Port of the webhook server; unset: no server"
+    )
+    webhook_prefix: str = Field("/webhooks", description="Path prefix of the push endpoints")
+    public_url: str | None = Field(
+        None, description="Public HTTPS base URL that reaches the webhook server"
+    )
+
+    # -- field checks --
 
     @field_validator("log_level")
     @classmethod
@@ -55,15 +173,238 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown log level {value!r}; use DEBUG, INFO, WARNING or ERROR")
         return level
 
-    @field_validator("telegram_token", "discord_token", "discord_test_guild", mode="before")
+    @field_validator(*_OPTIONAL, mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
-        return None if value == "" else value
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("tiktok_access_token_expires_at", "tiktok_refresh_token_expires_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            # A time without an offset is read as UTC, like the API's own timestamps.
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC) if value is not None else None
+
+    @field_validator("tracking_providers")
+    @classmethod
+    def _known_providers(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in TRACKING_PROVIDERS]
+        if unknown:
+            raise ValueError(
+                f"unknown tracking provider {unknown[0]!r}; use {' or '.join(TRACKING_PROVIDERS)}"
+            )
+        return ",".join(dict.fromkeys(names))
+
+    @field_validator("webhook_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        cleaned = "/" + value.strip().strip("/")
+        if not re.fullmatch(r"/[A-Za-z0-9_./-]*", cleaned):
+            raise ValueError("the webhook prefix is a URL path such as /webhooks")
+        return cleaned.rstrip("/") or ""
+
+    @field_validator("public_url", "telegram_webhook_url", "telegram_api_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("must be a full URL starting with https://")
+        return value.rstrip("/") if value else value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _TELEGRAM_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "the Telegram webhook secret may hold only letters, digits, _ and - "
+                "(at most 256 characters)"
+            )
+        return value
+
+    # -- combinations --
+
+    @model_validator(mode="after")
+    def _combinations(self) -> Self:
+        problems = self._problems()
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("settings_combination", message),
+                        loc=(field,),
+                        input=None,
+                    )
+                    for field, message in problems
+                ],
+            )
+        if self.telegram_webhook_mode and self.telegram_webhook_secret is None:
+            # Telegram sends the secret back with every update; a fresh one per start is fine
+            # because the webhook is registered again at every start.
+            self.telegram_webhook_secret = SecretStr(secrets.token_urlsafe(32))
+        return self
+
+    def _problems(self) -> list[tuple[str, str]]:
+        """(field to fix, one sentence) for every combination that cannot work."""
+        found: list[tuple[str, str]] = []
+        tiktok_any = any(
+            value is not None
+            for value in (
+                self.tiktok_app_key,
+                self.tiktok_app_secret,
+                self.tiktok_shop_id,
+                self.tiktok_shop_cipher,
+                self.tiktok_access_token,
+                self.tiktok_refresh_token,
+            )
+        )
+        if tiktok_any:
+            if self.tiktok_app_key is None:
+                found.append(
+                    (
+                        "tiktok_app_key",
+                        "TikTok Shop settings are present but the app key is missing; set "
+                        "PARCELBOT_TIKTOK_APP_KEY from your Partner Center app.",
+                    )
+                )
+            if self.tiktok_app_secret is None:
+                found.append(
+                    (
+                        "tiktok_app_secret",
+                        "TikTok Shop needs the app secret with the app key; set "
+                        "PARCELBOT_TIKTOK_APP_SECRET from your Partner Center app.",
+                    )
+                )
+            if self.tiktok_refresh_token is None:
+                found.append(
+                    (
+                        "tiktok_refresh_token",
+                        "TikTok Shop needs the seller's tokens; set "
+                        "PARCELBOT_TIKTOK_REFRESH_TOKEN (and the access token) from "
+                        "authorising the shop.",
+                    )
+                )
+            if not self.tracking_keys:
+                found.append(
+                    (
+                        "seventeen_track_api_key",
+                        "TikTok Shop orders need a tracking provider for their parcels; set "
+                        "PARCELBOT_SEVENTEEN_TRACK_API_KEY or PARCELBOT_AFTERSHIP_API_KEY.",
+                    )
+                )
+        if self.tiktok_access_token_expires_at and self.tiktok_access_token is None:
+            found.append(
+                (
+                    "tiktok_access_token",
+                    "An access-token expiry is set without PARCELBOT_TIKTOK_ACCESS_TOKEN; set "
+                    "the token or remove the expiry.",
+                )
+            )
+        if self.aftership_webhook_secret is not None and self.aftership_api_key is None:
+            found.append(
+                (
+                    "aftership_api_key",
+                    "An AfterShip webhook secret is set without PARCELBOT_AFTERSHIP_API_KEY; "
+                    "set both or neither.",
+                )
+            )
+        for name in self.tracking_provider_order:
+            if name not in self.tracking_keys:
+                field = "seventeen_track_api_key" if name == "17track" else "aftership_api_key"
+                found.append(
+                    (
+                        field,
+                        f"PARCELBOT_TRACKING_PROVIDERS names {name} but its API key is not set; "
+                        f"set PARCELBOT_{field.upper()} or remove {name} from the list.",
+                    )
+                )
+        if self.telegram_webhook_mode:
+            if self.telegram_token is None:
+                found.append(
+                    (
+                        "telegram_token",
+                        "Telegram webhook mode needs the bot token; set "
+                        "PARCELBOT_TELEGRAM_TOKEN or turn PARCELBOT_TELEGRAM_WEBHOOK off.",
+                    )
+                )
+            if self.webhook_port is None:
+                found.append(
+                    (
+                        "webhook_port",
+                        "Telegram webhook mode needs the webhook server; set "
+                        "PARCELBOT_WEBHOOK_PORT (for example 8080).",
+                    )
+                )
+            if not self.telegram_webhook_url and self.public_url is None:
+                found.append(
+                    (
+                        "public_url",
+                        "Telegram webhook mode needs the public HTTPS address of the webhook "
+                        "server; set PARCELBOT_PUBLIC_URL.",
+                    )
+                )
+        return found
+
+    # -- derived values --
+
+    @property
+    def tracking_keys(self) -> dict[str, str]:
+        """API key per tracking provider that has one."""
+        keys: dict[str, str] = {}
+        if self.seventeen_track_api_key is not None:
+            keys["17track"] = self.seventeen_track_api_key.get_secret_value()
+        if self.aftership_api_key is not None:
+            keys["aftership"] = self.aftership_api_key.get_secret_value()
+        return keys
+
+    @property
+    def tracking_provider_order(self) -> list[str]:
+        """The providers named in ``tracking_providers`` (empty: none named)."""
+        return [name for name in self.tracking_providers.split(",") if name]
+
+    @property
+    def active_tracking_providers(self) -> list[str]:
+        """Configured providers in the order they are tried: the named ones first, as named,
+        then the others with a key in the default order."""
+        named = self.tracking_provider_order
+        keys = self.tracking_keys
+        rest = [name for name in TRACKING_PROVIDERS if name in keys and name not in named]
+        return [name for name in named if name in keys] + rest
 
     @property
     def sandbox_only(self) -> bool:
-        """True when no real tracking provider is configured."""
-        return True
+        """True when no real tracking provider is configured (then the sandbox runs)."""
+        return not self.tracking_keys
+
+    @property
+    def tiktok_enabled(self) -> bool:
+        """True when TikTok Shop is the order source (validation guarantees the rest)."""
+        return self.tiktok_app_key is not None
+
+    @property
+    def webhook_server(self) -> bool:
+        """True when the webhook server runs (a port is set)."""
+        return self.webhook_port is not None
+
+    @property
+    def telegram_webhook_mode(self) -> bool:
+        """True when Telegram posts updates to the webhook server instead of being polled."""
+        return self.telegram_webhook or bool(self.telegram_webhook_url)
+
+    @property
+    def telegram_webhook_path(self) -> str:
+        """The path of the Telegram route on the webhook server."""
+        return f"{self.webhook_prefix}/telegram"
+
+    @property
+    def telegram_public_url(self) -> str:
+        """The URL Telegram is told to post to."""
+        if self.telegram_webhook_url:
+            return self.telegram_webhook_url
+        return f"{self.public_url or ''}{self.telegram_webhook_path}"
 
     @property
     def adapters(self) -> list[str]:
@@ -75,7 +416,23 @@ class Settings(BaseSettings):
             found.append("discord")
         return found
 
+    def webhook_urls(self) -> dict[str, str]:
+        """Public URL of every push endpoint that is on (to paste into each provider)."""
+        if self.public_url is None:
+            return {}
+        base = f"{self.public_url}{self.webhook_prefix}"
+        urls: dict[str, str] = {}
+        if self.seventeen_track_api_key is not None:
+            urls["17track"] = f"{base}/17track"
+        if self.aftership_webhook_secret is not None:
+            urls["aftership"] = f"{base}/aftership"
+        if self.tiktok_enabled:
+            urls["tiktok_shop"] = f"{base}/tiktok"
+        if self.telegram_webhook_mode:
+            urls["telegram"] = self.telegram_public_url
+        return urls
 
-def load_settings(**overrides: object) -> Settings:
+
+def load_settings(**overrides: Any) -> Settings:
     """Read the environment and ``.env``; keyword overrides win (used by the CLI and tests)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    return Settings(**overrides)

@@ -6,22 +6,33 @@ pushes become ``Shipment`` snapshots handed to ``WebhookSink.ingest`` — the sa
 poll, so alerts fire within seconds. TikTok Shop order events go to
 ``WebhookSink.order_event`` (TikTok sends no tracking events: the order is re-read instead).
 
+A snapshot whose carrier the provider did not name is still handed on (carrier ""): the
+sink tells the carrier from the number.
+
 Answers: 200 processed, duplicate or ignored; 400 malformed; 401 bad or missing signature;
 404 provider not configured; 413 body too large; 500 the sink failed (the provider retries).
+
+When Telegram runs in webhook mode the same server takes its updates at
+``{prefix}/telegram``: the secret header is checked in constant time and the update handed to
+the adapter (503 until the adapter is attached). :func:`serve` runs an app on a host and port
+inside the running loop and stops it cleanly.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
 
+from bots.telegram_bot.app import SECRET_HEADER, check_webhook_secret
 from core.models import Shipment
 from core.ports import Clock
 from core.providers import aftership, seventeen_track, tiktok_shop
@@ -29,10 +40,13 @@ from core.providers import aftership, seventeen_track, tiktok_shop
 __all__ = [
     "HEALTH_PATH",
     "SERVER_KEY",
+    "TelegramFeed",
+    "TelegramRoute",
     "WebhookConfig",
     "WebhookServer",
     "WebhookSink",
     "make_app",
+    "serve",
 ]
 
 log = logging.getLogger(__name__)
@@ -64,6 +78,22 @@ class WebhookConfig:
     max_body: int = 1024 * 1024
     dedupe_size: int = 20_000
     dedupe_ttl: float = 48 * 3600.0
+
+
+class TelegramFeed(Protocol):
+    """What takes Telegram updates (``TelegramAdapter`` provides it)."""
+
+    async def feed_update(self, data: Mapping[str, Any]) -> None: ...
+
+
+class TelegramRoute:
+    """The Telegram webhook endpoint's secret and the adapter it feeds (attached later)."""
+
+    def __init__(self, secret: str, target: TelegramFeed | None = None) -> None:
+        if not secret:
+            raise ValueError("a Telegram webhook needs a secret")
+        self.secret = secret
+        self.target = target
 
 
 class _Seen:
@@ -113,12 +143,14 @@ class WebhookServer:
         *,
         health: Callable[[], Mapping[str, Any]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        telegram: TelegramRoute | None = None,
     ) -> None:
         self._config = config
         self._sink = sink
         self._clock = clock
         self._health = health
         self._monotonic = monotonic
+        self._telegram = telegram
         self._seen = _Seen(config.dedupe_size, config.dedupe_ttl)
         self.counts: dict[str, int] = {}
 
@@ -187,7 +219,7 @@ class WebhookServer:
 
         async def work() -> str:
             shipment = push.shipment(now=self._clock.now())
-            if shipment is None or not push.carrier:
+            if shipment is None:
                 return "ignored"
             await self._sink.ingest([shipment])
             return "processed"
@@ -214,8 +246,6 @@ class WebhookServer:
             return _json(400, error="malformed body")
 
         async def work() -> str:
-            if not event.carrier:
-                return "ignored"
             await self._sink.ingest([event.shipment(now=self._clock.now())])
             return "processed"
 
@@ -245,6 +275,37 @@ class WebhookServer:
         notification = event.notification_id or hashlib.sha256(body).hexdigest()
         return await self._deliver("tiktok_shop", notification, work)
 
+    async def telegram(self, request: web.Request) -> web.Response:
+        route = self._telegram
+        if route is None:
+            return _json(404, error="not configured")
+        if not check_webhook_secret(route.secret, request.headers.get(SECRET_HEADER)):
+            self._count("telegram.forged")
+            return _json(401, error="bad secret")
+        target = route.target
+        if target is None:
+            # Telegram retries later; updates are not lost while the adapter starts.
+            return _json(503, error="starting")
+        length = request.content_length
+        if length is not None and length > self._config.max_body:
+            return _json(413, error="body too large")
+        try:
+            body = await request.content.read(self._config.max_body + 1)
+        except (ConnectionError, ValueError):
+            return _json(400, error="unreadable body")
+        if len(body) > self._config.max_body:
+            return _json(413, error="body too large")
+        try:
+            update = json.loads(body)
+        except ValueError:
+            update = None
+        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+            self._count("telegram.malformed")
+            return _json(400, error="malformed body")
+        await target.feed_update(update)
+        self._count("telegram.processed")
+        return _json(200, status="processed")
+
     async def health(self, request: web.Request) -> web.Response:
         details = dict(self._health()) if self._health is not None else {}
         return web.json_response({"status": "ok", **details, "webhooks": self.counts})
@@ -259,15 +320,38 @@ def make_app(
     clock: Clock,
     *,
     health: Callable[[], Mapping[str, Any]] | None = None,
+    telegram: TelegramRoute | None = None,
 ) -> web.Application:
-    """The aiohttp application: three push endpoints under ``config.prefix`` and ``/health``."""
-    server = WebhookServer(config, sink, clock, health=health)
+    """The aiohttp application: three push endpoints under ``config.prefix``, ``/health``,
+    and ``{prefix}/telegram`` when a Telegram route is given."""
+    server = WebhookServer(config, sink, clock, health=health, telegram=telegram)
     # A little headroom over max_body so the handler, not aiohttp, answers 413 with JSON.
     app = web.Application(client_max_size=config.max_body + 1024)
     prefix = config.prefix.rstrip("/")
     app.router.add_post(f"{prefix}/17track", server.seventeen_track)
     app.router.add_post(f"{prefix}/aftership", server.aftership)
     app.router.add_post(f"{prefix}/tiktok", server.tiktok)
+    if telegram is not None:
+        app.router.add_post(f"{prefix}/telegram", server.telegram)
     app.router.add_get(HEALTH_PATH, server.health)
     app[SERVER_KEY] = server
     return app
+
+
+@asynccontextmanager
+async def serve(
+    app: web.Application, host: str, port: int, *, shutdown_timeout: float = 5.0
+) -> AsyncIterator[str]:
+    """Listen on ``host:port`` (0: any free port) in the running loop; yield the base URL
+    actually bound (``http://host:port``); stop accepting and close connections on exit."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+        bound = runner.addresses[0] if runner.addresses else (host, port)
+        shown = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
+        log.info("webhook server listening on %s:%s", shown, bound[1])
+        yield f"http://{shown}:{bound[1]}"
+    finally:
+        await runner.cleanup()

@@ -61,12 +61,14 @@ __all__ = [
     "DELIVERY_CHECK_AFTER",
     "DELIVERY_CHECK_WINDOW",
     "ETA_SHIFT",
+    "NEVER_ACTIVATED",
     "PREFERENCE_KINDS",
     "alert_reply",
     "delivery_check_at",
     "delivery_check_due",
     "diff",
     "event_key",
+    "expiry_alert",
     "proof_text",
     "wanted",
 ]
@@ -297,6 +299,26 @@ def diff(old: Shipment | None, new: Shipment, now: datetime) -> list[Alert]:
     return list(unique.values())
 
 
+NEVER_ACTIVATED = "never_activated"
+"""``Alert.detail`` of the last alert for a parcel the carrier never scanned (see
+``expiry_alert``)."""
+
+
+def expiry_alert(shipment: Shipment) -> Alert:
+    """The one last alert for a parcel that was never scanned and is no longer tracked.
+
+    Its dedupe key is the parcel's ``expired`` milestone key, so a parcel is told it expired
+    at most once, whichever way it expired.
+    """
+    return Alert(
+        AlertKind.EXPIRED,
+        shipment.key,
+        _key(shipment, AlertKind.EXPIRED.value),
+        event=shipment.last_event,
+        detail=NEVER_ACTIVATED,
+    )
+
+
 def wanted(alert: Alert, preference: Preference) -> bool:
     """Whether a chat with ``preference`` should get ``alert`` (see ``PREFERENCE_KINDS``)."""
     return alert.kind in PREFERENCE_KINDS[preference]
@@ -377,6 +399,19 @@ def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str
                 "2. Still missing? Tap Report to get an evidence pack for the seller.",
             )
             buttons = (Button("Report a problem", action="report", args=args), timeline)
+        case AlertKind.EXPIRED if alert.detail == NEVER_ACTIVATED:
+            title = f"Never scanned: {name}"
+            lines = (
+                "The carrier has not scanned this parcel for 30 days, so I stopped tracking it "
+                "and moved it to your archive (/list).",
+                *_steps(
+                    (
+                        "Ask the seller whether it was really sent, and for a new tracking "
+                        "number or a refund.",
+                        "Keep your order number and this message for the claim (/report).",
+                    )
+                ),
+            )
         case AlertKind.EXPIRED:
             about = explain_status(Status.EXPIRED)
             title = f"{about.title}: {name}"

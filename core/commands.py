@@ -54,6 +54,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         "verify", "<order id> <postcode or last 4 phone digits>", "Prove an order is yours"
     ),
     CommandSpec("explain", "<status or problem>", "What a status means and what to do"),
+    CommandSpec("orders", "", "Your order history, and which shops and carriers run late"),
+    CommandSpec("report", "<number or label>", "An evidence pack for a delivery dispute"),
+    CommandSpec(
+        "notify",
+        "<all|milestones|exceptions|off> [number or label]",
+        "Choose which alerts you get",
+    ),
+    CommandSpec("mute", "<number or label>", "Silence one parcel's alerts"),
+    CommandSpec("unmute", "<number or label>", "Turn one parcel's alerts back on"),
+    CommandSpec("quiet", "<22:00-07:00 Asia/Jakarta | off>", "Hold alerts overnight"),
     CommandSpec("forget", "", "Delete everything stored about this chat"),
     CommandSpec("help", "", "What I can do"),
 )
@@ -113,6 +123,12 @@ class CommandRouter:
             "history": self._history,
             "verify": self._verify,
             "explain": self._explain,
+            "orders": self._orders,
+            "report": self._report,
+            "notify": self._notify,
+            "mute": self._mute,
+            "unmute": self._unmute,
+            "quiet": self._quiet,
             "forget": self._forget,
             "help": self._help,
         }
@@ -132,6 +148,8 @@ class CommandRouter:
         handler = self._handlers.get(name)
         if handler is None:
             raise _unknown(name)
+        # Any command shows the chat can hear us again (e.g. it unblocked the bot).
+        await self._service.chat_seen(chat)
         return await handler(chat, [check_text(arg, what="argument", limit=200) for arg in args])
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
@@ -201,6 +219,29 @@ class CommandRouter:
 
     async def _explain(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [await self._service.explain(chat, " ".join(args))]
+
+    async def _orders(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.order_history(chat)]
+
+    async def _report(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/report <tracking number or label>")
+        carrier = args[1] if len(args) > 1 and carriers.get_carrier(args[1]) else None
+        return [await self._service.report(chat, args[0] if carrier else " ".join(args), carrier)]
+
+    async def _notify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        level = args[0] if args else ""
+        return [await self._service.notify(chat, level, " ".join(args[1:]))]
+
+    async def _mute(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/mute <tracking number or label>")
+        return [await self._service.mute(chat, " ".join(args))]
+
+    async def _unmute(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        self._need(args, "/unmute <tracking number or label>")
+        return [await self._service.mute(chat, " ".join(args), muted=False)]
+
+    async def _quiet(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.quiet(chat, " ".join(args))]
 
     async def _forget(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [await self._service.forget(chat)]

@@ -277,6 +277,11 @@ class BusinessCalendar:
         day = date.fromordinal(low)
         weight = self.weight(day)
         fraction = (value - self._before(low)) / weight if weight > 0 else 0.0
+        if weight <= 0 or fraction >= 1.0 - 1e-9:
+            # Float noise can leave the search on a day off just before the boundary; the
+            # reading then means the start of the next working day.
+            day = self.next_working_day(day + timedelta(days=1) if weight > 0 else day)
+            fraction = 0.0
         fraction = min(max(fraction, 0.0), 1.0)
         # Clock readings are large floats; round away their last bits of noise.
         offset = timedelta(milliseconds=round(fraction * _DAY_SECONDS * 1000))

@@ -3,21 +3,47 @@
 ``ParcelService`` is built once by the composition root with its ports passed in. Every use case
 returns platform-neutral ``Reply`` objects or raises a ``TrackingError`` for the adapter to turn
 into one sentence.
+
+The proactive side — what happens without anyone asking — works like this:
+
+- ``poll_due`` asks the provider about the parcels whose next check is due (the database holds
+  the schedule; ``core.polling`` sets it). Due parcels are taken oldest-due first and grouped
+  into full batches per underlying provider (``max_batch``), one batch in flight per provider,
+  each parcel once however many chats follow it. ``ingest`` feeds pushed snapshots (webhooks)
+  through the same path; pushed parcels are then polled only as a daily safety net.
+- Each new snapshot is stored with the alerts it causes **in one transaction**
+  (``ShipmentRepository.save_many``): alerts go to every subscriber whose preference wants them
+  (``core.preferences``), into the outbox, unique per (chat, dedupe key).
+- ``flush_outbox`` hands queued alerts to the ``Notifier`` one message at a time and marks each
+  sent only after the notifier returned. Failures are retried with exponential backoff; chats
+  that blocked the bot are paused and their alerts parked until the chat talks again; alerts in
+  a chat's quiet hours are held and arrive as one digest when the window ends.
+- **Delivery guarantee.** Every queued alert is delivered at least once, across crashes and
+  restarts. The only duplicate possible is the message in flight when the process dies after the
+  platform acknowledged it (``Notifier.send`` returned) and before ``mark_sent`` committed: on
+  restart that one message (an alert or a digest) is sent again. The flusher sends and commits
+  one message at a time, so that is at most one duplicate per crash; nothing else is ever sent
+  twice. Run one flusher per database: two flushers could each send the same alert.
+- ``archive_due`` (run by ``poll_due`` every ``housekeeping_every``) moves finished parcels to
+  the archive ``archive_after`` their end and expires parcels never scanned ``expire_after``
+  after they were first seen, with one last alert.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import random
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from core import alerts, carriers, incidents, polling
+from core import alerts, carriers, incidents, polling, preferences
+from core.digest import digest_reply
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -33,53 +59,42 @@ from core.models import (
     Alert,
     CarrierMatch,
     ChatRef,
+    ChatSettings,
     Order,
     OrderId,
+    OutboxEntry,
+    Preference,
     Shipment,
+    ShipmentKey,
+    Status,
     Subscription,
+    TrackBatch,
     TrackRequest,
 )
 from core.ports import (
-    ChatRepository,
     ChatUnreachable,
     Clock,
     Notifier,
     OrderSource,
-    OutboxRepository,
-    ShipmentRepository,
     SnapshotWrite,
-    SubscriptionRepository,
     TrackingProvider,
 )
 from core.replies import (
     Reply,
     ReplyKind,
     choice_reply,
+    format_local,
     list_reply,
     order_reply,
     shipment_reply,
     timeline_reply,
 )
+from core.report import evidence_pack, history_reply
+from core.repositories import OrderLink, Store
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
 log = logging.getLogger(__name__)
-
-
-class Store(Protocol):
-    """The repositories the service works with (``storage.Database`` provides them)."""
-
-    @property
-    def shipments(self) -> ShipmentRepository: ...
-
-    @property
-    def subscriptions(self) -> SubscriptionRepository: ...
-
-    @property
-    def chats(self) -> ChatRepository: ...
-
-    @property
-    def outbox(self) -> OutboxRepository: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,28 +106,101 @@ class ServiceConfig:
     error_retry: timedelta = timedelta(hours=1)
     """When a poll of one parcel fails, try that parcel again after this long."""
     flush_retry_base: timedelta = timedelta(seconds=30)
+    """The first retry of a failed delivery waits this long; each further one twice as long."""
+    flush_retry_max: timedelta = timedelta(hours=2)
+    """Retries of a failed delivery never wait longer than this (alerts are never dropped)."""
     ownership_attempts: int = 5
     ownership_window: timedelta = timedelta(minutes=15)
     user_requests_per_minute: int = 30
+    archive_after: timedelta = timedelta(days=7)
+    """Delivered and returned parcels move to the archive this long after they finished
+    (never sooner than a day after delivery: the delivery follow-up comes first)."""
+    expire_after: timedelta = timedelta(days=30)
+    """Parcels never scanned this long after they were first seen expire, with one last alert."""
+    housekeeping_every: timedelta = timedelta(hours=1)
+    """How often ``poll_due`` also runs ``archive_due``."""
+    webhook_trust: timedelta = timedelta(days=3)
+    """A parcel pushed (webhook) this recently is polled only as a daily safety net."""
+    recover_after_calls: int = 20
+    """A failing provider counts as recovered after this many successful calls in a row."""
 
 
 @dataclass(frozen=True, slots=True)
 class PollStats:
-    """What one poll cycle did."""
+    """What one poll cycle (or one ``ingest``) did.
+
+    ``checked`` parcels were asked about, ``calls`` provider requests made, ``changed`` parcels
+    had new events, ``alerts`` outbox rows were queued, ``errors`` parcels could not be
+    refreshed, ``archived`` parcels went to the archive, ``skipped`` pushes were older than
+    what was stored.
+    """
 
     checked: int = 0
     changed: int = 0
     alerts: int = 0
     errors: int = 0
+    calls: int = 0
+    archived: int = 0
+    skipped: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class FlushStats:
-    """What one outbox flush did."""
+    """What one outbox flush did.
+
+    ``sent`` alerts were delivered (in ``messages`` messages, ``digests`` of them digests),
+    ``failed`` will be retried, ``paused`` chats were found unreachable, ``held`` alerts wait
+    for the end of quiet hours, ``dropped`` alerts were no longer wanted (muted, preference
+    changed, unsubscribed) and are settled without sending.
+    """
 
     sent: int = 0
     failed: int = 0
     paused: int = 0
+    held: int = 0
+    dropped: int = 0
+    messages: int = 0
+    digests: int = 0
+
+
+@runtime_checkable
+class _Routing(Protocol):
+    """A provider made of others (``core.providers.router.ProviderRouter``)."""
+
+    def provider_for(self, carrier: str) -> TrackingProvider | None: ...
+
+
+class _SourceHealth:
+    """Logs a failing tracking source once when it starts failing and once when it recovers.
+
+    Calls fail at random when a source is unwell, so recovery needs ``recover_after``
+    successful calls in a row; a single lucky call between failures says nothing.
+    """
+
+    def __init__(self, recover_after: int) -> None:
+        self._recover_after = max(1, recover_after)
+        self._streak: dict[str, int] = {}
+
+    @property
+    def failing(self) -> frozenset[str]:
+        return frozenset(self._streak)
+
+    def failure(self, source: str, err: BaseException) -> None:
+        if source not in self._streak:
+            log.warning(
+                "tracking source %s is failing (%s); parcels are retried later",
+                source,
+                type(err).__name__,
+            )
+        self._streak[source] = 0
+
+    def success(self, source: str) -> None:
+        if source not in self._streak:
+            return
+        self._streak[source] += 1
+        if self._streak[source] >= self._recover_after:
+            del self._streak[source]
+            log.warning("tracking source %s recovered", source)
 
 
 class _SlidingWindow:
@@ -165,16 +253,24 @@ class ParcelService:
             self._config.ownership_attempts, self._config.ownership_window.total_seconds()
         )
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
+        self._health = _SourceHealth(self._config.recover_after_calls)
+        self._next_housekeeping: datetime | None = None
 
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def failing_sources(self) -> frozenset[str]:
+        """Tracking sources currently considered failing (see ``_SourceHealth``)."""
+        return self._health.failing
 
     # ---------------------------------------------------------------- lookups
 
     async def track(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """Where is this parcel (or order)? Fetches fresh data when the stored one is old."""
         self._limit(chat)
+        await self.chat_seen(chat)
         ident = parse_identifier(text)
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
@@ -187,7 +283,11 @@ class ParcelService:
         return await self._shipment_reply(chat, shipment)
 
     async def lookup_order(self, chat: ChatRef, order_id: str, proof: str | None) -> Reply:
-        """An order and its parcels, once the chat has proved the order is theirs."""
+        """An order and its parcels, once the chat has proved the order is theirs.
+
+        The parcels are linked to the order for this chat (``/orders``, ``/report``), and the
+        shop's promised date is kept with each parcel so lateness can be judged against it.
+        """
         self._limit(chat)
         if self._orders is None:
             raise OrderNotFound(
@@ -226,24 +326,26 @@ class ParcelService:
         if order is None:
             raise OrderNotFound()
         shipments = []
+        linked_at = self._clock.now()
         for request in order.shipments:
             try:
-                shipments.append(await self._fetch(request))
+                shipment = await self._fetch(request, promised_by=order.promised_by)
             except TrackingError as err:
                 log.info("order %s parcel %s not available: %s", oid, request.number, err)
+                continue
+            shipments.append(shipment)
+            await self._store.orders.link(
+                chat,
+                OrderLink(shipment.key, oid, linked_at, order.shop, order.promised_by),
+            )
         return order_reply(order, shipments, private=True)
 
     async def history(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """The whole timeline of a parcel (by number or by the chat's own label)."""
         self._limit(chat)
-        sub = await self._find_subscription(chat, text)
-        if sub is not None:
-            request = TrackRequest(sub.key.number, sub.key.carrier)
-        else:
-            resolved = await self._resolve(chat, parse_identifier(text), carrier)
-            if isinstance(resolved, Reply):
-                return resolved
-            request = resolved
+        request = await self._request_for(chat, text, carrier)
+        if isinstance(request, Reply):
+            return request
         shipment = await self._fetch(request)
         settings = await self._store.chats.get_settings(chat)
         return timeline_reply(shipment, tz=settings.timezone, group=chat.is_group)
@@ -268,6 +370,53 @@ class ParcelService:
         """A short welcome (the router renders the full command list)."""
         return Reply("parcelbot", ("Send /help to see what I can do.",))
 
+    async def report(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
+        """A dispute evidence pack for a parcel, as a Markdown attachment (private).
+
+        The parcel is found by the chat's label or number; the order id and shop appear only
+        when this chat linked the order itself (``/verify``).
+        """
+        self._limit(chat)
+        request = await self._request_for(chat, text, carrier)
+        if isinstance(request, Reply):
+            return request
+        shipment = await self._fetch(request)
+        settings = await self._store.chats.get_settings(chat)
+        sub = await self._store.subscriptions.get(chat, shipment.key)
+        link = (await self._store.orders.for_chat(chat)).get(shipment.key)
+        known = carriers.get_carrier(shipment.carrier)
+        attachment = evidence_pack(
+            shipment,
+            now=self._clock.now(),
+            tz=settings.timezone,
+            label=sub.label if sub else "",
+            link=link,
+            tracking_url=known.tracking_url(shipment.number) if known else "",
+        )
+        name = sub.label if sub and sub.label else shipment.number
+        return Reply(
+            f"Evidence pack: {name}",
+            (
+                "Attached: a file with the ids, carrier, promised and actual dates, every "
+                "incident and the full timeline, plus a checklist of evidence to gather.",
+                "Send it to the seller (or the marketplace) with your photos when you open a "
+                "claim.",
+            ),
+            kind=ReplyKind.INFO,
+            private=True,
+            attachment=attachment,
+        )
+
+    async def order_history(self, chat: ChatRef) -> Reply:
+        """The chat's parcels with their orders and shops, and lateness patterns (``/orders``)."""
+        self._limit(chat)
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        links = await self._store.orders.for_chat(chat)
+        keys = list({sub.key: None for sub in subs} | dict.fromkeys(links))
+        shipments = await self._store.shipments.get_many(keys)
+        settings = await self._store.chats.get_settings(chat)
+        return history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
+
     # ---------------------------------------------------------------- subscriptions
 
     async def subscribe(
@@ -285,8 +434,13 @@ class ParcelService:
         await self._store.subscriptions.add(
             Subscription(chat=chat, key=shipment.key, label=label, created_at=now)
         )
+        fed = bool(
+            await self._store.shipments.pushed_since(
+                [shipment.key], now - self._config.webhook_trust
+            )
+        )
         await self._store.shipments.schedule(
-            shipment.key, polling.next_check(shipment, now, self._rng)
+            shipment.key, polling.next_check(shipment, now, self._rng, webhook_fed=fed)
         )
         name = f"“{label}” " if label else ""
         reply = await self._shipment_reply(chat, shipment, subscribed=True)
@@ -320,42 +474,133 @@ class ParcelService:
     async def forget(self, chat: ChatRef) -> Reply:
         """Delete everything stored about this chat."""
         removed = await self._store.subscriptions.forget_chat(chat)
+        removed += await self._store.orders.forget_chat(chat)
         self._verified.pop(f"{chat.platform}:{chat.user_id}", None)
         return Reply(
             "Forgotten",
             (f"I deleted everything I stored about this chat ({removed} records).",),
         )
 
+    # ---------------------------------------------------------------- preferences
+
+    async def notify(self, chat: ChatRef, level: str = "", target: str = "") -> Reply:
+        """Set which alerts the chat (or, with ``target``, one of its parcels) gets.
+
+        ``level`` is all / milestones / exceptions / off; without it, show the settings.
+        """
+        self._limit(chat)
+        settings = await self._store.chats.get_settings(chat)
+        if not level.strip():
+            return await self._settings_reply(chat, settings)
+        preference = preferences.parse_preference(level)
+        if target.strip():
+            sub = await self._require_subscription(chat, target)
+            await self._store.subscriptions.update(replace(sub, preference=preference))
+            name = sub.label or sub.key.number
+            return Reply(
+                f"Notifications for {name}: {preference.value}",
+                (_PREFERENCE_TEXT[preference],),
+            )
+        await self._store.chats.save_settings(chat, replace(settings, preference=preference))
+        return Reply(
+            f"Notifications: {preference.value}",
+            (
+                _PREFERENCE_TEXT[preference],
+                "Parcels with their own setting keep it (/notify <level> <number or label>).",
+            ),
+        )
+
+    async def mute(self, chat: ChatRef, text: str, *, muted: bool = True) -> Reply:
+        """Silence (or, with ``muted=False``, restore) the alerts of one parcel."""
+        self._limit(chat)
+        sub = await self._require_subscription(chat, text)
+        await self._store.subscriptions.update(replace(sub, muted=muted))
+        name = sub.label or sub.key.number
+        if muted:
+            return Reply(
+                f"Muted {name}",
+                (f"No alerts for {name} until you send /unmute {name}. /track still works.",),
+            )
+        return Reply(f"Unmuted {name}", (f"Alerts for {name} are back on.",))
+
+    async def quiet(self, chat: ChatRef, text: str = "") -> Reply:
+        """Set quiet hours (``22:00-07:00 Asia/Jakarta``), turn them ``off``, or show them.
+
+        Alerts in the window are held and arrive as one digest when it ends, never dropped.
+        Setting a time zone here also sets the zone every time is shown in.
+        """
+        self._limit(chat)
+        settings = await self._store.chats.get_settings(chat)
+        if not text.strip():
+            return await self._settings_reply(chat, settings)
+        hours = preferences.parse_quiet(text, settings.timezone)
+        if hours is None:
+            updated = replace(settings, quiet_start="", quiet_end="")
+        else:
+            updated = replace(
+                settings,
+                quiet_start=f"{hours.start:%H:%M}",
+                quiet_end=f"{hours.end:%H:%M}",
+                timezone=hours.timezone,
+            )
+        await self._store.chats.save_settings(chat, updated)
+        now_local = format_local(self._clock.now(), updated.timezone)
+        return Reply(
+            "Quiet hours off" if hours is None else "Quiet hours set",
+            (preferences.quiet_text(updated), f"It is now {now_local} there."),
+        )
+
+    async def chat_seen(self, chat: ChatRef) -> None:
+        """The chat talked to the bot: if its alerts were parked (it had blocked the bot),
+        resume them; what waited arrives as one digest."""
+        settings = await self._store.chats.get_settings(chat)
+        if settings.paused:
+            await self._store.chats.resume_chat(chat)
+            held = await self._store.outbox.hold_chat(chat.chat_key)
+            log.info("chat %s is reachable again; %d alerts resume", chat.chat_key, held)
+
     # ---------------------------------------------------------------- background work
 
     async def poll_due(self, limit: int = 500) -> PollStats:
         """Refresh the parcels that are due, store snapshots and queue alerts (one transaction).
 
-        Each parcel is asked for once however many chats follow it; results fan out to every
-        subscriber. Parcels nobody follows any more are unscheduled.
+        Up to ``limit`` due parcels are taken oldest-due first and grouped into full batches
+        per underlying provider; each provider gets one batch at a time (its client enforces
+        the rate limit), providers run side by side. Each parcel is asked for once however many
+        chats follow it; results fan out to every subscriber. A batch that fails is retried
+        later and stops that provider for this cycle (its untried parcels stay due, first in
+        line). Parcels nobody follows any more are unscheduled. Every ``housekeeping_every``
+        the archive is tidied too (``archive_due``).
         """
         now = self._clock.now()
+        archived = 0
+        if self._next_housekeeping is None or now >= self._next_housekeeping:
+            self._next_housekeeping = now + self._config.housekeeping_every
+            archived = await self.archive_due()
         keys = await self._store.shipments.due(now, limit)
         if not keys:
-            return PollStats()
+            return PollStats(archived=archived)
         subscribers = await self._store.subscriptions.subscribers(keys)
         for key in keys:
             if key not in subscribers:
                 await self._store.shipments.schedule(key, None)
         keys = [key for key in keys if key in subscribers]
+        if not keys:
+            return PollStats(archived=archived)
         old = await self._store.shipments.get_many(keys)
+        fed = await self._store.shipments.pushed_since(keys, now - self._config.webhook_trust)
+        settings = await self._settings_for(subscribers.values())
         requests = [
             TrackRequest(key.number, key.carrier, old[key].first_seen if key in old else None)
             for key in keys
         ]
+        results = await self._track_grouped(requests)
         writes: list[SnapshotWrite] = []
-        errors = changed = 0
-        for start in range(0, len(requests), self._provider.max_batch):
-            chunk = requests[start : start + self._provider.max_batch]
-            try:
-                batch = await self._provider.track(chunk)
-            except ProviderError as err:
-                retry = now + _retry_delay(err, self._config.error_retry)
+        errors = changed = calls = 0
+        for chunk, batch, failure in results:
+            calls += 1
+            if batch is None:
+                retry = now + _retry_delay(failure, self._config.error_retry)
                 for request in chunk:
                     await self._store.shipments.schedule(request.key, retry)
                 errors += len(chunk)
@@ -368,45 +613,238 @@ class ParcelService:
                     await self._store.shipments.schedule(request.key, now + delay)
                     continue
                 previous = old.get(request.key)
-                write = self._snapshot(previous, fresh, now, subscribers.get(request.key, []))
+                write = self._snapshot(
+                    previous,
+                    fresh,
+                    now,
+                    subscribers.get(request.key, []),
+                    settings,
+                    webhook_fed=request.key in fed,
+                )
                 if previous is None or write.shipment.events != previous.events:
                     changed += 1
                 writes.append(write)
         added = await self._store.shipments.save_many(writes) if writes else 0
-        return PollStats(checked=len(keys), changed=changed, alerts=added, errors=errors)
+        tried = sum(len(chunk) for chunk, _batch, _failure in results)
+        return PollStats(
+            checked=tried,
+            changed=changed,
+            alerts=added,
+            errors=errors,
+            calls=calls,
+            archived=archived,
+        )
+
+    async def ingest(self, shipments: Sequence[Shipment], *, webhook: bool = True) -> PollStats:
+        """Store pushed snapshots (webhooks) exactly as if a poll had fetched them.
+
+        Same enrichment, alerts, preferences and outbox transaction as ``poll_due``. With
+        ``webhook`` the parcels are marked as pushed, so until pushes stop for
+        ``webhook_trust`` they are polled only as a daily safety net. Parcels nobody tracks
+        are ignored; a push older than the stored snapshot (fewer events and an older latest
+        scan) is skipped. Never raises for one bad snapshot's content; returns what it did.
+        """
+        now = self._clock.now()
+        latest: dict[ShipmentKey, Shipment] = {}
+        for shipment in shipments:
+            latest[shipment.key] = shipment
+        keys = list(latest)
+        if not keys:
+            return PollStats()
+        old = await self._store.shipments.get_many(keys)
+        subscribers = await self._store.subscriptions.subscribers(keys)
+        settings = await self._settings_for(subscribers.values())
+        writes: list[SnapshotWrite] = []
+        changed = skipped = 0
+        for key, fresh in latest.items():
+            previous = old.get(key)
+            followers = subscribers.get(key, [])
+            if previous is None and not followers:
+                skipped += 1
+                continue
+            if previous is not None and _older(fresh, previous):
+                skipped += 1
+                continue
+            write = self._snapshot(previous, fresh, now, followers, settings, webhook_fed=webhook)
+            if not followers:
+                write = replace(write, next_check_at=None)
+            if previous is None or write.shipment.events != previous.events:
+                changed += 1
+            writes.append(write)
+        added = await self._store.shipments.save_many(writes) if writes else 0
+        if webhook and writes:
+            await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
+        return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
+
+    async def archive_due(self, limit: int = 500) -> int:
+        """Archive finished parcels and expire never-scanned ones; return how many.
+
+        Delivered, returned (and other final) parcels go to the archive ``archive_after``
+        their end; parcels with no carrier scan ``expire_after`` after they were first seen
+        stop being polled, get one last alert (``alerts.expiry_alert``) and are archived too.
+        Safe to repeat: the last alert's dedupe key keeps it to one.
+        """
+        now = self._clock.now()
+        settle = max(self._config.archive_after, alerts.DELIVERY_CHECK_AFTER + timedelta(hours=6))
+        keys = await self._store.shipments.finished(
+            now - settle, now - self._config.expire_after, limit
+        )
+        if not keys:
+            return 0
+        snapshots = await self._store.shipments.get_many(keys)
+        subscribers = await self._store.subscriptions.subscribers(keys)
+        settings = await self._settings_for(subscribers.values())
+        writes: list[SnapshotWrite] = []
+        for key in keys:
+            shipment = snapshots.get(key)
+            if shipment is not None and shipment.status in _UNSCANNED:
+                last = alerts.expiry_alert(shipment)
+                pairs = self._pairs([last], subscribers.get(key, []), settings)
+                writes.append(SnapshotWrite(shipment, None, pairs))
+        if writes:
+            await self._store.shipments.save_many(writes)
+        for key in keys:
+            await self._store.subscriptions.archive(key)
+        log.info("archived %d parcels (%d never scanned)", len(keys), len(writes))
+        return len(keys)
 
     async def flush_outbox(self, notifier: Notifier, limit: int = 200) -> FlushStats:
-        """Hand queued alerts to the notifier; an alert is marked sent only after delivery."""
+        """Hand queued alerts to the notifier, one message at a time, oldest first.
+
+        Per chat: inside its quiet hours, alerts are held until the window ends; alerts no
+        longer wanted (muted, preference changed, unsubscribed) are settled unsent; alerts
+        held for a digest (quiet hours, or parked while the chat was unreachable) go out as
+        one digest message; the rest one by one. A message's alerts are marked sent only after
+        ``Notifier.send`` returned — see the module docstring for the one duplicate a crash can
+        cause. A chat that blocked the bot is paused (its alerts parked until it talks again);
+        any other failure is retried with exponential backoff (``flush_retry_base`` doubling up
+        to ``flush_retry_max``, or the platform's ``retry_after`` when longer).
+        """
         now = self._clock.now()
         entries = await self._store.outbox.due(now, limit)
-        shipments = await self._store.shipments.get_many(list({e.alert.key for e in entries}))
-        sent = failed = paused = 0
-        paused_chats: set[str] = set()
+        if not entries:
+            return FlushStats()
+        held_ids = await self._store.outbox.held_ids([entry.id for entry in entries])
+        by_chat: dict[str, list[OutboxEntry]] = {}
         for entry in entries:
-            if entry.chat.chat_key in paused_chats:
+            by_chat.setdefault(entry.chat.chat_key, []).append(entry)
+        settings = await self._store.chats.settings_many(list(by_chat))
+        shipments = await self._store.shipments.get_many(list({e.alert.key for e in entries}))
+        stats = _FlushCounts()
+        for chat_key, group in by_chat.items():
+            chat_settings = settings.get(chat_key, ChatSettings())
+            if chat_settings.paused:
                 continue
-            shipment = shipments.get(entry.alert.key)
-            reply = await self._alert_reply(entry.chat, entry.alert, shipment)
-            try:
-                await notifier.send(entry.chat, reply)
-            except ChatUnreachable as err:
-                if err.permanent:
-                    settings = await self._store.chats.get_settings(entry.chat)
-                    await self._store.chats.save_settings(
-                        entry.chat, replace(settings, paused=True)
-                    )
-                    paused_chats.add(entry.chat.chat_key)
-                    paused += 1
-                    log.info("chat %s unreachable; its alerts are paused", entry.chat.chat_key)
-                    continue
-                backoff = self._config.flush_retry_base * (2 ** min(entry.attempts, 8))
-                delay = max(backoff, timedelta(seconds=err.retry_after))
-                await self._store.outbox.mark_failed(entry.id, now + delay)
-                failed += 1
+            until = preferences.quiet_until(chat_settings, now)
+            if until is not None:
+                await self._store.outbox.hold([entry.id for entry in group], until)
+                stats.held += len(group)
                 continue
-            await self._store.outbox.mark_sent([entry.id], self._clock.now())
-            sent += 1
-        return FlushStats(sent=sent, failed=failed, paused=paused)
+            await self._flush_chat(
+                notifier,
+                group,
+                settings=chat_settings,
+                held_ids=held_ids,
+                shipments=shipments,
+                stats=stats,
+                now=now,
+            )
+        return stats.frozen()
+
+    async def _flush_chat(
+        self,
+        notifier: Notifier,
+        group: list[OutboxEntry],
+        *,
+        settings: ChatSettings,
+        held_ids: set[int],
+        shipments: Mapping[ShipmentKey, Shipment],
+        stats: _FlushCounts,
+        now: datetime,
+    ) -> None:
+        chat = group[0].chat
+        subs: dict[ShipmentKey, Subscription | None] = {}
+        for key in {entry.alert.key for entry in group}:
+            subs[key] = await self._store.subscriptions.get(chat, key)
+        keep: list[OutboxEntry] = []
+        drop: list[int] = []
+        for entry in group:
+            sub = subs.get(entry.alert.key)
+            wanted = sub is not None and alerts.wanted(
+                entry.alert, preferences.effective(sub, settings)
+            )
+            (keep.append(entry) if wanted else drop.append(entry.id))
+        if drop:
+            await self._store.outbox.mark_sent(drop, now)
+            stats.dropped += len(drop)
+        # Held alerts go out together; anything else already due for the chat joins them.
+        bundle = keep if any(entry.id in held_ids for entry in keep) else []
+        singles = [] if bundle else keep
+        messages: list[tuple[list[OutboxEntry], Reply]] = []
+        if len(bundle) >= 2:
+            labels = {key: sub.label for key, sub in subs.items() if sub is not None}
+            reason = (
+                "during your quiet hours"
+                if settings.quiet_start and settings.quiet_end
+                else "while I could not reach you"
+            )
+            digest = digest_reply(
+                [entry.alert for entry in bundle], shipments, labels, reason=reason
+            )
+            messages.append((bundle, digest))
+        else:
+            singles = keep
+        for entry in singles:
+            sub = subs.get(entry.alert.key)
+            reply = self._render(entry.alert, shipments.get(entry.alert.key), sub, settings)
+            messages.append(([entry], reply))
+        for batch, reply in messages:
+            if not await self._deliver(notifier, chat, batch, reply=reply, stats=stats, now=now):
+                return
+
+    async def _deliver(
+        self,
+        notifier: Notifier,
+        chat: ChatRef,
+        batch: list[OutboxEntry],
+        *,
+        reply: Reply,
+        stats: _FlushCounts,
+        now: datetime,
+    ) -> bool:
+        """Send one message for ``batch``; False when the chat should not be tried further."""
+        try:
+            await notifier.send(chat, reply)
+        except ChatUnreachable as err:
+            if err.permanent:
+                settings = await self._store.chats.get_settings(chat)
+                await self._store.chats.save_settings(chat, replace(settings, paused=True))
+                await self._store.outbox.hold_chat(chat.chat_key)
+                stats.paused += 1
+                log.info("chat %s unreachable; its alerts are parked", chat.chat_key)
+                return False
+            await self._retry_later(batch, now, err.retry_after)
+            stats.failed += len(batch)
+            return False
+        except Exception as err:  # a notifier bug or outage must not stop other chats
+            log.warning(
+                "sending to chat %s failed (%s); will retry", chat.chat_key, type(err).__name__
+            )
+            await self._retry_later(batch, now, 0.0)
+            stats.failed += len(batch)
+            return False
+        # The commit point: until this returns, a crash means this message is sent again.
+        await self._store.outbox.mark_sent([entry.id for entry in batch], self._clock.now())
+        stats.sent += len(batch)
+        stats.messages += 1
+        stats.digests += 1 if len(batch) > 1 else 0
+        return True
+
+    async def _retry_later(self, batch: list[OutboxEntry], now: datetime, hint: float) -> None:
+        for entry in batch:
+            backoff = self._config.flush_retry_base * (2 ** min(entry.attempts, 20))
+            delay = max(min(backoff, self._config.flush_retry_max), timedelta(seconds=hint))
+            await self._store.outbox.mark_failed(entry.id, now + delay)
 
     # ---------------------------------------------------------------- internals
 
@@ -444,16 +882,29 @@ class ParcelService:
             return choice_reply(ident.text, tuple(candidates), order_id=None)
         return TrackRequest(ident.text, candidates[0].carrier.code, now)
 
-    async def _fetch(self, request: TrackRequest) -> Shipment:
+    async def _request_for(
+        self, chat: ChatRef, text: str, carrier: str | None
+    ) -> TrackRequest | Reply:
+        """The parcel a chat means: one of its own (by label or number), else any number."""
+        sub = await self._find_subscription(chat, text)
+        if sub is not None:
+            return TrackRequest(sub.key.number, sub.key.carrier)
+        return await self._resolve(chat, parse_identifier(text), carrier)
+
+    async def _fetch(
+        self, request: TrackRequest, *, promised_by: datetime | None = None
+    ) -> Shipment:
         """The parcel's snapshot: the stored one when fresh, else asked from the provider.
 
         A fresh answer goes through the same path as a poll, so subscribers get the alerts
-        for anything it reveals.
+        for anything it reveals. ``promised_by`` (a shop's promise) is kept with the parcel.
         """
         now = self._clock.now()
         stored = await self._store.shipments.get(request.key)
         if stored is not None and stored.checked_at is not None:
-            if now - stored.checked_at < self._config.refresh_after or stored.is_final:
+            fresh_enough = now - stored.checked_at < self._config.refresh_after
+            needs_promise = promised_by is not None and stored.promised_by is None
+            if (fresh_enough or stored.is_final) and not needs_promise:
                 return stored
         first_seen = stored.first_seen if stored is not None else request.first_seen or now
         batch = await self._provider.track([replace(request, first_seen=first_seen)])
@@ -463,8 +914,16 @@ class ParcelService:
             if isinstance(error, TrackingError):
                 raise error
             raise ShipmentNotFound()
+        if promised_by is not None and fresh.promised_by is None:
+            fresh = replace(fresh, promised_by=promised_by)
         subs = (await self._store.subscriptions.subscribers([request.key])).get(request.key, [])
-        write = self._snapshot(stored, fresh, now, subs)
+        settings = await self._settings_for([subs])
+        fed = bool(
+            await self._store.shipments.pushed_since(
+                [request.key], now - self._config.webhook_trust
+            )
+        )
+        write = self._snapshot(stored, fresh, now, subs, settings, webhook_fed=fed)
         if stored is not None and not subs:
             write = replace(write, next_check_at=None)
         await self._store.shipments.save_many([write])
@@ -476,21 +935,87 @@ class ParcelService:
         fresh: Shipment,
         now: datetime,
         subscribers: Sequence[Subscription],
+        settings: Mapping[str, ChatSettings],
+        *,
+        webhook_fed: bool = False,
     ) -> SnapshotWrite:
-        """Enrich a provider snapshot (incident, first seen) and work out its alerts."""
+        """Enrich a provider snapshot (incident, first seen, promise) and work out its alerts."""
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
-        shipment = replace(fresh, first_seen=first_seen, checked_at=now)
+        promised_by = fresh.promised_by or (previous.promised_by if previous else None)
+        shipment = replace(fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by)
         shipment = replace(shipment, incident=incidents.derive(shipment, now))
         found = alerts.diff(previous, shipment, now) if previous is not None else []
+        pairs = self._pairs(found, subscribers, settings)
+        next_check = (
+            polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
+            if subscribers
+            else None
+        )
+        return SnapshotWrite(shipment, next_check, pairs)
+
+    @staticmethod
+    def _pairs(
+        found: Sequence[Alert],
+        subscribers: Sequence[Subscription],
+        settings: Mapping[str, ChatSettings],
+    ) -> tuple[tuple[ChatRef, Alert], ...]:
+        """(chat, alert) for every subscriber whose effective preference wants the alert."""
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
-            if sub.muted or sub.archived:
+            if sub.archived:
                 continue
-            for alert in found:
-                if sub.preference is None or alerts.wanted(alert, sub.preference):
-                    pairs.append((sub.chat, alert))
-        next_check = polling.next_check(shipment, now, self._rng) if subscribers else None
-        return SnapshotWrite(shipment, next_check, tuple(pairs))
+            chat_settings = settings.get(sub.chat.chat_key, _DEFAULT_SETTINGS)
+            preference = preferences.effective(sub, chat_settings)
+            pairs.extend((sub.chat, alert) for alert in found if alerts.wanted(alert, preference))
+        return tuple(pairs)
+
+    async def _settings_for(
+        self, groups: Iterable[Sequence[Subscription]]
+    ) -> dict[str, ChatSettings]:
+        chat_keys = sorted({sub.chat.chat_key for group in groups for sub in group})
+        return await self._store.chats.settings_many(chat_keys) if chat_keys else {}
+
+    async def _track_grouped(
+        self, requests: Sequence[TrackRequest]
+    ) -> list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]]:
+        """Ask the provider in full batches per underlying source, oldest-due first.
+
+        Sources run concurrently, one batch in flight each. A failed batch (the whole call
+        raised, or every number came back as a source failure) stops its source for this
+        cycle; its remaining requests are not tried and stay due.
+        """
+        groups: dict[str, tuple[int, list[TrackRequest]]] = {}
+        for request in requests:
+            source: TrackingProvider | None = self._provider
+            if isinstance(self._provider, _Routing):
+                source = self._provider.provider_for(request.carrier)
+            name = source.name if source is not None else "unsupported"
+            size = max(1, min(self._provider.max_batch, source.max_batch if source else 1000))
+            groups.setdefault(name, (size, []))[1].append(request)
+        results: list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]] = []
+
+        async def run(name: str, size: int, items: list[TrackRequest]) -> None:
+            for start in range(0, len(items), size):
+                chunk = items[start : start + size]
+                try:
+                    batch = await self._provider.track(chunk)
+                except ProviderError as err:
+                    self._health.failure(name, err)
+                    results.append((chunk, None, err))
+                    return
+                source_errors = [
+                    error for error in batch.errors.values() if isinstance(error, ProviderError)
+                ]
+                if not batch.shipments and source_errors:
+                    self._health.failure(name, source_errors[0])
+                    results.append((chunk, None, source_errors[0]))
+                    return
+                self._health.success(name)
+                results.append((chunk, batch, None))
+
+        # Untried requests keep their schedule: they stay due, first in line next cycle.
+        await asyncio.gather(*(run(name, size, items) for name, (size, items) in groups.items()))
+        return results
 
     async def _shipment_reply(
         self, chat: ChatRef, shipment: Shipment, *, subscribed: bool | None = None
@@ -508,14 +1033,45 @@ class ParcelService:
             now=self._clock.now(),
         )
 
-    async def _alert_reply(self, chat: ChatRef, alert: Alert, shipment: Shipment | None) -> Reply:
-        settings = await self._store.chats.get_settings(chat)
-        sub = await self._store.subscriptions.get(chat, alert.key)
+    @staticmethod
+    def _render(
+        alert: Alert,
+        shipment: Shipment | None,
+        sub: Subscription | None,
+        settings: ChatSettings,
+    ) -> Reply:
         if shipment is None:
             return Reply(f"Update for {alert.key.number}", (alert.detail,), kind=ReplyKind.ALERT)
         return alerts.alert_reply(
             alert, shipment, tz=settings.timezone, label=sub.label if sub else ""
         )
+
+    async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
+        lines = [
+            f"Alerts: {settings.preference.value} — {_PREFERENCE_TEXT[settings.preference]}",
+            preferences.quiet_text(settings),
+            f"Time zone: {settings.timezone}.",
+        ]
+        for sub in subs:
+            name = sub.label or sub.key.number
+            if sub.muted:
+                lines.append(f"{name}: muted.")
+            elif sub.preference is not None:
+                lines.append(f"{name}: {sub.preference.value}.")
+        lines.append(
+            "Change with /notify <all|milestones|exceptions|off> [number or label], "
+            f"/mute <number or label>, or {preferences.QUIET_USAGE}."
+        )
+        return Reply("Your notification settings", tuple(lines))
+
+    async def _require_subscription(self, chat: ChatRef, text: str) -> Subscription:
+        sub = await self._find_subscription(chat, text)
+        if sub is None:
+            raise ShipmentNotFound(
+                "You are not subscribed to that parcel. Send /list to see your parcels."
+            )
+        return sub
 
     async def _find_subscription(
         self, chat: ChatRef, text: str, *, include_archived: bool = True
@@ -533,6 +1089,47 @@ class ParcelService:
             if sub.key.number == wanted_number:
                 return sub
         return None
+
+
+class _FlushCounts:
+    """Mutable counters for one flush, frozen into ``FlushStats`` at the end."""
+
+    def __init__(self) -> None:
+        self.sent = self.failed = self.paused = self.held = 0
+        self.dropped = self.messages = self.digests = 0
+
+    def frozen(self) -> FlushStats:
+        return FlushStats(
+            sent=self.sent,
+            failed=self.failed,
+            paused=self.paused,
+            held=self.held,
+            dropped=self.dropped,
+            messages=self.messages,
+            digests=self.digests,
+        )
+
+
+_DEFAULT_SETTINGS = ChatSettings()
+_UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
+
+_PREFERENCE_TEXT: Mapping[Preference, str] = {
+    Preference.ALL: "every scan, every milestone and every problem.",
+    Preference.MILESTONES: "shipped, out for delivery, ready for pickup, delivered, and problems.",
+    Preference.EXCEPTIONS: "only problems: failed deliveries, delays, customs, lost parcels.",
+    Preference.OFF: "no alerts (you can still ask with /track).",
+}
+
+
+def _older(pushed: Shipment, stored: Shipment) -> bool:
+    """Whether a pushed snapshot is behind the stored one (a late or replayed push)."""
+    if len(pushed.events) >= len(stored.events):
+        return False
+    newest_pushed = max((event.time for event in pushed.events), default=None)
+    newest_stored = max((event.time for event in stored.events), default=None)
+    if newest_stored is None:
+        return False
+    return newest_pushed is None or newest_pushed < newest_stored
 
 
 def _plausible(ident: Identifier) -> list[CarrierMatch]:

@@ -50,6 +50,9 @@ def render(reply: Reply) -> str:
     actions = [f"[{b.label}: {b.command}]" for b in reply.buttons if b.action]
     if actions:
         text += "\n" + " ".join(actions)
+    if reply.attachment is not None:
+        body = reply.attachment.content.decode("utf-8", errors="replace")
+        text += f"\n📎 {reply.attachment.filename}\n{body}"
     return text
 
 
@@ -77,6 +80,11 @@ class ConsoleSession:
         self._out.flush()
 
     def greet(self) -> None:
+        if not self._runtime.sandbox:
+            self.say(
+                "parcelbot console — live tracking providers. /help lists commands; /quit leaves."
+            )
+            return
         examples = list(SAMPLE_NUMBERS.items())[:3]
         lines = [
             "parcelbot console — the sandbox carrier is running (no keys needed).",

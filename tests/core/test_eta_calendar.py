@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.eta_calendar import (
@@ -112,6 +112,9 @@ def test_shift_lands_in_the_carriers_zone_across_dst() -> None:
     start=st.datetimes(min_value=datetime(2015, 1, 1), max_value=datetime(2030, 1, 1)),
     days=st.floats(min_value=0, max_value=60),
 )
+# Carnival Tuesday in Brazil after a part-worked Saturday: float noise once sent this back
+# to the Sunday before.
+@example(start=datetime(2025, 3, 4), days=0.0)
 def test_shift_and_between_are_inverse(start: datetime, days: float) -> None:
     cal = calendar_for_country("BR", SAO_PAULO, saturday=0.3)
     aware = start.replace(tzinfo=UTC)

@@ -1,0 +1,123 @@
+"""Build the Discord bot: the command cog, persistent buttons and the command sync.
+
+The composition root calls ``build_bot`` with its dependencies and runs the result in the
+shared event loop (``await bot.start(token)`` as a task, ``await bot.close()`` to stop).
+Commands are synced in ``setup_hook``: globally (Discord may take a while to show changes), or
+to one test server, where changes show at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bots.discord_bot.cog import DISCORD_COMMANDS, CommandRunner, ParcelCog, answer_error
+from bots.discord_bot.render import ActionButton
+from bots.discord_bot.store import GuildStore
+
+__all__ = ["AnyBot", "ParcelBot", "ParcelTree", "ShardedParcelBot", "build_bot"]
+
+log = logging.getLogger(__name__)
+
+AnyBot = commands.Bot | commands.AutoShardedBot
+"""What ``build_bot`` returns (``AutoShardedBot`` is not a ``Bot`` subclass)."""
+
+_DESCRIPTION_MAX = 100
+
+
+class ParcelTree(app_commands.CommandTree[Any]):
+    """The command tree whose ``on_error`` is the adapter's one error handler."""
+
+    async def on_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        await answer_error(interaction, error)
+
+
+@dataclass(frozen=True, slots=True)
+class _Wiring:
+    router: CommandRunner
+    guilds: GuildStore
+    test_guild_id: int | None
+
+
+async def _set_up(bot: AnyBot, wiring: _Wiring) -> None:
+    """Add the cog and the persistent buttons, keep the commands the core has, then sync."""
+    await bot.add_cog(ParcelCog(wiring.router, wiring.guilds))
+    bot.add_dynamic_items(ActionButton)
+    specs = wiring.router.specs
+    for command in bot.tree.get_commands():
+        if command.name in DISCORD_COMMANDS:
+            continue
+        spec = specs.get(command.name)
+        if spec is None:
+            bot.tree.remove_command(command.name)
+        elif isinstance(command, app_commands.Command) and spec.description:
+            command.description = spec.description[:_DESCRIPTION_MAX]
+    if wiring.test_guild_id is not None:
+        guild = discord.Object(wiring.test_guild_id)
+        bot.tree.copy_global_to(guild=guild)
+        synced = await bot.tree.sync(guild=guild)
+        log.info("synced %s commands to test server %s", len(synced), wiring.test_guild_id)
+    else:
+        synced = await bot.tree.sync()
+        log.info("synced %s global commands", len(synced))
+
+
+class ParcelBot(commands.Bot):
+    """parcelbot on one gateway connection."""
+
+    def __init__(self, wiring: _Wiring, **options: Any) -> None:
+        super().__init__(**options)
+        self._wiring = wiring
+
+    async def setup_hook(self) -> None:
+        await _set_up(self, self._wiring)
+
+
+class ShardedParcelBot(commands.AutoShardedBot):
+    """parcelbot with Discord-managed sharding, for many servers."""
+
+    def __init__(self, wiring: _Wiring, **options: Any) -> None:
+        super().__init__(**options)
+        self._wiring = wiring
+
+    async def setup_hook(self) -> None:
+        await _set_up(self, self._wiring)
+
+
+def build_bot(
+    router: CommandRunner,
+    *,
+    guilds: GuildStore,
+    test_guild_id: int | None = None,
+    sharded: bool = False,
+    shard_count: int | None = None,
+    guild_ready_timeout: float = 2.0,
+) -> AnyBot:
+    """The bot, ready for ``await bot.start(token)``.
+
+    ``router`` is ``core.commands.CommandRouter``; ``guilds`` stores per-server settings
+    (``storage.guilds.SqliteDiscordGuilds``). Only commands the router knows are registered.
+    ``guild_ready_timeout`` is how long start-up waits for more servers after the last one.
+    """
+    # Slash commands and buttons need no privileged intents; guilds keeps channels cached.
+    intents = discord.Intents.none()
+    intents.guilds = True
+    options: dict[str, Any] = {
+        "command_prefix": commands.when_mentioned,
+        "help_command": None,
+        "intents": intents,
+        "tree_cls": ParcelTree,
+        "allowed_mentions": discord.AllowedMentions.none(),
+        "guild_ready_timeout": guild_ready_timeout,
+    }
+    wiring = _Wiring(router, guilds, test_guild_id)
+    if sharded:
+        return ShardedParcelBot(wiring, shard_count=shard_count, **options)
+    return ParcelBot(wiring, **options)

@@ -1,0 +1,102 @@
+"""The TikTok Shop seller's tokens: first from the settings, then the refreshed pair from the
+database.
+
+The client refreshes the access token before it expires and the refresh token may rotate, so
+every new pair is stored (``db.meta``) and wins over the settings at the next start. A stored
+pair remembers a fingerprint of the settings' refresh token it descends from: when the
+seller authorises the shop again and puts new tokens in the settings, those win instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from core.providers.tiktok_shop import TokenSet
+
+__all__ = ["TOKENS_KEY", "Meta", "TokenKeeper", "initial_tokens", "load_tokens"]
+
+log = logging.getLogger(__name__)
+
+TOKENS_KEY = "tiktok_shop.tokens"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Without a known expiry a given access token is used until the API says it expired (the
+# client then refreshes and retries once); a refresh token is tried until it is refused.
+_ASSUMED_ACCESS_LIFE = timedelta(days=7)
+_ASSUMED_REFRESH_LIFE = timedelta(days=365)
+
+
+class Meta(Protocol):
+    """The key/value store the tokens live in (``Database.meta``)."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+
+def _fingerprint(refresh_token: str) -> str:
+    return hashlib.sha256(refresh_token.encode()).hexdigest()[:16]
+
+
+def initial_tokens(
+    access_token: str,
+    refresh_token: str,
+    now: datetime,
+    *,
+    access_expires_at: datetime | None = None,
+    refresh_expires_at: datetime | None = None,
+) -> TokenSet:
+    """The pair from the settings; no access token means "refresh before the first call"."""
+    access_at = (access_expires_at or now + _ASSUMED_ACCESS_LIFE) if access_token else _EPOCH
+    return TokenSet(
+        access_token=access_token,
+        access_expires_at=access_at,
+        refresh_token=refresh_token,
+        refresh_expires_at=refresh_expires_at or now + _ASSUMED_REFRESH_LIFE,
+    )
+
+
+async def load_tokens(meta: Meta, configured: TokenSet) -> TokenSet:
+    """The stored pair when it descends from ``configured``'s refresh token, else ``configured``."""
+    raw = await meta.get(TOKENS_KEY)
+    if not raw:
+        return configured
+    try:
+        doc = json.loads(raw)
+        if doc["seed"] != _fingerprint(configured.refresh_token):
+            log.info("TikTok Shop tokens in the settings are new; the stored pair is replaced")
+            return configured
+        return TokenSet(
+            access_token=str(doc["access_token"]),
+            access_expires_at=datetime.fromisoformat(doc["access_expires_at"]),
+            refresh_token=str(doc["refresh_token"]),
+            refresh_expires_at=datetime.fromisoformat(doc["refresh_expires_at"]),
+            open_id=str(doc.get("open_id") or ""),
+            seller_name=str(doc.get("seller_name") or ""),
+        )
+    except (ValueError, KeyError, TypeError):
+        log.warning("stored TikTok Shop tokens are unreadable; using the configured ones")
+        return configured
+
+
+class TokenKeeper:
+    """``on_token_refresh`` callback: stores every refreshed pair."""
+
+    def __init__(self, meta: Meta, configured: TokenSet) -> None:
+        self._meta = meta
+        self._seed = _fingerprint(configured.refresh_token)
+
+    async def __call__(self, tokens: TokenSet) -> None:
+        doc = {
+            "seed": self._seed,
+            "access_token": tokens.access_token,
+            "access_expires_at": tokens.access_expires_at.isoformat(),
+            "refresh_token": tokens.refresh_token,
+            "refresh_expires_at": tokens.refresh_expires_at.isoformat(),
+            "open_id": tokens.open_id,
+            "seller_name": tokens.seller_name,
+        }
+        await self._meta.set(TOKENS_KEY, json.dumps(doc))

@@ -1,0 +1,249 @@
+"""Where verified pushes end up: the service's poll path and the shop's order index.
+
+``ServiceSink`` implements ``bots.webhooks.WebhookSink``:
+
+- ``ingest`` takes pushed 17TRACK/AfterShip snapshots. A snapshot whose carrier the provider
+  did not name is first given one (the order index, then a parcel already stored or followed
+  under one of the detected carriers, then the best detected match), because parcels are keyed
+  by (carrier, number). Then it goes through ``ParcelService.ingest`` like a poll result.
+- ``order_event`` reacts to TikTok Shop pushes. TikTok sends no tracking events, so the order
+  (and, for package events, the package) is read again; its tracking numbers go into the
+  index and are sent to the tracking provider, which registers numbers it does not know, and
+  the snapshots it answers with go through the same path as a poll.
+- ``sync_orders`` does the same for every order updated since the last sync (orders search),
+  because webhooks alone may miss updates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from core import carriers
+from core.errors import TrackingError
+from core.models import (
+    OrderId,
+    OrderStatus,
+    Shipment,
+    ShipmentKey,
+    TrackingNumber,
+    TrackRequest,
+)
+from core.ports import Clock, TrackingProvider
+from core.providers.tiktok_shop import IndexEntry, TikTokShopClient, WebhookEvent
+from core.service import ParcelService
+from storage.db import Database
+from storage.order_index import IndexedParcel
+
+__all__ = ["ORDER_EVENT_TYPES", "SYNC_KEY", "ServiceSink", "SyncStats"]
+
+log = logging.getLogger(__name__)
+
+SYNC_KEY = "tiktok_shop.index_synced_at"
+"""``db.meta`` key: when the order index was last brought up to date by a search."""
+
+ORDER_EVENT_TYPES = frozenset({1, 3, 4, 11, 12})
+"""TikTok Shop push types that concern an order (status, address, package, cancel, return)."""
+
+_DEAUTHORISED = 6
+_AUTH_EXPIRING = 7
+_FIRST_SYNC = timedelta(days=1)
+# Searches overlap the previous one a little: an order updated during a search is not lost.
+_SYNC_OVERLAP = timedelta(minutes=5)
+_SKIP_ORDERS = frozenset({OrderStatus.CANCELLED, OrderStatus.UNPAID})
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStats:
+    """What one order search did."""
+
+    indexed: int = 0
+    new: int = 0
+    registered: int = 0
+    alerts: int = 0
+
+
+class ServiceSink:
+    """``WebhookSink`` over the real service, provider, database and (optional) shop."""
+
+    def __init__(
+        self,
+        service: ParcelService,
+        provider: TrackingProvider,
+        db: Database,
+        clock: Clock,
+        *,
+        shop: TikTokShopClient | None = None,
+    ) -> None:
+        self._service = service
+        self._provider = provider
+        self._db = db
+        self._clock = clock
+        self._shop = shop
+
+    # -- tracking pushes --
+
+    async def ingest(self, shipments: Sequence[Shipment]) -> int:
+        """Store pushed snapshots like polled ones; return how many alerts were queued."""
+        keyed = []
+        for pushed in shipments:
+            if pushed.carrier:
+                keyed.append(pushed)
+                continue
+            carrier = await self.carrier_for(pushed.number)
+            if carrier:
+                keyed.append(replace(pushed, carrier=carrier))
+            else:
+                log.info("pushed parcel skipped: its carrier could not be told")
+        if not keyed:
+            return 0
+        stats = await self._service.ingest(keyed, webhook=True)
+        return stats.alerts
+
+    async def carrier_for(self, number: str) -> str:
+        """Our carrier code for a number no provider named; "" when nothing tells."""
+        indexed = await self._db.order_index.find(number)
+        if indexed is not None and indexed.carrier:
+            return indexed.carrier
+        matches = carriers.detect(number, include_invalid=False)
+        codes = list(dict.fromkeys(match.carrier.code for match in matches))
+        if not codes:
+            return ""
+        keys = [ShipmentKey(code, TrackingNumber(number)) for code in codes]
+        # A parcel someone already follows wins over a mere format match.
+        followed = await self._db.subscriptions.subscribers(keys)
+        stored = await self._db.shipments.get_many(keys)
+        for key in keys:
+            if key in followed or key in stored:
+                return key.carrier
+        return codes[0]
+
+    # -- TikTok Shop --
+
+    async def order_event(self, event: WebhookEvent) -> None:
+        """Re-read what the push is about, update the index, register and refresh its parcels.
+
+        Raises ``ProviderError`` when TikTok or the tracking provider fails as a whole, so the
+        push is answered 500 and TikTok sends it again.
+        """
+        if event.type == _DEAUTHORISED:
+            log.warning("TikTok Shop %s withdrew the app's authorisation", event.shop_id)
+            return
+        if event.type == _AUTH_EXPIRING:
+            log.warning(
+                "TikTok Shop %s: the seller must authorise the app again soon", event.shop_id
+            )
+            return
+        if self._shop is None or event.type not in ORDER_EVENT_TYPES:
+            return
+        if self._shop.shop_id and event.shop_id and event.shop_id != self._shop.shop_id:
+            log.info("TikTok Shop push for another shop ignored")
+            return
+        now = self._clock.now()
+        entries: dict[str, IndexedParcel] = {}
+        promises: dict[str, datetime] = {}
+        order_ids = _order_ids(event)
+        if order_ids:
+            orders = await self._shop.get_orders(order_ids)
+            for order in orders.values():
+                if order.status in _SKIP_ORDERS:
+                    continue
+                for request in order.shipments:
+                    entries[request.number] = IndexedParcel(
+                        request.number,
+                        request.carrier,
+                        event.shop_id or self._shop.shop_id,
+                        order.order_id,
+                        "",
+                        now,
+                    )
+                    if order.promised_by is not None:
+                        promises[request.number] = order.promised_by
+        for package_id in event.package_ids:
+            package = await self._shop.get_package(package_id)
+            if not package.number:
+                continue
+            known = entries.get(package.number)
+            order_id = package.order_ids[0] if package.order_ids else None
+            if order_id is None and known is None:
+                continue
+            entries[package.number] = IndexedParcel(
+                package.number,
+                package.carrier or (known.carrier if known else ""),
+                event.shop_id or self._shop.shop_id,
+                order_id or (known.order_id if known else OrderId("")),
+                package.package_id or package_id,
+                now,
+            )
+        if not entries:
+            return
+        await self._db.order_index.upsert(list(entries.values()))
+        await self.register(list(entries.values()), promises)
+
+    async def sync_orders(self) -> SyncStats:
+        """Index every order updated since the last sync; register the numbers new to it."""
+        if self._shop is None:
+            return SyncStats()
+        started = self._clock.now()
+        saved = await self._db.meta.get(SYNC_KEY)
+        since = datetime.fromisoformat(saved) - _SYNC_OVERLAP if saved else started - _FIRST_SYNC
+        found = await self._shop.index_updated(updated_from=since)
+        rows = [_indexed(entry, started) for entry in found]
+        new = set(await self._db.order_index.upsert(rows))
+        fresh = [row for row in rows if row.number in new]
+        alerts = await self.register(fresh, {}) if fresh else 0
+        await self._db.meta.set(SYNC_KEY, started.isoformat())
+        log.info("order index: %d numbers seen, %d new", len(rows), len(fresh))
+        return SyncStats(indexed=len(rows), new=len(fresh), registered=len(fresh), alerts=alerts)
+
+    async def register(
+        self, parcels: Sequence[IndexedParcel], promises: Mapping[str, datetime]
+    ) -> int:
+        """Ask the provider about shop parcels (registering new ones with it) and store what
+        it answers through the poll path; return the alerts queued."""
+        requests: dict[ShipmentKey, TrackRequest] = {}
+        for parcel in parcels:
+            carrier = parcel.carrier or await self.carrier_for(parcel.number)
+            if not carrier:
+                log.info("shop parcel skipped: its carrier could not be told")
+                continue
+            request = TrackRequest(parcel.number, carrier)
+            requests[request.key] = request
+        if not requests:
+            return 0
+        shipments: list[Shipment] = []
+        items = list(requests.values())
+        size = max(1, self._provider.max_batch)
+        for start in range(0, len(items), size):
+            batch = await self._provider.track(items[start : start + size])
+            for key, error in batch.errors.items():
+                if isinstance(error, TrackingError):
+                    log.info("shop parcel %s not tracked: %s", key.carrier, type(error).__name__)
+            for answered in batch.shipments.values():
+                promise = promises.get(answered.number)
+                if promise is not None and answered.promised_by is None:
+                    answered = replace(answered, promised_by=promise)  # noqa: PLW2901
+                shipments.append(answered)
+        if not shipments:
+            return 0
+        stats = await self._service.ingest(shipments, webhook=False)
+        return stats.alerts
+
+
+def _order_ids(event: WebhookEvent) -> list[OrderId]:
+    """Every order id a push names: its own, and those of the packages it lists."""
+    found = [event.order_id] if event.order_id else []
+    for package in event.data.get("package_list") or []:
+        if isinstance(package, Mapping):
+            for order_id in package.get("order_id_list") or []:
+                if str(order_id).strip():
+                    found.append(str(order_id).strip())
+    return [OrderId(order_id) for order_id in dict.fromkeys(found)]
+
+
+def _indexed(entry: IndexEntry, at: datetime) -> IndexedParcel:
+    return IndexedParcel(
+        entry.number, entry.carrier, entry.shop_id, entry.order_id, entry.package_id, at
+    )

@@ -1,0 +1,67 @@
+"""One message for many held alerts: the digest sent when quiet hours end or a chat is back.
+
+Alerts held for a chat (quiet hours, or the chat could not be reached) are never dropped; they
+arrive together in one ``Reply``, one line per parcel naming every change in order. A very busy
+chat gets the first ``MAX_PARCELS`` parcels in full and a count of the rest, with a pointer to
+``/list``; every held alert is still counted in the title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from core.alerts import alert_reply
+from core.models import Alert, Shipment, ShipmentKey
+from core.replies import Button, Reply, ReplyKind
+
+__all__ = ["MAX_PARCELS", "digest_reply"]
+
+MAX_PARCELS = 15
+"""Parcels shown one by one in a digest; more are summarised (chat messages have limits)."""
+
+
+def _headline(alert: Alert, shipment: Shipment | None, label: str) -> str:
+    """The alert's own title without the parcel name (``Out for delivery``)."""
+    if shipment is None:
+        return alert.kind.value.replace("_", " ").capitalize()
+    title = alert_reply(alert, shipment, label=label).title
+    name = label.strip() or shipment.number
+    for suffix in (f": {name}", f" {name}"):
+        if title.endswith(suffix):
+            return title[: -len(suffix)]
+    return title
+
+
+def digest_reply(
+    alerts: Sequence[Alert],
+    shipments: Mapping[ShipmentKey, Shipment],
+    labels: Mapping[ShipmentKey, str],
+    *,
+    reason: str = "while notifications were paused",
+) -> Reply:
+    """The digest for ``alerts`` (oldest first), grouped by parcel in order of first alert."""
+    by_parcel: dict[ShipmentKey, list[Alert]] = {}
+    for alert in alerts:
+        by_parcel.setdefault(alert.key, []).append(alert)
+    count = len(alerts)
+    plural = "s" if count != 1 else ""
+    lines: list[str] = []
+    buttons: list[Button] = []
+    for index, (key, items) in enumerate(by_parcel.items()):
+        if index == MAX_PARCELS:
+            rest = len(by_parcel) - MAX_PARCELS
+            lines.append(f"…and {rest} more parcel{'s' if rest != 1 else ''}: send /list.")
+            break
+        label = labels.get(key, "")
+        shipment = shipments.get(key)
+        changes = "; ".join(_headline(alert, shipment, label) for alert in items)
+        name = f"{label} ({key.number})" if label else str(key.number)
+        lines.append(f"• {name}: {changes}")
+        if len(buttons) < 5:
+            buttons.append(Button(f"Timeline {label or key.number}"[:40], "history", (key.number,)))
+    return Reply(
+        f"{count} update{plural} {reason}",
+        tuple(lines),
+        buttons=tuple(buttons),
+        kind=ReplyKind.ALERT,
+    )

@@ -1,0 +1,356 @@
+"""Paperwork for a buyer: the dispute evidence pack (``/report``) and order history (``/orders``).
+
+``evidence_pack`` writes one Markdown file a buyer can attach to a claim with the seller,
+the marketplace or the carrier: ids, carrier, promised and actual dates, every incident, the
+full timeline, and a checklist of evidence to gather (the usual "document everything" advice).
+Carrier text is escaped so it cannot break the Markdown tables.
+
+``history_reply`` lists a chat's parcels with their order and shop when known, and the
+patterns worth knowing: how often a shop's or a carrier's parcels arrived late (delivered on
+a later local day than the shop promised) and how long a carrier usually takes.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import incidents
+from core.models import IncidentReason, Shipment, ShipmentKey, Status, Subscription
+from core.replies import (
+    STATUS_LABELS,
+    Attachment,
+    Button,
+    Reply,
+    ReplyKind,
+    carrier_name,
+    format_local,
+    zone,
+)
+from core.repositories import OrderLink
+
+__all__ = [
+    "PATTERN_WINDOW",
+    "Outcome",
+    "evidence_pack",
+    "history_reply",
+    "outcome",
+    "report_filename",
+]
+
+PATTERN_WINDOW = 5
+"""Patterns look at this many of the most recent finished parcels per shop or carrier."""
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def _md(text: str) -> str:
+    """Text safe inside a Markdown table cell or list item."""
+    flat = " ".join(text.split())
+    for char in ("\\", "|", "`", "*", "[", "]", "<", ">"):
+        flat = flat.replace(char, "\\" + char)
+    return flat
+
+
+def report_filename(key: ShipmentKey) -> str:
+    """``parcelbot-report-ups-1Z999AA10123456784.md`` (only safe characters)."""
+    carrier = _UNSAFE_NAME.sub("-", key.carrier)[:30] or "carrier"
+    number = _UNSAFE_NAME.sub("-", key.number)[:60] or "parcel"
+    return f"parcelbot-report-{carrier}-{number}.md"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a parcel's delivery went against the shop's promise."""
+
+    finished: bool
+    late: bool | None
+    """True/False against the promise; None when no promise is known or it is still open."""
+    days_late: int = 0
+    transit_days: float | None = None
+    finished_at: datetime | None = None
+
+
+def outcome(shipment: Shipment, promised_by: datetime | None, now: datetime, tz: str) -> Outcome:
+    """Whether ``shipment`` was (or already is) late against ``promised_by``, by local day."""
+    local = zone(tz)
+    promised_day = promised_by.astimezone(local).date() if promised_by else None
+    transit = None
+    if shipment.delivered_at is not None and shipment.shipped_at is not None:
+        transit = (shipment.delivered_at - shipment.shipped_at).total_seconds() / 86400
+    if shipment.status is Status.DELIVERED and shipment.delivered_at is not None:
+        if promised_day is None:
+            return Outcome(True, None, transit_days=transit, finished_at=shipment.delivered_at)
+        days = (shipment.delivered_at.astimezone(local).date() - promised_day).days
+        return Outcome(
+            True, days > 0, max(days, 0), transit_days=transit, finished_at=shipment.delivered_at
+        )
+    finished_at = shipment.last_event.time if shipment.last_event else shipment.checked_at
+    if shipment.is_final:
+        # Never delivered (lost, returned, expired): late by definition when a promise existed.
+        return Outcome(True, True if promised_day else None, finished_at=finished_at)
+    if promised_day is not None and now.astimezone(local).date() > promised_day:
+        days = (now.astimezone(local).date() - promised_day).days
+        return Outcome(False, True, days)
+    return Outcome(False, None)
+
+
+def _promise(shipment: Shipment, link: OrderLink | None) -> datetime | None:
+    return shipment.promised_by or (link.promised_by if link is not None else None)
+
+
+def _incidents(shipment: Shipment) -> list[tuple[datetime | None, IncidentReason, str]]:
+    found: list[tuple[datetime | None, IncidentReason, str]] = []
+    seen: set[tuple[IncidentReason, str]] = set()
+    for event in shipment.events:
+        if event.incident is not None and (event.incident, event.description) not in seen:
+            seen.add((event.incident, event.description))
+            found.append((event.time, event.incident, event.description))
+    if shipment.incident is not None and all(item[1] is not shipment.incident for item in found):
+        found.append((None, shipment.incident, "worked out by parcelbot from the timeline"))
+    return found
+
+
+_CHECKLIST = (
+    "Screenshots of this tracking history and of the carrier's own tracking page.",
+    "Your order confirmation or receipt (order id, date, price, promised delivery date).",
+    "Screenshots of every message with the seller and the carrier, with dates.",
+    "Photos of the parcel and its label (all sides) before opening it, if you have it.",
+    "Photos of any damage, of the contents, and of the packaging; keep all the packaging.",
+    "If it shows delivered but you do not have it: where you looked (door, neighbours, "
+    "building reception or mailroom) and when.",
+    "The delivery photo or signature from the carrier, if it shows one.",
+    "Names and dates of anyone you spoke to, and any case or ticket numbers.",
+)
+
+
+def evidence_pack(
+    shipment: Shipment,
+    *,
+    now: datetime,
+    tz: str = "UTC",
+    label: str = "",
+    link: OrderLink | None = None,
+    tracking_url: str = "",
+) -> Attachment:
+    """The dispute evidence pack for ``shipment`` as a Markdown ``Attachment``."""
+    name = carrier_name(shipment.carrier)
+    promised = _promise(shipment, link)
+    result = outcome(shipment, promised, now, tz)
+    out: list[str] = [
+        f"# Delivery evidence pack — {_md(name)} {_md(shipment.number)}",
+        "",
+        f"Prepared by parcelbot on {format_local(now, tz)}. Times are in {_md(tz)}.",
+        "",
+        "## Parcel",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Tracking number | {_md(shipment.number)} |",
+        f"| Carrier | {_md(name)} |",
+    ]
+    if tracking_url:
+        # A catalogue URL, not carrier text; an autolink keeps it clickable.
+        out.append(f"| Carrier tracking page | <{tracking_url.replace('|', '%7C')}> |")
+    if link is not None:
+        out.append(f"| Order id | {_md(link.order_id)} |")
+        if link.shop:
+            out.append(f"| Shop | {_md(link.shop)} |")
+    if label:
+        out.append(f"| Your label | {_md(label)} |")
+    status = STATUS_LABELS[shipment.status]
+    if shipment.incident is not None:
+        status += f" — {incidents.explain(shipment.incident).title}"
+    out += [f"| Current status | {_md(status)} |", "", "## Promised and actual dates", ""]
+
+    def when(moment: datetime | None) -> str:
+        return format_local(moment, tz) if moment is not None else "not known"
+
+    out.append(f"- Promised by the shop: {when(promised)}")
+    if shipment.eta is not None:
+        out.append(
+            f"- Carrier's last estimate: {format_local(shipment.eta.earliest, tz)} – "
+            f"{format_local(shipment.eta.latest, tz)}"
+        )
+    out.append(f"- First carrier scan (shipped): {when(shipment.shipped_at)}")
+    out.append(f"- Delivered: {when(shipment.delivered_at)}")
+    if shipment.proof is not None:
+        detail = f" ({_md(shipment.proof.detail)})" if shipment.proof.detail else ""
+        out.append(f"- Proof of delivery: {shipment.proof.kind.value.replace('_', ' ')}{detail}")
+    if result.late:
+        plural = "s" if result.days_late != 1 else ""
+        verb = "arrived" if shipment.status is Status.DELIVERED else "is"
+        if result.days_late:
+            out.append(f"- Result: {verb} {result.days_late} day{plural} after the promised date.")
+        else:
+            out.append("- Result: not delivered by the promised date.")
+    elif result.late is False:
+        out.append("- Result: delivered on time.")
+    out += ["", "## Incidents", ""]
+    found = _incidents(shipment)
+    if not found:
+        out.append("- None recorded.")
+    for moment, reason, description in found:
+        about = incidents.explain(reason)
+        stamp = f"{format_local(moment, tz)}: " if moment is not None else ""
+        out.append(f"- {stamp}**{_md(about.title)}** — {_md(description)}")
+    out += [
+        "",
+        "## Full timeline (oldest first)",
+        "",
+        "| Time | Status | Scan | Place |",
+        "|---|---|---|---|",
+    ]
+    for event in shipment.events:
+        out.append(
+            f"| {format_local(event.time, tz)} | {_md(STATUS_LABELS[event.status])} | "
+            f"{_md(event.description)} | {_md(event.location)} |"
+        )
+    if not shipment.events:
+        out.append("| — | — | No scans yet | — |")
+    out += ["", "## Evidence to gather", ""]
+    out += [f"- [ ] {item}" for item in _CHECKLIST]
+    steps: tuple[str, ...] = ()
+    if shipment.incident is not None:
+        steps = incidents.explain(shipment.incident).next_steps
+    elif shipment.status is Status.DELIVERED:
+        steps = incidents.explain_status(Status.DELIVERED).next_steps
+    if steps:
+        out += ["", "## What to do next", ""]
+        out += [f"{index}. {_md(step)}" for index, step in enumerate(steps, 1)]
+    out.append("")
+    return Attachment(report_filename(shipment.key), "\n".join(out).encode(), "text/markdown")
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    key: ShipmentKey
+    label: str
+    archived: bool
+    shipment: Shipment | None
+    link: OrderLink | None
+    result: Outcome | None
+
+
+def _pattern(rows: Sequence[_Row], what: str) -> str | None:
+    """ "3 of your last 5 parcels from X arrived late", over finished parcels with a promise."""
+    judged = [r for r in rows if r.result is not None and r.result.finished]
+    judged = [r for r in judged if r.result is not None and r.result.late is not None]
+    judged.sort(
+        key=lambda r: r.result.finished_at.timestamp() if r.result and r.result.finished_at else 0,
+        reverse=True,
+    )
+    recent = judged[:PATTERN_WINDOW]
+    if len(recent) < 2:
+        return None
+    late = sum(1 for r in recent if r.result is not None and r.result.late)
+    if late == 0:
+        return f"All of your last {len(recent)} parcels {what} arrived on time."
+    return f"{late} of your last {len(recent)} parcels {what} arrived late."
+
+
+def _transit(rows: Sequence[_Row], carrier: str) -> str | None:
+    days = [
+        r.result.transit_days
+        for r in rows
+        if r.result is not None and r.result.transit_days is not None
+    ]
+    if len(days) < 2:
+        return None
+    typical = statistics.median(days)
+    return f"{carrier_name(carrier)} usually takes {typical:.1f} days from first scan to door."
+
+
+def _history_row(
+    key: ShipmentKey,
+    label: str,
+    archived: bool,
+    *,
+    shipments: Mapping[ShipmentKey, Shipment],
+    links: Mapping[ShipmentKey, OrderLink],
+    now: datetime,
+    tz: str,
+) -> _Row:
+    shipment = shipments.get(key)
+    link = links.get(key)
+    result = outcome(shipment, _promise(shipment, link), now, tz) if shipment else None
+    return _Row(key, label, archived, shipment, link, result)
+
+
+def history_reply(
+    subscriptions: Sequence[Subscription],
+    shipments: Mapping[ShipmentKey, Shipment],
+    links: Mapping[ShipmentKey, OrderLink],
+    *,
+    now: datetime,
+    tz: str = "UTC",
+) -> Reply:
+    """The chat's order history, newest first, then shop and carrier patterns."""
+    if not subscriptions and not links:
+        return Reply(
+            "No order history yet",
+            (
+                "Parcels you follow appear here, active and archived. Send /subscribe "
+                "<tracking number>, or /verify <order id> <postcode> to link a shop order.",
+            ),
+        )
+    rows: list[_Row] = []
+    for sub in subscriptions:
+        rows.append(
+            _history_row(
+                sub.key, sub.label, sub.archived, shipments=shipments, links=links, now=now, tz=tz
+            )
+        )
+    followed = {sub.key for sub in subscriptions}
+    # Parcels of verified orders the chat never subscribed to are part of its history too.
+    for key in sorted(set(links) - followed, key=lambda k: links[k].linked_at, reverse=True):
+        rows.append(_history_row(key, "", False, shipments=shipments, links=links, now=now, tz=tz))
+    lines: list[str] = []
+    for row in rows[:20]:
+        shipment, link, result = row.shipment, row.link, row.result
+        name = row.label or row.key.number
+        parts = [f"{name} — {carrier_name(row.key.carrier)}"]
+        if link is not None:
+            parts.append(f"order {link.order_id}" + (f" from {link.shop}" if link.shop else ""))
+        status = STATUS_LABELS[shipment.status] if shipment else "waiting for first check"
+        if shipment is not None and shipment.delivered_at is not None:
+            status += f" {format_local(shipment.delivered_at, tz, with_time=False)}"
+        if result is not None and result.late:
+            status += f" ({result.days_late} day{'s' if result.days_late != 1 else ''} late)"
+        elif result is not None and result.late is False:
+            status += " (on time)"
+        archived = " [archived]" if row.archived else ""
+        lines.append(f"• {', '.join(parts)}: {status}{archived}")
+    if len(rows) > 20:
+        lines.append(f"…and {len(rows) - 20} older parcels.")
+    patterns: list[str] = []
+    shops: dict[str, list[_Row]] = {}
+    carriers_seen: dict[str, list[_Row]] = {}
+    for row in rows:
+        if row.link is not None and row.link.shop:
+            shops.setdefault(row.link.shop, []).append(row)
+        carriers_seen.setdefault(row.key.carrier, []).append(row)
+    for shop, shop_rows in shops.items():
+        line = _pattern(shop_rows, f"from {shop}")
+        if line:
+            patterns.append(line)
+    for carrier, carrier_rows in carriers_seen.items():
+        line = _pattern(carrier_rows, f"with {carrier_name(carrier)}")
+        if line:
+            patterns.append(line)
+        typical = _transit(carrier_rows, carrier)
+        if typical:
+            patterns.append(typical)
+    if patterns:
+        lines.append("Patterns:")
+        lines.extend(f"• {line}" for line in patterns)
+    return Reply(
+        "Your order history",
+        tuple(lines),
+        buttons=(Button("Parcels", "list"),),
+        kind=ReplyKind.INFO,
+        private=any(row.link is not None for row in rows),
+    )

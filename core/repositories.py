@@ -1,0 +1,121 @@
+"""The storage the proactive side of the service needs, beyond the basic ports.
+
+These protocols extend the repositories of ``core.ports`` with what polling in batches,
+webhook pushes, digests, the archive and order history need. ``storage.Database`` implements
+them all; each docstring says what an implementer must guarantee.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from core.models import ChatRef, ChatSettings, OrderId, ShipmentKey
+from core.ports import (
+    ChatRepository,
+    OutboxRepository,
+    ShipmentRepository,
+    SubscriptionRepository,
+)
+
+__all__ = [
+    "OrderLink",
+    "OrderLinkRepository",
+    "ProactiveChats",
+    "ProactiveOutbox",
+    "ProactiveShipments",
+    "Store",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLink:
+    """A chat's parcel and the shop order it came from (known after ``/verify``)."""
+
+    key: ShipmentKey
+    order_id: OrderId
+    linked_at: datetime
+    shop: str = ""
+    promised_by: datetime | None = None
+
+
+class ProactiveShipments(ShipmentRepository, Protocol):
+    """Parcels, plus webhook bookkeeping and the archive query."""
+
+    async def mark_pushed(self, keys: Sequence[ShipmentKey], at: datetime) -> None:
+        """Record that a provider pushed these parcels at ``at``."""
+        ...
+
+    async def pushed_since(self, keys: Sequence[ShipmentKey], since: datetime) -> set[ShipmentKey]:
+        """The parcels among ``keys`` pushed at or after ``since``."""
+        ...
+
+    async def finished(
+        self, done_before: datetime, inactive_before: datetime, limit: int
+    ) -> list[ShipmentKey]:
+        """Parcels with active subscriptions that are ready for the archive.
+
+        That is: final (delivered, expired, or an exception with a terminal incident) and last
+        checked at or before ``done_before`` (delivered: delivered at or before it); or never
+        scanned (not found / label created) and first seen at or before ``inactive_before``.
+        """
+        ...
+
+
+class ProactiveOutbox(OutboxRepository, Protocol):
+    """The outbox, plus holding alerts back for a digest."""
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        """Mark entries as waiting for a digest, not due before ``until`` (attempts unchanged)."""
+        ...
+
+    async def hold_chat(self, chat_key: str) -> int:
+        """Mark every unsent entry of the chat as waiting for a digest; return how many."""
+        ...
+
+    async def held_ids(self, ids: Sequence[int]) -> set[int]:
+        """The entries among ``ids`` that wait for a digest."""
+        ...
+
+
+class ProactiveChats(ChatRepository, Protocol):
+    """Chat settings, plus reading many at once."""
+
+    async def settings_many(self, chat_keys: Sequence[str]) -> dict[str, ChatSettings]:
+        """Settings per chat key; chats that never saved any get the defaults."""
+        ...
+
+    async def resume_chat(self, chat: ChatRef | str) -> None:
+        """Deliver the chat's queued and future alerts again (clears ``paused``)."""
+        ...
+
+
+class OrderLinkRepository(Protocol):
+    """Per-chat links from parcels to shop orders; deleted by ``forget_chat``."""
+
+    async def link(self, chat: ChatRef, link: OrderLink) -> None: ...
+
+    async def for_chat(self, chat: ChatRef) -> dict[ShipmentKey, OrderLink]: ...
+
+    async def forget_chat(self, chat: ChatRef) -> int: ...
+
+
+class Store(Protocol):
+    """The repositories the service works with (``storage.Database`` provides them)."""
+
+    @property
+    def shipments(self) -> ProactiveShipments: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def chats(self) -> ProactiveChats: ...
+
+    @property
+    def outbox(self) -> ProactiveOutbox: ...
+
+    @property
+    def orders(self) -> OrderLinkRepository: ...

@@ -1,0 +1,108 @@
+"""One aiosqlite connection shared by many tasks, one statement group at a time.
+
+Several tasks use the same connection. Without care, one task's statement could run inside
+another task's open transaction and be rolled back with it. ``SerialConnection`` therefore
+lets one task at a time in: ``read`` for single queries, ``write`` for single statements and
+``transaction`` for a group of statements committed together. Write transactions start with
+``BEGIN IMMEDIATE`` so a second process waits (``busy_timeout``) for the write lock up front
+instead of failing with "database is locked" when a reader upgrades to a writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiosqlite
+
+__all__ = ["Row", "SerialConnection", "Transaction"]
+
+log = logging.getLogger(__name__)
+
+Row = Sequence[Any]
+"""A result row: a plain tuple in column order."""
+
+
+class SerialConnection:
+    """Serialises use of one autocommit-mode aiosqlite connection between tasks."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+
+    @property
+    def raw(self) -> aiosqlite.Connection:
+        """The wrapped connection, for set-up code that runs before anyone else uses it."""
+        return self._conn
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query and return every row."""
+        async with self._lock:
+            return list(await self._conn.execute_fetchall(sql, params))
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement in its own transaction; return the number of rows it changed."""
+        async with self._lock:
+            cursor = await self._conn.execute(sql, params)
+            return cursor.rowcount
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Transaction]:
+        """Hold the connection for several queries that must see one consistent state."""
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN DEFERRED")
+                yield Transaction(self._conn)
+            finally:
+                # A read transaction has nothing to keep; ending it releases the snapshot.
+                await asyncio.shield(self._rollback())
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Hold the write lock; commit on normal exit, roll back on any exception.
+
+        Statements already handed to the worker thread still run after a cancellation, so
+        the rollback is queued behind them (shielded, so a second cancellation cannot skip
+        it); it also covers a ``BEGIN`` or ``COMMIT`` that failed or was cancelled.
+        """
+        async with self._lock:
+            try:
+                await self._conn.execute("BEGIN IMMEDIATE")
+                yield Transaction(self._conn)
+                await self._conn.execute("COMMIT")
+            except BaseException:
+                await asyncio.shield(self._rollback())
+                raise
+
+    async def _rollback(self) -> None:
+        try:
+            await self._conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            # No transaction was open (BEGIN failed, COMMIT went through, or SQLite already
+            # rolled back by itself): nothing to undo.
+            log.debug("rollback found no open transaction")
+
+
+class Transaction:
+    """Statements inside an open transaction (see ``SerialConnection.transaction``)."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Run one query and return every row."""
+        return list(await self._conn.execute_fetchall(sql, params))
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+        cursor = await self._conn.execute(sql, params)
+        return cursor.rowcount
+
+    async def write_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one statement per row (``executemany``); return the rows changed in total."""
+        cursor = await self._conn.executemany(sql, rows)
+        return cursor.rowcount

@@ -1,0 +1,314 @@
+"""Versioned schema migrations, tracked in SQLite's ``PRAGMA user_version``.
+
+``MIGRATIONS`` is an ordered list: entry *i* upgrades a database from version *i* to *i + 1*.
+To change the schema, append a new ``Migration``; never edit or reorder a released one.
+Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the version bump,
+so a crash leaves the database at the old or the new version, never in between, and two
+processes opening the same fresh file migrate it exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiosqlite
+
+__all__ = [
+    "MIGRATIONS",
+    "Migration",
+    "SchemaTooNewError",
+    "apply_migrations",
+    "latest_version",
+    "schema_version",
+]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: SQL statements, then an optional function, in one transaction.
+
+    ``statements`` are single SQL statements (no ``executescript``: it would commit early).
+    ``run`` gets the connection inside the open transaction and must not commit.
+    """
+
+    description: str
+    statements: tuple[str, ...] = ()
+    run: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer parcelbot than this one."""
+
+    def __init__(self, found: int, known: int) -> None:
+        self.found = found
+        self.known = known
+        super().__init__(
+            f"database schema version {found} is newer than this program knows ({known}); "
+            "upgrade parcelbot or use another database file"
+        )
+
+
+_V1 = Migration(
+    description="shipments, events, chats, carrier picks, subscriptions, outbox, meta",
+    statements=(
+        """
+        CREATE TABLE shipments (
+            id INTEGER PRIMARY KEY,
+            carrier TEXT NOT NULL,
+            number TEXT NOT NULL,
+            status TEXT NOT NULL,
+            incident TEXT,
+            provider TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL DEFAULT '',
+            destination TEXT NOT NULL DEFAULT '',
+            eta_earliest TEXT,
+            eta_latest TEXT,
+            eta_most_likely TEXT,
+            eta_source TEXT,
+            eta_confidence REAL,
+            promised_by TEXT,
+            checked_at TEXT,
+            delivered_at TEXT,
+            shipped_at TEXT,
+            proof_kind TEXT,
+            proof_detail TEXT,
+            first_seen TEXT NOT NULL,
+            next_check_at TEXT,
+            UNIQUE (carrier, number)
+        )
+        """,
+        """
+        CREATE INDEX shipments_next_check ON shipments (next_check_at)
+            WHERE next_check_at IS NOT NULL
+        """,
+        """
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            shipment_id INTEGER NOT NULL REFERENCES shipments (id) ON DELETE CASCADE,
+            time TEXT NOT NULL,
+            status TEXT NOT NULL,
+            description TEXT NOT NULL,
+            location TEXT NOT NULL DEFAULT '',
+            raw_code TEXT NOT NULL DEFAULT '',
+            incident TEXT,
+            UNIQUE (shipment_id, time, description, status)
+        )
+        """,
+        """
+        CREATE TABLE chats (
+            chat_key TEXT PRIMARY KEY,
+            platform TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            preference TEXT NOT NULL DEFAULT 'all',
+            timezone TEXT NOT NULL DEFAULT 'UTC',
+            quiet_start TEXT NOT NULL DEFAULT '',
+            quiet_end TEXT NOT NULL DEFAULT '',
+            paused INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE carrier_picks (
+            chat_key TEXT NOT NULL,
+            number TEXT NOT NULL,
+            carrier TEXT NOT NULL,
+            PRIMARY KEY (chat_key, number)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE subscriptions (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            is_group INTEGER NOT NULL DEFAULT 0,
+            carrier TEXT NOT NULL,
+            number TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            preference TEXT,
+            muted INTEGER NOT NULL DEFAULT 0,
+            archived INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (chat_key, carrier, number)
+        )
+        """,
+        "CREATE INDEX subscriptions_parcel ON subscriptions (carrier, number)",
+        """
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            chat_id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            is_group INTEGER NOT NULL DEFAULT 0,
+            carrier TEXT NOT NULL,
+            number TEXT NOT NULL,
+            dedupe_key TEXT NOT NULL,
+            alert TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            sent_at TEXT,
+            UNIQUE (chat_key, dedupe_key)
+        )
+        """,
+        "CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL",
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+_V2 = Migration(
+    description="discord server settings and member alert routes",
+    statements=(
+        """
+        CREATE TABLE discord_guilds (
+            guild_id INTEGER PRIMARY KEY,
+            alerts_channel_id INTEGER,
+            allow_public INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        """
+        CREATE TABLE discord_members (
+            user_id INTEGER PRIMARY KEY,
+            public_guild_id INTEGER,
+            home_guild_id INTEGER,
+            home_channel_id INTEGER,
+            dm_closed INTEGER NOT NULL DEFAULT 0,
+            dm_notice_sent INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+    ),
+)
+
+_ETA_OBSERVATIONS = Migration(
+    description="delivered parcels kept as history for arrival estimates",
+    statements=(
+        """
+        CREATE TABLE eta_observations (
+            id INTEGER PRIMARY KEY,
+            parcel TEXT UNIQUE,
+            carrier TEXT NOT NULL,
+            service TEXT NOT NULL DEFAULT '',
+            origin TEXT NOT NULL DEFAULT '',
+            destination TEXT NOT NULL DEFAULT '',
+            ordered_at TEXT NOT NULL,
+            handed_over_at TEXT,
+            delivered_at TEXT NOT NULL,
+            promised_by TEXT
+        )
+        """,
+        "CREATE INDEX eta_observations_delivered ON eta_observations (delivered_at)",
+    ),
+)
+
+_PROACTIVE = Migration(
+    description="webhook pushes, held (digest) alerts, order links",
+    statements=(
+        # When a provider last pushed this parcel (webhooks); NULL: only ever polled.
+        "ALTER TABLE shipments ADD COLUMN pushed_at TEXT",
+        # 1: the alert waits for a digest (quiet hours, or the chat was unreachable).
+        "ALTER TABLE outbox ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+        """
+        CREATE TABLE order_links (
+            chat_key TEXT NOT NULL,
+            carrier TEXT NOT NULL,
+            number TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            shop TEXT NOT NULL DEFAULT '',
+            promised_by TEXT,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (chat_key, carrier, number)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE INDEX subscriptions_active ON subscriptions (carrier, number)
+            WHERE archived = 0
+        """,
+    ),
+)
+
+_ORDER_INDEX = Migration(
+    description="tracking number to shop order index",
+    statements=(
+        """
+        CREATE TABLE order_index (
+            number TEXT PRIMARY KEY,
+            carrier TEXT NOT NULL DEFAULT '',
+            shop_id TEXT NOT NULL DEFAULT '',
+            order_id TEXT NOT NULL,
+            package_id TEXT NOT NULL DEFAULT '',
+            updated_at TEXT NOT NULL
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX order_index_order ON order_index (order_id)",
+    ),
+)
+
+MIGRATIONS: list[Migration] = [_V1, _V2, _ETA_OBSERVATIONS, _PROACTIVE, _ORDER_INDEX]
+"""Every schema step in order; the schema version is the number applied."""
+
+
+def latest_version(migrations: list[Migration] | None = None) -> int:
+    """The version a database has once every migration is applied."""
+    return len(MIGRATIONS if migrations is None else migrations)
+
+
+async def schema_version(conn: aiosqlite.Connection) -> int:
+    """The database's current ``user_version``."""
+    async with conn.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    return 0 if row is None else int(row[0])
+
+
+async def apply_migrations(
+    conn: aiosqlite.Connection, migrations: list[Migration] | None = None
+) -> int:
+    """Bring the database up to date; return how many migrations ran (0 when current).
+
+    The connection must be in autocommit mode (``isolation_level=None``). Raises
+    ``SchemaTooNewError`` when the file is at a version this program does not know.
+    """
+    steps = MIGRATIONS if migrations is None else migrations
+    known = len(steps)
+    found = await schema_version(conn)
+    if found > known:
+        raise SchemaTooNewError(found, known)
+    applied = 0
+    while found < known:
+        try:
+            await conn.execute("BEGIN IMMEDIATE")
+            # Another process may have migrated while we waited for the write lock.
+            found = await schema_version(conn)
+            if found > known:
+                raise SchemaTooNewError(found, known)
+            if found == known:
+                await conn.execute("ROLLBACK")
+                break
+            step = steps[found]
+            for statement in step.statements:
+                await conn.execute(statement)
+            if step.run is not None:
+                await step.run(conn)
+            # PRAGMA does not take parameters; ``found`` is an int we computed.
+            await conn.execute(f"PRAGMA user_version = {found + 1:d}")
+            await conn.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.OperationalError):  # no transaction was open
+                await asyncio.shield(conn.execute("ROLLBACK"))
+            raise
+        log.info("database migrated to schema version %s (%s)", found + 1, step.description)
+        found += 1
+        applied += 1
+    return applied

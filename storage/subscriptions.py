@@ -1,0 +1,169 @@
+"""Which chats follow which parcels; and forgetting a chat entirely."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from core.models import ChatRef, ShipmentKey, Subscription
+from core.ports import Clock
+from storage.codec import chat_to_columns, subscription_from_row, time_to_text
+from storage.connection import SerialConnection
+
+__all__ = ["SqliteSubscriptions"]
+
+# Column order of storage.codec.subscription_from_row.
+_SELECT = """
+SELECT s.platform, s.chat_id, s.user_id, s.is_group, s.carrier, s.number, s.label,
+    s.preference, s.muted, s.archived, s.created_at
+FROM subscriptions AS s
+"""
+
+
+class SqliteSubscriptions:
+    """``SubscriptionRepository`` on SQLite.
+
+    A subscription belongs to a chat (``ChatRef.chat_key``), not to the person who made it:
+    in a group, one member subscribing a parcel subscribes the group, and the stored user is
+    the last one who added it.
+    """
+
+    def __init__(self, conn: SerialConnection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    async def add(self, subscription: Subscription) -> bool:
+        """Add the subscription, or update an existing one; True when it is new or was archived.
+
+        On an existing one, a non-empty label and a non-None preference replace the stored
+        ones, and it becomes active again. A reactivated subscription counts as created now,
+        so it is listed first.
+        """
+        chat, key = subscription.chat, subscription.key
+        created_at = time_to_text(subscription.created_at or self._clock.now())
+        async with self._conn.transaction() as tx:
+            rows = await tx.read(
+                "SELECT archived FROM subscriptions "
+                "WHERE chat_key = ? AND carrier = ? AND number = ?",
+                (chat.chat_key, key.carrier, key.number),
+            )
+            await tx.write(
+                "INSERT INTO subscriptions (chat_key, platform, chat_id, user_id, is_group, "
+                "carrier, number, label, preference, muted, archived, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (chat_key, carrier, number) DO UPDATE SET "
+                "user_id = excluded.user_id, is_group = excluded.is_group, "
+                "label = CASE WHEN excluded.label != '' THEN excluded.label ELSE label END, "
+                "preference = coalesce(excluded.preference, preference), "
+                "created_at = CASE WHEN archived THEN excluded.created_at ELSE created_at END, "
+                "archived = 0",
+                (
+                    *chat_to_columns(chat),
+                    key.carrier,
+                    key.number,
+                    subscription.label,
+                    None if subscription.preference is None else subscription.preference.value,
+                    int(subscription.muted),
+                    int(subscription.archived),
+                    created_at,
+                ),
+            )
+        return not rows or bool(rows[0][0])
+
+    async def remove(self, chat: ChatRef, key: ShipmentKey) -> bool:
+        """Delete the subscription; True when there was one."""
+        changed = await self._conn.write(
+            "DELETE FROM subscriptions WHERE chat_key = ? AND carrier = ? AND number = ?",
+            (chat.chat_key, key.carrier, key.number),
+        )
+        return changed > 0
+
+    async def get(self, chat: ChatRef, key: ShipmentKey) -> Subscription | None:
+        """The chat's subscription to the parcel (active or archived), or None."""
+        rows = await self._conn.read(
+            _SELECT + "WHERE s.chat_key = ? AND s.carrier = ? AND s.number = ?",
+            (chat.chat_key, key.carrier, key.number),
+        )
+        return subscription_from_row(rows[0]) if rows else None
+
+    async def update(self, subscription: Subscription) -> None:
+        """Overwrite label, preference, muted and archived of an existing subscription.
+
+        Does nothing when the chat does not follow the parcel.
+        """
+        await self._conn.write(
+            "UPDATE subscriptions SET label = ?, preference = ?, muted = ?, archived = ? "
+            "WHERE chat_key = ? AND carrier = ? AND number = ?",
+            (
+                subscription.label,
+                None if subscription.preference is None else subscription.preference.value,
+                int(subscription.muted),
+                int(subscription.archived),
+                subscription.chat.chat_key,
+                subscription.key.carrier,
+                subscription.key.number,
+            ),
+        )
+
+    async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
+        """The chat's subscriptions, newest first."""
+        rows = await self._conn.read(
+            _SELECT + "WHERE s.chat_key = ? AND (? OR s.archived = 0) "
+            "ORDER BY s.created_at DESC, s.id DESC",
+            (chat.chat_key, int(include_archived)),
+        )
+        return [subscription_from_row(row) for row in rows]
+
+    async def subscribers(
+        self, keys: Sequence[ShipmentKey]
+    ) -> dict[ShipmentKey, list[Subscription]]:
+        """Active (not archived) subscriptions per parcel; parcels with none are absent."""
+        if not keys:
+            return {}
+        rows = await self._conn.read(
+            _SELECT + "JOIN json_each(?) AS j "
+            "ON s.carrier = json_extract(j.value, '$[0]') "
+            "AND s.number = json_extract(j.value, '$[1]') "
+            "WHERE s.archived = 0 ORDER BY s.id",
+            (json.dumps([[k.carrier, k.number] for k in keys], ensure_ascii=False),),
+        )
+        found: dict[ShipmentKey, list[Subscription]] = {}
+        for row in rows:
+            subscription = subscription_from_row(row)
+            found.setdefault(subscription.key, []).append(subscription)
+        return found
+
+    async def archive(self, key: ShipmentKey) -> int:
+        """Archive every active subscription to the parcel; return how many."""
+        return await self._conn.write(
+            "UPDATE subscriptions SET archived = 1 "
+            "WHERE carrier = ? AND number = ? AND archived = 0",
+            (key.carrier, key.number),
+        )
+
+    async def count_active(self, key: ShipmentKey) -> int:
+        """How many chats actively follow the parcel."""
+        rows = await self._conn.read(
+            "SELECT count(*) FROM subscriptions WHERE carrier = ? AND number = ? AND archived = 0",
+            (key.carrier, key.number),
+        )
+        return int(rows[0][0])
+
+    async def forget_chat(self, chat: ChatRef) -> int:
+        """Delete everything stored about the chat; return how many rows went.
+
+        That is its subscriptions (active and archived), its settings, its remembered carrier
+        picks, its order links and every outbox row addressed to it (sent ones too: they hold
+        its ids and the alerts it received). Parcels themselves stay: they hold no data about a
+        person.
+        """
+        chat_key = chat.chat_key
+        removed = 0
+        async with self._conn.transaction() as tx:
+            for table in ("subscriptions", "chats", "carrier_picks", "outbox", "order_links"):
+                # Table names come from the fixed tuple above, never from input.
+                removed += await tx.write(
+                    f"DELETE FROM {table} WHERE chat_key = ?",  # noqa: S608
+                    (chat_key,),
+                )
+        return removed

@@ -1,0 +1,225 @@
+"""The composition root: the sandbox with no keys, the real providers with keys, the webhook
+server and Telegram's route, and everything closed on exit.
+
+Real providers point at loopback fakes that serve the recorded payloads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bots.runtime import open_runtime
+from bots.settings import Settings, load_settings
+from bots.shop_tokens import TOKENS_KEY
+from core.clock import SystemClock
+from core.models import OrderId, TrackingNumber
+from core.providers.aftership import AfterShipClient
+from core.providers.router import ProviderRouter
+from core.providers.sandbox import SandboxProvider, SandboxShop
+from core.providers.seventeen_track import SeventeenTrackClient
+from core.providers.tiktok_shop import TikTokShopClient
+from tests.fakes import chat
+from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
+from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply
+from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, NEW_TOKEN, FakeTikTok
+
+NUMBER = TrackingNumber("9400111206206406260787")
+ORDER = OrderId("576486316948490001")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("PARCELBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+
+
+class LiveTikTok(FakeTikTok):
+    """The TikTok fake on the wall clock, handing out tokens that expire in a week."""
+
+    def refresh(self, request: Recorded) -> Reply:
+        answer = super().refresh(request)
+        doc = json.loads(answer.body)
+        if doc.get("code") == 0:
+            now = int(datetime.now(UTC).timestamp())
+            doc["data"]["access_token_expire_in"] = now + 7 * 86400
+            doc["data"]["refresh_token_expire_in"] = now + 300 * 86400
+        return json_reply(doc)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeServer]:
+    server = FakeServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
+
+
+def live_settings(fake: FakeServer, tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "db": str(tmp_path / "live.sqlite3"),
+        "seventeen_track_api_key": KEY,
+        "seventeen_track_base_url": fake.url + PREFIX,
+        "aftership_api_key": "as-key",
+        "aftership_webhook_secret": "as-secret",
+        "aftership_base_url": fake.url + "/aftership",
+        "tiktok_app_key": APP_KEY,
+        "tiktok_app_secret": APP_SECRET,
+        "tiktok_access_token": "TTP_access_old",
+        # Less than the client's margin left: the first call refreshes.
+        "tiktok_access_token_expires_at": datetime.now(UTC) + timedelta(hours=1),
+        "tiktok_refresh_token": "TTP_refresh_xxx",
+        "tiktok_api_base_url": fake.url,
+        "tiktok_auth_base_url": fake.url,
+        "webhook_port": 0,
+    }
+    values.update(extra)
+    return load_settings(**values)
+
+
+async def get_json(url: str) -> Mapping[str, Any]:
+    async with httpx.AsyncClient() as client:
+        response = await client.get(url)
+    assert response.status_code == 200
+    data: Mapping[str, Any] = response.json()
+    return data
+
+
+async def test_no_keys_runs_the_sandbox_as_before(tmp_path: Path) -> None:
+    settings = load_settings(db=str(tmp_path / "demo.sqlite3"))
+    async with open_runtime(settings) as runtime:
+        assert runtime.sandbox
+        assert isinstance(runtime.provider, SandboxProvider)
+        assert isinstance(runtime.orders, SandboxShop)
+        assert runtime.http is None and runtime.shop is None
+        assert runtime.webhook_url == ""
+        reply = await runtime.service.track(chat(), "1ZSBX1230300000263")
+        assert "1ZSBX1230300000263" in reply.title
+
+
+async def test_keys_build_the_real_providers_in_order_and_close_everything(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    tracker = Fake17Track()
+    tracker.install(fake)
+    tracker.registered.add(NUMBER)
+    shop = LiveTikTok(SystemClock())  # type: ignore[arg-type]
+    shop.install(fake)
+    settings = live_settings(fake, tmp_path)
+
+    async with open_runtime(settings) as runtime:
+        assert not runtime.sandbox
+        assert isinstance(runtime.clock, SystemClock)
+        assert isinstance(runtime.provider, ProviderRouter)
+        kinds = [type(p) for p in runtime.provider.providers]
+        assert kinds == [SeventeenTrackClient, AfterShipClient]
+        assert isinstance(runtime.shop, TikTokShopClient) and runtime.orders is runtime.shop
+        http = runtime.http
+        assert http is not None and not http.is_closed
+
+        reply = await runtime.service.track(chat(), NUMBER)
+        assert NUMBER in reply.title
+        assert fake.calls("POST", f"{PREFIX}/gettrackinfo")
+        orders = await runtime.shop.get_orders([ORDER])
+        assert ORDER in orders
+        assert len(shop.refreshes) == 1 and shop.bad_signatures == 0
+
+        health = await get_json(runtime.webhook_url + "/health")
+        assert health["mode"] == "live"
+        assert health["providers"] == {"17track": "ok", "aftership": "ok", "tiktok_shop": "ok"}
+        stored = await runtime.db.meta.get(TOKENS_KEY)
+        assert stored is not None and NEW_TOKEN in stored
+        url = runtime.webhook_url
+
+    assert http.is_closed
+    with pytest.raises(httpx.ConnectError):
+        await get_json(url + "/health")
+
+    # The refreshed pair wins over the settings at the next start…
+    async with open_runtime(settings) as again:
+        assert again.shop is not None and again.shop.tokens.access_token == NEW_TOKEN
+    # …until the seller authorises again and puts new tokens in the settings.
+    renewed = live_settings(fake, tmp_path, tiktok_refresh_token="TTP_refresh_new")
+    async with open_runtime(renewed) as fresh:
+        assert fresh.shop is not None
+        assert fresh.shop.tokens.access_token == "TTP_access_old"
+        assert fresh.shop.tokens.refresh_token == "TTP_refresh_new"
+
+
+async def test_configured_order_puts_aftership_first(fake: FakeServer, tmp_path: Path) -> None:
+    settings = live_settings(
+        fake, tmp_path, tracking_providers="aftership", webhook_port=None, tiktok_app_key=None,
+        tiktok_app_secret=None, tiktok_access_token=None, tiktok_access_token_expires_at=None,
+        tiktok_refresh_token=None,
+    )  # fmt: skip
+    async with open_runtime(settings) as runtime:
+        assert isinstance(runtime.provider, ProviderRouter)
+        assert [p.name for p in runtime.provider.providers] == ["aftership", "17track"]
+        assert runtime.orders is None and runtime.webhook_url == ""
+
+
+async def test_the_webhook_server_serves_the_configured_pushes(
+    fake: FakeServer, tmp_path: Path
+) -> None:
+    settings = live_settings(fake, tmp_path, aftership_webhook_secret=None)
+    async with open_runtime(settings) as runtime, httpx.AsyncClient() as client:
+        base = runtime.webhook_url + "/webhooks"
+        forged = await client.post(base + "/17track", content=b"{}", headers={"sign": "00"})
+        assert forged.status_code == 401
+        unsigned = await client.post(base + "/tiktok", content=b"{}")
+        assert unsigned.status_code == 401
+        assert (await client.post(base + "/aftership", content=b"{}")).status_code == 404
+        assert (await client.post(base + "/telegram", content=b"{}")).status_code == 404
+
+
+class RecordingFeed:
+    def __init__(self) -> None:
+        self.updates: list[Mapping[str, Any]] = []
+
+    async def feed_update(self, data: Mapping[str, Any]) -> None:
+        self.updates.append(data)
+
+
+async def test_telegram_webhook_route_checks_the_secret(tmp_path: Path) -> None:
+    settings = load_settings(
+        db=str(tmp_path / "tg.sqlite3"),
+        telegram_token="123:abc",
+        telegram_webhook=True,
+        telegram_webhook_secret="s3cret-token",
+        public_url="https://bot.example.com",
+        webhook_port=0,
+    )
+    async with open_runtime(settings) as runtime, httpx.AsyncClient() as client:
+        route = runtime.telegram_route
+        assert route is not None and route.secret == "s3cret-token"
+        url = runtime.webhook_url + "/webhooks/telegram"
+        update = json.dumps({"update_id": 7, "message": {"text": "/help"}}).encode()
+        header = "X-Telegram-Bot-Api-Secret-Token"
+
+        wrong = await client.post(url, content=update, headers={header: "s3cret-tokeN"})
+        assert wrong.status_code == 401
+        assert (await client.post(url, content=update)).status_code == 401
+        starting = await client.post(url, content=update, headers={header: "s3cret-token"})
+        assert starting.status_code == 503
+
+        feed = RecordingFeed()
+        route.target = feed
+        ok = await client.post(url, content=update, headers={header: "s3cret-token"})
+        assert ok.status_code == 200
+        bad = await client.post(url, content=b"[1]", headers={header: "s3cret-token"})
+        assert bad.status_code == 400
+        assert feed.updates == [{"update_id": 7, "message": {"text": "/help"}}]
+
+        health = await get_json(runtime.webhook_url + "/health")
+        assert health["mode"] == "sandbox" and health["webhooks"]["telegram.processed"] == 1
