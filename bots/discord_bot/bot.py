@@ -9,6 +9,7 @@ to one test server, where changes show at once.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +17,25 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.discord_bot.cog import DISCORD_COMMANDS, CommandRunner, ParcelCog, answer_error
+from bots.discord_bot.cog import (
+    DISCORD_COMMANDS,
+    SKIPPED_CORE_COMMANDS,
+    CommandRunner,
+    ParcelCog,
+    answer_error,
+)
 from bots.discord_bot.render import ActionButton
 from bots.discord_bot.store import GuildStore
+from core.commands import CommandSpec
 
-__all__ = ["AnyBot", "ParcelBot", "ParcelTree", "ShardedParcelBot", "build_bot"]
+__all__ = [
+    "AnyBot",
+    "ParcelBot",
+    "ParcelTree",
+    "ShardedParcelBot",
+    "build_bot",
+    "keep_core_commands",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +61,32 @@ class _Wiring:
     test_guild_id: int | None
 
 
-async def _set_up(bot: AnyBot, wiring: _Wiring) -> None:
-    """Add the cog and the persistent buttons, keep the commands the core has, then sync."""
-    await bot.add_cog(ParcelCog(wiring.router, wiring.guilds))
-    bot.add_dynamic_items(ActionButton)
-    specs = wiring.router.specs
-    for command in bot.tree.get_commands():
+def keep_core_commands(
+    tree: app_commands.CommandTree[Any], specs: Mapping[str, CommandSpec]
+) -> None:
+    """Drop slash commands the core does not have; describe the rest as the core does.
+
+    Discord-only commands stay. A core command without a slash command is logged, except
+    the ones Discord has no use for (``SKIPPED_CORE_COMMANDS``).
+    """
+    for command in tree.get_commands():
         if command.name in DISCORD_COMMANDS:
             continue
         spec = specs.get(command.name)
         if spec is None:
-            bot.tree.remove_command(command.name)
+            tree.remove_command(command.name)
         elif isinstance(command, app_commands.Command) and spec.description:
             command.description = spec.description[:_DESCRIPTION_MAX]
+    offered = {command.name for command in tree.get_commands()}
+    for name in sorted(set(specs) - offered - SKIPPED_CORE_COMMANDS):
+        log.warning("core command /%s has no Discord slash command", name)
+
+
+async def _set_up(bot: AnyBot, wiring: _Wiring) -> None:
+    """Add the cog and the persistent buttons, keep the commands the core has, then sync."""
+    await bot.add_cog(ParcelCog(wiring.router, wiring.guilds))
+    bot.add_dynamic_items(ActionButton)
+    keep_core_commands(bot.tree, wiring.router.specs)
     if wiring.test_guild_id is not None:
         guild = discord.Object(wiring.test_guild_id)
         bot.tree.copy_global_to(guild=guild)

@@ -26,6 +26,7 @@ from core.replies import Reply, ReplyKind
 __all__ = [
     "DISCORD_COMMANDS",
     "DM_CLOSED_NOTICE",
+    "SKIPPED_CORE_COMMANDS",
     "CommandRunner",
     "NumberSource",
     "ParcelCog",
@@ -38,6 +39,9 @@ log = logging.getLogger(__name__)
 
 DISCORD_COMMANDS = frozenset({"setup", "alerts"})
 """Commands that exist only on Discord (the others mirror the core's command list)."""
+
+SKIPPED_CORE_COMMANDS = frozenset({"start"})
+"""Core commands with no slash command: /start opens Telegram deep links, which Discord lacks."""
 
 DM_CLOSED_NOTICE = (
     "I could not send you a direct message, so your parcel alerts are on hold. "
@@ -254,10 +258,22 @@ class ParcelCog(commands.Cog, name=COG_NAME):
     ) -> None:
         await self.run_command(interaction, "notify", _args(level, parcel))
 
-    @app_commands.command(name="quiet", description="Hours without alerts")
-    @app_commands.describe(hours="e.g. 22:00-07:00 Europe/Berlin, or off")
-    async def quiet(self, interaction: discord.Interaction[Any], hours: str) -> None:
-        await self.run_command(interaction, "quiet", hours.split())
+    @app_commands.command(name="mute", description="Silence one parcel's alerts")
+    @app_commands.describe(parcel="Tracking number or label")
+    async def mute(self, interaction: discord.Interaction[Any], parcel: str) -> None:
+        await self.run_command(interaction, "mute", _args(parcel))
+
+    @app_commands.command(name="unmute", description="Turn one parcel's alerts back on")
+    @app_commands.describe(parcel="Tracking number or label")
+    async def unmute(self, interaction: discord.Interaction[Any], parcel: str) -> None:
+        await self.run_command(interaction, "unmute", _args(parcel))
+
+    @app_commands.command(name="quiet", description="Hold alerts overnight")
+    @app_commands.describe(
+        hours="e.g. 22:00-07:00 Asia/Jakarta, or off (leave empty to see your settings)"
+    )
+    async def quiet(self, interaction: discord.Interaction[Any], hours: str | None = None) -> None:
+        await self.run_command(interaction, "quiet", (hours or "").split())
 
     @app_commands.command(name="explain", description="What a status means and what to do")
     @app_commands.describe(code="A status or problem, e.g. customs_hold")
@@ -268,6 +284,10 @@ class ParcelCog(commands.Cog, name=COG_NAME):
     @app_commands.describe(parcel="Tracking number or label")
     async def report(self, interaction: discord.Interaction[Any], parcel: str) -> None:
         await self.run_command(interaction, "report", _args(parcel))
+
+    @app_commands.command(name="orders", description="Your order history and who runs late")
+    async def orders(self, interaction: discord.Interaction[Any]) -> None:
+        await self.run_command(interaction, "orders", [])
 
     @app_commands.command(name="verify", description="Prove an order is yours")
     @app_commands.describe(
@@ -291,6 +311,8 @@ class ParcelCog(commands.Cog, name=COG_NAME):
     @unsubscribe.autocomplete("parcel")
     @history.autocomplete("parcel")
     @notify.autocomplete("parcel")
+    @mute.autocomplete("parcel")
+    @unmute.autocomplete("parcel")
     @report.autocomplete("parcel")
     async def parcel_autocomplete(
         self, interaction: discord.Interaction[Any], current: str

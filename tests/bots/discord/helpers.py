@@ -11,7 +11,13 @@ from bots.discord_bot.sender import DiscordSender
 from core.service import FlushStats, ParcelService
 from tests.fakes import FakeClock
 
-__all__ = ["action_custom_ids", "advance_until_alerts", "embed_of", "message_custom_ids"]
+__all__ = [
+    "action_custom_ids",
+    "advance_until_alerts",
+    "embed_of",
+    "message_custom_ids",
+    "walk",
+]
 
 
 def embed_of(message: Any) -> discord.Embed:
@@ -52,3 +58,18 @@ async def advance_until_alerts(
         if stats.alerts:
             return await service.flush_outbox(sender)
     raise AssertionError("the parcel never moved")
+
+
+async def walk(
+    service: ParcelService, clock: FakeClock, sender: DiscordSender, *, hours: int
+) -> int:
+    """Move the clock an hour at a time, polling and flushing as the scheduler would.
+
+    Returns how many alerts the polls queued in all (for every subscriber).
+    """
+    queued = 0
+    for _ in range(hours):
+        clock.advance(timedelta(hours=1))
+        queued += (await service.poll_due()).alerts
+        await service.flush_outbox(sender)
+    return queued

@@ -11,7 +11,7 @@ from bots.discord_bot.sender import DiscordSender
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
-from core.replies import Reply, ReplyKind
+from core.replies import Attachment, Reply, ReplyKind
 from core.service import ParcelService
 from storage.db import Database
 from storage.guilds import SqliteDiscordGuilds
@@ -125,6 +125,24 @@ async def test_private_replies_always_go_by_dm(
 
     assert _bot_messages(alerts, simcord_env) == []
     assert embed_of(alice.user.dm_channel.history()[0]).title == "Order 576"
+
+
+async def test_a_private_file_goes_by_dm_with_the_embed(
+    simcord_env: simcord.Env, sender: DiscordSender
+) -> None:
+    simcord_env.create_guild("Shop fans")
+    general, alerts = await _public_server(simcord_env)
+    alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
+    await alice.slash(general, "alerts", where="server")
+    pack = Attachment(f"report-{NUMBER}.md", f"# Evidence pack {NUMBER}\n".encode())
+
+    await sender.send(_chat(alice), Reply("Evidence pack", private=True, attachment=pack))
+
+    assert _bot_messages(alerts, simcord_env) == []
+    dm = alice.user.dm_channel.history()[0]
+    assert embed_of(dm).title == "Evidence pack"
+    assert [file.filename for file in dm.attachments] == [pack.filename]
+    assert await dm.attachments[0].read() == pack.content
 
 
 async def test_a_member_who_left_gets_alerts_by_dm(

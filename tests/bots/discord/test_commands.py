@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import discord
 import pytest
 import simcord
 
+from bots.discord_bot import DiscordSender, ParcelCog, build_bot
+from bots.discord_bot.bot import keep_core_commands
+from core.commands import CommandRouter
 from core.errors import InvalidInput
 from core.models import ChatRef, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
+from core.replies import Button, Reply
+from core.service import ParcelService
 from storage.db import Database
 from storage.guilds import SqliteDiscordGuilds
 from tests.bots.discord.helpers import action_custom_ids, embed_of
@@ -166,15 +173,140 @@ async def test_an_unexpected_error_is_logged_and_answered_generically(
     assert len(simcord_env.errors) == 1
 
 
-async def test_only_the_cores_commands_are_offered(
-    simcord_env: simcord.Env, channel: simcord.ChannelHandle
+async def test_every_core_command_but_start_is_offered(
+    simcord_env: simcord.Env, channel: simcord.ChannelHandle, router: CommandRouter
 ) -> None:
     alice = _member(simcord_env, "alice")
     offered = set(alice.available_commands(channel))
-    assert {"track", "subscribe", "unsubscribe", "list", "history", "explain", "forget"} <= offered
-    assert {"help", "verify", "alerts"} <= offered
-    # Not in the core yet, so not registered; /setup is hidden from non-admins.
-    assert not offered & {"notify", "quiet", "report", "start", "setup alerts-channel"}
+    core = set(router.specs)
+    assert {"notify", "quiet", "mute", "unmute", "report", "orders", "verify"} <= core
+    # Every core command is a slash command, except /start (Telegram's deep links).
+    assert core - {"start"} <= offered
+    assert "start" not in offered
+    # Plus the Discord-only ones; /setup is for admins only.
+    assert offered - core == {"alerts"}
+    assert not any(name.startswith("setup") for name in offered)
+    role = simcord_env.guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    admin = simcord_env.guild.add_member(simcord_env.create_user("admin"), roles=[role])
+    admin_offered = set(admin.available_commands(channel))
+    assert {"setup alerts-channel", "setup allow-public"} <= admin_offered
+
+
+class _SlimRouter:
+    """The real router with some commands missing, as an older core would be."""
+
+    def __init__(self, router: CommandRouter, *, drop: set[str]) -> None:
+        self._router = router
+        self.specs = {name: spec for name, spec in router.specs.items() if name not in drop}
+
+    @property
+    def service(self) -> ParcelService:
+        return self._router.service
+
+    async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
+        return await self._router.run(chat, name, args)
+
+
+async def test_a_core_without_a_command_gets_no_slash_command(
+    router: CommandRouter, guilds: SqliteDiscordGuilds, caplog: pytest.LogCaptureFixture
+) -> None:
+    slim = _SlimRouter(router, drop={"report", "notify", "mute"})
+    bot = build_bot(slim, guilds=guilds)
+    await bot.add_cog(ParcelCog(slim, guilds))
+
+    keep_core_commands(bot.tree, slim.specs)
+
+    names = {command.name for command in bot.tree.get_commands()}
+    assert not names & {"report", "notify", "mute", "start"}
+    assert {"track", "unmute", "quiet", "orders", "alerts", "setup"} <= names
+    track = bot.tree.get_command("track")
+    assert track is not None and track.description == router.specs["track"].description
+    # Every core command has a slash command except /start, so nothing is reported missing.
+    assert "has no Discord slash command" not in caplog.text
+
+
+async def test_report_is_an_ephemeral_markdown_file(
+    simcord_env: simcord.Env, channel: simcord.ChannelHandle
+) -> None:
+    alice = _member(simcord_env, "alice")
+    bob = _member(simcord_env, "bob")
+    await alice.slash(channel, "subscribe", number=NUMBER, label="shoes")
+
+    choices = await alice.autocomplete(channel, "report", "parcel", "sho")
+    assert [choice["value"] for choice in choices] == [NUMBER]
+    result = await alice.slash(channel, "report", parcel=NUMBER)
+
+    assert result.ephemeral
+    assert result.response is not None
+    assert embed_of(result.response).title == "Evidence pack: shoes"
+    files = result.response.attachments
+    assert len(files) == 1
+    assert files[0].filename.endswith(".md")
+    content = (await files[0].read()).decode()
+    assert NUMBER in content
+    assert channel.history(viewer=bob) == []
+
+
+async def test_report_in_the_bots_dm_is_a_file_message(simcord_env: simcord.Env) -> None:
+    simcord_env.create_guild()
+    alice = simcord_env.create_user("alice")
+    await alice.slash("subscribe", number=NUMBER)
+    result = await alice.slash("report", parcel=NUMBER)
+    assert result.response is not None
+    assert not result.ephemeral
+    assert [file.filename[-3:] for file in result.response.attachments] == [".md"]
+
+
+async def test_a_report_button_answers_with_the_file(
+    simcord_env: simcord.Env, sender: DiscordSender
+) -> None:
+    simcord_env.create_guild()
+    alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
+    await sender.send(
+        _chat(alice),
+        Reply("Did it arrive?", buttons=(Button("Report a problem", "report", (NUMBER, "ups")),)),
+    )
+    alert = alice.user.dm_channel.history()[-1]
+
+    pressed = await alice.user.click(alert, label="Report a problem")
+
+    assert pressed.response is not None
+    files = pressed.response.attachments
+    assert len(files) == 1
+    assert NUMBER in (await files[0].read()).decode()
+
+
+async def test_orders_lists_the_users_parcels_only(
+    simcord_env: simcord.Env, channel: simcord.ChannelHandle
+) -> None:
+    alice = _member(simcord_env, "alice")
+    bob = _member(simcord_env, "bob")
+    await alice.slash(channel, "subscribe", number=NUMBER)
+    await bob.slash(channel, "subscribe", number=THIRD)
+
+    result = await alice.slash(channel, "orders")
+
+    assert result.ephemeral
+    assert result.response is not None
+    embed = embed_of(result.response)
+    assert embed.title == "Your order history"
+    assert NUMBER in (embed.description or "")
+    assert THIRD not in (embed.description or "")
+
+
+async def test_quiet_hours_are_set_and_shown(
+    simcord_env: simcord.Env, channel: simcord.ChannelHandle
+) -> None:
+    alice = _member(simcord_env, "alice")
+    result = await alice.slash(channel, "quiet", hours="22:00-07:00 Asia/Jakarta")
+    assert result.response is not None
+    assert embed_of(result.response).title == "Quiet hours set"
+    shown = await alice.slash(channel, "quiet")
+    assert shown.response is not None
+    assert "22:00" in (embed_of(shown.response).description or "")
+    off = await alice.slash(channel, "quiet", hours="off")
+    assert off.response is not None
+    assert embed_of(off.response).title == "Quiet hours off"
 
 
 async def test_help_lists_the_commands(
