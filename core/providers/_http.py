@@ -22,22 +22,26 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
 from core.errors import ProviderError, ProviderUnavailable, RateLimited
 from core.models import ProofKind, ProofOfDelivery
+from core.ports import Clock
 
 __all__ = [
     "DEFAULT_USER_AGENT",
+    "Envelope",
     "HttpResult",
     "ProviderHealth",
+    "ProviderTransport",
     "RetryPolicy",
     "Sleep",
     "UtcClock",
     "create_http_client",
     "decode_json",
+    "first_time",
     "parse_time",
     "proof_from_text",
     "request_json",
@@ -54,6 +58,7 @@ Sleep = Callable[[float], Awaitable[None]]
 # Jitter only spreads retries out; it needs no cryptographic randomness.
 _RNG = random.Random()  # noqa: S311
 Classifier = Callable[["HttpResult"], ProviderError | None]
+_E = TypeVar("_E", bound=BaseException)
 
 
 def silence_http_loggers() -> None:
@@ -314,6 +319,88 @@ async def _attempt(
     return result
 
 
+class ProviderTransport:
+    """One provider's plumbing: the shared client, retry policy, clock, sleep, timeout, health.
+
+    Every call of the provider goes through :meth:`request`, i.e. :func:`request_json` with
+    these settings; ``health`` is the provider's one :class:`ProviderHealth`.
+    """
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        provider: str,
+        *,
+        retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        timeout: float | None = None,
+    ) -> None:
+        self.http = http
+        self.provider = provider
+        self.retry = retry or RetryPolicy()
+        self.clock: Clock = clock or UtcClock()
+        self.sleep = sleep
+        self.timeout = timeout
+        self.health = ProviderHealth(provider)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        classify: Classifier | None = None,
+        before_attempt: Callable[[], Awaitable[None]] | None = None,
+        success_on_2xx: bool = True,
+    ) -> HttpResult:
+        """:func:`request_json` with this provider's name, policy, health, sleep and timeout."""
+        return await request_json(
+            self.http,
+            method,
+            url,
+            provider=self.provider,
+            params=params,
+            headers=headers,
+            content=content,
+            policy=self.retry,
+            health=self.health,
+            classify=classify,
+            sleep=self.sleep,
+            before_attempt=before_attempt,
+            request_timeout=self.timeout,
+            success_on_2xx=success_on_2xx,
+        )
+
+    def failed(self, error: _E) -> _E:
+        """Count ``error`` against the provider's health and hand it back to be raised."""
+        self.health.record_failure(error)
+        return error
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """The ``{"code": …, "message": …, "data": …}`` wrapper some APIs put around every answer.
+
+    A body that is not a JSON object reads as an envelope with no code, message or data.
+    """
+
+    code: object = None
+    message: str = ""
+    data: object = field(default=None, repr=False)
+
+    @classmethod
+    def of(cls, result: HttpResult) -> Envelope:
+        body = result.data
+        if not isinstance(body, Mapping):
+            return cls()
+        return cls(
+            code=body.get("code"), message=str(body.get("message") or ""), data=body.get("data")
+        )
+
+
 def _status_error(response: httpx.Response) -> Exception:
     return RuntimeError(f"HTTP {response.status_code} from {_path_of(str(response.url))}")
 
@@ -348,6 +435,15 @@ def parse_time(value: object) -> datetime | None:
         # A date or time without an offset is taken as UTC rather than dropped.
         parsed = parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def first_time(raw: Mapping[str, Any], *keys: str) -> datetime | None:
+    """The first of ``keys`` whose value in ``raw`` reads as a time (see :func:`parse_time`)."""
+    for key in keys:
+        when = parse_time(raw.get(key))
+        if when is not None:
+            return when
+    return None
 
 
 _PROOF_PATTERNS: tuple[tuple[re.Pattern[str], ProofKind], ...] = (

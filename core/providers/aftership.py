@@ -35,7 +35,6 @@ from core.errors import (
 )
 from core.models import (
     Eta,
-    EtaSource,
     IncidentReason,
     Shipment,
     Status,
@@ -45,15 +44,24 @@ from core.models import (
     TrackRequest,
 )
 from core.ports import Clock
+from core.providers._common import (
+    carrier_eta,
+    chunked,
+    decode_push,
+    dedupe_requests,
+    join_parts,
+    merge_chunks,
+    not_found_snapshot,
+    text_of,
+    timeline,
+)
 from core.providers._http import (
     HttpResult,
-    ProviderHealth,
+    ProviderTransport,
     RetryPolicy,
     Sleep,
-    UtcClock,
     parse_time,
     proof_from_text,
-    request_json,
     retry_after_seconds,
 )
 
@@ -167,15 +175,6 @@ def map_tag(tag: str, subtag: str = "") -> tuple[Status, IncidentReason | None]:
     return mapped if mapped is not None else (Status.IN_TRANSIT, None)
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
-    return "" if value is None else str(value).strip()
-
-
-def _join(*parts: str) -> str:
-    return ", ".join(p for p in parts if p)
-
-
 def _has_offset(text: str) -> bool:
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).tzinfo is not None
@@ -186,7 +185,7 @@ def _has_offset(text: str) -> bool:
 def _checkpoint_time(raw: Mapping[str, Any]) -> datetime | None:
     # checkpoint_time is carrier-local; without an offset it cannot be placed in UTC, so the
     # time AfterShip recorded the scan is the better clock.
-    local = _text(raw, "checkpoint_time")
+    local = text_of(raw, "checkpoint_time")
     if local and _has_offset(local):
         return parse_time(local)
     return parse_time(raw.get("created_at")) or parse_time(local)
@@ -196,17 +195,17 @@ def _parse_checkpoint(raw: Mapping[str, Any]) -> TrackingEvent | None:
     when = _checkpoint_time(raw)
     if when is None:
         return None
-    tag, subtag = _text(raw, "tag"), _text(raw, "subtag")
+    tag, subtag = text_of(raw, "tag"), text_of(raw, "subtag")
     status, reason = map_tag(tag, subtag)
-    location = _text(raw, "location") or _join(
-        _text(raw, "city"),
-        _text(raw, "state"),
-        _text(raw, "country_region") or _text(raw, "country_iso3"),
+    location = text_of(raw, "location") or join_parts(
+        text_of(raw, "city"),
+        text_of(raw, "state"),
+        text_of(raw, "country_region") or text_of(raw, "country_iso3"),
     )
     return TrackingEvent(
         time=when,
         status=status,
-        description=_text(raw, "message") or _text(raw, "subtag_message"),
+        description=text_of(raw, "message") or text_of(raw, "subtag_message"),
         location=location,
         raw_code=subtag or tag,
         incident=reason,
@@ -220,12 +219,7 @@ def _eta(raw: Mapping[str, Any]) -> Eta | None:
         low = parse_time(latest.get("datetime_min")) or point
         high = parse_time(latest.get("datetime_max")) or point
         if low is not None and high is not None:
-            return Eta(
-                earliest=min(low, high),
-                latest=max(low, high),
-                most_likely=point or low + (high - low) / 2,
-                source=EtaSource.CARRIER,
-            )
+            return carrier_eta(low, high, point)
     for key in ("courier_estimated_delivery_date", "aftership_estimated_delivery_date"):
         edd = raw.get(key)
         if not isinstance(edd, Mapping):
@@ -236,11 +230,10 @@ def _eta(raw: Mapping[str, Any]) -> Eta | None:
         if low is None or high is None:
             continue
         confidence = edd.get("confidence_code")
-        return Eta(
-            earliest=min(low, high),
-            latest=max(low, high),
-            most_likely=point or low + (high - low) / 2,
-            source=EtaSource.CARRIER,
+        return carrier_eta(
+            low,
+            high,
+            point,
             confidence=float(confidence) / 100.0
             if isinstance(confidence, int | float) and 0 < confidence <= 100
             else 0.8,
@@ -256,24 +249,24 @@ def parse_tracking(
     Pending trackings have no checkpoints; that is a not-found snapshot, not an error.
     """
     number = TrackingNumber(
-        str(request.number) if request else _text(raw, "tracking_number").upper()
+        str(request.number) if request else text_of(raw, "tracking_number").upper()
     )
-    carrier = request.carrier if request else carrier_from_slug(_text(raw, "slug"))
-    events: dict[tuple[datetime, str], TrackingEvent] = {}
-    for checkpoint in raw.get("checkpoints") or []:
-        if isinstance(checkpoint, Mapping):
-            event = _parse_checkpoint(checkpoint)
-            if event is not None:
-                events.setdefault((event.time, event.description), event)
-    ordered = tuple(sorted(events.values(), key=lambda e: e.time))
-    status, reason = map_tag(_text(raw, "tag"), _text(raw, "subtag"))
+    carrier = request.carrier if request else carrier_from_slug(text_of(raw, "slug"))
+    ordered = timeline(
+        _parse_checkpoint(checkpoint)
+        for checkpoint in raw.get("checkpoints") or []
+        if isinstance(checkpoint, Mapping)
+    )
+    status, reason = map_tag(text_of(raw, "tag"), text_of(raw, "subtag"))
     delivered_at = None
     proof = None
     if status is Status.DELIVERED:
         delivered_at = parse_time(raw.get("shipment_delivery_date")) or (
             ordered[-1].time if ordered else None
         )
-        proof = proof_from_text(ordered[-1].description if ordered else "", _text(raw, "signed_by"))
+        proof = proof_from_text(
+            ordered[-1].description if ordered else "", text_of(raw, "signed_by")
+        )
     return Shipment(
         carrier=carrier,
         number=number,
@@ -288,9 +281,9 @@ def parse_tracking(
         provider=PROVIDER,
         shipped_at=next((e.time for e in ordered if e.status is Status.IN_TRANSIT), None),
         first_seen=request.first_seen if request else None,
-        origin=_text(raw, "origin_country_region") or _text(raw, "origin_country_iso3"),
-        destination=_text(raw, "destination_country_region")
-        or _text(raw, "destination_country_iso3"),
+        origin=text_of(raw, "origin_country_region") or text_of(raw, "origin_country_iso3"),
+        destination=text_of(raw, "destination_country_region")
+        or text_of(raw, "destination_country_iso3"),
     )
 
 
@@ -323,18 +316,15 @@ class WebhookEvent:
 
 def parse_webhook(body: bytes) -> WebhookEvent:
     """Decode a webhook body; raise ``ValueError`` when it is not an AfterShip tracking push."""
-    doc = json.loads(body)
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("msg"), Mapping):
-        raise ValueError("not an AfterShip webhook")
-    msg = doc["msg"]
-    number = _text(msg, "tracking_number").upper()
+    doc, msg = decode_push(body, "msg", "not an AfterShip webhook")
+    number = text_of(msg, "tracking_number").upper()
     if not number:
         raise ValueError("webhook without a tracking number")
     return WebhookEvent(
-        event=_text(doc, "event"),
-        event_id=_text(doc, "event_id"),
+        event=text_of(doc, "event"),
+        event_id=text_of(doc, "event_id"),
         number=TrackingNumber(number),
-        carrier=carrier_from_slug(_text(msg, "slug")),
+        carrier=carrier_from_slug(text_of(msg, "slug")),
         first_in_tag=bool(doc.get("is_tracking_first_tag")),
         tracking=msg,
     )
@@ -392,19 +382,17 @@ class AfterShipClient:
         timeout: float | None = None,
         max_header_wait: float = 60.0,
     ) -> None:
-        self._http = http
+        self._io = ProviderTransport(
+            http, PROVIDER, retry=retry, clock=clock, sleep=sleep, timeout=timeout
+        )
+        self.health = self._io.health
         self._key = api_key
         self._base = f"{base_url.rstrip('/')}/{version}"
         # Versions up to 2024-04 wrap the request body in {"tracking": …}.
         self._wrapped = version <= "2024-04"
         self._limiter = limiter or AsyncLimiter(1, 1.0 / rate)
-        self._retry = retry or RetryPolicy()
-        self._clock: Clock = clock or UtcClock()
-        self._sleep = sleep
-        self._timeout = timeout
         self._max_header_wait = max_header_wait
         self._resume_at = 0.0
-        self.health = ProviderHealth(PROVIDER)
 
     def supports(self, carrier: str) -> bool:
         """Every carrier: without a slug AfterShip detects the courier itself."""
@@ -413,7 +401,7 @@ class AfterShipClient:
     async def _before_attempt(self) -> None:
         wait = self._resume_at - time.monotonic()
         if wait > 0:
-            await self._sleep(min(wait, self._max_header_wait))
+            await self._io.sleep(min(wait, self._max_header_wait))
         await self._limiter.acquire()
 
     def _note_headers(self, headers: Mapping[str, str]) -> None:
@@ -433,49 +421,32 @@ class AfterShipClient:
         body: Mapping[str, Any] | None = None,
     ) -> HttpResult:
         content = json.dumps(body, separators=(",", ":")).encode() if body is not None else None
-        result = await request_json(
-            self._http,
+        result = await self._io.request(
             method,
             self._base + path,
-            provider=PROVIDER,
             params=params,
             headers={"as-api-key": self._key, "content-type": "application/json"},
             content=content,
-            policy=self._retry,
-            health=self.health,
-            sleep=self._sleep,
             before_attempt=self._before_attempt,
-            request_timeout=self._timeout,
         )
         self._note_headers(result.headers)
         if result.status in (401, 403) or _meta_code(result) in (401, 403):
-            error = ProviderAuthError(provider=PROVIDER)
-            self.health.record_failure(error)
+            error = self._io.failed(ProviderAuthError(provider=PROVIDER))
             log.warning("%s refused the API key (HTTP %s)", PROVIDER, result.status)
             raise error
         return result
 
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         """Snapshots for every request (creating unknown numbers), or per-number errors."""
-        unique = list({r.key: r for r in requests}.values())
-        batch = TrackBatch()
-        failures = 0
-        chunks = [unique[i : i + MAX_BATCH] for i in range(0, len(unique), MAX_BATCH)]
-        first_error: ProviderError | None = None
+        chunks = chunked(dedupe_requests(requests), MAX_BATCH)
+        results: list[TrackBatch | BaseException] = []
+        # One chunk after the other: the rate-limit headers of one answer pace the next call.
         for chunk in chunks:
             try:
-                part = await self._track_chunk(chunk)
+                results.append(await self._track_chunk(chunk))
             except ProviderError as err:
-                failures += 1
-                first_error = first_error or err
-                for request in chunk:
-                    batch.errors[request.key] = err
-                continue
-            batch.shipments.update(part.shipments)
-            batch.errors.update(part.errors)
-        if chunks and failures == len(chunks) and first_error is not None:
-            raise first_error
-        return batch
+                results.append(err)
+        return merge_chunks(chunks, results)
 
     async def _track_chunk(self, chunk: list[TrackRequest]) -> TrackBatch:
         numbers = ",".join(dict.fromkeys(str(r.number) for r in chunk))
@@ -490,7 +461,7 @@ class AfterShipClient:
             raw_list = data.get("trackings")
             if isinstance(raw_list, list):
                 trackings = [t for t in raw_list if isinstance(t, Mapping)]
-        now = self._clock.now()
+        now = self._io.clock.now()
         batch = TrackBatch()
         for request in chunk:
             found = self._match(request, trackings)
@@ -515,11 +486,11 @@ class AfterShipClient:
     def _match(
         request: TrackRequest, trackings: Sequence[Mapping[str, Any]]
     ) -> Mapping[str, Any] | None:
-        same = [t for t in trackings if _text(t, "tracking_number").upper() == request.number]
+        same = [t for t in trackings if text_of(t, "tracking_number").upper() == request.number]
         slug = SLUGS.get(request.carrier)
         if slug:
             for tracking in same:
-                if _text(tracking, "slug") == slug:
+                if text_of(tracking, "slug") == slug:
                     return tracking
         return same[0] if same else None
 
@@ -537,11 +508,4 @@ class AfterShipClient:
         error = _create_error(_meta_code(result))
         if error is not None:
             return error
-        return Shipment(
-            carrier=request.carrier,
-            number=request.number,
-            status=Status.NOT_FOUND,
-            checked_at=now,
-            provider=PROVIDER,
-            first_seen=request.first_seen,
-        )
+        return not_found_snapshot(request, now, PROVIDER)

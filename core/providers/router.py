@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from core.errors import CarrierNotDetected, ProviderError
 from core.models import TrackBatch, TrackRequest
 from core.ports import TrackingProvider
+from core.providers._common import chunked, dedupe_requests, merge_chunks
 
 __all__ = ["ProviderRouter"]
 
@@ -47,7 +48,7 @@ class ProviderRouter:
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         batch = TrackBatch()
         routed: dict[int, list[TrackRequest]] = {}
-        for request in {r.key: r for r in requests}.values():
+        for request in dedupe_requests(requests):
             provider = self.provider_for(request.carrier)
             if provider is None:
                 batch.errors[request.key] = CarrierNotDetected()
@@ -56,26 +57,20 @@ class ProviderRouter:
         jobs: list[tuple[TrackingProvider, list[TrackRequest]]] = []
         for index, items in routed.items():
             provider = self._providers[index]
-            size = max(1, provider.max_batch)
-            jobs.extend((provider, items[i : i + size]) for i in range(0, len(items), size))
+            jobs.extend((provider, chunk) for chunk in chunked(items, max(1, provider.max_batch)))
         results = await asyncio.gather(
             *(provider.track(chunk) for provider, chunk in jobs), return_exceptions=True
         )
-        failures: list[ProviderError] = []
-        for (provider, chunk), result in zip(jobs, results, strict=True):
-            if isinstance(result, ProviderError):
-                log.info("%s failed a batch of %d: %s", provider.name, len(chunk), result)
-                failures.append(result)
-                for request in chunk:
-                    batch.errors[request.key] = result
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                batch.shipments.update(result.shipments)
-                batch.errors.update(result.errors)
-                for request in chunk:
-                    if request.key not in result.shipments and request.key not in result.errors:
-                        batch.errors[request.key] = ProviderError(provider=provider.name)
-        if jobs and len(failures) == len(jobs):
-            raise failures[0]
-        return batch
+
+        def failed(index: int, error: ProviderError) -> None:
+            provider, chunk = jobs[index]
+            log.info("%s failed a batch of %d: %s", provider.name, len(chunk), error)
+
+        return merge_chunks(
+            [chunk for _, chunk in jobs],
+            results,
+            batch,
+            on_failure=failed,
+            # A provider that forgets a number must not make it vanish from the answer.
+            unanswered=lambda index: ProviderError(provider=jobs[index][0].name),
+        )

@@ -16,7 +16,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,6 @@ from core.errors import (
 )
 from core.models import (
     Eta,
-    EtaSource,
     IncidentReason,
     Shipment,
     ShipmentKey,
@@ -46,15 +45,25 @@ from core.models import (
     TrackRequest,
 )
 from core.ports import Clock
+from core.providers._common import (
+    carrier_eta,
+    chunked,
+    decode_push,
+    dedupe_requests,
+    join_parts,
+    merge_chunks,
+    not_found_snapshot,
+    timeline,
+)
 from core.providers._http import (
+    Envelope,
     HttpResult,
-    ProviderHealth,
+    ProviderTransport,
     RetryPolicy,
     Sleep,
-    UtcClock,
+    first_time,
     parse_time,
     proof_from_text,
-    request_json,
 )
 
 __all__ = [
@@ -253,22 +262,18 @@ def number_error(code: object, message: str = "") -> TrackingError | None:
     return ProviderUnavailable(provider=PROVIDER)
 
 
-def _join(*parts: object) -> str:
-    return ", ".join(str(p).strip() for p in parts if p is not None and str(p).strip())
-
-
 def _event_location(raw: Mapping[str, Any]) -> str:
     location = raw.get("location")
     if isinstance(location, str) and location.strip():
         return location.strip()
     address = raw.get("address")
     if isinstance(address, Mapping):
-        return _join(address.get("city"), address.get("state"), address.get("country"))
+        return join_parts(address.get("city"), address.get("state"), address.get("country"))
     return ""
 
 
 def _parse_event(raw: Mapping[str, Any]) -> TrackingEvent | None:
-    when = parse_time(raw.get("time_utc")) or parse_time(raw.get("time_iso"))
+    when = first_time(raw, "time_utc", "time_iso")
     if when is None:
         return None
     description = str(raw.get("description") or "").strip()
@@ -298,7 +303,7 @@ def _country(info: Mapping[str, Any], which: str) -> str:
 def _milestone(info: Mapping[str, Any], stage: str) -> datetime | None:
     for raw in info.get("milestone") or []:
         if isinstance(raw, Mapping) and raw.get("key_stage") == stage:
-            return parse_time(raw.get("time_utc")) or parse_time(raw.get("time_iso"))
+            return first_time(raw, "time_utc", "time_iso")
     return None
 
 
@@ -311,20 +316,13 @@ def _eta(info: Mapping[str, Any]) -> Eta | None:
         return None
     start = parse_time(edd.get("from"))
     end = parse_time(edd.get("to"))
-    if start is None and end is None:
-        return None
     earliest = start or end
     latest = end or start
     if earliest is None or latest is None:
         return None
     if latest < earliest:
         earliest, latest = latest, earliest
-    return Eta(
-        earliest=earliest,
-        latest=latest,
-        most_likely=earliest + (latest - earliest) / 2,
-        source=EtaSource.CARRIER,
-    )
+    return carrier_eta(earliest, latest)
 
 
 def parse_track_info(
@@ -335,18 +333,15 @@ def parse_track_info(
     Events of every provider (first and last mile) are merged, de-duplicated on time and text
     and ordered oldest first.
     """
-    events: dict[tuple[datetime, str], TrackingEvent] = {}
     tracking = info.get("tracking")
     providers = tracking.get("providers") if isinstance(tracking, Mapping) else None
-    for provider in providers or []:
-        if not isinstance(provider, Mapping):
-            continue
-        for raw in provider.get("events") or []:
-            if isinstance(raw, Mapping):
-                event = _parse_event(raw)
-                if event is not None:
-                    events.setdefault((event.time, event.description), event)
-    ordered = tuple(sorted(events.values(), key=lambda e: e.time))
+    ordered = timeline(
+        _parse_event(raw)
+        for provider in providers or []
+        if isinstance(provider, Mapping)
+        for raw in provider.get("events") or []
+        if isinstance(raw, Mapping)
+    )
     if not ordered and isinstance(info.get("latest_event"), Mapping):
         latest = _parse_event(info["latest_event"])
         ordered = (latest,) if latest is not None else ()
@@ -387,14 +382,7 @@ def parse_track_info(
 
 def _pending(request: TrackRequest, now: datetime | None) -> Shipment:
     """A registered number 17TRACK has no data for yet."""
-    return Shipment(
-        carrier=request.carrier,
-        number=request.number,
-        status=Status.NOT_FOUND,
-        checked_at=now,
-        provider=PROVIDER,
-        first_seen=request.first_seen,
-    )
+    return not_found_snapshot(request, now, PROVIDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,10 +456,7 @@ class PushEvent:
 
 def parse_push(body: bytes) -> PushEvent:
     """Decode a push body; raise ``ValueError`` when it is not a 17TRACK push."""
-    doc = json.loads(body)
-    if not isinstance(doc, Mapping) or not isinstance(doc.get("data"), Mapping):
-        raise ValueError("not a 17TRACK push")
-    data = doc["data"]
+    doc, data = decode_push(body, "data", "not a 17TRACK push")
     number = str(data.get("number") or "").strip()
     if not number:
         raise ValueError("push without a number")
@@ -490,7 +475,7 @@ def parse_push(body: bytes) -> PushEvent:
 
 def _classify(result: HttpResult) -> ProviderError | None:
     """A 200 envelope that says "too many requests" is retried like an HTTP 429."""
-    if isinstance(result.data, Mapping) and result.data.get("code") == 429:
+    if Envelope.of(result).code == 429:
         return RateLimited(provider=PROVIDER, retry_after=1.0)
     return None
 
@@ -522,20 +507,18 @@ class SeventeenTrackClient:
         concurrency: int = 4,
         quota_recheck: timedelta = timedelta(minutes=10),
     ) -> None:
-        self._http = http
+        self._io = ProviderTransport(
+            http, PROVIDER, retry=retry, clock=clock, sleep=sleep, timeout=timeout
+        )
+        self.health = self._io.health
         self._key = api_key
         self._base = base_url.rstrip("/")
         self._limiter = limiter or make_limiter()
-        self._retry = retry or RetryPolicy()
-        self._clock: Clock = clock or UtcClock()
-        self._sleep = sleep
-        self._timeout = timeout
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._quota_recheck = quota_recheck
         self._quota_exhausted_at: datetime | None = None
         self._warm = False
         self._warming = asyncio.Lock()
-        self.health = ProviderHealth(PROVIDER)
 
     def supports(self, carrier: str) -> bool:
         """Every carrier: unknown ones are registered for 17TRACK's own detection."""
@@ -561,30 +544,20 @@ class SeventeenTrackClient:
 
     async def _post_once(self, action: str, items: list[dict[str, Any]]) -> Mapping[str, Any]:
         body = json.dumps(items, separators=(",", ":")).encode()
-        result = await request_json(
-            self._http,
+        result = await self._io.request(
             "POST",
             f"{self._base}/{action}",
-            provider=PROVIDER,
             headers={"17token": self._key, "content-type": "application/json"},
             content=body,
-            policy=self._retry,
-            health=self.health,
             success_on_2xx=False,
             classify=_classify,
-            sleep=self._sleep,
             before_attempt=self._acquire,
-            request_timeout=self._timeout,
         )
-        envelope = result.data if isinstance(result.data, Mapping) else None
-        code = envelope.get("code") if envelope is not None else None
-        data = envelope.get("data") if envelope is not None else None
-        if code == 0 and isinstance(data, Mapping):
+        envelope = Envelope.of(result)
+        if envelope.code == 0 and isinstance(envelope.data, Mapping):
             self.health.record_success()
-            return data
-        error = self._call_error(result.status, code)
-        self.health.record_failure(error)
-        raise error
+            return envelope.data
+        raise self._io.failed(self._call_error(result.status, envelope.code))
 
     def _call_error(self, status: int, code: object) -> ProviderError:
         log.warning("%s call failed: HTTP %s, code %s", PROVIDER, status, code)
@@ -598,7 +571,7 @@ class SeventeenTrackClient:
     def _mark_quota_exhausted(self) -> None:
         if self._quota_exhausted_at is None:
             log.warning("%s quota exhausted: new numbers cannot be registered", PROVIDER)
-        self._quota_exhausted_at = self._clock.now()
+        self._quota_exhausted_at = self._io.clock.now()
 
     async def get_quota(self) -> Quota:
         """The key's quota; also clears the "exhausted" state when room is back."""
@@ -613,7 +586,7 @@ class SeventeenTrackClient:
     async def _quota_blocked(self) -> bool:
         if self._quota_exhausted_at is None:
             return False
-        if self._clock.now() - self._quota_exhausted_at < self._quota_recheck:
+        if self._io.clock.now() - self._quota_exhausted_at < self._quota_recheck:
             return True
         try:
             await self.get_quota()
@@ -626,23 +599,16 @@ class SeventeenTrackClient:
     ) -> dict[ShipmentKey, TrackingError | None]:
         """Register numbers (≤ 40 per call); None means registered (or already was)."""
         outcome: dict[ShipmentKey, TrackingError | None] = {}
-        for start in range(0, len(requests), MAX_BATCH):
-            chunk = list(requests[start : start + MAX_BATCH])
+        for chunk in chunked(requests, MAX_BATCH):
             if await self._quota_blocked():
                 for request in chunk:
                     outcome[request.key] = ProviderAuthError(QUOTA_MESSAGE, provider=PROVIDER)
                 continue
             data = await self._post("register", build_items(chunk, tagged=True))
             lookup = _Lookup(chunk)
-            for raw in data.get("accepted") or []:
-                accepted = lookup.find(raw)
-                if accepted is not None:
-                    outcome[accepted.key] = None
-            for raw in data.get("rejected") or []:
-                rejected = lookup.find(raw)
-                if rejected is None:
-                    continue
-                code, message = _error_of(raw)
+            for accepted, _ in lookup.accepted(data):
+                outcome[accepted.key] = None
+            for rejected, code, message in lookup.rejected(data):
                 if code == _QUOTA_EXHAUSTED:
                     self._mark_quota_exhausted()
                 outcome[rejected.key] = number_error(code, message)
@@ -652,48 +618,26 @@ class SeventeenTrackClient:
 
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         """Snapshots for every request, or a per-number error; see the class docstring."""
-        unique = list({r.key: r for r in requests}.values())
-        chunks = [unique[i : i + MAX_BATCH] for i in range(0, len(unique), MAX_BATCH)]
+        chunks = chunked(dedupe_requests(requests), MAX_BATCH)
         results = await asyncio.gather(
             *(self._track_chunk(chunk) for chunk in chunks), return_exceptions=True
         )
-        batch = TrackBatch()
-        failures: list[BaseException] = []
-        for chunk, result in zip(chunks, results, strict=True):
-            if isinstance(result, ProviderError):
-                failures.append(result)
-                for request in chunk:
-                    batch.errors[request.key] = result
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                batch.shipments.update(result.shipments)
-                batch.errors.update(result.errors)
-        if chunks and len(failures) == len(chunks):
-            raise failures[0]
-        return batch
+        return merge_chunks(chunks, results)
 
     async def _track_chunk(self, chunk: list[TrackRequest]) -> TrackBatch:
         async with self._slots:
             data = await self._post("gettrackinfo", build_items(chunk))
-        now = self._clock.now()
+        now = self._io.clock.now()
         batch = TrackBatch()
         lookup = _Lookup(chunk)
         unregistered: list[TrackRequest] = []
-        for raw in data.get("accepted") or []:
-            request = lookup.find(raw)
-            if request is None:
-                continue
+        for request, raw in lookup.accepted(data):
             info = raw.get("track_info")
             if isinstance(info, Mapping):
                 batch.shipments[request.key] = parse_track_info(info, request, now)
             else:
                 batch.shipments[request.key] = _pending(request, now)
-        for raw in data.get("rejected") or []:
-            request = lookup.find(raw)
-            if request is None:
-                continue
-            code, message = _error_of(raw)
+        for request, code, message in lookup.rejected(data):
             if code == _NOT_REGISTERED:
                 unregistered.append(request)
                 continue
@@ -731,6 +675,21 @@ class _Lookup:
         self._by_number: dict[str, list[TrackRequest]] = {}
         for request in requests:
             self._by_number.setdefault(str(request.number).upper(), []).append(request)
+
+    def accepted(self, data: Mapping[str, Any]) -> Iterator[tuple[TrackRequest, Mapping[str, Any]]]:
+        """Each item of ``data["accepted"]`` that belongs to a request, with its request."""
+        for raw in data.get("accepted") or []:
+            request = self.find(raw)
+            if request is not None:
+                yield request, raw
+
+    def rejected(self, data: Mapping[str, Any]) -> Iterator[tuple[TrackRequest, object, str]]:
+        """(request, error code, message) for each item of ``data["rejected"]`` that is ours."""
+        for raw in data.get("rejected") or []:
+            request = self.find(raw)
+            if request is not None:
+                code, message = _error_of(raw)
+                yield request, code, message
 
     def find(self, raw: object) -> TrackRequest | None:
         if not isinstance(raw, Mapping):

@@ -16,7 +16,7 @@ import hmac
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -39,14 +39,15 @@ from core.models import (
     TrackRequest,
 )
 from core.ports import Clock
+from core.providers._common import chunked, text_of
 from core.providers._http import (
+    Envelope,
     HttpResult,
-    ProviderHealth,
+    ProviderTransport,
     RetryPolicy,
     Sleep,
-    UtcClock,
+    first_time,
     parse_time,
-    request_json,
 )
 
 __all__ = [
@@ -334,14 +335,30 @@ def carrier_for_provider(name: str) -> str:
     return ""
 
 
-def _text(raw: Mapping[str, Any], key: str) -> str:
-    value = raw.get(key)
-    return "" if value is None else str(value).strip()
-
-
 def _phone_last4(phone: str) -> str:
     digits = re.sub(r"\D", "", phone)
     return digits[-4:] if len(digits) >= 4 else ""
+
+
+def _shipped_numbers(
+    raw: Mapping[str, Any],
+) -> Iterator[tuple[str, str, Mapping[str, Any] | None]]:
+    """(number, carrier, line item) for each distinct tracking number an order object names.
+
+    Line items first (multi-package orders carry their numbers there), then the order-level
+    number with ``None`` as its item.
+    """
+    seen: set[str] = set()
+    for item in raw.get("line_items") or []:
+        if not isinstance(item, Mapping):
+            continue
+        number = _normalise_number(text_of(item, "tracking_number"))
+        if number and number not in seen:
+            seen.add(number)
+            yield number, carrier_for_provider(text_of(item, "shipping_provider_name")), item
+    number = _normalise_number(text_of(raw, "tracking_number"))
+    if number and number not in seen:
+        yield number, carrier_for_provider(text_of(raw, "shipping_provider")), None
 
 
 def parse_order(raw: Mapping[str, Any], shop: str) -> Order | None:
@@ -351,43 +368,29 @@ def parse_order(raw: Mapping[str, Any], shop: str) -> Order | None:
     ``tracking_number`` is the fallback. Returns None for entries without an id or with an
     unknown status.
     """
-    order_id = _text(raw, "id")
-    status = map_order_status(_text(raw, "status"))
+    order_id = text_of(raw, "id")
+    status = map_order_status(text_of(raw, "status"))
     if not order_id or status is None:
         return None
     label_time = parse_time(raw.get("rts_time"))
-    shipments: dict[str, TrackRequest] = {}
-    for item in raw.get("line_items") or []:
-        if not isinstance(item, Mapping):
-            continue
-        number = _normalise_number(_text(item, "tracking_number"))
-        if number and number not in shipments:
-            shipments[number] = TrackRequest(
-                number=TrackingNumber(number),
-                carrier=carrier_for_provider(_text(item, "shipping_provider_name")),
-                first_seen=parse_time(item.get("rts_time")) or label_time,
-            )
-    order_number = _normalise_number(_text(raw, "tracking_number"))
-    if order_number and order_number not in shipments:
-        shipments[order_number] = TrackRequest(
-            number=TrackingNumber(order_number),
-            carrier=carrier_for_provider(_text(raw, "shipping_provider")),
-            first_seen=label_time,
+    shipments: list[TrackRequest] = []
+    for number, carrier, item in _shipped_numbers(raw):
+        # A line item's own label time wins; the order's is the fallback.
+        item_time = parse_time(item.get("rts_time")) if item is not None else None
+        shipments.append(
+            TrackRequest(TrackingNumber(number), carrier, first_seen=item_time or label_time)
         )
     address = raw.get("recipient_address")
     address = address if isinstance(address, Mapping) else {}
-    promised = parse_time(raw.get("delivery_option_required_delivery_time")) or parse_time(
-        raw.get("delivery_due_time")
-    )
     return Order(
         order_id=OrderId(order_id),
         shop=shop,
         status=status,
-        shipments=tuple(shipments.values()),
+        shipments=tuple(shipments),
         placed_at=parse_time(raw.get("create_time")),
-        promised_by=promised,
-        postcode=_text(address, "postal_code"),
-        phone_last4=_phone_last4(_text(address, "phone_number")),
+        promised_by=first_time(raw, "delivery_option_required_delivery_time", "delivery_due_time"),
+        postcode=text_of(address, "postal_code"),
+        phone_last4=_phone_last4(text_of(address, "phone_number")),
     )
 
 
@@ -419,33 +422,22 @@ class IndexEntry:
 
 def parse_index_entries(raw: Mapping[str, Any], shop_id: str) -> list[IndexEntry]:
     """Every (tracking number, package) an order object mentions."""
-    order_id = _text(raw, "id")
+    order_id = text_of(raw, "id")
     if not order_id:
         return []
-    seen: dict[str, IndexEntry] = {}
-    for item in raw.get("line_items") or []:
-        if not isinstance(item, Mapping):
-            continue
-        number = _normalise_number(_text(item, "tracking_number"))
-        if number and number not in seen:
-            seen[number] = IndexEntry(
-                number=TrackingNumber(number),
-                carrier=carrier_for_provider(_text(item, "shipping_provider_name")),
-                shop_id=shop_id,
-                order_id=OrderId(order_id),
-                package_id=_text(item, "package_id"),
-            )
-    number = _normalise_number(_text(raw, "tracking_number"))
-    if number and number not in seen:
-        packages = [p for p in raw.get("packages") or [] if isinstance(p, Mapping)]
-        seen[number] = IndexEntry(
+    packages = [p for p in raw.get("packages") or [] if isinstance(p, Mapping)]
+    # The order-level number belongs to the order's package when it has exactly one.
+    order_package = text_of(packages[0], "id") if len(packages) == 1 else ""
+    return [
+        IndexEntry(
             number=TrackingNumber(number),
-            carrier=carrier_for_provider(_text(raw, "shipping_provider")),
+            carrier=carrier,
             shop_id=shop_id,
             order_id=OrderId(order_id),
-            package_id=_text(packages[0], "id") if len(packages) == 1 else "",
+            package_id=text_of(item, "package_id") if item is not None else order_package,
         )
-    return list(seen.values())
+        for number, carrier, item in _shipped_numbers(raw)
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,7 +479,7 @@ def parse_tracking(
         if not isinstance(raw, Mapping):
             continue
         when = parse_time(raw.get("update_time_millis"))
-        description = _text(raw, "description")
+        description = text_of(raw, "description")
         if when is None or not description:
             continue
         code = raw.get("action_code")
@@ -519,20 +511,20 @@ class PackageInfo:
 
 def parse_package(data: Mapping[str, Any]) -> PackageInfo:
     """``GET /fulfillment/{v}/packages/{id}`` → ``PackageInfo``."""
-    provider_name = _text(data, "shipping_provider_name")
+    provider_name = text_of(data, "shipping_provider_name")
     orders = tuple(
-        OrderId(_text(o, "id"))
+        OrderId(text_of(o, "id"))
         for o in data.get("orders") or []
-        if isinstance(o, Mapping) and _text(o, "id")
+        if isinstance(o, Mapping) and text_of(o, "id")
     )
     return PackageInfo(
-        package_id=_text(data, "package_id") or _text(data, "id"),
-        status=_text(data, "package_status"),
-        number=TrackingNumber(_normalise_number(_text(data, "tracking_number"))),
+        package_id=text_of(data, "package_id") or text_of(data, "id"),
+        status=text_of(data, "package_status"),
+        number=TrackingNumber(_normalise_number(text_of(data, "tracking_number"))),
         carrier=carrier_for_provider(provider_name),
         provider_name=provider_name,
         order_ids=orders,
-        last_mile_number=_normalise_number(_text(data, "last_mile_tracking_number")),
+        last_mile_number=_normalise_number(text_of(data, "last_mile_tracking_number")),
         updated_at=parse_time(data.get("update_time")),
     )
 
@@ -562,15 +554,15 @@ def parse_webhook(body: bytes) -> WebhookEvent:
     data = doc.get("data")
     data = data if isinstance(data, Mapping) else {}
     packages = tuple(
-        _text(p, "package_id") for p in data.get("package_list") or [] if isinstance(p, Mapping)
+        text_of(p, "package_id") for p in data.get("package_list") or [] if isinstance(p, Mapping)
     )
-    status_text = _text(data, "order_status")
+    status_text = text_of(data, "order_status")
     return WebhookEvent(
         type=int(doc["type"]),
-        notification_id=_text(doc, "tts_notification_id"),
-        shop_id=_text(doc, "shop_id"),
+        notification_id=text_of(doc, "tts_notification_id"),
+        shop_id=text_of(doc, "shop_id"),
         timestamp=parse_time(doc.get("timestamp")),
-        order_id=_text(data, "order_id"),
+        order_id=text_of(data, "order_id"),
         order_status=map_order_status(status_text) if status_text else None,
         package_ids=tuple(p for p in packages if p),
         data=data,
@@ -591,9 +583,7 @@ def _envelope_error(result: HttpResult) -> ProviderError | None:
 
 
 def _code_of(result: HttpResult) -> int | None:
-    if not isinstance(result.data, Mapping):
-        return None
-    code = result.data.get("code")
+    code = Envelope.of(result).code
     return code if isinstance(code, int) else None
 
 
@@ -631,7 +621,15 @@ class TikTokShopClient:
         sleep: Sleep = asyncio.sleep,
         timeout: float | None = None,
     ) -> None:
-        self._http = http
+        self._io = ProviderTransport(
+            http,
+            PROVIDER,
+            retry=retry or RetryPolicy(base_delay=1.0, max_delay=60.0, attempts=5),
+            clock=clock,
+            sleep=sleep,
+            timeout=timeout,
+        )
+        self.health = self._io.health
         self._app_key = app_key
         self._app_secret = app_secret
         self._tokens = tokens
@@ -642,12 +640,7 @@ class TikTokShopClient:
         self._auth_base = auth_base.rstrip("/")
         self._versions = {**DEFAULT_VERSIONS, **(versions or {})}
         self._margin = refresh_margin
-        self._retry = retry or RetryPolicy(base_delay=1.0, max_delay=60.0, attempts=5)
-        self._clock: Clock = clock or UtcClock()
-        self._sleep = sleep
-        self._timeout = timeout
         self._refresh_lock = asyncio.Lock()
-        self.health = ProviderHealth(PROVIDER)
 
     @property
     def tokens(self) -> TokenSet:
@@ -665,33 +658,26 @@ class TikTokShopClient:
     async def refresh_tokens(self) -> TokenSet:
         """Exchange the refresh token for a new pair and hand it to ``on_token_refresh``."""
         current = self._tokens
-        if current.refresh_expires_at <= self._clock.now():
-            self.health.record_failure(ProviderAuthError(provider=PROVIDER))
-            raise ProviderAuthError(_AUTH_MESSAGE, provider=PROVIDER)
-        result = await request_json(
-            self._http,
+        if current.refresh_expires_at <= self._io.clock.now():
+            raise self._io.failed(ProviderAuthError(_AUTH_MESSAGE, provider=PROVIDER))
+        result = await self._io.request(
             "GET",
             f"{self._auth_base}/api/v2/token/refresh",
-            provider=PROVIDER,
             params={
                 "app_key": self._app_key,
                 "app_secret": self._app_secret,
                 "refresh_token": current.refresh_token,
                 "grant_type": "refresh_token",
             },
-            policy=self._retry,
-            health=self.health,
             success_on_2xx=False,
             classify=_envelope_error,
-            sleep=self._sleep,
-            request_timeout=self._timeout,
         )
-        data = result.data if isinstance(result.data, Mapping) else {}
-        if data.get("code") != 0 or not isinstance(data.get("data"), Mapping):
-            self.health.record_failure(ProviderAuthError(provider=PROVIDER))
-            log.warning("%s token refresh refused (code %s)", PROVIDER, data.get("code"))
-            raise ProviderAuthError(_AUTH_MESSAGE, provider=PROVIDER)
-        fresh = parse_token(data["data"])
+        envelope = Envelope.of(result)
+        if envelope.code != 0 or not isinstance(envelope.data, Mapping):
+            error = self._io.failed(ProviderAuthError(_AUTH_MESSAGE, provider=PROVIDER))
+            log.warning("%s token refresh refused (code %s)", PROVIDER, envelope.code)
+            raise error
+        fresh = parse_token(envelope.data)
         self.health.record_success()
         if not fresh.open_id and current.open_id:
             fresh = replace(fresh, open_id=current.open_id)
@@ -704,7 +690,7 @@ class TikTokShopClient:
     async def _ensure_token(self, *, force: bool = False) -> None:
         async with self._refresh_lock:
             stale = self._tokens
-            if force or stale.access_expires_at - self._clock.now() < self._margin:
+            if force or stale.access_expires_at - self._io.clock.now() < self._margin:
                 await self.refresh_tokens()
 
     # -- signed calls --
@@ -748,41 +734,32 @@ class TikTokShopClient:
             app_key=self._app_key,
             app_secret=self._app_secret,
             access_token=self._tokens.access_token,
-            timestamp=int(self._clock.now().timestamp()),
+            timestamp=int(self._io.clock.now().timestamp()),
             query=query,
             body=body,
             shop_cipher=cipher,
         )
-        result = await request_json(
-            self._http,
+        result = await self._io.request(
             request.method,
             self._api_base + request.path,
-            provider=PROVIDER,
             params=request.query,
             headers=request.headers,
             content=request.body,
-            policy=self._retry,
-            health=self.health,
             success_on_2xx=False,
             classify=_envelope_error,
-            sleep=self._sleep,
-            request_timeout=self._timeout,
         )
-        envelope = result.data if isinstance(result.data, Mapping) else None
-        code = envelope.get("code") if envelope is not None else None
-        if code == 0 and envelope is not None:
+        envelope = Envelope.of(result)
+        if envelope.code == 0:
             self.health.record_success()
-            data = envelope.get("data")
-            return data if isinstance(data, Mapping) else {}
-        if code == _TOKEN_EXPIRED:
+            return envelope.data if isinstance(envelope.data, Mapping) else {}
+        if envelope.code == _TOKEN_EXPIRED:
             raise _TokenExpiredError
-        error = self._error_for(result.status, code, envelope)
-        self.health.record_failure(error)
-        raise error
+        raise self._io.failed(self._error_for(result.status, envelope))
 
     @staticmethod
-    def _error_for(status: int, code: object, envelope: Mapping[str, Any] | None) -> ProviderError:
-        message = str((envelope or {}).get("message") or "").lower()
+    def _error_for(status: int, envelope: Envelope) -> ProviderError:
+        code = envelope.code
+        message = envelope.message.lower()
         log.warning("%s call failed: HTTP %s, code %s", PROVIDER, status, code)
         if code == _AMBIGUOUS:
             # 36009004 covers bad credentials and bad parameters alike; the text tells them apart.
@@ -819,8 +796,7 @@ class TikTokShopClient:
         """Order details, ``MAX_ORDER_IDS`` per call; unknown ids are absent from the result."""
         unique = list(dict.fromkeys(str(i).strip() for i in order_ids if str(i).strip()))
         found: dict[OrderId, Order] = {}
-        for start in range(0, len(unique), MAX_ORDER_IDS):
-            chunk = unique[start : start + MAX_ORDER_IDS]
+        for chunk in chunked(unique, MAX_ORDER_IDS):
             data = await self._call("GET", self._path("order", "orders"), query={"ids": chunk})
             shop = self._shop_id or PROVIDER
             found.update(parse_orders(data, shop))

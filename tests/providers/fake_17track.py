@@ -91,9 +91,7 @@ class Fake17Track:
         for item in items:
             number = item["number"]
             if number in self.invalid:
-                rejected.append(
-                    _rejected(number, -18010012, f"The format of '{number}' is invalid.")
-                )
+                rejected.append(_badly_formed(number))
             elif number in self.registered:
                 rejected.append(_rejected(number, -18019901, "Already registered."))
             elif self.quota <= 0:
@@ -111,9 +109,7 @@ class Fake17Track:
         for item in items:
             number = item["number"]
             if number in self.invalid:
-                rejected.append(
-                    _rejected(number, -18010012, f"The format of '{number}' is invalid.")
-                )
+                rejected.append(_badly_formed(number))
             elif number not in self.registered:
                 rejected.append(
                     _rejected(number, -18019902, f"'{number}' does not register, register first.")
@@ -133,3 +129,7 @@ class Fake17Track:
 
 def _rejected(number: str, code: int, message: str) -> dict[str, Any]:
     return {"number": number, "error": {"code": code, "message": message}}
+
+
+def _badly_formed(number: str) -> dict[str, Any]:
+    return _rejected(number, -18010012, f"The format of '{number}' is invalid.")

@@ -18,36 +18,23 @@ from core.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.models import (
-    EtaSource,
-    IncidentReason,
-    ProofKind,
-    Status,
-    TrackingNumber,
-    TrackRequest,
-)
+from core.models import EtaSource, IncidentReason, ProofKind, Status
 from core.providers import aftership as af
 from tests.fakes import FakeClock
-from tests.providers.conftest import FAST_RETRY, RecordingSleep
-from tests.providers.fake_server import (
-    FakeServer,
-    Recorded,
-    Reply,
-    html_page,
-    json_reply,
-    load,
-    slow,
-    truncated,
+from tests.providers.conftest import (
+    FAST_RETRY,
+    FastOptions,
+    RecordingSleep,
+    assert_delivered,
+    req,
+    transient_failures,
 )
+from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply, load
 
 KEY = "asat_test"
 USPS = "9400111206206406260787"
 LIST = "/tracking/2025-04/trackings"
 TRACKING = load("aftership/get_tracking_2025-04.json")["body"]["data"]
-
-
-def req(number: str, carrier: str = "usps") -> TrackRequest:
-    return TrackRequest(TrackingNumber(number), carrier)
 
 
 class FakeAfterShip:
@@ -56,6 +43,13 @@ class FakeAfterShip:
         self.invalid: set[str] = set()
         self.undetectable: set[str] = set()
         self.headers: dict[str, str] = {}
+
+    def know(self, numbers: list[str]) -> None:
+        """Make AfterShip already track ``numbers`` (each a copy of the fixture tracking)."""
+        for number in numbers:
+            tracking = copy.deepcopy(TRACKING)
+            tracking["tracking_number"] = number
+            self.known[number] = tracking
 
     def install(self, server: FakeServer) -> None:
         server.route("GET", LIST, self.list)
@@ -113,27 +107,15 @@ def upstream(fake: FakeServer) -> FakeAfterShip:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def client(
-    fake: FakeServer,
-    upstream: FakeAfterShip,
-    http: httpx.AsyncClient,
-    sleeper: RecordingSleep,
-    clock: FakeClock,
+    fake: FakeServer, upstream: FakeAfterShip, http: httpx.AsyncClient, fast_options: FastOptions
 ) -> af.AfterShipClient:
     return af.AfterShipClient(
         http,
         api_key=KEY,
         base_url=fake.url + "/tracking",
         limiter=AsyncLimiter(1000, 1),
-        retry=FAST_RETRY,
-        sleep=sleeper,
-        clock=clock,
-        timeout=0.2,
+        **fast_options,
     )
 
 
@@ -188,10 +170,7 @@ async def test_one_bad_number_in_a_batch(
     client: af.AfterShipClient, upstream: FakeAfterShip
 ) -> None:
     good = [f"94001112062064062{i:05d}" for i in range(23)]
-    for number in good:
-        tracking = copy.deepcopy(TRACKING)
-        tracking["tracking_number"] = number
-        upstream.known[number] = tracking
+    upstream.know(good)
     upstream.invalid.add("12BAD")
     upstream.undetectable.add("ZZZ999")
     batch = await client.track([req(n) for n in [*good, "12BAD", "ZZZ999"]])
@@ -204,10 +183,7 @@ async def test_batches_respect_max_batch(
     client: af.AfterShipClient, upstream: FakeAfterShip, fake: FakeServer
 ) -> None:
     many = [f"94001112062064062{i:05d}" for i in range(60)]
-    for number in many:
-        tracking = copy.deepcopy(TRACKING)
-        tracking["tracking_number"] = number
-        upstream.known[number] = tracking
+    upstream.know(many)
     batch = await client.track([req(n) for n in many])
     assert len(batch.shipments) == 60
     sizes = [len(c.query["tracking_numbers"].split(",")) for c in fake.calls("GET", LIST)]
@@ -265,13 +241,11 @@ async def test_bad_key_raises_auth_error(
 
 @pytest.mark.parametrize(
     "failure",
-    [
+    transient_failures(
         json_reply({"meta": {"code": 500}}, status=500),
-        html_page(200),
-        truncated({"meta": {"code": 200}, "data": {"trackings": [TRACKING]}}),
-        slow(0.5, json_reply({})),
-    ],
-    ids=["500", "html-200", "truncated-json", "timeout"],
+        {"meta": {"code": 200}, "data": {"trackings": [TRACKING]}},
+        {},
+    ),
 )
 async def test_transient_failures(
     client: af.AfterShipClient, upstream: FakeAfterShip, fake: FakeServer, failure: Reply
@@ -303,10 +277,7 @@ def test_delivered_with_signature() -> None:
         }
     )
     shipment = af.parse_tracking(raw, req(USPS))
-    assert shipment.status is Status.DELIVERED
-    assert shipment.delivered_at == datetime(2026, 1, 3, 22, 2, tzinfo=UTC)
-    assert shipment.proof is not None
-    assert shipment.proof.kind is ProofKind.SIGNATURE
+    assert_delivered(shipment, datetime(2026, 1, 3, 22, 2, tzinfo=UTC), ProofKind.SIGNATURE)
 
 
 def test_exception_incident_and_local_time_without_offset() -> None:

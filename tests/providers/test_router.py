@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import pytest
 
 from core.errors import CarrierNotDetected, ProviderUnavailable, TrackingError
-from core.models import Shipment, Status, TrackBatch, TrackingNumber, TrackRequest
+from core.models import Shipment, Status, TrackBatch, TrackRequest
 from core.ports import TrackingProvider
 from core.providers.router import ProviderRouter
+from tests.providers.conftest import req
 
 
 class RecordingProvider:
@@ -43,10 +44,6 @@ class RecordingProvider:
                 r.carrier, r.number, Status.IN_TRANSIT, provider=self.name
             )
         return batch
-
-
-def req(number: str, carrier: str) -> TrackRequest:
-    return TrackRequest(TrackingNumber(number), carrier)
 
 
 async def test_routes_to_the_first_supporting_provider_in_batches() -> None:

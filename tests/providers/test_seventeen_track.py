@@ -14,33 +14,23 @@ from core.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.models import (
-    EtaSource,
-    IncidentReason,
-    ProofKind,
-    Status,
-    TrackingNumber,
-    TrackRequest,
-)
+from core.models import EtaSource, IncidentReason, ProofKind, Status
 from core.providers import seventeen_track as st
 from tests.fakes import FakeClock
-from tests.providers.conftest import FAST_RETRY, RecordingSleep
-from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
-from tests.providers.fake_server import (
-    FakeServer,
-    html_page,
-    json_reply,
-    load,
-    slow,
-    truncated,
+from tests.providers.conftest import (
+    FAST_RETRY,
+    FastOptions,
+    RecordingSleep,
+    assert_delivered,
+    req,
+    transient_failures,
 )
+from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
+from tests.providers.fake_server import FakeServer, json_reply, load
 
 USPS = "9400111206206406260787"
 ERRORS = {c["name"]: c for c in load("seventeen_track/errors.json")["cases"]}
-
-
-def req(number: str, carrier: str = "usps") -> TrackRequest:
-    return TrackRequest(TrackingNumber(number), carrier)
+IN_TRANSIT = load("seventeen_track/gettrackinfo_in_transit.json")["body"]
 
 
 def numbers(count: int) -> list[str]:
@@ -53,17 +43,8 @@ def tracker() -> Fake17Track:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def client(
-    fake: FakeServer,
-    tracker: Fake17Track,
-    http: httpx.AsyncClient,
-    sleeper: RecordingSleep,
-    clock: FakeClock,
+    fake: FakeServer, tracker: Fake17Track, http: httpx.AsyncClient, fast_options: FastOptions
 ) -> st.SeventeenTrackClient:
     tracker.install(fake)
     return st.SeventeenTrackClient(
@@ -71,10 +52,7 @@ def client(
         api_key=KEY,
         base_url=fake.url + PREFIX,
         limiter=AsyncLimiter(1000, 1),
-        retry=FAST_RETRY,
-        sleep=sleeper,
-        clock=clock,
-        timeout=0.2,
+        **fast_options,
     )
 
 
@@ -270,13 +248,11 @@ async def test_429_every_time_raises_rate_limited(
 
 @pytest.mark.parametrize(
     "failure",
-    [
+    transient_failures(
         json_reply({"message": "boom"}, status=500),
-        html_page(200),
-        truncated(load("seventeen_track/gettrackinfo_in_transit.json")["body"]),
-        slow(0.5, json_reply({"code": 0, "data": {"accepted": [], "rejected": []}})),
-    ],
-    ids=["500", "html-200", "truncated-json", "timeout"],
+        IN_TRANSIT,
+        {"code": 0, "data": {"accepted": [], "rejected": []}},
+    ),
 )
 async def test_transient_failures_are_retried_then_succeed(
     client: st.SeventeenTrackClient,
@@ -293,13 +269,7 @@ async def test_transient_failures_are_retried_then_succeed(
 
 @pytest.mark.parametrize(
     "failure",
-    [
-        json_reply({"message": "boom"}, status=500),
-        html_page(200),
-        truncated(load("seventeen_track/gettrackinfo_in_transit.json")["body"]),
-        slow(0.5, json_reply({})),
-    ],
-    ids=["500", "html-200", "truncated-json", "timeout"],
+    transient_failures(json_reply({"message": "boom"}, status=500), IN_TRANSIT, {}),
 )
 async def test_persistent_failures_raise_provider_unavailable(
     client: st.SeventeenTrackClient, fake: FakeServer, failure: object
@@ -386,10 +356,7 @@ def test_parse_track_info_delivered_with_proof() -> None:
         },
     )
     shipment = st.parse_track_info(info, req(USPS))
-    assert shipment.status is Status.DELIVERED
-    assert shipment.delivered_at == datetime(2026, 1, 3, 20, 0, tzinfo=UTC)
-    assert shipment.proof is not None
-    assert shipment.proof.kind is ProofKind.LEFT_AT_DOOR
+    assert_delivered(shipment, datetime(2026, 1, 3, 20, 0, tzinfo=UTC), ProofKind.LEFT_AT_DOOR)
 
 
 def test_parse_push_vectors() -> None:

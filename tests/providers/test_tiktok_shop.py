@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,17 +14,8 @@ from core.errors import ProviderAuthError, ProviderUnavailable, RateLimited
 from core.models import OrderId, OrderStatus, Status, TrackingNumber, TrackRequest
 from core.providers import tiktok_shop as tts
 from tests.fakes import FakeClock
-from tests.providers.conftest import FAST_RETRY, RecordingSleep
-from tests.providers.fake_server import (
-    FakeServer,
-    Recorded,
-    Reply,
-    html_page,
-    json_reply,
-    load,
-    slow,
-    truncated,
-)
+from tests.providers.conftest import FastOptions, RecordingSleep, transient_failures
+from tests.providers.fake_server import Answer, FakeServer, Recorded, Reply, json_reply, load
 
 APP_KEY = "test_app_key"
 APP_SECRET = "test_app_secret"
@@ -37,6 +29,16 @@ TRACKING = load("tiktok_shop/get_tracking_202309.json")["body"]
 PACKAGE = load("tiktok_shop/get_package_detail_202309.json")["body"]
 REFRESH = load("tiktok_shop/token_refresh.json")["body"]
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
+SHOPS_PATH = "/authorization/202309/shops"
+
+
+def error_reply(case: str, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
+    """The recorded error envelope ``case`` of errors.json, answered with ``status``."""
+    return json_reply(ERRORS[case]["body"], status, headers)
+
+
+def serve_shops(fake: FakeServer, *answers: Answer) -> None:
+    fake.route("GET", SHOPS_PATH, *answers)
 
 
 class FakeTikTok:
@@ -47,9 +49,10 @@ class FakeTikTok:
         self.valid_tokens = {"TTP_access_old"}
         self.refreshes: list[Recorded] = []
         self.bad_signatures = 0
+        self.shops = self.api(lambda r: SHOPS)
 
     def install(self, server: FakeServer) -> None:
-        server.route("GET", "/authorization/202309/shops", self.api(lambda r: SHOPS))
+        server.route("GET", SHOPS_PATH, self.shops)
         server.route("GET", "/order/202309/orders", self.api(self._orders))
         server.route("POST", "/order/202309/orders/search", self.api(self._search))
         server.route(
@@ -64,12 +67,12 @@ class FakeTikTok:
         expected = tts.sign(APP_SECRET, request.path, request.query, request.body)
         if request.query.get("sign") != expected or request.query.get("app_key") != APP_KEY:
             self.bad_signatures += 1
-            return json_reply(ERRORS["invalid_sign"]["body"], status=401)
+            return error_reply("invalid_sign", 401)
         skew = self.clock.now().timestamp() - int(request.query["timestamp"])
         if not -30 <= skew <= 300:
-            return json_reply(ERRORS["invalid_sign"]["body"], status=401)
+            return error_reply("invalid_sign", 401)
         if request.headers.get("x-tts-access-token") not in self.valid_tokens:
-            return json_reply(ERRORS["access_token_expired"]["body"], status=401)
+            return error_reply("access_token_expired", 401)
         scoped = not request.path.startswith("/authorization/")
         if scoped and request.query.get("shop_cipher") != "TTP_abcdefghijklmnopqrstuv":
             return json_reply({"code": 106013, "message": "missing shop_cipher", "data": None})
@@ -145,41 +148,37 @@ def saved() -> Saved:
     return Saved()
 
 
-def make_client(
-    fake: FakeServer,
-    http: httpx.AsyncClient,
-    clock: FakeClock,
-    saved: Saved,
-    sleeper: RecordingSleep,
-    *,
-    expires_in: timedelta = timedelta(days=5),
-) -> tts.TikTokShopClient:
-    return tts.TikTokShopClient(
-        http,
-        app_key=APP_KEY,
-        app_secret=APP_SECRET,
-        tokens=tokens(expires_in),
-        on_token_refresh=saved,
-        api_base=fake.url,
-        auth_base=fake.url,
-        retry=FAST_RETRY,
-        clock=clock,
-        sleep=sleeper,
-        timeout=0.2,
-    )
+MakeClient = Callable[[timedelta], tts.TikTokShopClient]
 
 
 @pytest.fixture
-def client(
-    *,
+def make_client(
     fake: FakeServer,
     shop: FakeTikTok,
     http: httpx.AsyncClient,
-    clock: FakeClock,
     saved: Saved,
-    sleeper: RecordingSleep,
-) -> tts.TikTokShopClient:
-    return make_client(fake, http, clock, saved, sleeper)
+    fast_options: FastOptions,
+) -> MakeClient:
+    """A client against the fake shop whose access token expires ``expires_in`` from now."""
+
+    def make(expires_in: timedelta) -> tts.TikTokShopClient:
+        return tts.TikTokShopClient(
+            http,
+            app_key=APP_KEY,
+            app_secret=APP_SECRET,
+            tokens=tokens(expires_in),
+            on_token_refresh=saved,
+            api_base=fake.url,
+            auth_base=fake.url,
+            **fast_options,
+        )
+
+    return make
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> tts.TikTokShopClient:
+    return make_client(timedelta(days=5))
 
 
 async def test_get_orders_discovers_the_cipher_and_maps_the_order(
@@ -202,9 +201,9 @@ async def test_get_orders_discovers_the_cipher_and_maps_the_order(
     assert order.postcode == "95110"
     assert order.phone_last4 == "1234"
     assert shop.bad_signatures == 0
-    assert len(fake.calls("GET", "/authorization/202309/shops")) == 1
+    assert len(fake.calls("GET", SHOPS_PATH)) == 1
     await client.get_orders([OrderId(ORDER)])
-    assert len(fake.calls("GET", "/authorization/202309/shops")) == 1
+    assert len(fake.calls("GET", SHOPS_PATH)) == 1
 
 
 async def test_more_than_50_ids_are_split(client: tts.TikTokShopClient, fake: FakeServer) -> None:
@@ -216,15 +215,9 @@ async def test_more_than_50_ids_are_split(client: tts.TikTokShopClient, fake: Fa
 
 
 async def test_token_near_expiry_is_refreshed_first_and_persisted(
-    *,
-    fake: FakeServer,
-    shop: FakeTikTok,
-    http: httpx.AsyncClient,
-    clock: FakeClock,
-    saved: Saved,
-    sleeper: RecordingSleep,
+    make_client: MakeClient, fake: FakeServer, shop: FakeTikTok, saved: Saved
 ) -> None:
-    client = make_client(fake, http, clock, saved, sleeper, expires_in=timedelta(hours=2))
+    client = make_client(timedelta(hours=2))
     orders = await client.get_orders([OrderId(ORDER)])
     assert OrderId(ORDER) in orders
     assert len(shop.refreshes) == 1
@@ -264,11 +257,7 @@ async def test_expired_token_is_refreshed_then_the_call_retried_once(
 async def test_expired_token_twice_is_an_auth_error(
     client: tts.TikTokShopClient, shop: FakeTikTok, fake: FakeServer
 ) -> None:
-    fake.route(
-        "GET",
-        "/authorization/202309/shops",
-        json_reply(ERRORS["access_token_expired"]["body"], 401),
-    )
+    serve_shops(fake, error_reply("access_token_expired", 401))
     with pytest.raises(ProviderAuthError) as caught:
         await client.get_orders([OrderId(ORDER)])
     assert len(shop.refreshes) == 1
@@ -276,15 +265,9 @@ async def test_expired_token_twice_is_an_auth_error(
 
 
 async def test_refused_refresh_is_an_auth_error(
-    *,
-    fake: FakeServer,
-    shop: FakeTikTok,
-    http: httpx.AsyncClient,
-    clock: FakeClock,
-    saved: Saved,
-    sleeper: RecordingSleep,
+    make_client: MakeClient, fake: FakeServer, saved: Saved
 ) -> None:
-    client = make_client(fake, http, clock, saved, sleeper, expires_in=timedelta(hours=1))
+    client = make_client(timedelta(hours=1))
     fake.route("GET", "/api/v2/token/refresh", json_reply({"code": 36004, "data": None}))
     with pytest.raises(ProviderAuthError):
         await client.get_orders([OrderId(ORDER)])
@@ -294,20 +277,16 @@ async def test_refused_refresh_is_an_auth_error(
 async def test_bad_signature_answer_is_an_auth_error_without_retry(
     client: tts.TikTokShopClient, fake: FakeServer
 ) -> None:
-    fake.route(
-        "GET", "/authorization/202309/shops", json_reply(ERRORS["invalid_sign"]["body"], 401)
-    )
+    serve_shops(fake, error_reply("invalid_sign", 401))
     with pytest.raises(ProviderAuthError):
         await client.shops()
-    assert len(fake.calls("GET", "/authorization/202309/shops")) == 1
+    assert len(fake.calls("GET", SHOPS_PATH)) == 1
 
 
 async def test_invalid_app_key_is_an_auth_error(
     client: tts.TikTokShopClient, fake: FakeServer
 ) -> None:
-    fake.route(
-        "GET", "/authorization/202309/shops", json_reply(ERRORS["invalid_app_key"]["body"], 400)
-    )
+    serve_shops(fake, error_reply("invalid_app_key", 400))
     with pytest.raises(ProviderAuthError):
         await client.shops()
 
@@ -316,7 +295,7 @@ async def test_ambiguous_code_with_a_parameter_message_is_not_an_auth_error(
     client: tts.TikTokShopClient, fake: FakeServer
 ) -> None:
     body = {"code": 36009004, "message": "Invalid parameter: page_size", "data": None}
-    fake.route("GET", "/authorization/202309/shops", json_reply(body, 400))
+    serve_shops(fake, json_reply(body, 400))
     with pytest.raises(ProviderUnavailable):
         await client.shops()
 
@@ -324,12 +303,7 @@ async def test_ambiguous_code_with_a_parameter_message_is_not_an_auth_error(
 async def test_429_with_retry_after_then_success(
     client: tts.TikTokShopClient, fake: FakeServer, shop: FakeTikTok, sleeper: RecordingSleep
 ) -> None:
-    fake.route(
-        "GET",
-        "/authorization/202309/shops",
-        json_reply(ERRORS["rate_limited"]["body"], 429, headers={"Retry-After": "0.003"}),
-        shop.api(lambda r: SHOPS),
-    )
+    serve_shops(fake, error_reply("rate_limited", 429, {"Retry-After": "0.003"}), shop.shops)
     assert [s.cipher for s in await client.shops()] == ["TTP_abcdefghijklmnopqrstuv"]
     assert sleeper.delays == [0.003]
 
@@ -337,19 +311,12 @@ async def test_429_with_retry_after_then_success(
 async def test_rate_limit_code_in_a_200_envelope_is_retried(
     client: tts.TikTokShopClient, fake: FakeServer, shop: FakeTikTok
 ) -> None:
-    fake.route(
-        "GET",
-        "/authorization/202309/shops",
-        json_reply(ERRORS["rate_limited"]["body"]),
-        shop.api(lambda r: SHOPS),
-    )
+    serve_shops(fake, error_reply("rate_limited"), shop.shops)
     assert len(await client.shops()) == 1
 
 
 async def test_rate_limited_every_time(client: tts.TikTokShopClient, fake: FakeServer) -> None:
-    fake.route(
-        "GET", "/authorization/202309/shops", json_reply(ERRORS["rate_limited"]["body"], 429)
-    )
+    serve_shops(fake, error_reply("rate_limited", 429))
     with pytest.raises(RateLimited):
         await client.shops()
 
@@ -357,20 +324,18 @@ async def test_rate_limited_every_time(client: tts.TikTokShopClient, fake: FakeS
 @pytest.mark.parametrize(
     "failure",
     [
-        json_reply({"code": 36009003, "message": "internal"}, status=500),
-        json_reply({}, status=503),
-        html_page(200),
-        truncated(SHOPS),
-        slow(0.5, json_reply(SHOPS)),
+        *transient_failures(
+            json_reply({"code": 36009003, "message": "internal"}, status=500), SHOPS, SHOPS
+        ),
+        pytest.param(json_reply({}, status=503), id="503"),
     ],
-    ids=["500", "503", "html-200", "truncated-json", "timeout"],
 )
 async def test_transient_failures(
     client: tts.TikTokShopClient, fake: FakeServer, shop: FakeTikTok, failure: Reply
 ) -> None:
-    fake.route("GET", "/authorization/202309/shops", failure, shop.api(lambda r: SHOPS))
+    serve_shops(fake, failure, shop.shops)
     assert len(await client.shops()) == 1
-    fake.route("GET", "/authorization/202309/shops", failure)
+    serve_shops(fake, failure)
     with pytest.raises(ProviderUnavailable):
         await client.shops()
 
