@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from core.models import Shipment, ShipmentKey, TrackingNumber
+from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
 from core.ports import Clock, SnapshotWrite
 from storage.codec import (
     alert_to_json,
@@ -77,8 +77,37 @@ ORDER BY shipment_id, time, id
 """
 
 
-# Bounds the memo's memory (about 100 bytes a parcel); when full it starts over.
-_KNOWN_EVENTS_LIMIT = 500_000
+# Only the poll's own columns, for a snapshot that is otherwise what this object last saved.
+_TOUCH_SHIPMENT = """
+UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND number = ?
+"""
+
+# Bounds the memo's memory (about 150 bytes a parcel); when full it starts over.
+_MEMO_LIMIT = 500_000
+
+
+def _snapshot_hash(shipment: Shipment) -> int:
+    """Hash of every stored snapshot field except the poll's own (checked_at, next check) and
+    first_seen (fixed by the first save)."""
+    return hash(
+        (
+            shipment.status._value_,
+            shipment.incident,
+            shipment.eta,
+            shipment.promised_by,
+            shipment.delivered_at,
+            shipment.proof,
+            shipment.provider,
+            shipment.shipped_at,
+            shipment.origin,
+            shipment.destination,
+        )
+    )
+
+
+def _event_hashes(events: tuple[TrackingEvent, ...]) -> tuple[int, ...]:
+    # Identity is (time, description, status), the same as the events table's unique key.
+    return tuple([hash((e.time, e.description, e.status._value_)) for e in events])
 
 
 def _keys_json(keys: Sequence[ShipmentKey]) -> str:
@@ -92,24 +121,30 @@ class SqliteShipments:
     time, description and status is the same event) and never deletes older ones, so
     ``get`` returns every event ever seen, oldest first. ``first_seen`` is fixed by the first
     save (the shipment's own value, else its ``checked_at``, else the clock).
+
+    Most polls find a parcel unchanged. This object remembers what it last committed per
+    parcel, so such a save writes only ``checked_at`` and the next check, and only the events
+    it has not stored yet. When two processes write the same parcel, the last *changed*
+    snapshot wins: re-saving the snapshot this object saved before does not overwrite a
+    different one another process stored meanwhile.
     """
 
     def __init__(self, conn: SerialConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
-        # (carrier, number) -> (n, hash of the first n events' identities) of the last
-        # snapshot this object committed. Those events are stored, and stored events are never
-        # deleted, so a snapshot that starts with them needs only its remaining events written.
-        # Identity is (time, description, status), the same as the events table's unique key.
-        self._known_events: dict[tuple[str, str], tuple[int, int]] = {}
+        # What this object last committed per parcel: (n, hash of the first n events'
+        # identities, snapshot hash). Those events are stored, and stored events are never
+        # deleted, so a snapshot that starts with them needs only its remaining events
+        # written; a snapshot whose other fields are unchanged needs only its poll columns.
+        self._memo: dict[tuple[str, str], tuple[int, int, int]] = {}
 
     def clear_event_memo(self) -> None:
-        """Forget which events this object knows are stored.
+        """Forget what this object knows is stored.
 
         Call it after deleting parcels or events (nothing in parcelbot does today); until
         then a re-created parcel could miss events this object believes are stored.
         """
-        self._known_events.clear()
+        self._memo.clear()
 
     async def get(self, key: ShipmentKey) -> Shipment | None:
         """The stored snapshot with its full history, or None when never saved."""
@@ -138,30 +173,38 @@ class SqliteShipments:
         if not writes:
             return 0
         now = self._clock.now()
-        known = self._known_events
+        memo = self._memo
         # Encode before taking the lock: other tasks can use the connection meanwhile.
-        shipment_rows: list[tuple[Any, ...]] = []
+        full_rows: list[tuple[Any, ...]] = []
+        touch_rows: list[tuple[Any, ...]] = []
+        touched: list[SnapshotWrite] = []
         event_rows: list[tuple[Any, ...]] = []
         outbox_rows: list[tuple[Any, ...]] = []
-        fingerprints: list[tuple[tuple[str, str], tuple[int, int]]] = []
-        for write in writes:
+        learned: list[tuple[tuple[str, str], tuple[int, int, int]]] = []
+        # A parcel saved twice in one batch keeps the later snapshot (and both histories).
+        last = {(w.shipment.carrier, w.shipment.number): i for i, w in enumerate(writes)}
+        for index, write in enumerate(writes):
             shipment = write.shipment
             carrier, number = shipment.carrier, shipment.number
-            shipment_rows.append(
-                shipment_to_row(shipment, shipment.checked_at or now, write.next_check_at)
-            )
+            seen = memo.get((carrier, number))
+            snapshot_hash = _snapshot_hash(shipment)
+            if last[carrier, number] != index:
+                pass  # a later write in this batch carries the parcel's snapshot
+            elif seen is not None and seen[2] == snapshot_hash:
+                touch_rows.append(
+                    (opt_time(shipment.checked_at), opt_time(write.next_check_at), carrier, number)
+                )
+                touched.append(write)
+            else:
+                full_rows.append(
+                    shipment_to_row(shipment, shipment.checked_at or now, write.next_check_at)
+                )
             events = shipment.events
-            if events:
-                hashes = tuple([hash((e.time, e.description, e.status._value_)) for e in events])
-                seen = known.get((carrier, number))
-                if (
-                    seen is not None
-                    and seen[0] <= len(events)
-                    and hash(hashes[: seen[0]]) == seen[1]
-                ):
-                    events = events[seen[0] :]
-                event_rows.extend((carrier, number, *event_to_row(e)) for e in events)
-                fingerprints.append(((carrier, number), (len(hashes), hash(hashes))))
+            hashes = _event_hashes(events)
+            if seen is not None and seen[0] <= len(hashes) and hash(hashes[: seen[0]]) == seen[1]:
+                events = events[seen[0] :]
+            event_rows.extend((carrier, number, *event_to_row(e)) for e in events)
+            learned.append(((carrier, number), (len(hashes), hash(hashes), snapshot_hash)))
             if write.alerts:
                 created_at = time_to_text(shipment.checked_at or now)
                 # One alert usually goes to several chats: encode it once.
@@ -181,14 +224,30 @@ class SqliteShipments:
                         )
                     )
         async with self._conn.transaction() as tx:
-            await tx.write_many(_UPSERT_SHIPMENT, shipment_rows)
+            if full_rows:
+                await tx.write_many(_UPSERT_SHIPMENT, full_rows)
+            if touch_rows and await tx.write_many(_TOUCH_SHIPMENT, touch_rows) < len(touch_rows):
+                # A parcel this object saved before is gone (deleted elsewhere): write those
+                # parcels whole again, history included.
+                await tx.write_many(
+                    _UPSERT_SHIPMENT,
+                    [
+                        shipment_to_row(w.shipment, w.shipment.checked_at or now, w.next_check_at)
+                        for w in touched
+                    ],
+                )
+                event_rows.extend(
+                    (w.shipment.carrier, w.shipment.number, *event_to_row(e))
+                    for w in touched
+                    for e in w.shipment.events
+                )
             if event_rows:
                 await tx.write_many(_INSERT_EVENT, event_rows)
             added = await tx.write_many(_INSERT_OUTBOX, outbox_rows) if outbox_rows else 0
-        # Only after the commit: the memo must never claim an event that is not stored.
-        if len(known) + len(fingerprints) > _KNOWN_EVENTS_LIMIT:
-            known.clear()
-        known.update(fingerprints)
+        # Only after the commit: the memo must never claim something that is not stored.
+        if len(memo) + len(learned) > _MEMO_LIMIT:
+            memo.clear()
+        memo.update(learned)
         return added
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:

@@ -234,3 +234,60 @@ async def test_clearing_the_event_memo_rewrites_deleted_history(
     store.shipments.clear_event_memo()
     await store.shipments.save_many([write(shipment(events=history))])
     assert await count_rows(db_path, "events") == 2
+
+
+async def test_an_unchanged_snapshot_still_moves_its_poll_times(store: Database) -> None:
+    snapshot = shipment(events=(event(0),))
+    await store.shipments.save_many([write(snapshot, T0 + timedelta(hours=1))])
+    later = replace(snapshot, checked_at=T0 + timedelta(hours=1))
+    await store.shipments.save_many([write(later, T0 + timedelta(hours=3))])
+    stored = await store.shipments.get(key())
+    assert stored is not None
+    assert stored.checked_at == T0 + timedelta(hours=1)
+    assert await store.shipments.next_check(key()) == T0 + timedelta(hours=3)
+    # Then a real change (only the ETA-free status moves) is written in full.
+    delivered = replace(later, status=Status.DELIVERED, delivered_at=T0 + timedelta(hours=2))
+    await store.shipments.save_many([write(delivered, None)])
+    assert await store.shipments.get(key()) == replace(delivered, first_seen=T0)
+    assert await store.shipments.next_check(key()) is None
+
+
+async def test_each_process_sees_the_other_ones_snapshot_changes(db_path: Path) -> None:
+    async with Database.open(db_path) as first, Database.open(db_path) as second:
+        await first.shipments.save_many([write(shipment(status=Status.IN_TRANSIT))])
+        await second.shipments.save_many([write(shipment(status=Status.DELIVERED))])
+        await first.shipments.save_many([write(shipment(status=Status.DELIVERED))])
+        stored = await first.shipments.get(key())
+        assert stored is not None
+        assert stored.status is Status.DELIVERED
+
+
+async def test_a_parcel_deleted_behind_its_back_is_written_whole_again(
+    store: Database, db_path: Path
+) -> None:
+    snapshot = shipment(events=(event(0), event(1)))
+    await store.shipments.save_many([write(snapshot, T0)])
+    async with aiosqlite.connect(db_path) as conn:
+        await conn.execute("PRAGMA foreign_keys = ON")
+        await conn.execute("DELETE FROM shipments")
+        await conn.commit()
+    assert await count_rows(db_path, "events") == 0
+    await store.shipments.save_many([write(snapshot, T0)])
+    assert await store.shipments.get(key()) == replace(snapshot, first_seen=T0)
+    assert await store.shipments.due(T0, 5) == [key()]
+
+
+async def test_a_parcel_twice_in_one_batch_keeps_the_later_snapshot(store: Database) -> None:
+    first = shipment(events=(event(0),))
+    await store.shipments.save_many([write(first, T0)])
+    moved = replace(first, status=Status.OUT_FOR_DELIVERY, events=(event(0), event(1)))
+    # The unchanged snapshot comes last, so it must win over the changed one before it.
+    again = replace(first, checked_at=T0 + timedelta(hours=2))
+    await store.shipments.save_many(
+        [write(moved, T0 + timedelta(hours=1)), write(again, T0 + timedelta(hours=4))]
+    )
+    stored = await store.shipments.get(key())
+    assert stored is not None
+    assert (stored.status, stored.checked_at) == (Status.IN_TRANSIT, T0 + timedelta(hours=2))
+    assert len(stored.events) == 2
+    assert await store.shipments.next_check(key()) == T0 + timedelta(hours=4)
