@@ -36,6 +36,8 @@ from bots.webhook_sink import ServiceSink
 from bots.webhooks import TelegramRoute, WebhookConfig, make_app, serve
 from core.clock import DemoClock, SystemClock
 from core.commands import CommandRouter
+from core.eta import EtaModel
+from core.eta_provider import EstimatingProvider
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers._http import create_http_client
@@ -222,8 +224,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
             orders = shop
-        service = ParcelService(provider=provider, store=db, clock=clock, orders=orders)
-        sink = ServiceSink(service, provider, db, clock, shop=shop)
+        # Every snapshot gets an arrival window; delivered parcels teach the model.
+        model = EtaModel()
+        model.observe_many(await db.observations.all())
+        estimating = EstimatingProvider(provider, model, clock, db.observations)
+        service = ParcelService(provider=estimating, store=db, clock=clock, orders=orders)
+        sink = ServiceSink(service, estimating, db, clock, shop=shop)
         runtime = Runtime(
             settings=settings,
             db=db,

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from core import carriers
 from core.errors import TrackingError
+from core.eta_provider import EstimatingProvider
 from core.models import (
     OrderId,
     OrderStatus,
@@ -99,6 +100,8 @@ class ServiceSink:
                 log.info("pushed parcel skipped: its carrier could not be told")
         if not keyed:
             return 0
+        if isinstance(self._provider, EstimatingProvider):
+            keyed = await self._provider.enrich(keyed)
         stats = await self._service.ingest(keyed, webhook=True)
         return stats.alerts
 

@@ -11,11 +11,9 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import carriers, incidents
+from core import carriers, eta, incidents
 from core.models import (
     CarrierMatch,
-    Eta,
-    EtaSource,
     Order,
     OrderId,
     OrderStatus,
@@ -36,7 +34,6 @@ __all__ = [
     "ReplyKind",
     "carrier_name",
     "choice_reply",
-    "eta_lines",
     "format_local",
     "list_reply",
     "order_reply",
@@ -189,42 +186,10 @@ def format_local(moment: datetime, tz_name: str = "UTC", *, with_time: bool = Tr
     return f"{day}, {local:%H:%M} {local.tzname()}"
 
 
-_ETA_SOURCES = {
-    EtaSource.CARRIER: "carrier's estimate",
-    EtaSource.LEARNED: "estimated from past deliveries",
-    EtaSource.PRIOR: "typical transit time",
-    EtaSource.COMBINED: "carrier's estimate, checked against past deliveries",
-    EtaSource.PROMISE: "the shop's promise",
-}
-
-
 def carrier_name(code: str) -> str:
     """The carrier's display name, or the code itself when it is not in the catalogue."""
     carrier = carriers.get_carrier(code)
     return carrier.name if carrier is not None else code.upper()
-
-
-def eta_lines(eta: Eta | None, promised_by: datetime | None, tz: str) -> list[str]:
-    """The arrival window in the buyer's zone, the most likely day and on-time wording."""
-    if eta is None:
-        return []
-    earliest = format_local(eta.earliest, tz, with_time=False)
-    latest = format_local(eta.latest, tz, with_time=False)
-    window = earliest if earliest == latest else f"{earliest} – {latest}"
-    likely = format_local(eta.most_likely, tz, with_time=False)
-    lines = [f"Arriving {window}, most likely {likely} ({_ETA_SOURCES[eta.source]})."]
-    if promised_by is not None:
-        local_zone = zone(tz)
-        late_days = (
-            eta.most_likely.astimezone(local_zone).date()
-            - promised_by.astimezone(local_zone).date()
-        ).days
-        if late_days <= 0:
-            lines.append("On time for the date the shop promised.")
-        else:
-            plural = "s" if late_days != 1 else ""
-            lines.append(f"About {late_days} day{plural} later than the shop promised.")
-    return lines
 
 
 def shipment_buttons(key: ShipmentKey, *, subscribed: bool, link: str) -> tuple[Button, ...]:
@@ -279,8 +244,8 @@ def shipment_reply(
     if shipment.status is Status.DELIVERED and shipment.proof is not None:
         detail = "" if group or not shipment.proof.detail else f": {shipment.proof.detail}"
         lines.append(f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}{detail}")
-    if not shipment.is_final:
-        lines.extend(eta_lines(shipment.eta, shipment.promised_by, tz))
+    if not shipment.is_final and shipment.eta is not None:
+        lines.extend(eta.describe(shipment.eta, shipment.promised_by, tz))
     if explanation is not None:
         lines.append(explanation.what_happened)
         lines.extend(f"• {step}" for step in explanation.next_steps)

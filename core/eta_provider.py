@@ -1,0 +1,107 @@
+"""Arrival windows on every snapshot: a ``TrackingProvider`` that adds our ETA to another's.
+
+``EstimatingProvider`` wraps the real provider. Each parcel it returns gets the window to show:
+the carrier's ETA when it is present and recent, combined with ours (``core.eta.combine``).
+Every delivered parcel becomes a new observation, stored and learned from, so estimates get
+better with use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from core.eta import EtaModel, ObservationRepository, combine, observation_from
+from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
+from core.ports import Clock, TrackingProvider
+
+__all__ = ["EstimatingProvider"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What an estimate was computed from; the same inputs give the same window."""
+
+    status: Status
+    last_scan: datetime | None
+    carrier_eta: Eta | None
+    estimate: Eta | None
+
+
+class EstimatingProvider:
+    """A ``TrackingProvider`` that delegates to ``inner`` and sets each parcel's ``eta``.
+
+    Guarantees: the batch's keys and errors are exactly ``inner``'s; only ``Shipment.eta``
+    changes. A delivered parcel is added to ``observations`` once (the repository ignores a
+    parcel it already holds) and to the model.
+    """
+
+    def __init__(
+        self,
+        inner: TrackingProvider,
+        model: EtaModel,
+        clock: Clock,
+        observations: ObservationRepository | None = None,
+    ) -> None:
+        self._inner = inner
+        self._model = model
+        self._clock = clock
+        self._observations = observations
+        self._seen: dict[ShipmentKey, _Seen] = {}
+        self._observed: set[ShipmentKey] = set()
+        self.name = inner.name
+        self.max_batch = inner.max_batch
+
+    def supports(self, carrier: str) -> bool:
+        return self._inner.supports(carrier)
+
+    async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
+        batch = await self._inner.track(requests)
+        enriched = await self.enrich(list(batch.shipments.values()))
+        return TrackBatch(shipments={s.key: s for s in enriched}, errors=batch.errors)
+
+    async def enrich(self, shipments: Sequence[Shipment]) -> list[Shipment]:
+        """Set each parcel's window and learn from the delivered ones (pushed parcels too)."""
+        now = self._clock.now()
+        done = [self._with_eta(shipment.key, shipment, now) for shipment in shipments]
+        for shipment in done:
+            if shipment.status is Status.DELIVERED and shipment.key not in self._observed:
+                await self._learn(shipment.key, shipment)
+        return done
+
+    def _with_eta(self, key: ShipmentKey, shipment: Shipment, now: datetime) -> Shipment:
+        if shipment.is_final:
+            self._seen.pop(key, None)
+            return shipment
+        last = shipment.last_event
+        last_scan = last.time if last is not None else None
+        seen = self._seen.get(key)
+        # Estimating costs far more than a poll's other work; nothing new scanned and a window
+        # still ahead of us means the last answer stands.
+        if (
+            seen is not None
+            and seen.status is shipment.status
+            and seen.last_scan == last_scan
+            and seen.carrier_eta == shipment.eta
+            and (seen.estimate is None or seen.estimate.earliest >= now)
+        ):
+            estimate = seen.estimate
+        else:
+            own = self._model.estimate_shipment(shipment, now=now)
+            estimate = combine(shipment.eta, own, now)
+            self._seen[key] = _Seen(shipment.status, last_scan, shipment.eta, estimate)
+        return replace(shipment, eta=estimate)
+
+    async def _learn(self, key: ShipmentKey, shipment: Shipment) -> None:
+        self._observed.add(key)
+        obs = observation_from(shipment)
+        if obs is None:
+            return
+        if self._observations is not None and not await self._observations.add(obs, key):
+            return
+        self._model.observe(obs)
+        log.debug("learned a delivery of %s", key)

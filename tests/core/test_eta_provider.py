@@ -1,0 +1,74 @@
+"""Arrival windows on tracked parcels, and learning from every delivery."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from core.eta import EtaModel
+from core.eta_provider import EstimatingProvider
+from core.models import EtaSource, Status, TrackingNumber, TrackRequest
+from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
+from core.replies import shipment_reply
+from storage.db import Database
+from tests.fakes import FakeClock
+
+
+def _request(scenario: Scenario, clock: FakeClock) -> TrackRequest:
+    return TrackRequest(TrackingNumber(SAMPLE_NUMBERS[scenario]), "ups", clock.now())
+
+
+async def test_parcel_in_transit_gets_a_window_ahead_of_now(db: Database, clock: FakeClock) -> None:
+    provider = EstimatingProvider(SandboxProvider(clock), EtaModel(), clock, db.observations)
+    request = _request(Scenario.LOST, clock)
+    await provider.track([request])
+    clock.advance(timedelta(hours=30))
+    batch = await provider.track([request])
+    shipment = batch.shipments[request.key]
+    assert shipment.status is Status.IN_TRANSIT
+    assert shipment.eta is not None
+    assert shipment.eta.earliest <= shipment.eta.most_likely <= shipment.eta.latest
+    assert shipment.eta.latest >= clock.now()
+    lines = shipment_reply(shipment).lines
+    assert any(line.startswith("Estimate:") for line in lines)
+    assert any(line.startswith("Most likely:") for line in lines)
+
+
+async def test_carrier_eta_is_shown_as_the_carriers_when_we_know_little(
+    db: Database, clock: FakeClock
+) -> None:
+    inner = SandboxProvider(clock)
+    provider = EstimatingProvider(inner, EtaModel(), clock, db.observations)
+    request = _request(Scenario.NORMAL, clock)
+    raw = (await inner.track([request])).shipments[request.key]
+    shown = (await provider.track([request])).shipments[request.key]
+    assert raw.eta is not None and raw.eta.source is EtaSource.CARRIER
+    assert shown.eta is not None
+    assert shown.eta.source is EtaSource.CARRIER
+    assert shown.eta.most_likely == raw.eta.most_likely
+
+
+async def test_each_delivery_is_learned_once_and_survives_a_restart(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "eta.sqlite3"
+    model = EtaModel()
+    request = _request(Scenario.NORMAL, clock)
+    async with Database.open(path) as db:
+        provider = EstimatingProvider(SandboxProvider(clock), model, clock, db.observations)
+        await provider.track([request])
+        clock.advance(timedelta(days=10))
+        delivered = (await provider.track([request])).shipments[request.key]
+        assert delivered.status is Status.DELIVERED
+        assert delivered.eta is None
+        await provider.track([request])
+        assert len(model) == 1
+        assert await db.observations.count() == 1
+    async with Database.open(path) as db:
+        again = EtaModel()
+        assert again.observe_many(await db.observations.all()) == 1
+        # A fresh process that polls the same delivered parcel does not count it twice.
+        provider = EstimatingProvider(SandboxProvider(clock), again, clock, db.observations)
+        await provider.track([request])
+        assert await db.observations.count() == 1
+        assert len(again) == 1
