@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 __all__ = [
     "COMMANDS",
     "DEEP_LINK_PREFIX",
+    "LOCALISED_DESCRIPTIONS",
     "CommandRouter",
     "CommandSpec",
     "ParsedCommand",
+    "describe_command",
     "error_text",
     "parse_command",
 ]
@@ -67,6 +69,73 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("forget", "", "Delete everything stored about this chat"),
     CommandSpec("help", "", "What I can do"),
 )
+
+# Command descriptions in the languages of the shops' biggest buyer markets, so a chat app can
+# show the menu in the buyer's language (Telegram picks it by the user's language code).
+LOCALISED_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "id": {
+        "start": "Mulai, atau buka tautan pelacakan",
+        "track": "Di mana paket saya?",
+        "subscribe": "Beri tahu saya saat paket bergerak",
+        "unsubscribe": "Hentikan kabar untuk sebuah paket",
+        "list": "Paket Anda, aktif dan arsip",
+        "history": "Riwayat lengkap sebuah paket",
+        "verify": "Buktikan bahwa pesanan itu milik Anda",
+        "explain": "Arti sebuah status dan apa yang harus dilakukan",
+        "orders": "Riwayat pesanan Anda, dan toko serta kurir yang sering terlambat",
+        "report": "Berkas bukti untuk sengketa pengiriman",
+        "notify": "Pilih pemberitahuan yang Anda terima",
+        "mute": "Bisukan pemberitahuan satu paket",
+        "unmute": "Aktifkan lagi pemberitahuan satu paket",
+        "quiet": "Tahan pemberitahuan di malam hari",
+        "forget": "Hapus semua data tentang obrolan ini",
+        "help": "Apa yang bisa saya lakukan",
+    },
+    "es": {
+        "start": "Empezar, o abrir un enlace de seguimiento",
+        "track": "¿Dónde está mi paquete?",
+        "subscribe": "Avísame cuando se mueva",
+        "unsubscribe": "Dejar de recibir avisos de un paquete",
+        "list": "Tus paquetes, activos y archivados",
+        "history": "El historial completo de un paquete",
+        "verify": "Demostrar que un pedido es tuyo",
+        "explain": "Qué significa un estado y qué hacer",
+        "orders": "Tu historial de pedidos, y qué tiendas y transportistas se retrasan",
+        "report": "Un dossier de pruebas para una reclamación de entrega",
+        "notify": "Elegir qué avisos recibes",
+        "mute": "Silenciar los avisos de un paquete",
+        "unmute": "Reactivar los avisos de un paquete",
+        "quiet": "Retener los avisos durante la noche",
+        "forget": "Borrar todo lo guardado sobre este chat",
+        "help": "Lo que puedo hacer",
+    },
+    "pt": {
+        "start": "Começar, ou abrir um link de rastreio",
+        "track": "Onde está minha encomenda?",
+        "subscribe": "Avise-me quando ela se mover",
+        "unsubscribe": "Parar os avisos de uma encomenda",
+        "list": "Suas encomendas, ativas e arquivadas",
+        "history": "O histórico completo de uma encomenda",
+        "verify": "Provar que um pedido é seu",
+        "explain": "O que um status significa e o que fazer",
+        "orders": "Seu histórico de pedidos, e quais lojas e transportadoras atrasam",
+        "report": "Um dossiê de provas para uma disputa de entrega",
+        "notify": "Escolher quais avisos você recebe",
+        "mute": "Silenciar os avisos de uma encomenda",
+        "unmute": "Reativar os avisos de uma encomenda",
+        "quiet": "Segurar os avisos durante a noite",
+        "forget": "Apagar tudo o que está guardado sobre este chat",
+        "help": "O que eu posso fazer",
+    },
+}
+
+
+def describe_command(spec: CommandSpec, language: str = "") -> str:
+    """The command's description in ``language`` (an IETF code such as ``pt-BR``) when we
+    have one, else in English."""
+    table = LOCALISED_DESCRIPTIONS.get(language.split("-", 1)[0].lower(), {})
+    return table.get(spec.name, spec.description)
+
 
 # Names people type by habit, mapped to the real command.
 _ALIASES = {"stop": "unsubscribe", "status": "track", "timeline": "history"}

@@ -36,7 +36,7 @@ from telegram.ext import (
 
 from bots.telegram_bot.render import CallbackCodec, deep_link_payload
 from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, private_note
-from core.commands import CommandSpec, error_text
+from core.commands import LOCALISED_DESCRIPTIONS, CommandSpec, describe_command, error_text
 from core.errors import TrackingError
 from core.models import ChatRef, Platform
 from core.replies import Reply
@@ -120,15 +120,23 @@ class TelegramHandlers:
         app.add_handler(CallbackQueryHandler(self.on_callback))
         app.add_error_handler(self.on_error)
 
-    def bot_commands(self) -> list[BotCommand]:
+    def bot_commands(self, language: str = "") -> list[BotCommand]:
         return [
-            BotCommand(name, _description(self.router.specs[name])) for name in self.command_names()
+            BotCommand(name, _description(self.router.specs[name], language))
+            for name in self.command_names()
         ]
 
     async def publish_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """``setMyCommands``: the router's commands for everyone, plus the switch for admins."""
+        """``setMyCommands``: the router's commands for everyone (in English, and in each
+        language we have descriptions for), plus the switch for admins."""
         commands = self.bot_commands()
         await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
+        for language in LOCALISED_DESCRIPTIONS:
+            await app.bot.set_my_commands(
+                self.bot_commands(language),
+                scope=BotCommandScopeDefault(),
+                language_code=language,
+            )
         switch = BotCommand(GROUP_SWITCH_COMMAND, "Admins: turn my replies in this group on/off")
         await app.bot.set_my_commands(
             [*commands, switch], scope=BotCommandScopeAllChatAdministrators()
@@ -317,6 +325,6 @@ def _valid_command(name: str) -> bool:
     return _COMMAND_NAME.fullmatch(name) is not None
 
 
-def _description(spec: CommandSpec) -> str:
-    text = spec.description.strip() or spec.name
+def _description(spec: CommandSpec, language: str = "") -> str:
+    text = describe_command(spec, language).strip() or spec.name
     return text[:256]

@@ -242,3 +242,19 @@ async def test_group_switch_survives_a_restart(
         await api.wait_for("sendMessage", after=mark)
         assert api.sent(GROUP, after=mark) == []
         assert second.username == BOT_USERNAME
+
+
+async def test_commands_are_published_in_english_and_localised(
+    api: FakeBotApi, bot: TelegramAdapter
+) -> None:
+    published = {
+        call.params.get("language_code", ""): {
+            item["command"]: item["description"] for item in call.params["commands"]
+        }
+        for call in api.calls
+        if call.method == "setMyCommands" and call.params.get("scope", {}).get("type") == "default"
+    }
+    assert published[""]["track"] == "Where is my parcel?"
+    assert published["id"]["track"] == "Di mana paket saya?"
+    assert published["pt"]["subscribe"] == "Avise-me quando ela se mover"
+    assert set(published["es"]) == set(published[""])
