@@ -53,7 +53,7 @@ async def test_track_answers_only_the_asker_with_an_embed_and_buttons(
     assert embed.description is not None
     assert "[Shipped]" in embed.description  # the stage bar
     assert "Last scan:" in embed.description
-    assert "Arriving" in embed.description  # the arrival window
+    assert "Arrives" in embed.description  # the arrival window
     assert embed.url is not None and NUMBER in embed.url  # the carrier's page
     assert action_custom_ids(result.response.components) == [
         f"pb:track:{NUMBER}|ups",
