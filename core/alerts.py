@@ -122,6 +122,38 @@ def event_key(event: TrackingEvent) -> str:
     return f"{stamp}/{event.status.value}/{event.raw_code[:40] or '-'}"
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def _new_events(old: Shipment, new: Shipment) -> list[TrackingEvent]:
+    """The events of ``new`` whose ``event_key`` is not among ``old``'s.
+
+    Formatting every key is the costliest part of a diff, so when every time is in UTC the
+    same identity (UTC second, status, code prefix) is compared as a tuple instead.
+    """
+    epoch, second = _EPOCH, _SECOND
+    seen: set[object] = set()
+    for event in old.events:
+        moment = event.time
+        if moment.tzinfo is not UTC:
+            return _new_events_by_key(old, new)
+        seen.add(((moment - epoch) // second, event.status, event.raw_code[:40] or "-"))
+    found: list[TrackingEvent] = []
+    for event in new.events:
+        moment = event.time
+        if moment.tzinfo is not UTC:
+            return _new_events_by_key(old, new)
+        if ((moment - epoch) // second, event.status, event.raw_code[:40] or "-") not in seen:
+            found.append(event)
+    return found
+
+
+def _new_events_by_key(old: Shipment, new: Shipment) -> list[TrackingEvent]:
+    keys = {event_key(event) for event in old.events}
+    return [event for event in new.events if event_key(event) not in keys]
+
+
 def _key(shipment: Shipment, *parts: str) -> str:
     return "|".join((str(shipment.key), *parts))
 
@@ -248,23 +280,26 @@ def _eta_alert(old: Shipment, new: Shipment) -> Alert | None:
     return Alert(AlertKind.ETA_CHANGED, new.key, _key(new, "eta", new_day), detail=old_day)
 
 
-def _first_snapshot(new: Shipment, now: datetime) -> list[Alert]:
-    reasons = derive_all(new, now)
-    return [_incident_alert(new, reasons[0])] if reasons else []
-
-
-def diff(old: Shipment | None, new: Shipment, now: datetime) -> list[Alert]:
+def diff(
+    old: Shipment | None,
+    new: Shipment,
+    now: datetime,
+    *,
+    reasons: tuple[IncidentReason, ...] | None = None,
+) -> list[Alert]:
     """The alerts caused by going from ``old`` to ``new`` (see the module docstring).
 
     Pure and total: never raises on well-typed input. ``old.checked_at`` is when the old
     snapshot was evaluated; without it every currently open derived incident is reported
-    (and the dedupe key drops any already sent).
+    (and the dedupe key drops any already sent). ``reasons`` may pass
+    ``incidents.derive_all(new, now)`` when the caller has it already (it is not recomputed).
     """
+    if reasons is None:
+        reasons = derive_all(new, now)
     if old is None:
-        return _first_snapshot(new, now)
+        return [_incident_alert(new, reasons[0])] if reasons else []
     alerts: list[Alert] = []
-    seen = {event_key(event) for event in old.events}
-    new_events = [event for event in new.events if event_key(event) not in seen]
+    new_events = _new_events(old, new)
 
     if not _has_scan(old) and _has_scan(new) and new.status is Status.IN_TRANSIT:
         alerts.append(
@@ -280,8 +315,13 @@ def diff(old: Shipment | None, new: Shipment, now: datetime) -> list[Alert]:
         if state is not None:
             alerts.append(state)
 
-    before = {alert.dedupe_key for alert in _derived_alerts(old, old.checked_at)}
-    alerts.extend(alert for alert in _derived_alerts(new, now) if alert.dedupe_key not in before)
+    now_derived = [reason for reason in reasons if reason in DERIVED_REASONS]
+    if now_derived:
+        before = {alert.dedupe_key for alert in _derived_alerts(old, old.checked_at)}
+        for reason in now_derived:
+            alert = _incident_alert(new, reason)
+            if alert.dedupe_key not in before:
+                alerts.append(alert)
 
     eta = _eta_alert(old, new)
     if eta is not None:

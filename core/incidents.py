@@ -25,6 +25,7 @@ always passed in (aware UTC).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -234,7 +235,13 @@ def route_class(shipment: Shipment) -> RouteClass:
     (one side unknown to the table → cross-border). Without both countries the carrier code
     decides (known cross-border consolidators → long haul, domestic posts → domestic).
     """
-    origin, destination = _country(shipment.origin), _country(shipment.destination)
+    return _route_class(shipment.origin, shipment.destination, shipment.carrier)
+
+
+# Every poll asks this several times per parcel, and parcels share few places and carriers.
+@functools.lru_cache(maxsize=4096)
+def _route_class(origin_place: str, destination_place: str, carrier_code: str) -> RouteClass:
+    origin, destination = _country(origin_place), _country(destination_place)
     if origin and destination:
         if origin == destination:
             return RouteClass.DOMESTIC
@@ -244,7 +251,7 @@ def route_class(shipment: Shipment) -> RouteClass:
         if origin_region == destination_region:
             return RouteClass.REGIONAL
         return RouteClass.LONG_HAUL
-    carrier = shipment.carrier.strip().lower()
+    carrier = carrier_code.strip().lower()
     if carrier in _LONG_HAUL_CARRIERS:
         return RouteClass.LONG_HAUL
     if carrier in _DOMESTIC_CARRIERS:
@@ -260,7 +267,7 @@ def stale_after(shipment: Shipment) -> timedelta:
 def last_scan_time(shipment: Shipment) -> datetime | None:
     """When the carrier last reported anything: the newest event, else ``shipped_at``."""
     if shipment.events:
-        return max(event.time for event in shipment.events)
+        return max([event.time for event in shipment.events])
     return shipment.shipped_at
 
 
@@ -295,14 +302,10 @@ def provider_incident(shipment: Shipment) -> IncidentReason | None:
     return IncidentReason.OTHER
 
 
+# Loop detection compares every located scan's place on every poll; places repeat a lot.
+@functools.lru_cache(maxsize=8192)
 def _place(location: str) -> str:
     return " ".join(location.casefold().split())
-
-
-def _is_facility(location: str) -> bool:
-    # A bare country code ("US", "CHN") names no facility; counting it would turn
-    # A → "US" → A into a false loop.
-    return len(location.strip()) > 3
 
 
 def find_loop(events: tuple[TrackingEvent, ...]) -> TrackingEvent | None:
@@ -312,7 +315,9 @@ def find_loop(events: tuple[TrackingEvent, ...]) -> TrackingEvent | None:
     step (out for delivery, failed attempt, pickup) in between means the parcel came back
     to its depot for a normal reason, which is not a loop.
     """
-    located = [event for event in events if _is_facility(event.location)]
+    # A bare country code ("US", "CHN") names no facility; counting it would turn
+    # A → "US" → A into a false loop.
+    located = [event for event in events if len(event.location.strip()) > 3]
     if not located:
         return None
     latest = located[-1]
@@ -372,15 +377,10 @@ def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
         if provider in TERMINAL_REASONS:
             return tuple(reasons)
     if shipment.status not in _NEVER_LATE:
-        deadlines = [
-            moment
-            for moment in (
-                shipment.eta.latest if shipment.eta else None,
-                shipment.promised_by,
-            )
-            if moment is not None
-        ]
-        if any(now > deadline for deadline in deadlines):
+        eta, promised_by = shipment.eta, shipment.promised_by
+        if (eta is not None and now > eta.latest) or (
+            promised_by is not None and now > promised_by
+        ):
             reasons.append(IncidentReason.LATE)
     if shipment.status in _UNSCANNED:
         seen = _first_seen(shipment)

@@ -594,6 +594,9 @@ class ParcelService:
             TrackRequest(key.number, key.carrier, old[key].first_seen if key in old else None)
             for key in keys
         ]
+        # The stored key objects themselves: dictionary lookups by an identical key skip the
+        # dataclass equality check that a rebuilt ``request.key`` would need.
+        key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
         results = await self._track_grouped(requests)
         writes: list[SnapshotWrite] = []
         errors = changed = calls = 0
@@ -606,20 +609,21 @@ class ParcelService:
                 errors += len(chunk)
                 continue
             for request in chunk:
-                fresh = batch.shipments.get(request.key)
+                key = key_of[id(request)]
+                fresh = batch.shipments.get(key)
                 if fresh is None:
                     errors += 1
-                    delay = _retry_delay(batch.errors.get(request.key), self._config.error_retry)
-                    await self._store.shipments.schedule(request.key, now + delay)
+                    delay = _retry_delay(batch.errors.get(key), self._config.error_retry)
+                    await self._store.shipments.schedule(key, now + delay)
                     continue
-                previous = old.get(request.key)
+                previous = old.get(key)
                 write = self._snapshot(
                     previous,
                     fresh,
                     now,
-                    subscribers.get(request.key, []),
+                    subscribers.get(key, []),
                     settings,
-                    webhook_fed=request.key in fed,
+                    webhook_fed=key in fed,
                 )
                 if previous is None or write.shipment.events != previous.events:
                     changed += 1
@@ -942,10 +946,25 @@ class ParcelService:
         """Enrich a provider snapshot (incident, first seen, promise) and work out its alerts."""
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
         promised_by = fresh.promised_by or (previous.promised_by if previous else None)
-        shipment = replace(fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by)
-        shipment = replace(shipment, incident=incidents.derive(shipment, now))
-        found = alerts.diff(previous, shipment, now) if previous is not None else []
-        pairs = self._pairs(found, subscribers, settings)
+        shipment = fresh
+        # Most snapshots already carry these values: copying a Shipment is not free.
+        if (
+            fresh.first_seen is not first_seen
+            or fresh.checked_at is not now
+            or fresh.promised_by is not promised_by
+        ):
+            shipment = replace(
+                fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by
+            )
+        # Setting the incident leaves every reason unchanged, so the diff can reuse them.
+        reasons = incidents.derive_all(shipment, now)
+        incident = reasons[0] if reasons else None
+        if incident is not shipment.incident:
+            shipment = replace(shipment, incident=incident)
+        found = (
+            alerts.diff(previous, shipment, now, reasons=reasons) if previous is not None else []
+        )
+        pairs = self._pairs(found, subscribers, settings) if found else ()
         next_check = (
             polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
             if subscribers
@@ -985,12 +1004,19 @@ class ParcelService:
         cycle; its remaining requests are not tried and stay due.
         """
         groups: dict[str, tuple[int, list[TrackRequest]]] = {}
+        # One protocol check and one routing decision per carrier, not per parcel.
+        router = self._provider if isinstance(self._provider, _Routing) else None
+        routes: dict[str, tuple[str, int]] = {}
         for request in requests:
-            source: TrackingProvider | None = self._provider
-            if isinstance(self._provider, _Routing):
-                source = self._provider.provider_for(request.carrier)
-            name = source.name if source is not None else "unsupported"
-            size = max(1, min(self._provider.max_batch, source.max_batch if source else 1000))
+            route = routes.get(request.carrier)
+            if route is None:
+                source: TrackingProvider | None = self._provider
+                if router is not None:
+                    source = router.provider_for(request.carrier)
+                name = source.name if source is not None else "unsupported"
+                size = max(1, min(self._provider.max_batch, source.max_batch if source else 1000))
+                route = routes[request.carrier] = (name, size)
+            name, size = route
             groups.setdefault(name, (size, []))[1].append(request)
         results: list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]] = []
 

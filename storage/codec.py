@@ -45,6 +45,7 @@ __all__ = [
     "events_by_parent",
     "opt_text",
     "opt_time",
+    "preference_from_text",
     "settings_from_row",
     "shipment_from_row",
     "shipment_to_row",
@@ -104,7 +105,12 @@ def time_to_text(value: datetime) -> str:
         if value.utcoffset() is None:
             raise ValueError(f"naive datetime cannot be stored: {value!r}")
         value = value.astimezone(UTC)
-    return value.isoformat(timespec="microseconds")
+    # Positional arguments: keyword parsing costs as much as the formatting itself, and this
+    # runs for every stored time of every poll.
+    return _isoformat(value, "T", "microseconds")
+
+
+_isoformat = datetime.isoformat
 
 
 def time_from_text(text: str) -> datetime:
@@ -283,20 +289,25 @@ def _event_to_json(event: TrackingEvent) -> list[Any]:
     return list(event_to_row(event))
 
 
+# One encoder for every alert: ``json.dumps`` with options builds a new encoder per call.
+_ALERT_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def alert_to_json(alert: Alert) -> str:
     """The alert as compact JSON (what the outbox stores)."""
-    return json.dumps(
+    key = alert.key
+    event = alert.event
+    incident = alert.incident
+    return _ALERT_ENCODER.encode(
         {
-            "kind": alert.kind.value,
-            "carrier": alert.key.carrier,
-            "number": alert.key.number,
+            "kind": alert.kind._value_,
+            "carrier": key.carrier,
+            "number": key.number,
             "dedupe_key": alert.dedupe_key,
-            "event": None if alert.event is None else _event_to_json(alert.event),
-            "incident": None if alert.incident is None else alert.incident.value,
+            "event": None if event is None else _event_to_json(event),
+            "incident": None if incident is None else incident._value_,
             "detail": alert.detail,
-        },
-        separators=(",", ":"),
-        ensure_ascii=False,
+        }
     )
 
 
@@ -323,6 +334,11 @@ def chat_to_columns(chat: ChatRef) -> tuple[str, str, str, str, int]:
 def chat_from_columns(platform: str, chat_id: str, user_id: str, is_group: int) -> ChatRef:
     """The inverse of ``chat_to_columns`` (without the derived chat_key)."""
     return ChatRef(_PLATFORM[platform], chat_id, user_id, bool(is_group))
+
+
+def preference_from_text(text: str) -> Preference:
+    """A stored preference value → ``Preference``."""
+    return _PREFERENCE[text]
 
 
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:

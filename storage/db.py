@@ -29,6 +29,7 @@ from storage.chats import SqliteChats, SqliteMeta
 from storage.connection import SerialConnection
 from storage.guilds import SqliteDiscordGuilds
 from storage.migrations import Migration, apply_migrations
+from storage.observations import SqliteObservations
 from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
@@ -68,6 +69,7 @@ class Database:
         self.discord = SqliteDiscordGuilds(conn)
         self.orders = SqliteOrderLinks(conn)
         self.order_index = SqliteOrderIndex(conn)
+        self.observations = SqliteObservations(conn)
         self._conn = conn
 
     @classmethod

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import fields, replace
+from datetime import UTC, datetime
+from operator import attrgetter, is_
 from typing import Any
 
 from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
@@ -77,6 +79,13 @@ ORDER BY shipment_id, time, id
 """
 
 
+_SELECT_EXISTING = """
+SELECT s.carrier, s.number
+FROM json_each(?) AS j
+JOIN shipments AS s
+    ON s.carrier = json_extract(j.value, '$[0]') AND s.number = json_extract(j.value, '$[1]')
+"""
+
 # Only the poll's own columns, for a snapshot that is otherwise what this object last saved.
 _TOUCH_SHIPMENT = """
 UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND number = ?
@@ -84,6 +93,119 @@ UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND num
 
 # Bounds the memo's memory (about 150 bytes a parcel); when full it starts over.
 _MEMO_LIMIT = 500_000
+
+# Bounds the stored-snapshot cache, counted in parcels plus events (200 to 400 bytes each, so
+# at most about 150 MB); see SqliteShipments._cache_put for what happens when it is full.
+_CACHE_LIMIT = 400_000
+
+_TIME = attrgetter("time")
+
+
+def _reads_back_as_is(shipment: Shipment, events: Sequence[TrackingEvent]) -> bool:
+    """Whether every time of the snapshot (``events`` standing for its history) is in UTC, so
+    reading it back gives equal *and* identical-looking values (times come back in UTC)."""
+    for moment in (
+        shipment.checked_at,
+        shipment.first_seen,
+        shipment.promised_by,
+        shipment.delivered_at,
+        shipment.shipped_at,
+    ):
+        if moment is not None and moment.tzinfo is not UTC:
+            return False
+    eta = shipment.eta
+    if eta is not None and not (
+        eta.earliest.tzinfo is UTC and eta.latest.tzinfo is UTC and eta.most_likely.tzinfo is UTC
+    ):
+        return False
+    return all(event.time.tzinfo is UTC for event in events)
+
+
+def _same(events: Sequence[TrackingEvent], others: Sequence[TrackingEvent]) -> bool:
+    """Whether both hold the very same event objects (no field-by-field comparison)."""
+    return len(events) == len(others) and all(map(is_, events, others))
+
+
+_SHIPMENT_FIELDS = (
+    "carrier",
+    "number",
+    "status",
+    "events",
+    "eta",
+    "promised_by",
+    "checked_at",
+    "delivered_at",
+    "proof",
+    "incident",
+    "provider",
+    "shipped_at",
+    "first_seen",
+    "origin",
+    "destination",
+)
+_POSITIONAL = tuple(field.name for field in fields(Shipment)) == _SHIPMENT_FIELDS
+
+
+def _with(
+    shipment: Shipment,
+    first_seen: datetime | None,
+    checked_at: datetime | None,
+    events: tuple[TrackingEvent, ...],
+) -> Shipment:
+    """``shipment`` with another first seen, check time and history.
+
+    Built positionally while ``Shipment`` has exactly the fields above: ``replace`` costs a
+    few times more, and this runs for every parcel of every poll.
+    """
+    if not _POSITIONAL:
+        return replace(shipment, first_seen=first_seen, checked_at=checked_at, events=events)
+    s = shipment
+    return Shipment(
+        s.carrier,
+        s.number,
+        s.status,
+        events,
+        s.eta,
+        s.promised_by,
+        checked_at,
+        s.delivered_at,
+        s.proof,
+        s.incident,
+        s.provider,
+        s.shipped_at,
+        first_seen,
+        s.origin,
+        s.destination,
+    )
+
+
+def _merged(
+    history: tuple[TrackingEvent, ...], added: Sequence[TrackingEvent]
+) -> tuple[TrackingEvent, ...]:
+    """The stored history after inserting ``added`` into ``history``, as ``get`` reads it.
+
+    Mirrors the events table: the first event with a given (time, description, status) is
+    kept, later copies are ignored, and rows come back by time, then insertion order.
+    """
+    if not added:
+        return history
+    latest = history[-1].time if history else None
+    # Events newer than the whole history cannot repeat one of it.
+    if latest is None or all(event.time > latest for event in added):
+        seen: set[tuple[Any, ...]] = set()
+    else:
+        seen = {(event.time, event.description, event.status) for event in history}
+    fresh: list[TrackingEvent] = []
+    for event in added:
+        identity = (event.time, event.description, event.status)
+        if identity not in seen:
+            seen.add(identity)
+            fresh.append(event)
+    if not fresh:
+        return history
+    events = [*history, *fresh]
+    events.sort(key=_TIME)  # stable: equal times keep insertion order, like the id column
+    return tuple(events)
 
 
 def _snapshot_hash(shipment: Shipment) -> int:
@@ -110,6 +232,10 @@ def _event_hashes(events: tuple[TrackingEvent, ...]) -> tuple[int, ...]:
     return tuple([hash((e.time, e.description, e.status._value_)) for e in events])
 
 
+def _key_of(write: SnapshotWrite) -> tuple[str, str]:
+    return (write.shipment.carrier, write.shipment.number)
+
+
 def _keys_json(keys: Sequence[ShipmentKey]) -> str:
     return json.dumps([[key.carrier, key.number] for key in keys], ensure_ascii=False)
 
@@ -127,6 +253,11 @@ class SqliteShipments:
     it has not stored yet. When two processes write the same parcel, the last *changed*
     snapshot wins: re-saving the snapshot this object saved before does not overwrite a
     different one another process stored meanwhile.
+
+    Reads are served from a bounded cache of the snapshots this object last read or
+    committed, as long as no other connection has written to the database since (SQLite's
+    ``PRAGMA data_version``, checked on every read and write); any outside write empties it.
+    A cached snapshot equals what reading the rows would return, history included.
     """
 
     def __init__(self, conn: SerialConnection, clock: Clock) -> None:
@@ -137,14 +268,49 @@ class SqliteShipments:
         # deleted, so a snapshot that starts with them needs only its remaining events
         # written; a snapshot whose other fields are unchanged needs only its poll columns.
         self._memo: dict[tuple[str, str], tuple[int, int, int]] = {}
+        # The stored snapshots (as ``get`` returns them) this object last read or committed,
+        # valid while the database's data version is still ``_version``.
+        self._cache: dict[tuple[str, str], Shipment] = {}
+        self._cache_size = 0
+        self._version: int | None = None
 
     def clear_event_memo(self) -> None:
         """Forget what this object knows is stored.
 
-        Call it after deleting parcels or events (nothing in parcelbot does today); until
-        then a re-created parcel could miss events this object believes are stored.
+        Call it after deleting parcels or events through this object's own connection
+        (nothing in parcelbot does today); until then a re-created parcel could miss events
+        this object believes are stored. Writes by other connections are noticed by itself.
         """
         self._memo.clear()
+        self._forget_cache()
+
+    def _forget_cache(self) -> None:
+        self._cache.clear()
+        self._cache_size = 0
+
+    def _check_version(self, version: int) -> None:
+        """Empty the cache when another connection committed since it was filled."""
+        if version != self._version:
+            self._forget_cache()
+            self._version = version
+
+    def _cache_put(self, key: tuple[str, str], shipment: Shipment) -> None:
+        """Remember a stored snapshot. A parcel already cached is updated (and the parcels
+        used longest ago make room if needed); a new one is added only while there is room,
+        so a poller cycling through more parcels than fit keeps hitting the ones it has
+        instead of evicting each just before it is needed again."""
+        cache = self._cache
+        size = 1 + len(shipment.events)
+        old = cache.pop(key, None)
+        if old is None and self._cache_size + size > _CACHE_LIMIT:
+            return
+        if old is not None:
+            self._cache_size -= 1 + len(old.events)
+        cache[key] = shipment
+        self._cache_size += size
+        while self._cache_size > _CACHE_LIMIT and len(cache) > 1:
+            oldest = next(iter(cache))
+            self._cache_size -= 1 + len(cache.pop(oldest).events)
 
     async def get(self, key: ShipmentKey) -> Shipment | None:
         """The stored snapshot with its full history, or None when never saved."""
@@ -154,17 +320,31 @@ class SqliteShipments:
         """Snapshots for the keys that are stored; unknown keys are absent."""
         if not keys:
             return {}
+        cache = self._cache
+        known: dict[tuple[str, str], Shipment] = {}
+        missing: list[ShipmentKey] = []
         async with self._conn.snapshot() as tx:
-            rows = await tx.read(_SELECT_SHIPMENTS, (_keys_json(keys),))
-            if not rows:
-                return {}
+            # The version and the rows below come from one read transaction.
+            self._check_version((await tx.read("PRAGMA data_version"))[0][0])
+            for key in keys:
+                hit = cache.get((key.carrier, key.number))
+                if hit is None:
+                    missing.append(key)
+                else:
+                    known[key.carrier, key.number] = hit
+            rows = await tx.read(_SELECT_SHIPMENTS, (_keys_json(missing),)) if missing else []
             ids = [row[0] for row in rows]
-            event_rows = await tx.read(_SELECT_EVENTS, (json.dumps(ids),))
+            event_rows = await tx.read(_SELECT_EVENTS, (json.dumps(ids),)) if ids else []
         events = events_by_parent(event_rows)
-        found: dict[ShipmentKey, Shipment] = {}
         for row in rows:
             shipment = shipment_from_row(row[1:], events.get(row[0], ()))
-            found[shipment.key] = shipment
+            known[shipment.carrier, shipment.number] = shipment
+            self._cache_put((shipment.carrier, shipment.number), shipment)
+        found: dict[ShipmentKey, Shipment] = {}
+        for key in keys:
+            stored = known.get((key.carrier, key.number))
+            if stored is not None:
+                found[key] = stored
         return found
 
     async def save_many(self, writes: Sequence[SnapshotWrite]) -> int:
@@ -181,8 +361,10 @@ class SqliteShipments:
         event_rows: list[tuple[Any, ...]] = []
         outbox_rows: list[tuple[Any, ...]] = []
         learned: list[tuple[tuple[str, str], tuple[int, int, int]]] = []
+        # Per parcel, the events handed to the database, for the read cache.
+        sent: dict[tuple[str, str], list[TrackingEvent]] = {}
         # A parcel saved twice in one batch keeps the later snapshot (and both histories).
-        last = {(w.shipment.carrier, w.shipment.number): i for i, w in enumerate(writes)}
+        last: dict[tuple[str, str], int] = {_key_of(w): i for i, w in enumerate(writes)}
         for index, write in enumerate(writes):
             shipment = write.shipment
             carrier, number = shipment.carrier, shipment.number
@@ -203,7 +385,23 @@ class SqliteShipments:
             hashes = _event_hashes(events)
             if seen is not None and seen[0] <= len(hashes) and hash(hashes[: seen[0]]) == seen[1]:
                 events = events[seen[0] :]
-            event_rows.extend((carrier, number, *event_to_row(e)) for e in events)
+            # event_to_row, inlined: this runs for every new scan of every parcel.
+            event_rows.extend(
+                [
+                    (
+                        carrier,
+                        number,
+                        time_to_text(e.time),
+                        e.status,
+                        e.description,
+                        e.location,
+                        e.raw_code,
+                        e.incident,
+                    )
+                    for e in events
+                ]
+            )
+            sent.setdefault((carrier, number), []).extend(events)
             learned.append(((carrier, number), (len(hashes), hash(hashes), snapshot_hash)))
             if write.alerts:
                 created_at = time_to_text(shipment.checked_at or now)
@@ -223,10 +421,22 @@ class SqliteShipments:
                             created_at,
                         )
                     )
+        cache = self._cache
+        rewritten = False
         async with self._conn.transaction() as tx:
+            self._check_version((await tx.read("PRAGMA data_version"))[0][0])
+            # Parcels the cache does not know: the new ones are cached once stored.
+            unknown = [key for key in sent if key not in cache]
+            new = set(unknown)
+            if unknown:
+                existing = await tx.read(
+                    _SELECT_EXISTING, (json.dumps(unknown, ensure_ascii=False),)
+                )
+                new.difference_update((carrier, number) for carrier, number in existing)
             if full_rows:
                 await tx.write_many(_UPSERT_SHIPMENT, full_rows)
             if touch_rows and await tx.write_many(_TOUCH_SHIPMENT, touch_rows) < len(touch_rows):
+                rewritten = True
                 # A parcel this object saved before is gone (deleted elsewhere): write those
                 # parcels whole again, history included.
                 await tx.write_many(
@@ -248,7 +458,51 @@ class SqliteShipments:
         if len(memo) + len(learned) > _MEMO_LIMIT:
             memo.clear()
         memo.update(learned)
+        if rewritten:
+            self._forget_cache()  # rows vanished under this object: trust nothing it knew
+        else:
+            self._learn(writes, last, sent, new=new, touched={_key_of(w) for w in touched}, now=now)
         return added
+
+    def _learn(
+        self,
+        writes: Sequence[SnapshotWrite],
+        last: dict[tuple[str, str], int],
+        sent: dict[tuple[str, str], list[TrackingEvent]],
+        *,
+        new: set[tuple[str, str]],
+        touched: set[tuple[str, str]],
+        now: datetime,
+    ) -> None:
+        """Cache what a committed ``save_many`` left stored, for parcels whose stored state
+        before it was known (cached, or not stored at all). ``touched`` parcels had only their
+        poll columns written: any other writer's snapshot is still in place."""
+        cache = self._cache
+        for key, index in last.items():
+            before = cache.get(key)
+            shipment = writes[index].shipment
+            if (before is None and key not in new) or not _reads_back_as_is(shipment, sent[key]):
+                if before is not None:
+                    self._cache_size -= 1 + len(cache.pop(key).events)
+                continue
+            base = shipment
+            if before is not None:
+                first_seen = before.first_seen
+                events = _merged(before.events, sent[key])
+                if key in touched:
+                    base = before  # only the poll columns were written; the rest stayed
+            else:
+                first_seen = shipment.first_seen or shipment.checked_at or now
+                if first_seen.tzinfo is not UTC:
+                    continue
+                events = _merged((), sent[key])
+            if _same(events, shipment.events):
+                events = shipment.events
+            if base is not shipment or first_seen is not shipment.first_seen:
+                shipment = _with(base, first_seen, shipment.checked_at, events)
+            elif events is not shipment.events:
+                shipment = _with(shipment, first_seen, shipment.checked_at, events)
+            self._cache_put(key, shipment)
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:
         """Parcels whose next check is at or before ``now``, the most overdue first.

@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from core.models import ChatRef, ShipmentKey, Subscription
+from core.models import ChatRef, ShipmentKey, Subscription, TrackingNumber
 from core.ports import Clock
-from storage.codec import chat_to_columns, subscription_from_row, time_to_text
+from storage.codec import (
+    chat_from_columns,
+    chat_to_columns,
+    opt_text,
+    preference_from_text,
+    subscription_from_row,
+    time_to_text,
+)
 from storage.connection import SerialConnection
 
 __all__ = ["SqliteSubscriptions"]
@@ -127,10 +134,38 @@ class SqliteSubscriptions:
             "WHERE s.archived = 0 ORDER BY s.id",
             (json.dumps([[k.carrier, k.number] for k in keys], ensure_ascii=False),),
         )
+        # Decoded here rather than by subscription_from_row: a poll reads one row per parcel,
+        # and reusing the caller's key objects makes its later lookups cheaper too.
+        asked = {(key.carrier, key.number): key for key in keys}
         found: dict[ShipmentKey, list[Subscription]] = {}
-        for row in rows:
-            subscription = subscription_from_row(row)
-            found.setdefault(subscription.key, []).append(subscription)
+        for (
+            platform,
+            chat_id,
+            user_id,
+            is_group,
+            carrier,
+            number,
+            label,
+            preference,
+            muted,
+            archived,
+            created_at,
+        ) in rows:
+            key = asked.get((carrier, number)) or ShipmentKey(carrier, TrackingNumber(number))
+            subscription = Subscription(
+                chat_from_columns(platform, chat_id, user_id, is_group),
+                key,
+                label,
+                None if preference is None else preference_from_text(preference),
+                bool(muted),
+                bool(archived),
+                opt_text(created_at),
+            )
+            bucket = found.get(key)
+            if bucket is None:
+                found[key] = [subscription]
+            else:
+                bucket.append(subscription)
         return found
 
     async def archive(self, key: ShipmentKey) -> int:

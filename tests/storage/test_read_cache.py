@@ -1,0 +1,121 @@
+"""The shipments read cache: whatever happens, a read equals a read on a fresh connection."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import timedelta, timezone
+from pathlib import Path
+
+import aiosqlite
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.models import Shipment, ShipmentKey, Status, TrackingEvent
+from core.ports import SnapshotWrite
+from storage.codec import time_to_text
+from storage.db import Database
+from tests.storage.helpers import T0, event, key, shipment, write
+
+KEYS = [key("1ZCACHE0001"), key("1ZCACHE0002"), key("1ZCACHE0003", "fedex")]
+PLUS7 = timezone(timedelta(hours=7))
+
+events = st.builds(
+    TrackingEvent,
+    time=st.tuples(st.integers(0, 5), st.booleans()).map(
+        lambda spec: (T0 + timedelta(hours=spec[0])).astimezone(PLUS7 if spec[1] else T0.tzinfo)
+    ),
+    status=st.sampled_from([Status.IN_TRANSIT, Status.EXCEPTION]),
+    description=st.sampled_from(["Arrived", "Departed"]),
+    location=st.sampled_from(["", "Hub A"]),
+)
+snapshots = st.builds(
+    lambda index, evs, status, hours, first: replace(
+        shipment(
+            KEYS[index], events=tuple(evs), status=status, checked_at=T0 + timedelta(hours=hours)
+        ),
+        first_seen=None if first is None else T0 + timedelta(hours=first),
+    ),
+    st.integers(0, len(KEYS) - 1),
+    st.lists(events, max_size=4),
+    st.sampled_from([Status.IN_TRANSIT, Status.DELIVERED, Status.EXCEPTION]),
+    st.integers(0, 48),
+    st.none() | st.integers(0, 3),
+)
+# (who writes: this object or another connection, the batch of snapshots)
+steps = st.lists(st.tuples(st.booleans(), st.lists(snapshots, min_size=1, max_size=3)), max_size=6)
+
+
+async def _fresh(path: Path, keys: list[ShipmentKey]) -> dict[ShipmentKey, Shipment]:
+    async with Database.open(path) as db:
+        return await db.shipments.get_many(keys)
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps)
+def test_cached_reads_match_the_rows(
+    tmp_path_factory: pytest.TempPathFactory, plan: list[tuple[bool, list[Shipment]]]
+) -> None:
+    path = tmp_path_factory.mktemp("cache") / "parcelbot.sqlite3"
+
+    async def run() -> None:
+        async with Database.open(path) as mine, Database.open(path) as other:
+            for by_other, batch in plan:
+                writer = other if by_other else mine
+                await writer.shipments.save_many([write(snapshot) for snapshot in batch])
+                cached = await mine.shipments.get_many(KEYS)
+                truth = await _fresh(path, KEYS)
+                # repr catches values that are equal but would print differently.
+                assert repr(cached) == repr(truth)
+                assert cached == truth
+
+    asyncio.run(run())
+
+
+async def test_a_read_after_another_connection_wrote_sees_its_change(db_path: Path) -> None:
+    async with Database.open(db_path) as mine, Database.open(db_path) as other:
+        await mine.shipments.save_many([write(shipment(events=(event(0),)))])
+        assert (await mine.shipments.get(key())) is not None
+        await other.shipments.save_many([write(shipment(status=Status.DELIVERED))])
+        stored = await mine.shipments.get(key())
+        assert stored is not None
+        assert stored.status is Status.DELIVERED
+
+
+async def test_a_raw_write_by_another_connection_is_noticed(db_path: Path) -> None:
+    async with Database.open(db_path) as mine:
+        await mine.shipments.save_many([write(shipment(events=(event(0), event(1))))])
+        async with aiosqlite.connect(db_path) as conn:
+            await conn.execute("DELETE FROM events WHERE time > ?", (time_to_text(T0),))
+            await conn.commit()
+        stored = await mine.shipments.get(key())
+        assert stored is not None
+        assert [e.time for e in stored.events] == [T0]
+
+
+async def test_a_big_read_returns_everything_even_past_the_cache_bound(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("storage.shipments._CACHE_LIMIT", 3)
+    keys = [key(f"1ZBOUND{i:04d}") for i in range(10)]
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in keys])
+        first = await db.shipments.get_many(keys)
+        again = await db.shipments.get_many(keys)
+    assert list(first) == keys
+    assert again == first
+
+
+async def test_two_snapshots_of_one_parcel_in_one_batch_are_cached_as_stored(
+    db_path: Path,
+) -> None:
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many(
+            [
+                SnapshotWrite(shipment(events=(event(3), event(1))), None),
+                SnapshotWrite(shipment(events=(event(2), event(1, "Other"))), None),
+            ]
+        )
+        cached = await db.shipments.get(key())
+    assert cached == (await _fresh(db_path, [key()]))[key()]
