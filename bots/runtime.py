@@ -10,6 +10,9 @@ through their constructors.
   settings; every refreshed pair is stored). No sandbox.
 - A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop), ``/health`` and, in
   Telegram webhook mode, Telegram's route, served in the same loop.
+- With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop pushes are stored,
+  answered at once and processed in the background; what a previous run left is processed
+  at start. 17TRACK's client restarts numbers 17TRACK stopped following (``retrack``).
 
 Everything opened is closed on exit, the last opened first.
 """
@@ -32,6 +35,7 @@ from pydantic import SecretStr
 from bots.notifier import PlatformNotifier
 from bots.settings import Settings
 from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
+from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
 from bots.webhook_sink import ServiceSink
 from bots.webhooks import TelegramRoute, WebhookConfig, make_app, serve
 from core.clock import DemoClock, SystemClock
@@ -52,7 +56,9 @@ from storage.db import Database
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-__all__ = ["Runtime", "configure_logging", "open_runtime"]
+    from bots.telegram_bot import TelegramAdapter
+
+__all__ = ["Runtime", "configure_logging", "open_runtime", "open_telegram"]
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +94,7 @@ class Runtime:
     http: httpx.AsyncClient | None = None
     webhook_url: str = ""
     telegram_route: TelegramRoute | None = None
+    inbox: WebhookInbox | None = None
 
     @property
     def sandbox(self) -> bool:
@@ -229,7 +236,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
         service = ParcelService(provider=estimating, store=db, clock=clock, orders=orders)
-        sink = ServiceSink(service, estimating, db, clock, shop=shop)
+        restarter = None
+        if isinstance(provider, ProviderRouter):
+            restarter = next(
+                (p for p in provider.providers if isinstance(p, SeventeenTrackClient)), None
+            )
+        sink = ServiceSink(service, estimating, db, clock, shop=shop, retracker=restarter)
         runtime = Runtime(
             settings=settings,
             db=db,
@@ -247,6 +259,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             runtime.telegram_route = TelegramRoute(
                 settings.telegram_webhook_secret.get_secret_value()
             )
+        if not settings.sandbox_only:
+            # Started before the server and stopped after it: nothing accepted waits unserved.
+            inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+            runtime.inbox = await stack.enter_async_context(inbox.running())
         if settings.webhook_port is not None:
             app = make_app(
                 _webhook_config(settings),
@@ -254,6 +270,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 clock,
                 health=runtime.health,
                 telegram=runtime.telegram_route,
+                inbox=runtime.inbox,
             )
             runtime.webhook_url = await stack.enter_async_context(
                 serve(app, settings.webhook_host, settings.webhook_port)
@@ -268,8 +285,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 @asynccontextmanager
-async def _telegram(runtime: Runtime, token: str) -> AsyncIterator[None]:
-    """Run the Telegram adapter in this loop and register its sender."""
+async def open_telegram(runtime: Runtime, token: str) -> AsyncIterator[TelegramAdapter]:
+    """Run the Telegram adapter in this loop, register its sender and yield the adapter.
+
+    In webhook mode the adapter is attached to the webhook route for as long as it runs and
+    detached before it stops, so updates posted meanwhile are answered 503 and redelivered
+    by Telegram after the next start; the webhook itself stays registered (see
+    ``bots.telegram_bot.app``).
+    """
     from bots.telegram_bot import StoredGroupSwitch, build_adapter
     from bots.telegram_bot import WebhookConfig as TelegramWebhook
 
@@ -284,12 +307,17 @@ async def _telegram(runtime: Runtime, token: str) -> AsyncIterator[None]:
         webhook=webhook,
     )
     if route is not None:
-        # Attached before start: Telegram posts only after start() registered the webhook.
+        # Attached before start: until the application runs, the adapter refuses updates
+        # (503), and from then on none waits for this function to get round to attaching.
         route.target = adapter
     try:
         async with adapter:
             runtime.notifier.register(Platform.TELEGRAM, adapter.sender)
-            yield
+            try:
+                yield adapter
+            finally:
+                if route is not None:
+                    route.target = None
     finally:
         if route is not None:
             route.target = None
@@ -383,7 +411,7 @@ async def run(settings: Settings, *, console: bool = False) -> int:
                 watch: list[asyncio.Task[None]] = []
                 if settings.telegram_token is not None:
                     token = settings.telegram_token.get_secret_value()
-                    await stack.enter_async_context(_telegram(runtime, token))
+                    await stack.enter_async_context(open_telegram(runtime, token))
                 if settings.discord_token is not None:
                     token = settings.discord_token.get_secret_value()
                     watch.append(await stack.enter_async_context(_discord(runtime, token)))

@@ -11,18 +11,26 @@
   index and are sent to the tracking provider, which registers numbers it does not know, and
   the snapshots it answers with go through the same path as a poll.
 - ``sync_orders`` does the same for every order updated since the last sync (orders search),
-  because webhooks alone may miss updates.
+  because webhooks alone may miss updates. It goes page by page and saves its place after
+  each one: a failed page is asked again at the next run, a restart resumes where the last
+  run stopped, and the update-time cursor moves only once the whole window is indexed.
+- ``tracking_stopped`` handles 17TRACK's ``TRACKING_STOPPED``: 17TRACK stopped following a
+  number (about 30 days without news, 15 after delivery, or on request). A parcel someone
+  still follows goes back to regular polling at once and 17TRACK is asked to restart it
+  (``retrack``, allowed once per number); it is never silently dropped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from core import carriers
-from core.errors import TrackingError
+from core.errors import ProviderError, TrackingError
 from core.eta_provider import EstimatingProvider
 from core.models import (
     OrderId,
@@ -38,12 +46,22 @@ from core.service import ParcelService
 from storage.db import Database
 from storage.order_index import IndexedParcel
 
-__all__ = ["ORDER_EVENT_TYPES", "SYNC_KEY", "ServiceSink", "SyncStats"]
+__all__ = [
+    "ORDER_EVENT_TYPES",
+    "SYNC_KEY",
+    "SYNC_PAGE_KEY",
+    "Retracker",
+    "ServiceSink",
+    "SyncStats",
+]
 
 log = logging.getLogger(__name__)
 
 SYNC_KEY = "tiktok_shop.index_synced_at"
 """``db.meta`` key: when the order index was last brought up to date by a search."""
+
+SYNC_PAGE_KEY = "tiktok_shop.index_sync_page"
+"""``db.meta`` key: the unfinished search (its window and the next page token), if any."""
 
 ORDER_EVENT_TYPES = frozenset({1, 3, 4, 11, 12})
 """TikTok Shop push types that concern an order (status, address, package, cancel, return)."""
@@ -54,6 +72,52 @@ _FIRST_SYNC = timedelta(days=1)
 # Searches overlap the previous one a little: an order updated during a search is not lost.
 _SYNC_OVERLAP = timedelta(minutes=5)
 _SKIP_ORDERS = frozenset({OrderStatus.CANCELLED, OrderStatus.UNPAID})
+# A saved page token older than this may have expired: the window is searched from page one.
+_PAGE_TOKEN_LIFETIME = timedelta(minutes=30)
+
+
+class Retracker(Protocol):
+    """A tracking source that can restart numbers it stopped following (17TRACK)."""
+
+    async def retrack(
+        self, requests: Sequence[TrackRequest]
+    ) -> Mapping[ShipmentKey, TrackingError | None]:
+        """None per number tracked again, else why not; raises ``ProviderError`` when the
+        whole call failed."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _SearchPlace:
+    """Where an order search stands: its window ``[since, until)`` and the next page."""
+
+    since: datetime
+    until: datetime
+    token: str = ""
+    saved_at: datetime | None = None
+
+    def dump(self, now: datetime) -> str:
+        return json.dumps(
+            {
+                "since": self.since.isoformat(),
+                "until": self.until.isoformat(),
+                "token": self.token,
+                "saved_at": now.isoformat(),
+            }
+        )
+
+    @classmethod
+    def load(cls, text: str) -> _SearchPlace | None:
+        try:
+            doc = json.loads(text)
+            return cls(
+                datetime.fromisoformat(doc["since"]),
+                datetime.fromisoformat(doc["until"]),
+                str(doc.get("token") or ""),
+                datetime.fromisoformat(doc["saved_at"]) if doc.get("saved_at") else None,
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +131,11 @@ class SyncStats:
 
 
 class ServiceSink:
-    """``WebhookSink`` over the real service, provider, database and (optional) shop."""
+    """``WebhookSink`` over the real service, provider, database and (optional) shop.
+
+    ``provider`` is the service's own provider: shop parcels are tracked through
+    ``ParcelService.track_batch``.
+    """
 
     def __init__(
         self,
@@ -77,12 +145,14 @@ class ServiceSink:
         clock: Clock,
         *,
         shop: TikTokShopClient | None = None,
+        retracker: Retracker | None = None,
     ) -> None:
         self._service = service
         self._provider = provider
         self._db = db
         self._clock = clock
         self._shop = shop
+        self._retracker = retracker
 
     # -- tracking pushes --
 
@@ -185,21 +255,95 @@ class ServiceSink:
         await self._db.order_index.upsert(list(entries.values()))
         await self.register(list(entries.values()), promises)
 
-    async def sync_orders(self) -> SyncStats:
-        """Index every order updated since the last sync; register the numbers new to it."""
+    async def sync_orders(self, *, max_pages: int = 100, page_size: int = 50) -> SyncStats:
+        """Index every order updated since the last sync; register the numbers new to it.
+
+        A search covers the window ``[since, until)``: ``since`` is the last completed
+        window's end minus a small overlap (a day back the first time), ``until`` the moment
+        the search began (a fixed end keeps the pages stable while they are read). Each page
+        is indexed, its new numbers registered with the tracking provider, and only then the
+        next page token saved (``SYNC_PAGE_KEY``). A page that fails raises ``ProviderError``
+        with the place kept, so the next run asks that page again and a restart resumes there.
+        When the last page is done the cursor (``SYNC_KEY``) moves to ``until``. At most
+        ``max_pages`` pages per run; the search continues at the next run.
+        """
         if self._shop is None:
             return SyncStats()
-        started = self._clock.now()
-        saved = await self._db.meta.get(SYNC_KEY)
-        since = datetime.fromisoformat(saved) - _SYNC_OVERLAP if saved else started - _FIRST_SYNC
-        found = await self._shop.index_updated(updated_from=since)
-        rows = [_indexed(entry, started) for entry in found]
-        new = set(await self._db.order_index.upsert(rows))
-        fresh = [row for row in rows if row.number in new]
-        alerts = await self.register(fresh, {}) if fresh else 0
-        await self._db.meta.set(SYNC_KEY, started.isoformat())
-        log.info("order index: %d numbers seen, %d new", len(rows), len(fresh))
-        return SyncStats(indexed=len(rows), new=len(fresh), registered=len(fresh), alerts=alerts)
+        place = await self._search_place()
+        indexed = new = alerts = 0
+        for _ in range(max(1, max_pages)):
+            page = await self._shop.search_page(
+                updated_from=place.since,
+                updated_to=place.until,
+                page_size=page_size,
+                page_token=place.token,
+            )
+            now = self._clock.now()
+            rows = list({e.number: _indexed(e, now) for e in page.entries}.values())
+            known = {row.number for row in rows if await self._db.order_index.find(row.number)}
+            fresh = [row for row in rows if row.number not in known]
+            # Registered before they are indexed: if that fails, they are still new next time.
+            alerts += await self.register(fresh, {}) if fresh else 0
+            await self._db.order_index.upsert(rows)
+            indexed, new = indexed + len(rows), new + len(fresh)
+            if not page.next_page_token:
+                await self._db.meta.set(SYNC_KEY, place.until.isoformat())
+                await self._db.meta.delete(SYNC_PAGE_KEY)
+                log.info("order index: %d numbers seen, %d new", indexed, new)
+                return SyncStats(indexed=indexed, new=new, registered=new, alerts=alerts)
+            place = replace(place, token=page.next_page_token)
+            await self._db.meta.set(SYNC_PAGE_KEY, place.dump(now))
+        log.info("order index: %d numbers seen, %d new; the search goes on next run", indexed, new)
+        return SyncStats(indexed=indexed, new=new, registered=new, alerts=alerts)
+
+    async def _search_place(self) -> _SearchPlace:
+        """The unfinished search to resume, else a new one from the last cursor to now."""
+        now = self._clock.now()
+        saved = await self._db.meta.get(SYNC_PAGE_KEY)
+        place = _SearchPlace.load(saved) if saved else None
+        if place is not None:
+            if place.saved_at is None or now - place.saved_at > _PAGE_TOKEN_LIFETIME:
+                place = replace(place, token="")
+            return place
+        cursor = await self._db.meta.get(SYNC_KEY)
+        since = datetime.fromisoformat(cursor) - _SYNC_OVERLAP if cursor else now - _FIRST_SYNC
+        return _SearchPlace(since, now)
+
+    # -- 17TRACK stopped following a number --
+
+    async def tracking_stopped(self, number: str, carrier: str) -> str:
+        """React to ``TRACKING_STOPPED``; return what was done ("ignored", "retracked",
+        "polling").
+
+        Nothing happens for a parcel nobody follows or whose journey ended. Otherwise the
+        parcel is polled again at the normal pace from now on (``ParcelService.push_stopped``)
+        and, when a retracker is configured, 17TRACK is asked to restart it so pushes resume.
+        A refused or failed restart leaves the parcel on polling.
+        """
+        carrier = carrier or await self.carrier_for(number)
+        if not carrier:
+            log.info("stopped parcel skipped: its carrier could not be told")
+            return "ignored"
+        request = TrackRequest(TrackingNumber(number), carrier)
+        if not await self._service.push_stopped([request.key]):
+            return "ignored"
+        if self._retracker is None:
+            log.info("tracking source stopped a followed %s parcel; it is polled now", carrier)
+            return "polling"
+        try:
+            outcome = await self._retracker.retrack([request])
+        except ProviderError as err:
+            log.warning("retrack of a stopped %s parcel failed (%s); it is polled", carrier, err)
+            return "polling"
+        error = outcome.get(request.key, ProviderError())
+        if error is not None:
+            log.info(
+                "a stopped %s parcel cannot be restarted (%s); it is polled now",
+                carrier,
+                type(error).__name__,
+            )
+            return "polling"
+        return "retracked"
 
     async def register(
         self, parcels: Sequence[IndexedParcel], promises: Mapping[str, datetime]
@@ -220,7 +364,8 @@ class ServiceSink:
         items = list(requests.values())
         size = max(1, self._provider.max_batch)
         for start in range(0, len(items), size):
-            batch = await self._provider.track(items[start : start + size])
+            # Through the service, so the call counts towards the source's outage report.
+            batch = await self._service.track_batch(items[start : start + size])
             for key, error in batch.errors.items():
                 if isinstance(error, TrackingError):
                     log.info("shop parcel %s not tracked: %s", key.carrier, type(error).__name__)

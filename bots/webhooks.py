@@ -3,19 +3,34 @@
 Every push is read as raw bytes, size-checked, verified in constant time against its
 provider's signature scheme, de-duplicated by notification id and only then parsed. Tracking
 pushes become ``Shipment`` snapshots handed to ``WebhookSink.ingest`` — the same path as a
-poll, so alerts fire within seconds. TikTok Shop order events go to
-``WebhookSink.order_event`` (TikTok sends no tracking events: the order is re-read instead).
+poll, so alerts fire within seconds. A 17TRACK ``TRACKING_STOPPED`` push goes to
+``WebhookSink.tracking_stopped``, so a followed parcel is restarted or polled again, never
+silently dropped. TikTok Shop order events go to ``WebhookSink.order_event`` (TikTok sends
+no tracking events: the order is re-read instead).
+
+TikTok Shop asks for a quick 200 (providers.md §1.7, "Return 200 quickly"; its retry policy
+is not documented, so a slow answer may be retried or dropped), while processing an event
+means several shop and tracking-API calls with retries that can take tens of seconds. With
+an inbox (``NotificationInbox``, ``bots.webhook_inbox``) a verified, parsed TikTok push is
+therefore stored durably first and answered 200 "accepted" (or "duplicate": the inbox is
+unique per notification id, across restarts); a background worker processes it afterwards
+and, after a crash, at the next start. A push the inbox cannot store is answered 500 so
+TikTok sends it again. Without an inbox the event is processed inside the request.
 
 A snapshot whose carrier the provider did not name is still handed on (carrier ""): the
 sink tells the carrier from the number.
 
-Answers: 200 processed, duplicate or ignored; 400 malformed; 401 bad or missing signature;
+Answers: 200 processed, accepted, duplicate, ignored (or what ``tracking_stopped`` did:
+retracked, polling); 400 malformed; 401 bad or missing signature;
 404 provider not configured; 413 body too large; 500 the sink failed (the provider retries).
 
 When Telegram runs in webhook mode the same server takes its updates at
-``{prefix}/telegram``: the secret header is checked in constant time and the update handed to
-the adapter (503 until the adapter is attached). :func:`serve` runs an app on a host and port
-inside the running loop and stops it cleanly.
+``{prefix}/telegram``: the secret header is checked in constant time (401), the body
+size-checked (413) and parsed (400), a repeated ``update_id`` answered 200 without being
+handled again (Telegram redelivers an update whose answer it did not get), and the update
+handed to the adapter: 503 while no adapter is attached or it is not running, so Telegram
+delivers the update again later. :func:`serve` runs an app on a host and port inside the
+running loop and stops it cleanly.
 """
 
 from __future__ import annotations
@@ -32,7 +47,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from bots.telegram_bot.app import SECRET_HEADER, check_webhook_secret
+from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
 from core.models import Shipment
 from core.ports import Clock
 from core.providers import aftership, seventeen_track, tiktok_shop
@@ -40,6 +55,7 @@ from core.providers import aftership, seventeen_track, tiktok_shop
 __all__ = [
     "HEALTH_PATH",
     "SERVER_KEY",
+    "NotificationInbox",
     "TelegramFeed",
     "TelegramRoute",
     "WebhookConfig",
@@ -65,6 +81,20 @@ class WebhookSink(Protocol):
         """React to a TikTok Shop order/package event (re-read the order, update the index)."""
         ...
 
+    async def tracking_stopped(self, number: str, carrier: str) -> str:
+        """17TRACK stopped following a number (carrier "" when it did not say which): keep a
+        followed parcel followed; return what was done (a short word for the response)."""
+        ...
+
+
+class NotificationInbox(Protocol):
+    """Durable storage for verified pushes that are processed after the answer."""
+
+    async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
+        """Store the push for processing (committed on return); False when it was already
+        there. Raises when it could not be stored."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
@@ -83,7 +113,9 @@ class WebhookConfig:
 class TelegramFeed(Protocol):
     """What takes Telegram updates (``TelegramAdapter`` provides it)."""
 
-    async def feed_update(self, data: Mapping[str, Any]) -> None: ...
+    async def feed_update(self, data: Mapping[str, Any]) -> None:
+        """Queue one update; raise ``NotReceiving`` when it cannot be taken now."""
+        ...
 
 
 class TelegramRoute:
@@ -144,7 +176,9 @@ class WebhookServer:
         health: Callable[[], Mapping[str, Any]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         telegram: TelegramRoute | None = None,
+        inbox: NotificationInbox | None = None,
     ) -> None:
+        self._inbox = inbox
         self._config = config
         self._sink = sink
         self._clock = clock
@@ -152,6 +186,8 @@ class WebhookServer:
         self._monotonic = monotonic
         self._telegram = telegram
         self._seen = _Seen(config.dedupe_size, config.dedupe_ttl)
+        # Apart from the providers' ids, so that a burst of chat updates evicts none of them.
+        self._telegram_seen = _Seen(config.dedupe_size, config.dedupe_ttl)
         self.counts: dict[str, int] = {}
 
     def _count(self, what: str) -> None:
@@ -163,17 +199,11 @@ class WebhookServer:
         """The verified raw body, or the response that refuses it."""
         if verify is None:
             return _json(404, error="not configured")
-        length = request.content_length
-        if length is not None and length > self._config.max_body:
-            self._count(f"{provider}.too_large")
-            return _json(413, error="body too large")
-        try:
-            body = await request.content.read(self._config.max_body + 1)
-        except (ConnectionError, ValueError):
-            return _json(400, error="unreadable body")
-        if len(body) > self._config.max_body:
-            self._count(f"{provider}.too_large")
-            return _json(413, error="body too large")
+        body = await self._read_body(request)
+        if isinstance(body, web.Response):
+            if body.status == 413:
+                self._count(f"{provider}.too_large")
+            return body
         signature = request.headers.get(header, "")
         if not signature or not verify(body, signature):
             self._count(f"{provider}.forged")
@@ -218,6 +248,8 @@ class WebhookServer:
             return _json(400, error="malformed body")
 
         async def work() -> str:
+            if push.event == "TRACKING_STOPPED":
+                return await self._sink.tracking_stopped(push.number, push.carrier)
             shipment = push.shipment(now=self._clock.now())
             if shipment is None:
                 return "ignored"
@@ -268,12 +300,51 @@ class WebhookServer:
             self._count("tiktok_shop.malformed")
             return _json(400, error="malformed body")
 
+        notification = event.notification_id or hashlib.sha256(body).hexdigest()
+        if self._inbox is not None:
+            return await self._store("tiktok_shop", notification, body, self._inbox)
+
         async def work() -> str:
             await self._sink.order_event(event)
             return "processed"
 
-        notification = event.notification_id or hashlib.sha256(body).hexdigest()
         return await self._deliver("tiktok_shop", notification, work)
+
+    async def _store(
+        self, provider: str, notification: str, body: bytes, inbox: NotificationInbox
+    ) -> web.Response:
+        """Keep a verified push for the background worker; answer once it is stored."""
+        try:
+            added = await inbox.accept(provider, notification, body)
+        except Exception:
+            self._count(f"{provider}.failed")
+            log.exception("%s push could not be stored", provider)
+            return _json(500, error="processing failed")
+        if not added:
+            self._count(f"{provider}.duplicate")
+            return _json(200, status="duplicate")
+        self._count(f"{provider}.accepted")
+        return _json(200, status="accepted")
+
+    async def _read_body(self, request: web.Request) -> bytes | web.Response:
+        """The whole body (at most ``max_body`` bytes), or the response that refuses it."""
+        limit = self._config.max_body
+        length = request.content_length
+        if length is not None and length > limit:
+            return _json(413, error="body too large")
+        # StreamReader.read(n) returns what has arrived, up to n bytes: read until the end.
+        body = bytearray()
+        try:
+            while len(body) <= limit:
+                chunk = await request.content.read(limit + 1 - len(body))
+                if not chunk:
+                    break
+                body += chunk
+        except (ConnectionError, ValueError):
+            return _json(400, error="unreadable body")
+        if len(body) > limit:
+            return _json(413, error="body too large")
+        return bytes(body)
 
     async def telegram(self, request: web.Request) -> web.Response:
         route = self._telegram
@@ -281,28 +352,40 @@ class WebhookServer:
             return _json(404, error="not configured")
         if not check_webhook_secret(route.secret, request.headers.get(SECRET_HEADER)):
             self._count("telegram.forged")
+            log.warning("Telegram update refused: bad or missing secret token")
             return _json(401, error="bad secret")
         target = route.target
         if target is None:
             # Telegram retries later; updates are not lost while the adapter starts.
             return _json(503, error="starting")
-        length = request.content_length
-        if length is not None and length > self._config.max_body:
-            return _json(413, error="body too large")
-        try:
-            body = await request.content.read(self._config.max_body + 1)
-        except (ConnectionError, ValueError):
-            return _json(400, error="unreadable body")
-        if len(body) > self._config.max_body:
-            return _json(413, error="body too large")
+        body = await self._read_body(request)
+        if isinstance(body, web.Response):
+            self._count("telegram.refused")
+            return body
         try:
             update = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
+            # RecursionError: deeply nested arrays or objects (still within max_body).
             update = None
-        if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int) or isinstance(update_id, bool):
             self._count("telegram.malformed")
             return _json(400, error="malformed body")
-        await target.feed_update(update)
+        key = str(update_id)
+        if not self._telegram_seen.claim(key, self._monotonic()):
+            self._count("telegram.duplicate")
+            return _json(200, status="duplicate")
+        try:
+            await target.feed_update(update)
+        except NotReceiving:
+            self._telegram_seen.release(key)
+            return _json(503, error="not receiving")
+        except Exception:
+            self._telegram_seen.release(key)
+            self._count("telegram.failed")
+            log.exception("Telegram update could not be queued")
+            return _json(500, error="processing failed")
+        self._telegram_seen.finish(key, self._monotonic())
         self._count("telegram.processed")
         return _json(200, status="processed")
 
@@ -321,10 +404,12 @@ def make_app(
     *,
     health: Callable[[], Mapping[str, Any]] | None = None,
     telegram: TelegramRoute | None = None,
+    inbox: NotificationInbox | None = None,
 ) -> web.Application:
     """The aiohttp application: three push endpoints under ``config.prefix``, ``/health``,
-    and ``{prefix}/telegram`` when a Telegram route is given."""
-    server = WebhookServer(config, sink, clock, health=health, telegram=telegram)
+    and ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop
+    pushes are stored and answered at once, then processed in the background."""
+    server = WebhookServer(config, sink, clock, health=health, telegram=telegram, inbox=inbox)
     # A little headroom over max_body so the handler, not aiohttp, answers 413 with JSON.
     app = web.Application(client_max_size=config.max_body + 1024)
     prefix = config.prefix.rstrip("/")

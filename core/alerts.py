@@ -132,6 +132,8 @@ def _new_events(old: Shipment, new: Shipment) -> list[TrackingEvent]:
     Formatting every key is the costliest part of a diff, so when every time is in UTC the
     same identity (UTC second, status, code prefix) is compared as a tuple instead.
     """
+    if new.events is old.events:
+        return []  # the very same history (a provider may hand back what it gave before)
     epoch, second = _EPOCH, _SECOND
     seen: set[object] = set()
     for event in old.events:

@@ -36,6 +36,7 @@ __all__ = [
     "choice_reply",
     "format_local",
     "list_reply",
+    "order_line",
     "order_reply",
     "shipment_buttons",
     "shipment_reply",
@@ -339,6 +340,13 @@ _ORDER_STATUS = {
     OrderStatus.COMPLETED: "completed",
     OrderStatus.CANCELLED: "cancelled",
 }
+
+
+def order_line(order_id: str, status: OrderStatus | None) -> str:
+    """One line naming the shop order a parcel ships; only for the order's verified owner."""
+    if status is None:
+        return f"Order {order_id} (its status cannot be read right now)."
+    return f"Order {order_id}: {_ORDER_STATUS[status]}."
 
 
 def order_reply(order: Order, shipments: list[Shipment], *, private: bool = True) -> Reply:

@@ -21,6 +21,8 @@ from core.ports import (
 )
 
 __all__ = [
+    "IndexedOrder",
+    "OrderIndex",
     "OrderLink",
     "OrderLinkRepository",
     "ProactiveChats",
@@ -50,6 +52,10 @@ class ProactiveShipments(ShipmentRepository, Protocol):
 
     async def pushed_since(self, keys: Sequence[ShipmentKey], since: datetime) -> set[ShipmentKey]:
         """The parcels among ``keys`` pushed at or after ``since``."""
+        ...
+
+    async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
+        """Forget that these parcels were pushed (``pushed_since`` no longer returns them)."""
         ...
 
     async def finished(
@@ -102,6 +108,28 @@ class OrderLinkRepository(Protocol):
     async def forget_chat(self, chat: ChatRef) -> int: ...
 
 
+class IndexedOrder(Protocol):
+    """The shop order a tracking number ships (a row of the order index)."""
+
+    @property
+    def order_id(self) -> OrderId: ...
+
+    @property
+    def shop_id(self) -> str: ...
+
+
+class OrderIndex(Protocol):
+    """The shop's tracking number → order index, kept current by order webhooks and searches.
+
+    It knows which order ships a number, not who the buyer is: whoever shows an order from it
+    must check that the asking chat proved the order is theirs.
+    """
+
+    async def find(self, number: str) -> IndexedOrder | None:
+        """The order a tracking number ships, or None when the index does not know it."""
+        ...
+
+
 class Store(Protocol):
     """The repositories the service works with (``storage.Database`` provides them)."""
 
@@ -119,3 +147,6 @@ class Store(Protocol):
 
     @property
     def orders(self) -> OrderLinkRepository: ...
+
+    @property
+    def order_index(self) -> OrderIndex: ...

@@ -85,6 +85,7 @@ from core.replies import (
     choice_reply,
     format_local,
     list_reply,
+    order_line,
     order_reply,
     shipment_reply,
     timeline_reply,
@@ -121,8 +122,18 @@ class ServiceConfig:
     """How often ``poll_due`` also runs ``archive_due``."""
     webhook_trust: timedelta = timedelta(days=3)
     """A parcel pushed (webhook) this recently is polled only as a daily safety net."""
-    recover_after_calls: int = 20
-    """A failing provider counts as recovered after this many successful calls in a row."""
+    fail_after_calls: int = 3
+    """A source counts as failing after this many failed calls in a row (see ``_SourceHealth``).
+
+    A call fails only once the HTTP layer's retries are spent (4 attempts by default), so at
+    30 % failed requests one call in ~120 fails and three in a row (~1 in 2 million) mean a
+    real outage, reported within three poll cycles (under a minute at the 15 s default)."""
+    recover_after_calls: int = 5
+    """A failing source counts as recovered after this many successful calls in a row.
+
+    More than ``fail_after_calls``: a source coming back is often flaky at first, and one
+    lucky call between failures says nothing. At ~1 failed call in 120 five in a row are
+    the norm (96 %), so recovery is reported promptly; a source that alternates stays failing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,36 +182,51 @@ class _Routing(Protocol):
 
 
 class _SourceHealth:
-    """Logs a failing tracking source once when it starts failing and once when it recovers.
+    """The one place that reports a source's outage (WARNING): once down, once back up.
 
-    Calls fail at random when a source is unwell, so recovery needs ``recover_after``
-    successful calls in a row; a single lucky call between failures says nothing.
+    The rule, with hysteresis both ways: a source is *failing* after ``fail_after``
+    consecutive failed calls and *recovered* after ``recover_after`` consecutive successful
+    calls; anything in between changes nothing. A call is one request of the service to a
+    source (a ``track`` batch, an order lookup) and fails when it raises a ``ProviderError``
+    (the HTTP layer's retries are already spent) or every number in it came back as one.
+    Every path that calls a source reports here: polls, /track and refreshes, order lookups
+    and the webhook sink (``ParcelService.track_batch``). The clients' own
+    ``core.providers._http.ProviderHealth`` logs at DEBUG only.
     """
 
-    def __init__(self, recover_after: int) -> None:
+    def __init__(self, fail_after: int, recover_after: int) -> None:
+        self._fail_after = max(1, fail_after)
         self._recover_after = max(1, recover_after)
-        self._streak: dict[str, int] = {}
+        self._failures: dict[str, int] = {}
+        self._successes: dict[str, int] = {}
+        self._failing: set[str] = set()
 
     @property
     def failing(self) -> frozenset[str]:
-        return frozenset(self._streak)
+        return frozenset(self._failing)
 
     def failure(self, source: str, err: BaseException) -> None:
-        if source not in self._streak:
+        self._successes.pop(source, None)
+        count = self._failures[source] = self._failures.get(source, 0) + 1
+        if source not in self._failing and count >= self._fail_after:
+            self._failing.add(source)
             log.warning(
-                "tracking source %s is failing (%s); parcels are retried later",
+                "source %s is failing (%d failed calls in a row, last %s); "
+                "parcels are retried later",
                 source,
+                count,
                 type(err).__name__,
             )
-        self._streak[source] = 0
 
     def success(self, source: str) -> None:
-        if source not in self._streak:
+        self._failures.pop(source, None)
+        if source not in self._failing:
             return
-        self._streak[source] += 1
-        if self._streak[source] >= self._recover_after:
-            del self._streak[source]
-            log.warning("tracking source %s recovered", source)
+        count = self._successes[source] = self._successes.get(source, 0) + 1
+        if count >= self._recover_after:
+            self._failing.discard(source)
+            del self._successes[source]
+            log.warning("source %s recovered (%d good calls in a row)", source, count)
 
 
 class _SlidingWindow:
@@ -253,7 +279,9 @@ class ParcelService:
             self._config.ownership_attempts, self._config.ownership_window.total_seconds()
         )
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
-        self._health = _SourceHealth(self._config.recover_after_calls)
+        self._health = _SourceHealth(
+            self._config.fail_after_calls, self._config.recover_after_calls
+        )
         self._next_housekeeping: datetime | None = None
 
     @property
@@ -262,13 +290,17 @@ class ParcelService:
 
     @property
     def failing_sources(self) -> frozenset[str]:
-        """Tracking sources currently considered failing (see ``_SourceHealth``)."""
+        """Sources (tracking providers, the shop) now considered failing (``_SourceHealth``)."""
         return self._health.failing
 
     # ---------------------------------------------------------------- lookups
 
     async def track(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
-        """Where is this parcel (or order)? Fetches fresh data when the stored one is old."""
+        """Where is this parcel (or order)? Fetches fresh data when the stored one is old.
+
+        When the shop's order index maps the number to an order this chat proved is its own
+        (``/verify``), the reply also names the order and its status; see ``_with_order``.
+        """
         self._limit(chat)
         await self.chat_seen(chat)
         ident = parse_identifier(text)
@@ -280,7 +312,51 @@ class ParcelService:
         if isinstance(request, Reply):
             return request
         shipment = await self._fetch(request)
-        return await self._shipment_reply(chat, shipment)
+        reply = await self._shipment_reply(chat, shipment)
+        return await self._with_order(chat, shipment, reply)
+
+    async def _with_order(self, chat: ChatRef, shipment: Shipment, reply: Reply) -> Reply:
+        """``reply`` plus the shop order the parcel ships, for the order's proven owner only.
+
+        The order index says which order ships a number but not whose it is, so the order is
+        shown only when this person verified it (this run) or this chat linked it before
+        (``/verify`` stores the link), and never in a group chat. Everyone else gets the
+        carrier's events alone. The parcel is linked to the order for this chat
+        (``/orders``, ``/report``); a shop that cannot be read leaves the status out.
+        """
+        if chat.is_group:
+            return reply
+        indexed = await self._store.order_index.find(shipment.number)
+        if indexed is None or not indexed.order_id:
+            return reply
+        oid = indexed.order_id
+        links = await self._store.orders.for_chat(chat)
+        verified = self._verified.get(f"{chat.platform}:{chat.user_id}", set())
+        if oid not in verified and all(link.order_id != oid for link in links.values()):
+            return reply
+        order: Order | None = None
+        if self._orders is not None:
+            try:
+                order = (await self._orders.get_orders([oid])).get(oid)
+            except ProviderError as err:
+                self._health.failure(self._orders.name, err)
+                log.info("order %s not readable for a tracking reply: %s", oid, err)
+            else:
+                self._health.success(self._orders.name)
+        link = links.get(shipment.key)
+        if link is None or link.order_id != oid:
+            await self._store.orders.link(
+                chat,
+                OrderLink(
+                    shipment.key,
+                    oid,
+                    self._clock.now(),
+                    order.shop if order is not None else indexed.shop_id,
+                    order.promised_by if order is not None else None,
+                ),
+            )
+        line = order_line(oid, order.status if order is not None else None)
+        return replace(reply, lines=(*reply.lines, line), private=True)
 
     async def lookup_order(self, chat: ChatRef, order_id: str, proof: str | None) -> Reply:
         """An order and its parcels, once the chat has proved the order is theirs.
@@ -315,7 +391,13 @@ class ParcelService:
                 raise NotAuthorised(
                     f"Too many wrong attempts. Please try again in about {wait} minutes."
                 )
-        order = (await self._orders.get_orders([oid])).get(oid)
+        try:
+            found = await self._orders.get_orders([oid])
+        except ProviderError as err:
+            self._health.failure(self._orders.name, err)
+            raise
+        self._health.success(self._orders.name)
+        order = found.get(oid)
         if oid not in self._verified[owner]:
             if order is None or not _owns(order, proof or ""):
                 raise NotAuthorised(
@@ -680,6 +762,41 @@ class ParcelService:
             await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
         return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
 
+    async def track_batch(self, requests: Sequence[TrackRequest]) -> TrackBatch:
+        """Ask the tracking provider once about ``requests``, counting the call per source.
+
+        For adapters that ask the provider outside ``poll_due`` and ``track`` (the webhook
+        sink registering shop parcels), so that every call feeds the one outage report
+        (``_SourceHealth``). Raises the provider's ``ProviderError`` when the call failed.
+        """
+        try:
+            batch = await self._provider.track(requests)
+        except ProviderError as err:
+            self._note_call(requests, None, err)
+            raise
+        self._note_call(requests, batch, None)
+        return batch
+
+    async def push_stopped(self, keys: Sequence[ShipmentKey]) -> list[ShipmentKey]:
+        """A push source stopped following these parcels: poll them at the normal pace again.
+
+        Parcels someone follows whose journey has not ended lose their "pushed" mark (so
+        polling no longer treats them as webhook-fed and checks them only daily) and are due
+        at once; they are returned. Parcels nobody follows, unknown or finished are left alone.
+        """
+        if not keys:
+            return []
+        now = self._clock.now()
+        subscribers = await self._store.subscriptions.subscribers(keys)
+        followed = [key for key in keys if key in subscribers]
+        stored = await self._store.shipments.get_many(followed) if followed else {}
+        resumed = [key for key in followed if key in stored and not stored[key].is_final]
+        if resumed:
+            await self._store.shipments.clear_pushed(resumed)
+            for key in resumed:
+                await self._store.shipments.schedule(key, now)
+        return resumed
+
     async def archive_due(self, limit: int = 500) -> int:
         """Archive finished parcels and expire never-scanned ones; return how many.
 
@@ -911,7 +1028,7 @@ class ParcelService:
             if (fresh_enough or stored.is_final) and not needs_promise:
                 return stored
         first_seen = stored.first_seen if stored is not None else request.first_seen or now
-        batch = await self._provider.track([replace(request, first_seen=first_seen)])
+        batch = await self.track_batch([replace(request, first_seen=first_seen)])
         fresh = batch.shipments.get(request.key)
         if fresh is None:
             error = batch.errors.get(request.key)
@@ -993,6 +1110,35 @@ class ParcelService:
     ) -> dict[str, ChatSettings]:
         chat_keys = sorted({sub.chat.chat_key for group in groups for sub in group})
         return await self._store.chats.settings_many(chat_keys) if chat_keys else {}
+
+    def _note_call(
+        self,
+        requests: Sequence[TrackRequest],
+        batch: TrackBatch | None,
+        error: ProviderError | None,
+    ) -> None:
+        """Count one provider call towards the health of each source it reached.
+
+        A source failed the call when the call raised, or none of its numbers came back and
+        some came back as a ``ProviderError`` (the rule ``_track_grouped`` applies to a poll
+        batch); any other answer, even "not found", is a success.
+        """
+        router = self._provider if isinstance(self._provider, _Routing) else None
+        asked: dict[str, list[ShipmentKey]] = {}
+        for request in requests:
+            source = router.provider_for(request.carrier) if router is not None else self._provider
+            if source is not None:
+                asked.setdefault(source.name, []).append(request.key)
+        for name, keys in asked.items():
+            if batch is None:
+                self._health.failure(name, error or ProviderError())
+                continue
+            failures = [batch.errors.get(key) for key in keys if key not in batch.shipments]
+            source_errors = [e for e in failures if isinstance(e, ProviderError)]
+            if len(failures) == len(keys) and source_errors:
+                self._health.failure(name, source_errors[0])
+            else:
+                self._health.success(name)
 
     async def _track_grouped(
         self, requests: Sequence[TrackRequest]

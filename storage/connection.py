@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -30,9 +30,13 @@ Row = Sequence[Any]
 class SerialConnection:
     """Serialises use of one autocommit-mode aiosqlite connection between tasks."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(
+        self, conn: aiosqlite.Connection, on_commit: Callable[[], None] | None = None
+    ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        # Told after every committed ``transaction`` (must not raise or block).
+        self._on_commit = on_commit
 
     @property
     def raw(self) -> aiosqlite.Connection:
@@ -48,7 +52,9 @@ class SerialConnection:
         """Run one statement in its own transaction; return the number of rows it changed."""
         async with self._lock:
             cursor = await self._conn.execute(sql, params)
-            return cursor.rowcount
+        if self._on_commit is not None:
+            self._on_commit()
+        return cursor.rowcount
 
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Transaction]:
@@ -77,6 +83,8 @@ class SerialConnection:
             except BaseException:
                 await asyncio.shield(self._rollback())
                 raise
+        if self._on_commit is not None:
+            self._on_commit()
 
     async def _rollback(self) -> None:
         try:

@@ -26,8 +26,10 @@ import aiosqlite
 
 from core.ports import Clock
 from storage.chats import SqliteChats, SqliteMeta
+from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
 from storage.connection import SerialConnection
 from storage.guilds import SqliteDiscordGuilds
+from storage.inbox import SqliteInbox
 from storage.migrations import Migration, apply_migrations
 from storage.observations import SqliteObservations
 from storage.order_index import SqliteOrderIndex
@@ -69,6 +71,7 @@ class Database:
         self.discord = SqliteDiscordGuilds(conn)
         self.orders = SqliteOrderLinks(conn)
         self.order_index = SqliteOrderIndex(conn)
+        self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
         self._conn = conn
 
@@ -93,12 +96,21 @@ class Database:
             Path(location).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are explicit BEGIN IMMEDIATE … COMMIT.
         conn = await aiosqlite.connect(location, isolation_level=None)
+        checkpointer: Checkpointer | None = None
         try:
             await _configure(conn, busy_timeout_ms)
             await apply_migrations(conn, migrations)
-            yield cls(SerialConnection(conn), clock or _WallClock(), location)
+            if location != _MEMORY and await _journal_mode(conn) == "wal":
+                # Checkpoints run beside the writer (storage.checkpoints); its own are a
+                # safety net only.
+                checkpointer = await Checkpointer.open(location, busy_timeout_ms)
+                await conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES:d}")
+            serial = SerialConnection(conn, checkpointer.nudge if checkpointer else None)
+            yield cls(serial, clock or _WallClock(), location)
         finally:
-            # The worker thread is not a daemon: an unclosed connection hangs the exit.
+            # The worker threads are not daemons: an unclosed connection hangs the exit.
+            if checkpointer is not None:
+                await checkpointer.close()
             await conn.close()
 
     async def info(self) -> dict[str, str]:
@@ -134,6 +146,12 @@ async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     await conn.execute("PRAGMA synchronous = NORMAL")
     await conn.execute("PRAGMA foreign_keys = ON")
     await conn.execute("PRAGMA temp_store = MEMORY")
+
+
+async def _journal_mode(conn: aiosqlite.Connection) -> str:
+    async with conn.execute("PRAGMA journal_mode") as cursor:
+        row = await cursor.fetchone()
+    return "" if row is None else str(row[0]).lower()
 
 
 async def _enable_wal(conn: aiosqlite.Connection, patience: float) -> str:

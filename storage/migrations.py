@@ -256,7 +256,40 @@ _ORDER_INDEX = Migration(
     ),
 )
 
-MIGRATIONS: list[Migration] = [_V1, _V2, _ETA_OBSERVATIONS, _PROACTIVE, _ORDER_INDEX]
+_WEBHOOK_INBOX = Migration(
+    description="verified webhook notifications kept until processed",
+    statements=(
+        # A row is written before the push is answered and marked done once processed, so a
+        # crash in between leaves it for the next start. Done rows keep only their id (for
+        # de-duplication) until they are purged.
+        """
+        CREATE TABLE webhook_inbox (
+            id INTEGER PRIMARY KEY,
+            provider TEXT NOT NULL,
+            notification_id TEXT NOT NULL,
+            body BLOB,
+            received_at TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT NOT NULL,
+            done_at TEXT,
+            UNIQUE (provider, notification_id)
+        )
+        """,
+        """
+        CREATE INDEX webhook_inbox_pending ON webhook_inbox (next_attempt_at)
+            WHERE done_at IS NULL
+        """,
+    ),
+)
+
+MIGRATIONS: list[Migration] = [
+    _V1,
+    _V2,
+    _ETA_OBSERVATIONS,
+    _PROACTIVE,
+    _ORDER_INDEX,
+    _WEBHOOK_INBOX,
+]
 """Every schema step in order; the schema version is the number applied."""
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import fields, replace
 from datetime import UTC, datetime
 from operator import attrgetter, is_
 from typing import Any
@@ -124,59 +123,6 @@ def _reads_back_as_is(shipment: Shipment, events: Sequence[TrackingEvent]) -> bo
 def _same(events: Sequence[TrackingEvent], others: Sequence[TrackingEvent]) -> bool:
     """Whether both hold the very same event objects (no field-by-field comparison)."""
     return len(events) == len(others) and all(map(is_, events, others))
-
-
-_SHIPMENT_FIELDS = (
-    "carrier",
-    "number",
-    "status",
-    "events",
-    "eta",
-    "promised_by",
-    "checked_at",
-    "delivered_at",
-    "proof",
-    "incident",
-    "provider",
-    "shipped_at",
-    "first_seen",
-    "origin",
-    "destination",
-)
-_POSITIONAL = tuple(field.name for field in fields(Shipment)) == _SHIPMENT_FIELDS
-
-
-def _with(
-    shipment: Shipment,
-    first_seen: datetime | None,
-    checked_at: datetime | None,
-    events: tuple[TrackingEvent, ...],
-) -> Shipment:
-    """``shipment`` with another first seen, check time and history.
-
-    Built positionally while ``Shipment`` has exactly the fields above: ``replace`` costs a
-    few times more, and this runs for every parcel of every poll.
-    """
-    if not _POSITIONAL:
-        return replace(shipment, first_seen=first_seen, checked_at=checked_at, events=events)
-    s = shipment
-    return Shipment(
-        s.carrier,
-        s.number,
-        s.status,
-        events,
-        s.eta,
-        s.promised_by,
-        checked_at,
-        s.delivered_at,
-        s.proof,
-        s.incident,
-        s.provider,
-        s.shipped_at,
-        first_seen,
-        s.origin,
-        s.destination,
-    )
 
 
 def _merged(
@@ -365,6 +311,7 @@ class SqliteShipments:
         sent: dict[tuple[str, str], list[TrackingEvent]] = {}
         # A parcel saved twice in one batch keeps the later snapshot (and both histories).
         last: dict[tuple[str, str], int] = {_key_of(w): i for i, w in enumerate(writes)}
+        cached = self._cache
         for index, write in enumerate(writes):
             shipment = write.shipment
             carrier, number = shipment.carrier, shipment.number
@@ -382,9 +329,21 @@ class SqliteShipments:
                     shipment_to_row(shipment, shipment.checked_at or now, write.next_check_at)
                 )
             events = shipment.events
-            hashes = _event_hashes(events)
-            if seen is not None and seen[0] <= len(hashes) and hash(hashes[: seen[0]]) == seen[1]:
-                events = events[seen[0] :]
+            stored = cached.get((carrier, number))
+            if seen is not None and stored is not None and stored.events is events:
+                # The very history the cache holds as stored: nothing to add, and what the
+                # memo says about its events stays true (stored events are never deleted).
+                events = ()
+                known = (seen[0], seen[1], snapshot_hash)
+            else:
+                hashes = _event_hashes(events)
+                if (
+                    seen is not None
+                    and seen[0] <= len(hashes)
+                    and hash(hashes[: seen[0]]) == seen[1]
+                ):
+                    events = events[seen[0] :]
+                known = (len(hashes), hash(hashes), snapshot_hash)
             # event_to_row, inlined: this runs for every new scan of every parcel.
             event_rows.extend(
                 [
@@ -402,7 +361,7 @@ class SqliteShipments:
                 ]
             )
             sent.setdefault((carrier, number), []).extend(events)
-            learned.append(((carrier, number), (len(hashes), hash(hashes), snapshot_hash)))
+            learned.append(((carrier, number), known))
             if write.alerts:
                 created_at = time_to_text(shipment.checked_at or now)
                 # One alert usually goes to several chats: encode it once.
@@ -499,9 +458,9 @@ class SqliteShipments:
             if _same(events, shipment.events):
                 events = shipment.events
             if base is not shipment or first_seen is not shipment.first_seen:
-                shipment = _with(base, first_seen, shipment.checked_at, events)
+                shipment = base.rechecked(shipment.checked_at, first_seen, events)
             elif events is not shipment.events:
-                shipment = _with(shipment, first_seen, shipment.checked_at, events)
+                shipment = shipment.rechecked(shipment.checked_at, first_seen, events)
             self._cache_put(key, shipment)
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:
@@ -559,6 +518,18 @@ class SqliteShipments:
             (_keys_json(keys), time_to_text(since)),
         )
         return {ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows}
+
+    async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
+        """Forget that these parcels were pushed: polling alone follows them from now on."""
+        if not keys:
+            return
+        await self._conn.write(
+            "UPDATE shipments SET pushed_at = NULL WHERE id IN ("
+            "SELECT s.id FROM json_each(?) AS j JOIN shipments AS s "
+            "ON s.carrier = json_extract(j.value, '$[0]') "
+            "AND s.number = json_extract(j.value, '$[1]'))",
+            (_keys_json(keys),),
+        )
 
     async def finished(
         self, done_before: datetime, inactive_before: datetime, limit: int

@@ -5,17 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from core.models import ChatRef, ShipmentKey, Subscription, TrackingNumber
+from core.models import ChatRef, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import (
-    chat_from_columns,
     chat_to_columns,
-    opt_text,
-    preference_from_text,
     subscription_from_row,
     time_to_text,
 )
-from storage.connection import SerialConnection
+from storage.connection import Row, SerialConnection
 
 __all__ = ["SqliteSubscriptions"]
 
@@ -25,6 +22,10 @@ SELECT s.platform, s.chat_id, s.user_id, s.is_group, s.carrier, s.number, s.labe
     s.preference, s.muted, s.archived, s.created_at
 FROM subscriptions AS s
 """
+
+
+# Bounds the decoded-subscription memo (a few hundred bytes a row); when full it starts over.
+_DECODED_LIMIT = 200_000
 
 
 class SqliteSubscriptions:
@@ -38,6 +39,9 @@ class SqliteSubscriptions:
     def __init__(self, conn: SerialConnection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        # Subscriptions decoded by ``subscribers``, by their row: every poll reads the same
+        # rows again, and a row is its own cache key (any change makes another row).
+        self._decoded: dict[Row, Subscription] = {}
 
     async def add(self, subscription: Subscription) -> bool:
         """Add the subscription, or update an existing one; True when it is new or was archived.
@@ -138,29 +142,17 @@ class SqliteSubscriptions:
         # and reusing the caller's key objects makes its later lookups cheaper too.
         asked = {(key.carrier, key.number): key for key in keys}
         found: dict[ShipmentKey, list[Subscription]] = {}
-        for (
-            platform,
-            chat_id,
-            user_id,
-            is_group,
-            carrier,
-            number,
-            label,
-            preference,
-            muted,
-            archived,
-            created_at,
-        ) in rows:
-            key = asked.get((carrier, number)) or ShipmentKey(carrier, TrackingNumber(number))
-            subscription = Subscription(
-                chat_from_columns(platform, chat_id, user_id, is_group),
-                key,
-                label,
-                None if preference is None else preference_from_text(preference),
-                bool(muted),
-                bool(archived),
-                opt_text(created_at),
-            )
+        decoded = self._decoded
+        if len(decoded) + len(rows) > _DECODED_LIMIT:
+            decoded.clear()
+        for row in rows:
+            # The same row (every column equal) decodes to an equal subscription: reuse it.
+            subscription = decoded.get(row)
+            if subscription is None:
+                subscription = decoded[row] = subscription_from_row(row)
+            key = asked.get((subscription.key.carrier, subscription.key.number))
+            if key is None:
+                key = subscription.key
             bucket = found.get(key)
             if bucket is None:
                 found[key] = [subscription]

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: a real SQLite file, the sandbox, the real service."""
+"""Fixtures shared by every test folder: a real SQLite file, the sandbox, the real service,
+and the loopback fake provider server."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingNotifier
+from tests.providers.fake_server import FakeServer
 
 
 @pytest.fixture
@@ -46,3 +48,13 @@ def router(service: ParcelService) -> CommandRouter:
 @pytest.fixture
 def notifier() -> RecordingNotifier:
     return RecordingNotifier()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeServer]:
+    server = FakeServer()
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from bots.telegram_bot.app import (
     SECRET_HEADER,
+    NotReceiving,
     TelegramAdapter,
     WebhookConfig,
     build_adapter,
@@ -29,6 +30,7 @@ __all__ = [
     "FloodControl",
     "GroupSwitch",
     "MemoryGroupSwitch",
+    "NotReceiving",
     "SendLimits",
     "StoredGroupSwitch",
     "TelegramAdapter",

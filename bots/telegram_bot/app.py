@@ -3,6 +3,14 @@
 ``run_polling()`` would block the loop Discord and the scheduler share, so ``TelegramAdapter``
 drives PTB's lifecycle by hand: initialize → post_init → start → polling (or a webhook) and
 back down in reverse order.
+
+In webhook mode ``start()`` registers the webhook (``setWebhook`` with the secret) and
+``stop()`` leaves it registered: Telegram keeps undelivered updates for a day and retries
+them, the next start registers the webhook again (with a new secret if none is configured),
+and a stopping instance cannot unregister the webhook a newly started one has just set (a
+rolling restart). Switching to polling removes it: PTB's polling starts with
+``deleteWebhook``. Updates posted while the adapter is not running are refused with
+``NotReceiving`` so that the webhook server answers 503 and Telegram delivers them again.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, TelegramSen
 __all__ = [
     "DEFAULT_BASE_URL",
     "SECRET_HEADER",
+    "NotReceiving",
     "TelegramAdapter",
     "TelegramApp",
     "WebhookConfig",
@@ -74,7 +83,14 @@ def check_webhook_secret(expected: str, received: str | None) -> bool:
     """Whether a webhook request carries the right secret (constant-time comparison)."""
     if not expected or received is None:
         return False
-    return hmac.compare_digest(expected.encode(), received.encode())
+    # aiohttp keeps header bytes that are not UTF-8 as lone surrogates; "surrogatepass"
+    # encodes them instead of raising, so such a header is simply a wrong secret.
+    return hmac.compare_digest(expected.encode(), received.encode("utf-8", errors="surrogatepass"))
+
+
+class NotReceiving(RuntimeError):
+    """The adapter is not running (starting or stopping): a webhook update cannot be taken
+    now. The webhook server answers 503, and Telegram delivers the update again later."""
 
 
 class TelegramAdapter:
@@ -177,14 +193,21 @@ class TelegramAdapter:
         """Queue one update received by webhook (the JSON body Telegram posted).
 
         A body that is not a valid update is logged and dropped: Telegram would only send it
-        again, and it cannot become valid.
+        again, and it cannot become valid. Raises ``NotReceiving`` unless the application is
+        running: once ``stop()`` has begun, PTB drops whatever it finds in its queue behind
+        the stop signal, unhandled, after the webhook server had answered 200 for it.
         """
+        if not self.app.running:
+            raise NotReceiving("the Telegram adapter is not running")
         try:
             update = Update.de_json(dict(data), self.app.bot)
-        except (KeyError, TypeError, ValueError) as err:
+        except Exception as err:
+            # Untrusted input: PTB's parser raises KeyError, TypeError, AttributeError,
+            # OverflowError (a date out of range), … for shapes Telegram never sends.
             log.warning("dropped a malformed Telegram update: %s", type(err).__name__)
             return
-        await self.app.update_queue.put(update)
+        # Not awaited in between: the running check and the put happen in one step.
+        self.app.update_queue.put_nowait(update)
 
     def check_secret(self, received: str | None) -> bool:
         """Whether a webhook request's secret header is ours."""

@@ -116,7 +116,12 @@ class RetryPolicy:
 
 
 class ProviderHealth:
-    """Remembers whether a provider is failing; logs once on the way down and once back up."""
+    """Remembers whether a provider's last call failed (for ``/health``); logs at DEBUG only.
+
+    Failing after ``threshold`` failed calls, fine again after one success. Outages are
+    reported at WARNING in one place only, by the service (``core.service._SourceHealth``,
+    with its own hysteresis); this logs the same changes at DEBUG for diagnosis.
+    """
 
     def __init__(self, provider: str, *, threshold: int = 1) -> None:
         self.provider = provider
@@ -126,7 +131,7 @@ class ProviderHealth:
 
     def record_success(self) -> None:
         if self.failing:
-            log.warning(
+            log.debug(
                 "%s recovered after %d failed calls", self.provider, self.consecutive_failures
             )
         self.failing = False
@@ -136,7 +141,7 @@ class ProviderHealth:
         self.consecutive_failures += 1
         if not self.failing and self.consecutive_failures >= self.threshold:
             self.failing = True
-            log.warning("%s is failing: %s", self.provider, type(err).__name__)
+            log.debug("%s is failing: %s", self.provider, type(err).__name__)
 
 
 @dataclass(frozen=True, slots=True)

@@ -581,6 +581,48 @@ def build_shipment(request: TrackRequest, start: datetime, now: datetime, speed:
     ``shipped_at`` is the first physical scan. Before ``start`` the status is ``not_found``.
     Pure: same inputs, same ``Shipment`` (equal to what ``journey`` describes).
     """
+    return _build(request, start, now, speed).shipment
+
+
+@dataclass(frozen=True, slots=True)
+class _Built:
+    """A snapshot and the span of clock times for which the same scans are visible.
+
+    The snapshot's scans are exactly those up to the first scan later than the clock, so any
+    ``now`` with ``latest <= now`` (``latest``: the newest visible scan) and ``now < upcoming``
+    (the first scan not yet visible; None once the journey is over) sees the same ones.
+    """
+
+    shipment: Shipment
+    start: datetime
+    speed: float
+    latest: datetime | None
+    upcoming: datetime | None
+
+    def covers(self, start: datetime, now: datetime, speed: float) -> bool:
+        """Whether ``build_shipment`` at ``now`` would give this snapshot (but its check time)."""
+        latest, upcoming = self.latest, self.upcoming
+        return (
+            start == self.start
+            and speed == self.speed
+            and (latest is None or latest <= now)
+            and (upcoming is None or now < upcoming)
+        )
+
+
+def _build(
+    request: TrackRequest,
+    start: datetime,
+    now: datetime,
+    speed: float,
+    known: tuple[TrackingEvent, ...] = (),
+) -> _Built:
+    """``build_shipment``, plus how long its answer stays the same (see ``_Built``).
+
+    ``known`` may hold scans an earlier call built for the same request, start and speed:
+    they are reused as they are (the same objects), so unchanged scans stay identical.
+    """
+    raw_start = start
     start, now = _utc(start), _utc(now)
     plan = _Plan(request.number, request.carrier)
     digest = plan.digest
@@ -589,34 +631,41 @@ def build_shipment(request: TrackRequest, start: datetime, now: datetime, speed:
     last: _Row | None = None
     proof: ProofOfDelivery | None = None
     shipped_at: datetime | None = None
+    latest: datetime | None = None
+    upcoming: datetime | None = None
     # Only the scans already visible are built: polling many parcels stays cheap. The loop
-    # inlines ``_Plan.at`` and, for rows with nothing to fill in, ``_Plan.resolve``.
+    # inlines ``_Plan.at`` and ``_Plan.resolve``; scans built before are reused as they are.
     for index, row in enumerate(_TEMPLATES[plan.scenario]):
         offset = row.at if index == 0 else row.at + _JITTER[(digest[index % 16] * (index + 3)) % 40]
         time = start + (offset / speed if scaled else offset)
         if time > now:
+            upcoming = time
             break
-        if row.proof is not None:
-            text, location, proof = plan.resolve(row)
+        proof = plan.resolve(row)[2] if row.proof is not None else None
+        if index < len(known):
+            events.append(known[index])
         else:
             text = row.text.format_map(plan) if row.templated else row.text
-            location, proof = plan[row.place], None
-        events.append(TrackingEvent(time, row.status, text, location, row.code, row.incident))
+            events.append(
+                TrackingEvent(time, row.status, text, plan[row.place], row.code, row.incident)
+            )
         if shipped_at is None and row.status is not _A:
             shipped_at = time
+        if latest is None or time > latest:
+            latest = time
         last = row
     eta = None
     if last is not None and last.eta is not None:
         if scaled:
             most_likely = start + last.eta / speed
             earliest = most_likely - _ETA_BEFORE / speed
-            latest = most_likely + _ETA_AFTER / speed
+            latest_eta = most_likely + _ETA_AFTER / speed
         else:
             most_likely = start + last.eta
-            earliest, latest = most_likely - _ETA_BEFORE, most_likely + _ETA_AFTER
-        eta = Eta(earliest, latest, most_likely, EtaSource.CARRIER, 0.9)
+            earliest, latest_eta = most_likely - _ETA_BEFORE, most_likely + _ETA_AFTER
+        eta = Eta(earliest, latest_eta, most_likely, EtaSource.CARRIER, 0.9)
     delivered = last is not None and last.status is Status.DELIVERED
-    return Shipment(
+    shipment = Shipment(
         carrier=request.carrier,
         number=request.number,
         status=last.status if last is not None else Status.NOT_FOUND,
@@ -632,6 +681,12 @@ def build_shipment(request: TrackRequest, start: datetime, now: datetime, speed:
         origin=plan.origin,
         destination=plan.destination,
     )
+    return _Built(shipment, raw_start, speed, latest, upcoming)
+
+
+# Bounds SandboxProvider's memory of recent answers (a few hundred bytes a parcel); when full
+# it starts over.
+_RECENT_LIMIT = 200_000
 
 
 class SandboxProvider:
@@ -654,6 +709,8 @@ class SandboxProvider:
         self.speed = speed
         self.unavailable = False
         self._first_seen: dict[ShipmentKey, datetime] = {}
+        # The last answer per (carrier, number) that passed the error check.
+        self._recent: dict[tuple[str, str], _Built] = {}
 
     def supports(self, carrier: str) -> bool:
         """Every carrier: the sandbox simulates any number."""
@@ -665,18 +722,36 @@ class SandboxProvider:
             raise ProviderUnavailable(provider=self.name)
         now = self._clock.now()
         batch = TrackBatch()
+        recent = self._recent
+        speed = self.speed
+        # Most polls find a parcel's visible scans unchanged: the last answer is reused (same
+        # scan objects, new check time) while the clock stays within its span (``_Built``).
+        reuse = now.tzinfo is UTC
         for request in requests:
             key = request.key
-            number = normalise(request.number)
-            if not number or ERROR_TRIGGER in number:
-                batch.errors[key] = ShipmentNotFound()
-                continue
+            built = recent.get((request.carrier, request.number))
+            if built is None:
+                number = normalise(request.number)
+                if not number or ERROR_TRIGGER in number:
+                    batch.errors[key] = ShipmentNotFound()
+                    continue
             start = request.first_seen or self._first_seen.setdefault(key, now)
+            if reuse and built is not None and built.covers(start, now, speed):
+                batch.shipments[key] = built.shipment.rechecked(now, _utc(start))
+                continue
+            known: tuple[TrackingEvent, ...] = ()
+            if built is not None and built.start == start and built.speed == speed:
+                known = built.shipment.events
             try:
-                batch.shipments[key] = build_shipment(request, start, now, self.speed)
+                built = _build(request, start, now, speed, known)
             except (OverflowError, ValueError):
                 # Only absurd inputs get here (a start near the end of the calendar).
                 batch.errors[key] = ShipmentNotFound()
+                continue
+            batch.shipments[key] = built.shipment
+            if len(recent) >= _RECENT_LIMIT:
+                recent.clear()
+            recent[request.carrier, request.number] = built
         logger.debug(
             "sandbox tracked %s parcels, %s errors", len(batch.shipments), len(batch.errors)
         )

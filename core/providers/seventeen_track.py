@@ -87,6 +87,7 @@ __all__ = [
     "parse_quota",
     "parse_track_info",
     "push_signature",
+    "retrack_error",
     "verify_push_signature",
 ]
 
@@ -260,6 +261,17 @@ def number_error(code: object, message: str = "") -> TrackingError | None:
         return ProviderAuthError(provider=PROVIDER)
     log.info("%s rejected a number with code %s", PROVIDER, code)
     return ProviderUnavailable(provider=PROVIDER)
+
+
+_RETRACK_REFUSED = frozenset({-18019904, -18019905})
+
+
+def retrack_error(code: object, message: str = "") -> TrackingError | None:
+    """The error for a number ``retrack`` rejected; None when it is being tracked anyway."""
+    if code in _RETRACK_REFUSED:
+        # The restart rules (one restart per number, only stopped numbers) said no.
+        return ProviderError(provider=PROVIDER)
+    return number_error(code, message)
 
 
 def _event_location(raw: Mapping[str, Any]) -> str:
@@ -614,6 +626,35 @@ class SeventeenTrackClient:
                 outcome[rejected.key] = number_error(code, message)
             for request in chunk:
                 outcome.setdefault(request.key, ProviderUnavailable(provider=PROVIDER))
+        return outcome
+
+    async def retrack(
+        self, requests: Sequence[TrackRequest]
+    ) -> dict[ShipmentKey, TrackingError | None]:
+        """Restart tracking of stopped numbers (``retrack``, ≤ 40 per call; free).
+
+        17TRACK stops a number by itself (about 30 days without news, 15 after delivery) and
+        allows one restart per number. Numbers it no longer knows are registered again (that
+        costs quota). None means the number is tracked again; an error says why not (e.g. the
+        one restart is used up), and the caller must fall back to polling.
+        """
+        outcome: dict[ShipmentKey, TrackingError | None] = {}
+        unregistered: list[TrackRequest] = []
+        for chunk in chunked(dedupe_requests(requests), MAX_BATCH):
+            data = await self._post("retrack", build_items(chunk))
+            lookup = _Lookup(chunk)
+            for accepted, _ in lookup.accepted(data):
+                outcome[accepted.key] = None
+            for rejected, code, message in lookup.rejected(data):
+                if code == _NOT_REGISTERED:
+                    unregistered.append(rejected)
+                else:
+                    outcome[rejected.key] = retrack_error(code, message)
+            for request in chunk:
+                if request not in unregistered:
+                    outcome.setdefault(request.key, ProviderUnavailable(provider=PROVIDER))
+        if unregistered:
+            outcome.update(await self.register(unregistered))
         return outcome
 
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:

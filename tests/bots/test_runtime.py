@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,16 +54,6 @@ class LiveTikTok(FakeTikTok):
             doc["data"]["access_token_expire_in"] = now + 7 * 86400
             doc["data"]["refresh_token_expire_in"] = now + 300 * 86400
         return json_reply(doc)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeServer]:
-    server = FakeServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 def live_settings(fake: FakeServer, tmp_path: Path, **extra: Any) -> Settings:

@@ -1,10 +1,12 @@
 """Pushes end to end: real aiohttp webhook app → ServiceSink → real service → real SQLite file.
 
 17TRACK and TikTok Shop are loopback fakes (tests/providers) that serve the recorded payloads.
+TikTok Shop pushes go through the durable inbox and its background worker, as in production.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -16,9 +18,19 @@ from typing import Any
 import httpx
 import pytest
 
-from bots.webhook_sink import SYNC_KEY, ServiceSink
+from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
+from bots.webhook_sink import SYNC_KEY, SYNC_PAGE_KEY, ServiceSink
 from bots.webhooks import WebhookConfig, make_app, serve
-from core.models import Shipment, ShipmentKey, Subscription, TrackingNumber
+from core.errors import ProviderError
+from core.models import (
+    ChatRef,
+    Platform,
+    Shipment,
+    ShipmentKey,
+    Status,
+    Subscription,
+    TrackingNumber,
+)
 from core.ports import SnapshotWrite
 from core.providers import seventeen_track
 from core.providers._http import create_http_client
@@ -29,7 +41,7 @@ from storage.db import Database
 from tests.fakes import FakeClock, chat
 from tests.providers.conftest import FAST_RETRY
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
-from tests.providers.fake_server import FakeServer, Reply, load
+from tests.providers.fake_server import FakeServer, Recorded, Reply, load
 from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, PACKAGE, FakeTikTok
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -54,6 +66,9 @@ class World:
     tiktok: FakeTikTok
     http: httpx.AsyncClient
     fake: FakeServer
+    inbox: WebhookInbox
+    service: ParcelService
+    path: Path
 
     async def push_17track(self, body: bytes = PUSH_BODY) -> httpx.Response:
         sign = seventeen_track.push_signature(PUSH_KEY, body)
@@ -115,15 +130,31 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             service = ParcelService(
                 provider=provider, store=db, clock=clock, orders=shop, rng=random.Random(7)
             )
-            sink = ServiceSink(service, provider, db, clock, shop=shop)
+            sink = ServiceSink(service, provider, db, clock, shop=shop, retracker=provider)
             config = WebhookConfig(
                 seventeen_track_key=PUSH_KEY,
                 tiktok_app_key=APP_KEY,
                 tiktok_app_secret=APP_SECRET,
             )
-            app = make_app(config, sink, clock)
-            async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
-                yield World(url, db, clock, sink, tracker, shop_fake, http, fake)
+            inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+            app = make_app(config, sink, clock, inbox=inbox)
+            async with (
+                inbox.running(),
+                serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url,
+            ):
+                yield World(
+                    url,
+                    db,
+                    clock,
+                    sink,
+                    tracker,
+                    shop_fake,
+                    http,
+                    fake,
+                    inbox,
+                    service,
+                    tmp_path / "hooks.sqlite3",
+                )
     finally:
         await fake.close()
 
@@ -192,7 +223,8 @@ async def test_a_push_without_a_known_carrier_is_matched_by_detection(world: Wor
 
 async def test_an_order_event_updates_the_index_and_registers_the_parcel(world: World) -> None:
     response = await world.push_tiktok("synthetic_order_in_transit")
-    assert response.json() == {"status": "processed"}
+    assert response.json() == {"status": "accepted"}
+    await world.inbox.drain()
 
     indexed = await world.db.order_index.find(NUMBER)
     assert indexed is not None
@@ -204,7 +236,8 @@ async def test_an_order_event_updates_the_index_and_registers_the_parcel(world: 
 
 async def test_a_package_event_indexes_every_package(world: World) -> None:
     response = await world.push_tiktok("synthetic_package_update_split")
-    assert response.json() == {"status": "processed"}
+    assert response.json() == {"status": "accepted"}
+    await world.inbox.drain()
 
     first = await world.db.order_index.find(NUMBER)
     second = await world.db.order_index.find(SECOND_NUMBER)
@@ -221,17 +254,30 @@ async def test_an_order_event_refreshes_a_followed_parcel_at_once(world: World) 
     world.tracker.registered.add(NUMBER)
 
     await world.push_tiktok("synthetic_order_in_transit")
+    await world.inbox.drain()
 
     stored = await world.db.shipments.get(ShipmentKey("usps", NUMBER))
     assert stored is not None and stored.promised_by is not None
     assert await world.db.outbox.pending_count() >= 1
 
 
-async def test_a_failing_shop_answers_500_so_tiktok_retries(world: World) -> None:
+async def test_a_failing_shop_keeps_the_push_and_retries_it_later(world: World) -> None:
+    orders = world.fake.calls("GET", "/order/202309/orders")
     world.fake.route("GET", "/order/202309/orders", Reply(status=500))
     response = await world.push_tiktok("synthetic_order_in_transit")
-    assert response.status_code == 500
+    # TikTok gets its quick 200: the push is safe in the inbox whatever happens next.
+    assert response.json() == {"status": "accepted"}
+    assert await world.inbox.drain() == 0
     assert await world.db.order_index.find(NUMBER) is None
+    assert await world.db.inbox.pending_count() == 1
+    assert len(world.fake.calls("GET", "/order/202309/orders")) > len(orders)
+
+    world.tiktok.install(world.fake)  # the shop is back
+    assert await world.inbox.drain() == 0  # not due yet: it waits for its retry time
+    world.clock.advance(timedelta(minutes=1))
+    assert await world.inbox.drain() == 1
+    assert await world.db.order_index.find(NUMBER) is not None
+    assert await world.db.inbox.pending_count() == 0
 
 
 async def test_sync_orders_indexes_updated_orders_once(world: World) -> None:
@@ -241,3 +287,346 @@ async def test_sync_orders_indexes_updated_orders_once(world: World) -> None:
     assert stats.indexed >= 1 and stats.new == stats.registered
     assert await world.db.meta.get(SYNC_KEY) == world.clock.current.isoformat()
     assert await world.db.order_index.count() >= 1
+
+
+# -- 17TRACK stopped following a number --------------------------------------------------------
+
+STOPPED = next(v for v in PUSHES["vectors"] if v["name"] == "tracking_stopped")
+STOPPED_BODY = STOPPED["raw_body"].encode()
+PARCEL = ShipmentKey("usps", NUMBER)
+
+
+async def followed_and_pushed(world: World) -> None:
+    """A chat follows the parcel, 17TRACK knows it and has been pushing it (daily polls)."""
+    await follow(world, PARCEL)
+    world.tracker.registered.add(NUMBER)
+    await world.db.shipments.mark_pushed([PARCEL], NOW)
+    await world.db.shipments.schedule(PARCEL, NOW + timedelta(hours=20))
+
+
+async def test_a_stopped_number_someone_follows_is_restarted_and_polled(world: World) -> None:
+    await followed_and_pushed(world)
+    world.tracker.stopped.add(NUMBER)
+    # The recorded vector is correctly signed for the key the server uses.
+    assert seventeen_track.push_signature(PUSH_KEY, STOPPED_BODY) == STOPPED["expected_sign"]
+
+    response = await world.push_17track(STOPPED_BODY)
+
+    assert response.json() == {"status": "retracked"}
+    assert NUMBER in world.tracker.retracked
+    # Until pushes arrive again it is polled like any parcel, starting now.
+    assert await world.db.shipments.pushed_since([PARCEL], NOW - timedelta(days=3)) == set()
+    assert await world.db.shipments.next_check(PARCEL) == NOW
+    asked = world.tracker.calls.get("gettrackinfo", 0)
+    stats = await world.service.poll_due()
+    assert stats.checked == 1 and world.tracker.calls["gettrackinfo"] == asked + 1
+
+
+async def test_a_stopped_number_that_cannot_restart_falls_back_to_polling(world: World) -> None:
+    await followed_and_pushed(world)
+    world.tracker.stopped.add(NUMBER)
+    world.tracker.retracked.add(NUMBER)  # its one restart is used up
+
+    response = await world.push_17track(STOPPED_BODY)
+
+    assert response.json() == {"status": "polling"}
+    assert await world.db.shipments.next_check(PARCEL) == NOW
+    assert await world.db.shipments.pushed_since([PARCEL], NOW - timedelta(days=3)) == set()
+    assert (await world.service.poll_due()).checked == 1
+
+
+async def test_a_stopped_number_is_polled_when_17track_cannot_be_reached(world: World) -> None:
+    await followed_and_pushed(world)
+    world.fake.route("POST", f"{PREFIX}/retrack", Reply(status=503))
+
+    response = await world.push_17track(STOPPED_BODY)
+
+    assert response.json() == {"status": "polling"}
+    assert await world.db.shipments.next_check(PARCEL) == NOW
+
+
+async def test_a_stopped_number_nobody_follows_costs_nothing(world: World) -> None:
+    world.tracker.registered.add(NUMBER)
+    world.tracker.stopped.add(NUMBER)
+
+    response = await world.push_17track(STOPPED_BODY)
+
+    assert response.json() == {"status": "ignored"}
+    assert world.fake.calls("POST", f"{PREFIX}/retrack") == []
+
+
+async def test_a_stopped_number_whose_journey_ended_is_left_alone(world: World) -> None:
+    await follow(world, PARCEL)
+    delivered = replace(
+        pushed_snapshot(), status=Status.DELIVERED, delivered_at=NOW, checked_at=NOW
+    )
+    await world.db.shipments.save_many([SnapshotWrite(delivered, None)])
+
+    response = await world.push_17track(STOPPED_BODY)
+
+    assert response.json() == {"status": "ignored"}
+    assert await world.db.shipments.next_check(PARCEL) is None
+    assert world.fake.calls("POST", f"{PREFIX}/retrack") == []
+
+
+# -- TikTok Shop: answered first, processed in the background -----------------------------------
+
+
+async def test_a_tiktok_push_is_answered_before_it_is_processed(world: World) -> None:
+    gate = asyncio.Event()
+    orders = world.tiktok.api(world.tiktok._orders)
+
+    async def held(request: Recorded) -> Reply:
+        await gate.wait()
+        answer: Reply = orders(request)
+        return answer
+
+    world.fake.route("GET", "/order/202309/orders", held)
+
+    response = await world.push_tiktok("synthetic_order_in_transit")
+
+    # Answered while the shop has not even answered the order read.
+    assert response.json() == {"status": "accepted"}
+    assert await world.db.inbox.pending_count() == 1
+    assert await world.db.order_index.find(NUMBER) is None
+    gate.set()
+    await world.inbox.drain()
+    assert await world.db.order_index.find(NUMBER) is not None
+    assert await world.db.inbox.pending_count() == 0
+    # TikTok delivering the same notification again changes nothing.
+    again = await world.push_tiktok("synthetic_order_in_transit")
+    assert again.json() == {"status": "duplicate"}
+    assert await world.db.inbox.pending_count() == 0
+
+
+async def test_a_push_left_by_a_stopped_worker_is_processed_at_the_next_start(
+    world: World,
+) -> None:
+    # A second server whose worker never runs: the push is accepted and then the process
+    # "stops" before anything processed it.
+    stalled = WebhookInbox(world.db.inbox, world.clock, {TIKTOK: order_events(world.sink)})
+    config = WebhookConfig(tiktok_app_key=APP_KEY, tiktok_app_secret=APP_SECRET)
+    app = make_app(config, world.sink, world.clock, inbox=stalled)
+    vector = TT_VECTORS["synthetic_package_update_split"]
+    async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
+        response = await world.http.post(
+            f"{url}/webhooks/tiktok",
+            content=vector["raw_body"].encode(),
+            headers={"Authorization": vector["expected_authorization"]},
+        )
+    assert response.json() == {"status": "accepted"}
+
+    # The next start: a fresh connection to the same file and a fresh worker.
+    async with Database.open(world.path, clock=world.clock) as reopened:
+        assert await reopened.inbox.pending_count() == 1
+        sink = ServiceSink(world.service, world.sink._provider, reopened, world.clock)
+        sink._shop = world.sink._shop
+        worker = WebhookInbox(reopened.inbox, world.clock, {TIKTOK: order_events(sink)})
+        async with worker.running():
+            await worker.drain()
+        assert await reopened.inbox.pending_count() == 0
+        assert await reopened.order_index.find(SECOND_NUMBER) is not None
+
+
+# -- the order index in /track replies ----------------------------------------------------------
+
+BUYER = ChatRef(Platform.TELEGRAM, "100", "100")
+STRANGER = ChatRef(Platform.TELEGRAM, "200", "200")
+BUYERS_GROUP = ChatRef(Platform.TELEGRAM, "-500", "100", is_group=True)
+ORDER_LINE = f"Order {ORDER}: with the carrier."
+
+
+async def index_both_packages(world: World) -> None:
+    await world.push_tiktok("synthetic_package_update_split")
+    await world.inbox.drain()
+    indexed = await world.db.order_index.find(SECOND_NUMBER)
+    assert indexed is not None and indexed.order_id == ORDER
+
+
+async def test_the_verified_buyer_sees_the_order_of_a_tracked_number(world: World) -> None:
+    await index_both_packages(world)
+    await world.service.lookup_order(BUYER, ORDER, "95110")
+
+    # The second package was not part of the order when it was verified; the index knows it.
+    reply = await world.service.track(BUYER, SECOND_NUMBER)
+
+    assert ORDER_LINE in reply.lines
+    assert reply.private
+    links = await world.db.orders.for_chat(BUYER)
+    assert links[ShipmentKey("usps", TrackingNumber(SECOND_NUMBER))].order_id == ORDER
+
+
+async def test_nobody_else_sees_the_order_of_a_tracked_number(world: World) -> None:
+    await index_both_packages(world)
+    await world.service.lookup_order(BUYER, ORDER, "95110")
+
+    for who in (STRANGER, BUYERS_GROUP):
+        reply = await world.service.track(who, SECOND_NUMBER)
+        text = reply.plain_text()
+        assert ORDER not in text
+        assert not any(line.startswith("Order ") for line in reply.lines)
+        assert any(line.startswith("Status:") for line in reply.lines)
+        assert not reply.private
+        assert await world.db.orders.for_chat(who) == {}
+
+
+async def test_the_order_shows_after_a_restart_from_the_stored_link(world: World) -> None:
+    await index_both_packages(world)
+    await world.service.lookup_order(BUYER, ORDER, "95110")
+    await world.service.track(BUYER, SECOND_NUMBER)
+    # A new service remembers no verification in memory: the chat's stored link decides.
+    fresh = ParcelService(
+        provider=world.sink._provider,
+        store=world.db,
+        clock=world.clock,
+        orders=world.sink._shop,
+        rng=random.Random(3),
+    )
+
+    assert ORDER_LINE in (await fresh.track(BUYER, NUMBER)).lines
+    assert ORDER not in (await fresh.track(STRANGER, NUMBER)).plain_text()
+
+
+async def test_an_unreadable_shop_leaves_only_the_order_id(world: World) -> None:
+    await index_both_packages(world)
+    await world.service.lookup_order(BUYER, ORDER, "95110")
+    world.fake.route("GET", "/order/202309/orders", Reply(status=500))
+
+    reply = await world.service.track(BUYER, NUMBER)
+
+    assert f"Order {ORDER} (its status cannot be read right now)." in reply.lines
+
+
+# -- the order sync (Search Orders by update time) ----------------------------------------------
+
+SEARCH = "/order/202309/orders/search"
+LISTED = load("tiktok_shop/get_order_list_202309.json")["body"]
+
+
+class Pages:
+    """Serves the recorded order list in two pages (``next_page_token``), checking every
+    signature like the real API, and records each search (page token, body)."""
+
+    def __init__(self, world: World) -> None:
+        self.searches: list[tuple[str, dict[str, Any]]] = []
+        self._api = world.tiktok.api(self._page)
+        world.fake.route("POST", SEARCH, self.answer)
+
+    def answer(self, request: Recorded) -> Reply:
+        reply: Reply = self._api(request)
+        return reply
+
+    def _page(self, request: Recorded) -> dict[str, Any]:
+        token = request.query.get("page_token", "")
+        self.searches.append((token, request.json()))
+        body = json.loads(json.dumps(LISTED))
+        orders = body["data"]["orders"]
+        if token == "":
+            body["data"].update(orders=orders[:1], next_page_token="p2")
+        elif token == "p2":
+            body["data"].update(orders=orders[1:], next_page_token="")
+        else:
+            raise AssertionError(f"unknown page token {token!r}")
+        return body  # type: ignore[no-any-return]
+
+
+UPS_NUMBER = "1Z5R89390357567127"
+
+
+def window(searched: dict[str, Any]) -> tuple[datetime, datetime]:
+    return (
+        datetime.fromtimestamp(searched["update_time_ge"], UTC),
+        datetime.fromtimestamp(searched["update_time_lt"], UTC),
+    )
+
+
+async def test_sync_reads_every_page_and_moves_the_cursor(world: World) -> None:
+    pages = Pages(world)
+
+    stats = await world.sink.sync_orders()
+
+    assert [token for token, _ in pages.searches] == ["", "p2"]
+    # Both pages ask the same fixed window: a day back the first time, up to the start.
+    assert {window(body) for _, body in pages.searches} == {(NOW - timedelta(days=1), NOW)}
+    assert (stats.indexed, stats.new) == (2, 2)
+    assert {NUMBER, UPS_NUMBER} <= world.tracker.registered
+    assert await world.db.meta.get(SYNC_KEY) == NOW.isoformat()
+    assert await world.db.meta.get(SYNC_PAGE_KEY) is None
+
+
+async def test_a_restart_resumes_from_the_saved_cursor(world: World) -> None:
+    pages = Pages(world)
+    await world.sink.sync_orders()
+    world.clock.advance(timedelta(minutes=10))
+    registered = world.tracker.calls.get("register", 0)
+
+    async with Database.open(world.path, clock=world.clock) as reopened:
+        sink = ServiceSink(world.service, world.sink._provider, reopened, world.clock)
+        sink._shop = world.sink._shop
+        stats = await sink.sync_orders()
+
+    second = pages.searches[2:]
+    assert [token for token, _ in second] == ["", "p2"]
+    # From the last cursor (less the overlap) to now; nothing new to register.
+    assert window(second[0][1]) == (NOW - timedelta(minutes=5), NOW + timedelta(minutes=10))
+    assert stats.new == 0 and world.tracker.calls.get("register", 0) == registered
+    assert await world.db.meta.get(SYNC_KEY) == (NOW + timedelta(minutes=10)).isoformat()
+
+
+async def test_a_failed_page_is_asked_again_next_run_and_the_cursor_kept(world: World) -> None:
+    pages = Pages(world)
+    original = world.sink._shop
+    assert original is not None
+
+    def fail_second_page(request: Recorded) -> Reply:
+        """Lets the first page through and fails every try at the second."""
+        if request.query.get("page_token") == "p2":
+            return Reply(status=500)
+        return pages.answer(request)
+
+    world.fake.route("POST", SEARCH, fail_second_page)
+    with pytest.raises(ProviderError):
+        await world.sink.sync_orders()
+
+    # Page one is indexed and registered; the cursor has not moved; the place is kept.
+    assert await world.db.order_index.find(NUMBER) is not None
+    assert NUMBER in world.tracker.registered
+    assert await world.db.order_index.find(UPS_NUMBER) is None
+    assert await world.db.meta.get(SYNC_KEY) is None
+    assert await world.db.meta.get(SYNC_PAGE_KEY) is not None
+
+    world.fake.route("POST", SEARCH, pages.answer)
+    world.clock.advance(timedelta(minutes=2))
+    async with Database.open(world.path, clock=world.clock) as reopened:
+        sink = ServiceSink(world.service, world.sink._provider, reopened, world.clock)
+        sink._shop = original
+        stats = await sink.sync_orders()
+
+    # Only the failed page is asked again, for the same window.
+    assert [token for token, _ in pages.searches] == ["", "p2"]
+    assert window(pages.searches[1][1]) == (NOW - timedelta(days=1), NOW)
+    assert (stats.indexed, stats.new) == (1, 1)
+    assert UPS_NUMBER in world.tracker.registered
+    assert await world.db.meta.get(SYNC_KEY) == NOW.isoformat()
+    assert await world.db.meta.get(SYNC_PAGE_KEY) is None
+
+
+async def test_a_stale_page_token_restarts_the_window_from_its_first_page(world: World) -> None:
+    pages = Pages(world)
+    await world.db.meta.set(
+        SYNC_PAGE_KEY,
+        json.dumps(
+            {
+                "since": (NOW - timedelta(days=1)).isoformat(),
+                "until": NOW.isoformat(),
+                "token": "expired-token",
+                "saved_at": (NOW - timedelta(hours=2)).isoformat(),
+            }
+        ),
+    )
+
+    await world.sink.sync_orders()
+
+    assert [token for token, _ in pages.searches] == ["", "p2"]
+    assert window(pages.searches[0][1]) == (NOW - timedelta(days=1), NOW)
+    assert await world.db.meta.get(SYNC_KEY) == NOW.isoformat()

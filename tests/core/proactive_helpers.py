@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,7 +16,14 @@ from core.service import ParcelService
 from storage.codec import alert_from_json
 from tests.fakes import FakeClock
 
-__all__ = ["OutboxRow", "RecordingProvider", "TimedNotifier", "outbox_rows", "walk"]
+__all__ = [
+    "OutboxRow",
+    "RecordingProvider",
+    "TimedNotifier",
+    "health_changes",
+    "outbox_rows",
+    "walk",
+]
 
 
 @dataclass
@@ -105,3 +113,18 @@ class RecordingProvider:
         assert len(requests) <= self.max_batch, "batch larger than max_batch"
         self.calls.append([request.key for request in requests])
         return await self._inner.track(requests)
+
+
+def health_changes(records: Iterable[logging.LogRecord]) -> list[str]:
+    """WARNING-or-worse lines about a source failing or recovering, from every logger, in
+    order, with the chaos tests' own "outage starts" marker among them."""
+    return [
+        message
+        for record in records
+        if record.levelno >= logging.WARNING
+        and (
+            (message := record.getMessage()) == "outage starts"
+            or "failing" in message
+            or "recovered" in message
+        )
+    ]

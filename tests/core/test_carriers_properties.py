@@ -150,8 +150,23 @@ def _usps_impb(source: st.DataObject) -> Built:
 def _usps_routed(source: st.DataObject) -> Built:
     body = _usps_impb(source)
     routing = "420" + _digits(source, 5)
-    # The ZIP is routing data outside the check digit; only the body is checked.
-    return Built(routing + body.number, range(8, 8 + len(body.number)), 8, _never)
+    number = routing + body.number
+
+    # The ZIP is routing data outside the check digit; only the body is checked. Its length
+    # (5 or 9) is not marked, so a changed digit is invisible when the changed number also
+    # reads as a 9-digit ZIP followed by a different body that passes its own check.
+    def blind(position: int, old: str, new: str) -> bool:
+        changed = number[:position] + new + number[position + 1 :]
+        return _usps_body_reads(changed[3 + 9 :])
+
+    return Built(number, range(8, 8 + len(body.number)), 8, blind)
+
+
+def _usps_body_reads(body: str) -> bool:
+    return any(
+        _accepts(CHECKED_FORMATS[name], body)
+        for name in ("USPS IMpb", "USPS (20)", "USPS legacy (20)")
+    )
 
 
 def _usps_legacy(source: st.DataObject) -> Built:
@@ -231,6 +246,12 @@ def test_the_blind_spots_are_real() -> None:
     dhl = "3318810025"
     dhl_blind = "3318810" + "7" + "25"  # 0 → 7 changes the number by a multiple of 7
     assert check_digits.dhl_mod7(dhl_blind[:-1]) == dhl_blind[-1] == dhl[-1]
+    routed = "420" + "00000" + "92219100000000000000000006"  # ZIP 00000, a 26-digit body
+    assert _accepts(CHECKED_FORMATS["USPS IMpb"], routed[8:])
+    routed_blind = routed[:15] + "6" + routed[16:]  # its 26-digit body no longer checks...
+    assert not _accepts(CHECKED_FORMATS["USPS IMpb"], routed_blind[8:])
+    # ...but ZIP 000009221 followed by a 22-digit body does.
+    assert _accepts(CHECKED_FORMATS["USPS IMpb"], routed_blind[12:])
 
 
 TEXTS = st.one_of(

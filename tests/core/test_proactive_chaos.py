@@ -1,7 +1,11 @@
-"""Provider chaos: 30 % of provider calls fail (timeout, 5xx, 429, bad JSON) for four days.
+"""Provider chaos: 30 % of provider requests fail (timeout, 5xx, 429, bad JSON) for four days.
 
-Polling must carry on, the failing source must be logged once when it starts failing and once
-when it recovers, and every journey must still end with its alerts delivered exactly once.
+The fake provider stands in for a client over ``core.providers._http``: each call makes up to
+``ATTEMPTS`` requests and fails only when all of them do, as the HTTP layer retries. Within the
+four flaky days the provider is out once (``OUTAGE_CALLS`` calls in a row fail outright).
+Polling must carry on, the outage must be reported (WARNING, by any logger) once when it starts
+and once when it ends, the flaky requests around it must not be reported at all, and every
+journey must still end with its alerts delivered exactly once.
 """
 
 from __future__ import annotations
@@ -16,10 +20,17 @@ import pytest
 from core.errors import ProviderError, ProviderUnavailable, RateLimited
 from core.models import AlertKind, ShipmentKey, Status, TrackBatch, TrackingNumber, TrackRequest
 from core.providers.sandbox import SAMPLES, SandboxProvider, Scenario, journey
-from core.service import ParcelService
+from core.service import ParcelService, ServiceConfig
 from storage.db import Database
-from tests.core.proactive_helpers import TimedNotifier, outbox_rows, walk
+from tests.core.proactive_helpers import TimedNotifier, health_changes, outbox_rows, walk
 from tests.fakes import FakeClock, chat
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 4
+"""Requests per call before the call fails (``RetryPolicy.attempts``' default)."""
+OUTAGE_CALLS = 6
+"""The outage: this many calls in a row fail, more than ``ServiceConfig.fail_after_calls``."""
 
 
 def _failure(kind: str) -> ProviderError:
@@ -31,7 +42,11 @@ def _failure(kind: str) -> ProviderError:
 
 
 class ChaosProvider:
-    """A sandbox that fails ``rate`` of its calls while ``active``."""
+    """A sandbox whose requests fail at ``rate`` while ``active``; ``down`` calls fail outright.
+
+    A call retries a failed request up to ``ATTEMPTS`` times in all and raises the last
+    failure when none got through, like ``core.providers._http.request_json``.
+    """
 
     name = "chaos"
     max_batch = 4
@@ -41,7 +56,10 @@ class ChaosProvider:
         self._rng = random.Random(seed)
         self.rate = rate
         self.active = False
+        self.down = 0
         self.calls = 0
+        self.requests = 0
+        self.failed_calls = 0
         self.failures: Counter[str] = Counter()
 
     def supports(self, carrier: str) -> bool:
@@ -49,14 +67,22 @@ class ChaosProvider:
 
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         self.calls += 1
-        if self.active and self._rng.random() < self.rate:
+        if self.down > 0:
+            self.down -= 1
+            self.failed_calls += 1
+            raise ProviderUnavailable(provider=self.name)
+        kind = ""
+        for _ in range(ATTEMPTS):
+            self.requests += 1
+            if not self.active or self._rng.random() >= self.rate:
+                return await self._inner.track(requests)
             kind = self._rng.choice(("timeout", "5xx", "429", "bad_json"))
             self.failures[kind] += 1
-            raise _failure(kind)
-        return await self._inner.track(requests)
+        self.failed_calls += 1
+        raise _failure(kind)
 
 
-async def test_polling_survives_30_percent_failures_and_logs_once_each_way(
+async def test_polling_survives_30_percent_failures_and_logs_the_outage_once_each_way(
     db: Database, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     chaos = ChaosProvider(SandboxProvider(clock), rate=0.3, seed=4)
@@ -69,22 +95,37 @@ async def test_polling_survives_30_percent_failures_and_logs_once_each_way(
     ]
     for who, number, carrier in parcels:
         await service.subscribe(who, number, carrier=carrier)
-    caplog.set_level(logging.WARNING, logger="core.service")
+    # Every logger counts; the clients' own health lines are captured too (at DEBUG).
+    caplog.set_level(logging.WARNING)
+    caplog.set_level(logging.DEBUG, logger="core")
 
     await walk(service, notifier, clock, hours=6)
     chaos.active = True
-    calls_before = chaos.calls
-    await walk(service, notifier, clock, hours=4 * 24, repeat_check=False)
+    calls_before, requests_before = chaos.calls, chaos.requests
+    await walk(service, notifier, clock, hours=2 * 24, repeat_check=False)
+    log.warning("outage starts")
+    chaos.down = OUTAGE_CALLS
+    await walk(service, notifier, clock, hours=2 * 24, repeat_check=False)
     chaos.active = False
     chaos_calls = chaos.calls - calls_before
+    flaky = chaos.requests - requests_before
     await walk(service, notifier, clock, hours=10 * 24)
 
+    assert chaos.down == 0
     assert chaos_calls >= 100
-    assert sum(chaos.failures.values()) >= 0.2 * chaos_calls
+    assert 0.2 * flaky <= sum(chaos.failures.values()) <= 0.4 * flaky
     assert set(chaos.failures) == {"timeout", "5xx", "429", "bad_json"}
-    messages = [r.getMessage() for r in caplog.records if r.name == "core.service"]
-    assert len([m for m in messages if "is failing" in m]) == 1, messages
-    assert len([m for m in messages if "recovered" in m]) == 1, messages
+    # Flaky requests almost never fail a whole call; only the outage fails several in a row.
+    assert OUTAGE_CALLS <= chaos.failed_calls <= OUTAGE_CALLS + 3
+    changes = health_changes(caplog.records)
+    fail_after = ServiceConfig().fail_after_calls
+    recover_after = ServiceConfig().recover_after_calls
+    assert changes == [
+        "outage starts",
+        f"source chaos is failing ({fail_after} failed calls in a row, last "
+        "ProviderUnavailable); parcels are retried later",
+        f"source chaos recovered ({recover_after} good calls in a row)",
+    ], changes
     assert service.failing_sources == frozenset()
 
     rows = await outbox_rows(db.path)

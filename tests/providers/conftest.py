@@ -12,7 +12,7 @@ import pytest
 from core.models import ProofKind, Shipment, Status, TrackingNumber, TrackRequest
 from core.providers._http import RetryPolicy, create_http_client
 from tests.fakes import FakeClock
-from tests.providers.fake_server import FakeServer, Reply, html_page, json_reply, slow, truncated
+from tests.providers.fake_server import Reply, html_page, json_reply, slow, truncated
 
 
 class RecordingSleep:
@@ -60,16 +60,6 @@ def assert_delivered(shipment: Shipment, at: datetime, proof: ProofKind) -> None
     assert shipment.delivered_at == at
     assert shipment.proof is not None
     assert shipment.proof.kind is proof
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeServer]:
-    server = FakeServer()
-    await server.start()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.fixture

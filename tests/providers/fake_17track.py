@@ -1,8 +1,9 @@
 """A stateful 17TRACK v2.2 stand-in built from the recorded fixture payloads.
 
 It keeps the registered numbers and the quota, answers ``register``/``gettrackinfo``/
-``getquota`` in the documented envelope, enforces the 40-numbers limit and, when asked, the
-3-requests-per-second limit over a sliding one-second window (answering 429 beyond it).
+``getquota``/``retrack`` in the documented envelope (a stopped number restarts once),
+enforces the 40-numbers limit and, when asked, the 3-requests-per-second limit over a
+sliding one-second window (answering 429 beyond it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ class Fake17Track:
         self, *, quota: int = 200, rate_limit: int | None = None, window: float = 1.0
     ) -> None:
         self.registered: set[str] = set()
+        self.stopped: set[str] = set()
+        self.retracked: set[str] = set()
         self.invalid: set[str] = set()
         self.no_info: set[str] = set()
         self.infos: dict[str, dict[str, Any]] = {}
@@ -44,7 +47,7 @@ class Fake17Track:
         self.numbers_tracked = 0
 
     def install(self, server: FakeServer) -> None:
-        for action in ("register", "gettrackinfo", "getquota"):
+        for action in ("register", "gettrackinfo", "getquota", "retrack"):
             server.route("POST", f"{PREFIX}/{action}", self.answer)
 
     def returning(self, number: str) -> None:
@@ -71,6 +74,8 @@ class Fake17Track:
             return json_reply(self._register(items))
         if action == "gettrackinfo":
             return json_reply(self._gettrackinfo(items))
+        if action == "retrack":
+            return json_reply(self._retrack(items))
         if action == "getquota":
             data = dict(load("seventeen_track/getquota_response.json")["body"]["data"])
             data["quota_remain"] = self.quota
@@ -102,6 +107,24 @@ class Fake17Track:
                 accepted.append(
                     {"origin": 1, "number": number, "carrier": item.get("carrier", 21051)}
                 )
+        return {"code": 0, "data": {"accepted": accepted, "rejected": rejected}}
+
+    def _retrack(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        accepted, rejected = [], []
+        for item in items:
+            number = item["number"]
+            if number not in self.registered:
+                rejected.append(
+                    _rejected(number, -18019902, f"'{number}' does not register, register first.")
+                )
+            elif number in self.retracked:
+                rejected.append(_rejected(number, -18019904, "Retrack is allowed only once."))
+            elif number not in self.stopped:
+                rejected.append(_rejected(number, -18019905, "The number is being tracked."))
+            else:
+                self.stopped.discard(number)
+                self.retracked.add(number)
+                accepted.append({"number": number, "carrier": item.get("carrier", 21051)})
         return {"code": 0, "data": {"accepted": accepted, "rejected": rejected}}
 
     def _gettrackinfo(self, items: list[dict[str, Any]]) -> dict[str, Any]:

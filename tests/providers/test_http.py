@@ -99,13 +99,14 @@ async def test_html_with_200_and_non_json_are_unavailable(respx_mock: respx.Mock
             )
 
 
-async def test_health_logs_once_down_and_once_up(
+async def test_health_logs_once_down_and_once_up_at_debug_only(
     respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Outages are reported at WARNING by the service alone (``core.service._SourceHealth``)."""
     route = respx_mock.get(URL)
     health = ProviderHealth("demo")
     policy = RetryPolicy(attempts=1)
-    caplog.set_level(logging.WARNING, logger="core.providers._http")
+    caplog.set_level(logging.DEBUG, logger="core.providers._http")
     async with httpx.AsyncClient() as client:
         route.mock(return_value=httpx.Response(500))
         for _ in range(3):
@@ -116,11 +117,16 @@ async def test_health_logs_once_down_and_once_up(
         route.mock(return_value=httpx.Response(200, json={}))
         for _ in range(2):
             await request_json(client, "GET", URL, provider="demo", policy=policy, health=health)
-    messages = [r.getMessage() for r in caplog.records]
-    assert messages == [
-        "demo is failing: ProviderUnavailable",
-        "demo recovered after 3 failed calls",
+    changes = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if "failing" in r.getMessage() or "recovered" in r.getMessage()
     ]
+    assert changes == [
+        (logging.DEBUG, "demo is failing: ProviderUnavailable"),
+        (logging.DEBUG, "demo recovered after 3 failed calls"),
+    ]
+    assert not health.failing
 
 
 async def test_secrets_in_the_query_are_never_logged(

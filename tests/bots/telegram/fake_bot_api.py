@@ -212,6 +212,8 @@ class FakeBotApi:
         self._recent_sends: deque[float] = deque()
         self._last_send_per_chat: dict[int, float] = {}
         self._runner: web.AppRunner | None = None
+        self._gates: dict[str, asyncio.Event] = {}
+        self.held: list[str] = []
         self.base_url = ""
 
     # ----------------------------------------------------------------- test-side API
@@ -263,18 +265,19 @@ class FakeBotApi:
         self, message: dict[str, Any], data: str, *, user_id: int | None = None
     ) -> dict[str, Any]:
         """Queue a button press on ``message`` (a message the bot sent; see ``last_message``)."""
+        return self._push({"callback_query": self._callback_query(message, data, user_id)})
+
+    def _callback_query(
+        self, message: dict[str, Any], data: str, user_id: int | None
+    ) -> dict[str, Any]:
         presser = user_id if user_id is not None else int(message["chat"]["id"])
-        return self._push(
-            {
-                "callback_query": {
-                    "id": str(next(self._callback_ids)),
-                    "from": self.user(presser),
-                    "message": message,
-                    "chat_instance": f"ci{message['chat']['id']}",
-                    "data": data,
-                }
-            }
-        )
+        return {
+            "id": str(next(self._callback_ids)),
+            "from": self.user(presser),
+            "message": message,
+            "chat_instance": f"ci{message['chat']['id']}",
+            "data": data,
+        }
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue a raw update (an ``update_id`` is added)."""
@@ -297,6 +300,26 @@ class FakeBotApi:
         if entities:
             message["entities"] = entities
         return self.new_update(message=message)
+
+    def callback_update(
+        self, message: dict[str, Any], data: str, *, user_id: int | None = None
+    ) -> dict[str, Any]:
+        """A button-press update that is not queued (for webhook tests)."""
+        return self.new_update(callback_query=self._callback_query(message, data, user_id))
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Keep every ``method`` call waiting until the returned event is set.
+
+        ``wait_held`` tells when a call has arrived; the call is recorded once it is let go.
+        """
+        gate = asyncio.Event()
+        self._gates[method] = gate
+        return gate
+
+    async def wait_held(self, method: str, *, within: float = 5.0) -> None:
+        """Wait until a ``method`` call is waiting at its gate (see ``hold``)."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(lambda: method in self.held)
 
     def fail_next(
         self,
@@ -427,6 +450,12 @@ class FakeBotApi:
         files: dict[str, dict[str, Any]] | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """Handle one Bot API call; return the HTTP status and the JSON body."""
+        gate = self._gates.get(method)
+        if gate is not None:
+            async with self._changed:
+                self.held.append(method)
+                self._changed.notify_all()
+            await gate.wait()
         record = ApiCall(method, params, self.clock(), files=files or {})
         if method == "getUpdates":
             status, body = await self._get_updates(params)

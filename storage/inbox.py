@@ -1,0 +1,106 @@
+"""Verified webhook notifications, kept durably from the moment they are accepted until done.
+
+A push is written here before it is answered, so once the sender got its 200 the notification
+survives a crash; a background worker processes it and marks it done. The row of a done
+notification loses its body and stays only as a de-duplication key (the sender may deliver
+the same notification again) until ``purge`` removes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from storage.codec import time_from_text, time_to_text
+from storage.connection import SerialConnection
+
+__all__ = ["InboxItem", "SqliteInbox"]
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One notification waiting to be processed (``attempts`` failed tries so far)."""
+
+    id: int
+    provider: str
+    notification_id: str
+    body: bytes = field(repr=False)
+    received_at: datetime
+    attempts: int = 0
+
+
+def _item(row: Sequence[object]) -> InboxItem:
+    item_id, provider, notification_id, body, received_at, attempts = row
+    raw = body if isinstance(body, bytes) else str(body or "").encode()
+    return InboxItem(
+        id=int(str(item_id)),
+        provider=str(provider),
+        notification_id=str(notification_id),
+        body=raw,
+        received_at=time_from_text(str(received_at)),
+        attempts=int(str(attempts)),
+    )
+
+
+class SqliteInbox:
+    """The webhook inbox on SQLite; unique per (provider, notification id)."""
+
+    def __init__(self, conn: SerialConnection) -> None:
+        self._conn = conn
+
+    async def add(self, provider: str, notification_id: str, body: bytes, now: datetime) -> bool:
+        """Store a notification, due at once; False when it was already there (done or not).
+
+        The row is committed when this returns: from then on the notification is not lost.
+        """
+        changed = await self._conn.write(
+            "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (provider, notification_id) DO NOTHING",
+            (provider, notification_id, body, time_to_text(now), time_to_text(now)),
+        )
+        return changed > 0
+
+    async def due(self, now: datetime, limit: int) -> list[InboxItem]:
+        """Unprocessed notifications whose next attempt is due, oldest first."""
+        rows = await self._conn.read(
+            "SELECT id, provider, notification_id, body, received_at, attempts "
+            "FROM webhook_inbox WHERE done_at IS NULL AND next_attempt_at <= ? "
+            "ORDER BY next_attempt_at, id LIMIT ?",
+            (time_to_text(now), limit),
+        )
+        return [_item(row) for row in rows]
+
+    async def mark_done(self, item_id: int, now: datetime) -> None:
+        """The notification was processed: drop its body, keep its id for de-duplication."""
+        await self._conn.write(
+            "UPDATE webhook_inbox SET done_at = ?, body = NULL WHERE id = ?",
+            (time_to_text(now), item_id),
+        )
+
+    async def mark_failed(self, item_id: int, retry_at: datetime) -> None:
+        """Processing failed: count the attempt and try again at ``retry_at``."""
+        await self._conn.write(
+            "UPDATE webhook_inbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+            (time_to_text(retry_at), item_id),
+        )
+
+    async def pending_count(self) -> int:
+        """How many notifications are not processed yet (due or waiting for a retry)."""
+        rows = await self._conn.read("SELECT count(*) FROM webhook_inbox WHERE done_at IS NULL")
+        return int(rows[0][0]) if rows else 0
+
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest unprocessed notification is due (None: nothing is waiting)."""
+        rows = await self._conn.read(
+            "SELECT min(next_attempt_at) FROM webhook_inbox WHERE done_at IS NULL"
+        )
+        return time_from_text(str(rows[0][0])) if rows and rows[0][0] is not None else None
+
+    async def purge(self, done_before: datetime) -> int:
+        """Forget notifications processed before ``done_before``; return how many went."""
+        return await self._conn.write(
+            "DELETE FROM webhook_inbox WHERE done_at IS NOT NULL AND done_at < ?",
+            (time_to_text(done_before),),
+        )
