@@ -36,14 +36,13 @@ import hmac
 import logging
 import random
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
 from core import alerts, carriers, incidents, polling, preferences
-from core.digest import digest_reply
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -54,6 +53,8 @@ from core.errors import (
     ShipmentNotFound,
     TrackingError,
 )
+from core.flusher import FlushStats, OutboxFlusher
+from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
@@ -62,7 +63,6 @@ from core.models import (
     ChatSettings,
     Order,
     OrderId,
-    OutboxEntry,
     Preference,
     Shipment,
     ShipmentKey,
@@ -72,7 +72,6 @@ from core.models import (
     TrackRequest,
 )
 from core.ports import (
-    ChatUnreachable,
     Clock,
     Notifier,
     OrderSource,
@@ -123,7 +122,7 @@ class ServiceConfig:
     webhook_trust: timedelta = timedelta(days=3)
     """A parcel pushed (webhook) this recently is polled only as a daily safety net."""
     fail_after_calls: int = 3
-    """A source counts as failing after this many failed calls in a row (see ``_SourceHealth``).
+    """A source counts as failing after this many failed calls in a row (see ``SourceHealth``).
 
     A call fails only once the HTTP layer's retries are spent (4 attempts by default), so at
     30 % failed requests one call in ~120 fails and three in a row (~1 in 2 million) mean a
@@ -155,104 +154,11 @@ class PollStats:
     skipped: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class FlushStats:
-    """What one outbox flush did.
-
-    ``sent`` alerts were delivered (in ``messages`` messages, ``digests`` of them digests),
-    ``failed`` will be retried, ``paused`` chats were found unreachable, ``held`` alerts wait
-    for the end of quiet hours, ``dropped`` alerts were no longer wanted (muted, preference
-    changed, unsubscribed) and are settled without sending.
-    """
-
-    sent: int = 0
-    failed: int = 0
-    paused: int = 0
-    held: int = 0
-    dropped: int = 0
-    messages: int = 0
-    digests: int = 0
-
-
 @runtime_checkable
 class _Routing(Protocol):
     """A provider made of others (``core.providers.router.ProviderRouter``)."""
 
     def provider_for(self, carrier: str) -> TrackingProvider | None: ...
-
-
-class _SourceHealth:
-    """The one place that reports a source's outage (WARNING): once down, once back up.
-
-    The rule, with hysteresis both ways: a source is *failing* after ``fail_after``
-    consecutive failed calls and *recovered* after ``recover_after`` consecutive successful
-    calls; anything in between changes nothing. A call is one request of the service to a
-    source (a ``track`` batch, an order lookup) and fails when it raises a ``ProviderError``
-    (the HTTP layer's retries are already spent) or every number in it came back as one.
-    Every path that calls a source reports here: polls, /track and refreshes, order lookups
-    and the webhook sink (``ParcelService.track_batch``). The clients' own
-    ``core.providers._http.ProviderHealth`` logs at DEBUG only.
-    """
-
-    def __init__(self, fail_after: int, recover_after: int) -> None:
-        self._fail_after = max(1, fail_after)
-        self._recover_after = max(1, recover_after)
-        self._failures: dict[str, int] = {}
-        self._successes: dict[str, int] = {}
-        self._failing: set[str] = set()
-
-    @property
-    def failing(self) -> frozenset[str]:
-        return frozenset(self._failing)
-
-    def failure(self, source: str, err: BaseException) -> None:
-        self._successes.pop(source, None)
-        count = self._failures[source] = self._failures.get(source, 0) + 1
-        if source not in self._failing and count >= self._fail_after:
-            self._failing.add(source)
-            log.warning(
-                "source %s is failing (%d failed calls in a row, last %s); "
-                "parcels are retried later",
-                source,
-                count,
-                type(err).__name__,
-            )
-
-    def success(self, source: str) -> None:
-        self._failures.pop(source, None)
-        if source not in self._failing:
-            return
-        count = self._successes[source] = self._successes.get(source, 0) + 1
-        if count >= self._recover_after:
-            self._failing.discard(source)
-            del self._successes[source]
-            log.warning("source %s recovered (%d good calls in a row)", source, count)
-
-
-class _SlidingWindow:
-    """Counts events per key inside a moving time window (per-user limits)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self._limit = limit
-        self._window = window
-        self._events: dict[str, deque[float]] = defaultdict(deque)
-
-    def hit(self, key: str, now: float) -> bool:
-        """Record one event; False when the key is over its limit (the event is not counted)."""
-        events = self._events[key]
-        while events and events[0] <= now - self._window:
-            events.popleft()
-        if len(events) >= self._limit:
-            return False
-        events.append(now)
-        return True
-
-    def retry_after(self, key: str, now: float) -> float:
-        events = self._events.get(key)
-        return max(0.0, events[0] + self._window - now) if events else 0.0
-
-    def clear(self, key: str) -> None:
-        self._events.pop(key, None)
 
 
 class ParcelService:
@@ -274,15 +180,19 @@ class ParcelService:
         self._orders = orders
         self._config = config or ServiceConfig()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._user_limit = _SlidingWindow(self._config.user_requests_per_minute, 60.0)
-        self._ownership = _SlidingWindow(
+        self._user_limit = SlidingWindow(self._config.user_requests_per_minute, 60.0)
+        self._ownership = SlidingWindow(
             self._config.ownership_attempts, self._config.ownership_window.total_seconds()
         )
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
-        self._health = _SourceHealth(
-            self._config.fail_after_calls, self._config.recover_after_calls
-        )
+        self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
+        self._flusher = OutboxFlusher(
+            store,
+            clock,
+            retry_base=self._config.flush_retry_base,
+            retry_max=self._config.flush_retry_max,
+        )
 
     @property
     def clock(self) -> Clock:
@@ -290,7 +200,7 @@ class ParcelService:
 
     @property
     def failing_sources(self) -> frozenset[str]:
-        """Sources (tracking providers, the shop) now considered failing (``_SourceHealth``)."""
+        """Sources (tracking providers, the shop) now considered failing (``SourceHealth``)."""
         return self._health.failing
 
     # ---------------------------------------------------------------- lookups
@@ -767,7 +677,7 @@ class ParcelService:
 
         For adapters that ask the provider outside ``poll_due`` and ``track`` (the webhook
         sink registering shop parcels), so that every call feeds the one outage report
-        (``_SourceHealth``). Raises the provider's ``ProviderError`` when the call failed.
+        (``SourceHealth``). Raises the provider's ``ProviderError`` when the call failed.
         """
         try:
             batch = await self._provider.track(requests)
@@ -830,142 +740,9 @@ class ParcelService:
         return len(keys)
 
     async def flush_outbox(self, notifier: Notifier, limit: int = 200) -> FlushStats:
-        """Hand queued alerts to the notifier, one message at a time, oldest first.
-
-        Per chat: inside its quiet hours, alerts are held until the window ends; alerts no
-        longer wanted (muted, preference changed, unsubscribed) are settled unsent; alerts
-        held for a digest (quiet hours, or parked while the chat was unreachable) go out as
-        one digest message; the rest one by one. A message's alerts are marked sent only after
-        ``Notifier.send`` returned — see the module docstring for the one duplicate a crash can
-        cause. A chat that blocked the bot is paused (its alerts parked until it talks again);
-        any other failure is retried with exponential backoff (``flush_retry_base`` doubling up
-        to ``flush_retry_max``, or the platform's ``retry_after`` when longer).
-        """
-        now = self._clock.now()
-        entries = await self._store.outbox.due(now, limit)
-        if not entries:
-            return FlushStats()
-        held_ids = await self._store.outbox.held_ids([entry.id for entry in entries])
-        by_chat: dict[str, list[OutboxEntry]] = {}
-        for entry in entries:
-            by_chat.setdefault(entry.chat.chat_key, []).append(entry)
-        settings = await self._store.chats.settings_many(list(by_chat))
-        shipments = await self._store.shipments.get_many(list({e.alert.key for e in entries}))
-        stats = _FlushCounts()
-        for chat_key, group in by_chat.items():
-            chat_settings = settings.get(chat_key, ChatSettings())
-            if chat_settings.paused:
-                continue
-            until = preferences.quiet_until(chat_settings, now)
-            if until is not None:
-                await self._store.outbox.hold([entry.id for entry in group], until)
-                stats.held += len(group)
-                continue
-            await self._flush_chat(
-                notifier,
-                group,
-                settings=chat_settings,
-                held_ids=held_ids,
-                shipments=shipments,
-                stats=stats,
-                now=now,
-            )
-        return stats.frozen()
-
-    async def _flush_chat(
-        self,
-        notifier: Notifier,
-        group: list[OutboxEntry],
-        *,
-        settings: ChatSettings,
-        held_ids: set[int],
-        shipments: Mapping[ShipmentKey, Shipment],
-        stats: _FlushCounts,
-        now: datetime,
-    ) -> None:
-        chat = group[0].chat
-        subs: dict[ShipmentKey, Subscription | None] = {}
-        for key in {entry.alert.key for entry in group}:
-            subs[key] = await self._store.subscriptions.get(chat, key)
-        keep: list[OutboxEntry] = []
-        drop: list[int] = []
-        for entry in group:
-            sub = subs.get(entry.alert.key)
-            wanted = sub is not None and alerts.wanted(
-                entry.alert, preferences.effective(sub, settings)
-            )
-            (keep.append(entry) if wanted else drop.append(entry.id))
-        if drop:
-            await self._store.outbox.mark_sent(drop, now)
-            stats.dropped += len(drop)
-        # Held alerts go out together; anything else already due for the chat joins them.
-        bundle = keep if any(entry.id in held_ids for entry in keep) else []
-        singles = [] if bundle else keep
-        messages: list[tuple[list[OutboxEntry], Reply]] = []
-        if len(bundle) >= 2:
-            labels = {key: sub.label for key, sub in subs.items() if sub is not None}
-            reason = (
-                "during your quiet hours"
-                if settings.quiet_start and settings.quiet_end
-                else "while I could not reach you"
-            )
-            digest = digest_reply(
-                [entry.alert for entry in bundle], shipments, labels, reason=reason
-            )
-            messages.append((bundle, digest))
-        else:
-            singles = keep
-        for entry in singles:
-            sub = subs.get(entry.alert.key)
-            reply = self._render(entry.alert, shipments.get(entry.alert.key), sub, settings)
-            messages.append(([entry], reply))
-        for batch, reply in messages:
-            if not await self._deliver(notifier, chat, batch, reply=reply, stats=stats, now=now):
-                return
-
-    async def _deliver(
-        self,
-        notifier: Notifier,
-        chat: ChatRef,
-        batch: list[OutboxEntry],
-        *,
-        reply: Reply,
-        stats: _FlushCounts,
-        now: datetime,
-    ) -> bool:
-        """Send one message for ``batch``; False when the chat should not be tried further."""
-        try:
-            await notifier.send(chat, reply)
-        except ChatUnreachable as err:
-            if err.permanent:
-                settings = await self._store.chats.get_settings(chat)
-                await self._store.chats.save_settings(chat, replace(settings, paused=True))
-                await self._store.outbox.hold_chat(chat.chat_key)
-                stats.paused += 1
-                log.info("chat %s unreachable; its alerts are parked", chat.chat_key)
-                return False
-            await self._retry_later(batch, now, err.retry_after)
-            stats.failed += len(batch)
-            return False
-        except Exception as err:  # a notifier bug or outage must not stop other chats
-            log.warning(
-                "sending to chat %s failed (%s); will retry", chat.chat_key, type(err).__name__
-            )
-            await self._retry_later(batch, now, 0.0)
-            stats.failed += len(batch)
-            return False
-        # The commit point: until this returns, a crash means this message is sent again.
-        await self._store.outbox.mark_sent([entry.id for entry in batch], self._clock.now())
-        stats.sent += len(batch)
-        stats.messages += 1
-        stats.digests += 1 if len(batch) > 1 else 0
-        return True
-
-    async def _retry_later(self, batch: list[OutboxEntry], now: datetime, hint: float) -> None:
-        for entry in batch:
-            backoff = self._config.flush_retry_base * (2 ** min(entry.attempts, 20))
-            delay = max(min(backoff, self._config.flush_retry_max), timedelta(seconds=hint))
-            await self._store.outbox.mark_failed(entry.id, now + delay)
+        """Hand queued alerts to the notifier, one message at a time, oldest first
+        (``core.flusher.OutboxFlusher.flush`` says how)."""
+        return await self._flusher.flush(notifier, limit)
 
     # ---------------------------------------------------------------- internals
 
@@ -1205,19 +982,6 @@ class ParcelService:
             now=self._clock.now(),
         )
 
-    @staticmethod
-    def _render(
-        alert: Alert,
-        shipment: Shipment | None,
-        sub: Subscription | None,
-        settings: ChatSettings,
-    ) -> Reply:
-        if shipment is None:
-            return Reply(f"Update for {alert.key.number}", (alert.detail,), kind=ReplyKind.ALERT)
-        return alerts.alert_reply(
-            alert, shipment, tz=settings.timezone, label=sub.label if sub else ""
-        )
-
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
         subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
         lines = [
@@ -1261,25 +1025,6 @@ class ParcelService:
             if sub.key.number == wanted_number:
                 return sub
         return None
-
-
-class _FlushCounts:
-    """Mutable counters for one flush, frozen into ``FlushStats`` at the end."""
-
-    def __init__(self) -> None:
-        self.sent = self.failed = self.paused = self.held = 0
-        self.dropped = self.messages = self.digests = 0
-
-    def frozen(self) -> FlushStats:
-        return FlushStats(
-            sent=self.sent,
-            failed=self.failed,
-            paused=self.paused,
-            held=self.held,
-            dropped=self.dropped,
-            messages=self.messages,
-            digests=self.digests,
-        )
 
 
 _DEFAULT_SETTINGS = ChatSettings()

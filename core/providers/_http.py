@@ -119,7 +119,7 @@ class ProviderHealth:
     """Remembers whether a provider's last call failed (for ``/health``); logs at DEBUG only.
 
     Failing after ``threshold`` failed calls, fine again after one success. Outages are
-    reported at WARNING in one place only, by the service (``core.service._SourceHealth``,
+    reported at WARNING in one place only, by the service (``core.guards.SourceHealth``,
     with its own hysteresis); this logs the same changes at DEBUG for diagnosis.
     """
 

@@ -102,7 +102,7 @@ async def test_html_with_200_and_non_json_are_unavailable(respx_mock: respx.Mock
 async def test_health_logs_once_down_and_once_up_at_debug_only(
     respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Outages are reported at WARNING by the service alone (``core.service._SourceHealth``)."""
+    """Outages are reported at WARNING by the service alone (``core.guards.SourceHealth``)."""
     route = respx_mock.get(URL)
     health = ProviderHealth("demo")
     policy = RetryPolicy(attempts=1)

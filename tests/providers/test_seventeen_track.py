@@ -307,7 +307,7 @@ async def test_health_goes_down_and_back_up_once(
         for r in caplog.records
         if "failing" in r.getMessage() or "recovered" in r.getMessage()
     ]
-    # At DEBUG: the service reports outages at WARNING (``core.service._SourceHealth``).
+    # At DEBUG: the service reports outages at WARNING (``core.guards.SourceHealth``).
     assert changes == [
         (logging.DEBUG, "17track is failing: ProviderUnavailable"),
         (logging.DEBUG, "17track recovered after 3 failed calls"),
