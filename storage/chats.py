@@ -12,6 +12,9 @@ from storage.connection import SerialConnection
 __all__ = ["SqliteChats", "SqliteMeta"]
 
 
+_DEFAULTS = ChatSettings()
+
+
 class SqliteChats:
     """``ChatRepository`` on SQLite; settings are per chat (``ChatRef.chat_key``)."""
 
@@ -37,7 +40,8 @@ class SqliteChats:
             (json.dumps(list(chat_keys), ensure_ascii=False),),
         )
         found = {str(row[0]): settings_from_row(row[1:]) for row in rows}
-        return {key: found.get(key, ChatSettings()) for key in chat_keys}
+        # Most chats never saved settings: they share one (immutable) default.
+        return {key: found.get(key, _DEFAULTS) for key in chat_keys}
 
     async def save_settings(self, chat: ChatRef, settings: ChatSettings) -> None:
         """Store all of the chat's settings, replacing earlier ones."""

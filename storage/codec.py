@@ -104,13 +104,26 @@ def time_to_text(value: datetime) -> str:
     if value.tzinfo is not UTC:
         if value.utcoffset() is None:
             raise ValueError(f"naive datetime cannot be stored: {value!r}")
-        value = value.astimezone(UTC)
-    # Positional arguments: keyword parsing costs as much as the formatting itself, and this
-    # runs for every stored time of every poll.
-    return _isoformat(value, "T", "microseconds")
+        return _isoformat(value.astimezone(UTC), "T", "microseconds")
+    # Most times of a poll repeat (its own time on every parcel and alert, shared first-seen
+    # and estimate times): a lookup costs a fraction of formatting. Only UTC values are kept:
+    # two of them are equal exactly when their text is.
+    text = _texts.get(value)
+    if text is None:
+        # Positional arguments: keyword parsing costs as much as the formatting itself, and
+        # this runs for every stored time of every poll.
+        text = _isoformat(value, "T", "microseconds")
+        if len(_texts) >= _TEXTS_LIMIT:
+            _texts.clear()
+        _texts[value] = text
+    return text
 
 
 _isoformat = datetime.isoformat
+
+# Recently stored times and their text (bounded; when full it starts over).
+_texts: dict[datetime, str] = {}
+_TEXTS_LIMIT = 4096
 
 
 def time_from_text(text: str) -> datetime:

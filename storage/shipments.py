@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from operator import attrgetter, is_
@@ -67,7 +69,7 @@ SELECT s.id,
     s.first_seen, s.next_check_at
 FROM json_each(?) AS j
 JOIN shipments AS s
-    ON s.carrier = json_extract(j.value, '$[0]') AND s.number = json_extract(j.value, '$[1]')
+    ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
 """
 
 _SELECT_EVENTS = """
@@ -82,7 +84,7 @@ _SELECT_EXISTING = """
 SELECT s.carrier, s.number
 FROM json_each(?) AS j
 JOIN shipments AS s
-    ON s.carrier = json_extract(j.value, '$[0]') AND s.number = json_extract(j.value, '$[1]')
+    ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
 """
 
 # Only the poll's own columns, for a snapshot that is otherwise what this object last saved.
@@ -381,24 +383,35 @@ class SqliteShipments:
                         )
                     )
         cache = self._cache
-        rewritten = False
-        async with self._conn.transaction() as tx:
-            self._check_version((await tx.read("PRAGMA data_version"))[0][0])
-            # Parcels the cache does not know: the new ones are cached once stored.
-            unknown = [key for key in sent if key not in cache]
+        cached_version = self._version
+
+        def transact(conn: sqlite3.Connection) -> tuple[int, set[tuple[str, str]], bool, int]:
+            # Runs on the connection's worker thread between BEGIN IMMEDIATE and COMMIT: one
+            # hand-off for the whole write. The cache is only looked at here; it changes on
+            # the event loop, after the commit (``_check_version``, ``_learn``).
+            version = conn.execute("PRAGMA data_version").fetchone()[0]
+            # Parcels the cache does not know (all of them when another connection wrote
+            # since it was filled: it is emptied below): the new ones are cached once stored.
+            if version == cached_version:
+                unknown = [key for key in sent if key not in cache]
+            else:
+                unknown = list(sent)
             new = set(unknown)
             if unknown:
-                existing = await tx.read(
+                existing = conn.execute(
                     _SELECT_EXISTING, (json.dumps(unknown, ensure_ascii=False),)
-                )
+                ).fetchall()
                 new.difference_update((carrier, number) for carrier, number in existing)
             if full_rows:
-                await tx.write_many(_UPSERT_SHIPMENT, full_rows)
-            if touch_rows and await tx.write_many(_TOUCH_SHIPMENT, touch_rows) < len(touch_rows):
+                conn.executemany(_UPSERT_SHIPMENT, full_rows)
+            rewritten = False
+            if touch_rows and conn.executemany(_TOUCH_SHIPMENT, touch_rows).rowcount < len(
+                touch_rows
+            ):
                 rewritten = True
                 # A parcel this object saved before is gone (deleted elsewhere): write those
                 # parcels whole again, history included.
-                await tx.write_many(
+                conn.executemany(
                     _UPSERT_SHIPMENT,
                     [
                         shipment_to_row(w.shipment, w.shipment.checked_at or now, w.next_check_at)
@@ -411,8 +424,18 @@ class SqliteShipments:
                     for e in w.shipment.events
                 )
             if event_rows:
-                await tx.write_many(_INSERT_EVENT, event_rows)
-            added = await tx.write_many(_INSERT_OUTBOX, outbox_rows) if outbox_rows else 0
+                conn.executemany(_INSERT_EVENT, event_rows)
+            added = conn.executemany(_INSERT_OUTBOX, outbox_rows).rowcount if outbox_rows else 0
+            return version, new, rewritten, added
+
+        try:
+            version, new, rewritten, added = await self._conn.run_transaction(transact)
+        except asyncio.CancelledError:
+            # The transaction runs on to its end regardless and may well have committed:
+            # nothing cached about these parcels can be trusted any more.
+            self._forget_cache()
+            raise
+        self._check_version(version)
         # Only after the commit: the memo must never claim something that is not stored.
         if len(memo) + len(learned) > _MEMO_LIMIT:
             memo.clear()
@@ -502,8 +525,8 @@ class SqliteShipments:
         await self._conn.write(
             "UPDATE shipments SET pushed_at = ? WHERE id IN ("
             "SELECT s.id FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = json_extract(j.value, '$[0]') "
-            "AND s.number = json_extract(j.value, '$[1]'))",
+            "ON s.carrier = j.value ->> 0 "
+            "AND s.number = j.value ->> 1)",
             (time_to_text(at), _keys_json(keys)),
         )
 
@@ -513,8 +536,8 @@ class SqliteShipments:
             return set()
         rows = await self._conn.read(
             "SELECT s.carrier, s.number FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = json_extract(j.value, '$[0]') "
-            "AND s.number = json_extract(j.value, '$[1]') WHERE s.pushed_at >= ?",
+            "ON s.carrier = j.value ->> 0 "
+            "AND s.number = j.value ->> 1 WHERE s.pushed_at >= ?",
             (_keys_json(keys), time_to_text(since)),
         )
         return {ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows}
@@ -526,8 +549,8 @@ class SqliteShipments:
         await self._conn.write(
             "UPDATE shipments SET pushed_at = NULL WHERE id IN ("
             "SELECT s.id FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = json_extract(j.value, '$[0]') "
-            "AND s.number = json_extract(j.value, '$[1]'))",
+            "ON s.carrier = j.value ->> 0 "
+            "AND s.number = j.value ->> 1)",
             (_keys_json(keys),),
         )
 

@@ -133,8 +133,8 @@ class SqliteSubscriptions:
             return {}
         rows = await self._conn.read(
             _SELECT + "JOIN json_each(?) AS j "
-            "ON s.carrier = json_extract(j.value, '$[0]') "
-            "AND s.number = json_extract(j.value, '$[1]') "
+            "ON s.carrier = j.value ->> 0 "
+            "AND s.number = j.value ->> 1 "
             "WHERE s.archived = 0 ORDER BY s.id",
             (json.dumps([[k.carrier, k.number] for k in keys], ensure_ascii=False),),
         )

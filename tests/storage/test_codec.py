@@ -143,3 +143,22 @@ def test_chat_round_trip() -> None:
     chat_key, platform, chat_id, user_id, is_group = chat_to_columns(group)
     assert chat_key == group.chat_key
     assert chat_from_columns(platform, chat_id, user_id, is_group) == group
+
+
+def test_repeated_times_keep_their_text() -> None:
+    # Stored times are remembered with their text (storage.codec._texts): a repeat, an equal
+    # instant given in another offset, and a naive twin must all still come out right.
+    value = datetime(2026, 3, 2, 9, 30, 0, 123, tzinfo=UTC)
+    text = time_to_text(value)
+    assert time_to_text(value) == text == "2026-03-02T09:30:00.000123+00:00"
+    assert time_to_text(value.astimezone(timezone(timedelta(hours=-5)))) == text
+    with pytest.raises(ValueError, match="naive"):
+        time_to_text(value.replace(tzinfo=None))
+
+
+def test_more_distinct_times_than_are_remembered_are_all_right() -> None:
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    values = [start + timedelta(seconds=n) for n in range(10_000)]
+    for _ in range(2):
+        texts = [time_to_text(value) for value in values]
+        assert texts == [value.isoformat(timespec="microseconds") for value in values]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import replace
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -119,3 +120,30 @@ async def test_two_snapshots_of_one_parcel_in_one_batch_are_cached_as_stored(
         )
         cached = await db.shipments.get(key())
     assert cached == (await _fresh(db_path, [key()]))[key()]
+
+
+async def test_a_save_cancelled_while_it_commits_leaves_no_stale_cache(store: Database) -> None:
+    # The write runs on the worker thread to its end even when its caller is cancelled, so
+    # the snapshot it was writing may be stored: the next read must show it, not the cache.
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> int:
+        started.set()
+        release.wait()
+        return 0
+
+    await store.shipments.save_many([write(shipment(events=(event(0),)))])
+    assert await store.shipments.get(key()) is not None  # cached now
+    raw = store._conn.raw
+    await raw.create_function("hold", 0, hold)
+    await raw.execute("CREATE TEMP TRIGGER held AFTER INSERT ON events BEGIN SELECT hold(); END")
+    newer = shipment(events=(event(0), event(1)), checked_at=T0 + timedelta(hours=2))
+    task = asyncio.create_task(store.shipments.save_many([write(newer)]))
+    await asyncio.to_thread(started.wait)
+    task.cancel()
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    stored = await store.shipments.get(key())
+    assert stored is not None
+    assert stored.events == newer.events
