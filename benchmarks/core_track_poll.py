@@ -13,6 +13,11 @@ Run: ``.venv/bin/python benchmarks/core_track_poll.py [--sizes 10000 100000]``
   - *steady state*: the scheduler's next day on the same parcels, one ``poll_due`` round per
     virtual 10 minutes for whatever is due; most polls find a parcel unchanged.
 
+  The same two workloads run once more in a fresh process with the bot's garbage collector
+  settings (``bots.gc_settings.apply_bot_gc_settings``, as ``parcelbot run`` applies them
+  after start-up), and the peak resident memory of that process is compared with a fresh
+  process running them under CPython's default settings (the rows above them use those).
+
   Only the ``poll_due`` calls are timed (not the seeding). The parcels are seeded through the
   same ``Database`` object that polls them, as in a running bot; ``--restart`` opens the file
   again before polling, so nothing the storage layer remembers from seeding is used.
@@ -22,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import random
+import resource
 import statistics
 import tempfile
 import time
@@ -30,6 +37,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bots.gc_settings import apply_bot_gc_settings
 from core.models import (
     ChatRef,
     Platform,
@@ -151,6 +159,24 @@ async def _polls(db: Database, clock: Clock, batch: int, first: PollRun, steady:
         await _poll_all_due(service, batch, steady)
 
 
+def _in_process(
+    size: int, batch: int, restart: bool, bot_gc: bool
+) -> tuple[PollRun, PollRun, float]:
+    """Both poll workloads in a fresh process (optionally with the bot's garbage collector
+    settings): (first poll, steady state, the process's peak resident memory in MiB)."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(_child, (size, batch, restart, bot_gc))
+
+
+def _child(size: int, batch: int, restart: bool, bot_gc: bool) -> tuple[PollRun, PollRun, float]:
+    if bot_gc:
+        apply_bot_gc_settings()
+    first, steady = asyncio.run(bench_poll(size, batch, restart=restart))
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    return first, steady, peak_kib / 1024
+
+
 async def main(sizes: list[int], samples: int, batch: int, restart: bool) -> None:
     p50, p99 = await bench_track(samples)
     print("| measure | figure | target | ratio to target |")
@@ -166,6 +192,19 @@ async def main(sizes: list[int], samples: int, batch: int, restart: bool) -> Non
                 f"{run.alerts:,} alerts) | {run.rate:,.0f} updates/s | ≥ 20,000/s "
                 f"| {run.rate / 20000:.2f}× |"
             )
+        first, steady, tuned_peak = _in_process(size, batch, restart, bot_gc=True)
+        for name, run in (("first poll, all changed", first), ("steady state, next 24 h", steady)):
+            print(
+                f"| poll cycle, {size:,} parcels, {name}{after}, bot's GC settings "
+                f"({run.updates:,} updates, {run.alerts:,} alerts) | {run.rate:,.0f} updates/s "
+                f"| ≥ 20,000/s | {run.rate / 20000:.2f}× |"
+            )
+        *_, default_peak = _in_process(size, batch, restart, bot_gc=False)
+        print(
+            f"| peak RSS of a process running both poll workloads, {size:,} parcels{after}: "
+            f"default GC / bot's GC settings | {default_peak:,.0f} MiB / {tuned_peak:,.0f} MiB "
+            "| — | — |"
+        )
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from pydantic import SecretStr
 
+from bots.gc_settings import apply_bot_gc_settings
 from bots.notifier import PlatformNotifier
 from bots.settings import Settings
 from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
@@ -392,6 +393,8 @@ async def run(settings: Settings, *, console: bool = False) -> int:
     from bots.scheduler import build_scheduler
 
     async with open_runtime(settings) as runtime:
+        # Start-up is over: what is alive now lives as long as the process (bots.gc_settings).
+        apply_bot_gc_settings()
         scheduler = build_scheduler(
             runtime.service,
             runtime.notifier,

@@ -57,6 +57,7 @@ __all__ = [
     "last_scan_time",
     "provider_incident",
     "route_class",
+    "settled_until",
     "stale_after",
 ]
 
@@ -393,6 +394,35 @@ def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
         if find_loop(shipment.events) is not None:
             reasons.append(IncidentReason.LOOP)
     return tuple(reasons)
+
+
+def settled_until(shipment: Shipment, since: datetime) -> datetime | None:
+    """How long the clock alone changes nothing about ``shipment``: ``derive_all(shipment, t)``
+    and ``delivery_check_due(shipment, t)`` are the same for every ``t`` from ``since`` up to
+    (not including) the returned moment; None when they stay the same for ever after.
+
+    Every time-based threshold at or after ``since`` ends the span (late: ``eta.latest`` and
+    ``promised_by``; not yet active; stale; the delivery check's start and end), whether or
+    not it applies to the parcel's status: a span cut short only costs a fresh derivation.
+    """
+    moments: list[datetime] = []
+    if shipment.eta is not None:
+        moments.append(shipment.eta.latest)
+    if shipment.promised_by is not None:
+        moments.append(shipment.promised_by)
+    if shipment.status in _UNSCANNED:
+        seen = _first_seen(shipment)
+        if seen is not None:
+            moments.append(seen + NOT_YET_ACTIVE_AFTER)
+    if shipment.status in _MOVING:
+        last = last_scan_time(shipment)
+        if last is not None:
+            moments.append(last + stale_after(shipment))
+    check = delivery_check_at(shipment)
+    if check is not None:
+        moments.append(check)
+        moments.append(check - DELIVERY_CHECK_AFTER + DELIVERY_CHECK_WINDOW)
+    return min((moment for moment in moments if moment >= since), default=None)
 
 
 def derive(shipment: Shipment, now: datetime) -> IncidentReason | None:

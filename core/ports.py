@@ -29,6 +29,7 @@ __all__ = [
     "ChatRepository",
     "ChatUnreachable",
     "Clock",
+    "DueParcels",
     "Notifier",
     "OrderSource",
     "OutboxRepository",
@@ -86,6 +87,16 @@ class SnapshotWrite:
     shipment: Shipment
     next_check_at: datetime | None
     alerts: tuple[tuple[ChatRef, Alert], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DueParcels:
+    """The parcels due for a poll, most overdue first, and what a poll needs to know of them:
+    which have an active subscriber (``followed``), which were pushed recently (``pushed``)."""
+
+    keys: tuple[ShipmentKey, ...] = ()
+    followed: frozenset[ShipmentKey] = frozenset()
+    pushed: frozenset[ShipmentKey] = frozenset()
 
 
 class ShipmentRepository(Protocol):

@@ -15,6 +15,7 @@ from typing import Protocol
 from core.models import ChatRef, ChatSettings, OrderId, ShipmentKey
 from core.ports import (
     ChatRepository,
+    DueParcels,
     OutboxRepository,
     ShipmentRepository,
     SubscriptionRepository,
@@ -52,6 +53,11 @@ class ProactiveShipments(ShipmentRepository, Protocol):
 
     async def pushed_since(self, keys: Sequence[ShipmentKey], since: datetime) -> set[ShipmentKey]:
         """The parcels among ``keys`` pushed at or after ``since``."""
+        ...
+
+    async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
+        """``due(now, limit)`` in one query with, for those parcels, which have an active
+        subscription and which were pushed at or after ``pushed_since``."""
         ...
 
     async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:

@@ -40,7 +40,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from core import alerts, carriers, incidents, polling, preferences
 from core.errors import (
@@ -61,6 +61,7 @@ from core.models import (
     CarrierMatch,
     ChatRef,
     ChatSettings,
+    IncidentReason,
     Order,
     OrderId,
     Preference,
@@ -187,6 +188,9 @@ class ParcelService:
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
         self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
+        # Per polled parcel: the incidents last derived for it and how long the clock alone
+        # leaves them (and the delivery check) as they are; see ``_enrich``.
+        self._settled: dict[ShipmentKey, _Settled] = {}
         self._flusher = OutboxFlusher(
             store,
             clock,
@@ -569,19 +573,17 @@ class ParcelService:
         if self._next_housekeeping is None or now >= self._next_housekeeping:
             self._next_housekeeping = now + self._config.housekeeping_every
             archived = await self.archive_due()
-        keys = await self._store.shipments.due(now, limit)
-        if not keys:
+        due = await self._store.shipments.due_parcels(now, limit, now - self._config.webhook_trust)
+        if not due.keys:
             return PollStats(archived=archived)
-        subscribers = await self._store.subscriptions.subscribers(keys)
-        for key in keys:
-            if key not in subscribers:
+        followed, fed = due.followed, due.pushed
+        for key in due.keys:
+            if key not in followed:
                 await self._store.shipments.schedule(key, None)
-        keys = [key for key in keys if key in subscribers]
+        keys = [key for key in due.keys if key in followed]
         if not keys:
             return PollStats(archived=archived)
         old = await self._store.shipments.get_many(keys)
-        fed = await self._store.shipments.pushed_since(keys, now - self._config.webhook_trust)
-        settings = await self._settings_for(subscribers.values())
         requests = [
             TrackRequest(key.number, key.carrier, old[key].first_seen if key in old else None)
             for key in keys
@@ -591,6 +593,9 @@ class ParcelService:
         key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
         results = await self._track_grouped(requests)
         writes: list[SnapshotWrite] = []
+        # (index in writes, key, alerts) of the snapshots that caused alerts: only their
+        # subscribers (and those chats' settings) are read, once for the whole cycle.
+        alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
         errors = changed = calls = 0
         for chunk, batch, failure in results:
             calls += 1
@@ -609,17 +614,23 @@ class ParcelService:
                     await self._store.shipments.schedule(key, now + delay)
                     continue
                 previous = old.get(key)
-                write = self._snapshot(
-                    previous,
-                    fresh,
-                    now,
-                    subscribers.get(key, []),
-                    settings,
-                    webhook_fed=key in fed,
+                write, found = self._enrich(
+                    previous, fresh, now, followed=True, webhook_fed=key in fed, key=key
                 )
                 if previous is None or write.shipment.events != previous.events:
                     changed += 1
+                if found:
+                    alerting.append((len(writes), key, found))
                 writes.append(write)
+        if alerting:
+            subscribers = await self._store.subscriptions.subscribers(
+                [key for _index, key, _found in alerting]
+            )
+            settings = await self._settings_for(subscribers.values())
+            for index, key, found in alerting:
+                pairs = self._pairs(found, subscribers.get(key, ()), settings)
+                if pairs:
+                    writes[index] = replace(writes[index], alerts=pairs)
         added = await self._store.shipments.save_many(writes) if writes else 0
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
         return PollStats(
@@ -837,7 +848,34 @@ class ParcelService:
         *,
         webhook_fed: bool = False,
     ) -> SnapshotWrite:
-        """Enrich a provider snapshot (incident, first seen, promise) and work out its alerts."""
+        """Enrich a provider snapshot (incident, first seen, promise) and work out its alerts
+        for ``subscribers``."""
+        write, found = self._enrich(
+            previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
+        )
+        if found and subscribers:
+            pairs = self._pairs(found, subscribers, settings)
+            if pairs:
+                write = replace(write, alerts=pairs)
+        return write
+
+    def _enrich(
+        self,
+        previous: Shipment | None,
+        fresh: Shipment,
+        now: datetime,
+        *,
+        followed: bool,
+        webhook_fed: bool,
+        key: ShipmentKey | None = None,
+    ) -> tuple[SnapshotWrite, list[Alert]]:
+        """The snapshot to store (incident, first seen, promise), its next check (only when
+        someone follows the parcel) and the alerts the change deserves, for no chat yet.
+
+        With ``key`` (polls) the derived incidents are remembered with how long the clock
+        alone leaves them as they are (``incidents.settled_until``); a later poll that finds
+        the parcel as it was then, within that span, reuses them and skips the diff.
+        """
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
         promised_by = fresh.promised_by or (previous.promised_by if previous else None)
         shipment = fresh
@@ -850,21 +888,58 @@ class ParcelService:
             shipment = replace(
                 fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by
             )
-        # Setting the incident leaves every reason unchanged, so the diff can reuse them.
-        reasons = incidents.derive_all(shipment, now)
-        incident = reasons[0] if reasons else None
-        if incident is not shipment.incident:
-            shipment = replace(shipment, incident=incident)
-        found = (
-            alerts.diff(previous, shipment, now, reasons=reasons) if previous is not None else []
-        )
-        pairs = self._pairs(found, subscribers, settings) if found else ()
-        next_check = (
-            polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
-            if subscribers
+        reused = (
+            self._settled_reasons(key, previous, shipment, now)
+            if key is not None and previous is not None
             else None
         )
-        return SnapshotWrite(shipment, next_check, pairs)
+        if reused is not None:
+            # Nothing the incidents or alerts depend on changed since they were derived, and
+            # no time threshold was crossed since: the same incidents, and nothing to say.
+            reasons = reused
+            incident = reasons[0] if reasons else None
+            if incident is not shipment.incident:
+                shipment = replace(shipment, incident=incident)
+            found: list[Alert] = []
+        else:
+            raw_incident = shipment.incident
+            # Setting the incident leaves every reason unchanged, so the diff can reuse them.
+            reasons = incidents.derive_all(shipment, now)
+            incident = reasons[0] if reasons else None
+            if incident is not shipment.incident:
+                shipment = replace(shipment, incident=incident)
+            found = (
+                alerts.diff(previous, shipment, now, reasons=reasons)
+                if previous is not None
+                else []
+            )
+            if key is not None:
+                if len(self._settled) >= _SETTLED_LIMIT:
+                    self._settled.clear()
+                self._settled[key] = _Settled(shipment, raw_incident, reasons, now)
+        next_check = (
+            polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
+            if followed
+            else None
+        )
+        return SnapshotWrite(shipment, next_check), found
+
+    def _settled_reasons(
+        self, key: ShipmentKey, previous: Shipment, current: Shipment, now: datetime
+    ) -> tuple[IncidentReason, ...] | None:
+        """The incidents remembered for the parcel when they still hold for going from
+        ``previous`` to ``current`` at ``now`` (see ``_Settled.matches``), else None."""
+        settled = self._settled.get(key)
+        if settled is None or not settled.matches(previous, current, now):
+            return None
+        if not settled.measured:
+            # Measured on first reuse: most parcels polled once (or changed at every poll)
+            # never need it.
+            until = incidents.settled_until(settled.basis, settled.since)
+            settled = self._settled[key] = settled._replace(until=until, measured=True)
+        if settled.until is not None and now >= settled.until:
+            return None
+        return settled.reasons
 
     @staticmethod
     def _pairs(
@@ -1028,6 +1103,64 @@ class ParcelService:
 
 
 _DEFAULT_SETTINGS = ChatSettings()
+
+_SETTLED_LIMIT = 500_000
+"""Bounds ``ParcelService._settled`` (a few hundred bytes a parcel); when full it starts over."""
+
+
+class _Settled(NamedTuple):
+    """The incidents derived for ``basis`` at ``since``. ``raw_incident`` is the incident the
+    snapshot came with, before ``basis`` got the derived one. Once ``measured``, the clock
+    alone changes neither the incidents nor the delivery check before ``until`` (None: never;
+    ``incidents.settled_until``)."""
+
+    basis: Shipment
+    raw_incident: IncidentReason | None
+    reasons: tuple[IncidentReason, ...]
+    since: datetime
+    until: datetime | None = None
+    measured: bool = False
+
+    def matches(self, previous: Shipment, current: Shipment, now: datetime) -> bool:
+        """Whether going from ``previous`` (the stored snapshot) to ``current`` at ``now``
+        derives ``reasons`` again and deserves no alert (as ``alerts.diff`` would find), as
+        long as ``now`` is also before ``until``.
+
+        True when both are ``basis`` in every field incidents and alerts read and
+        ``previous`` was checked between ``since`` and ``now``. The incident field counts too
+        (a problem status's provider incident may come from it): ``previous`` must carry the
+        one derived then, ``current`` (not derived yet) the one the snapshot came with then.
+        """
+        checked = previous.checked_at
+        return (
+            checked is not None
+            and self.since <= checked <= now
+            and previous.incident is self.basis.incident
+            and current.incident is self.raw_incident
+            and _same_state(previous, self.basis)
+            and _same_state(current, self.basis)
+        )
+
+
+def _same_state(one: Shipment, other: Shipment) -> bool:
+    """Whether two snapshots agree on every field incidents and alerts read, except the
+    incident itself and ``checked_at`` (the history must be the very same tuple)."""
+    return (
+        one.events is other.events
+        and one.status is other.status
+        and one.number == other.number
+        and one.carrier == other.carrier
+        and (one.eta is other.eta or one.eta == other.eta)
+        and one.promised_by == other.promised_by
+        and one.first_seen == other.first_seen
+        and one.shipped_at == other.shipped_at
+        and one.delivered_at == other.delivered_at
+        and (one.proof is other.proof or one.proof == other.proof)
+        and one.origin == other.origin
+        and one.destination == other.destination
+    )
+
+
 _UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
 
 _PREFERENCE_TEXT: Mapping[Preference, str] = {

@@ -11,7 +11,7 @@ from operator import attrgetter, is_
 from typing import Any
 
 from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
-from core.ports import Clock, SnapshotWrite
+from core.ports import Clock, DueParcels, SnapshotWrite
 from storage.codec import (
     alert_to_json,
     chat_to_columns,
@@ -85,6 +85,21 @@ SELECT s.carrier, s.number
 FROM json_each(?) AS j
 JOIN shipments AS s
     ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
+"""
+
+# ``due`` plus, per parcel, whether an active subscription follows it and whether it was
+# pushed recently (both answered from indexes, row by row).
+_SELECT_DUE = """
+SELECT s.carrier, s.number,
+    EXISTS (
+        SELECT 1 FROM subscriptions AS u
+        WHERE u.carrier = s.carrier AND u.number = s.number AND u.archived = 0
+    ),
+    coalesce(s.pushed_at >= ?, 0)
+FROM shipments AS s
+WHERE s.next_check_at <= ?
+ORDER BY s.next_check_at, s.id
+LIMIT ?
 """
 
 # Only the poll's own columns, for a snapshot that is otherwise what this object last saved.
@@ -463,6 +478,17 @@ class SqliteShipments:
         for key, index in last.items():
             before = cache.get(key)
             shipment = writes[index].shipment
+            if before is not None and key in touched and not sent[key]:
+                # The common case, a poll that found nothing new: only ``checked_at`` (and the
+                # next check, not part of a snapshot) changed in the stored row.
+                checked = shipment.checked_at
+                if checked is None or checked.tzinfo is UTC:
+                    events = before.events
+                    if events is not shipment.events and _same(events, shipment.events):
+                        events = shipment.events  # share the caller's tuple from now on
+                    del cache[key]  # re-inserted last: the most recently used
+                    cache[key] = before.rechecked(checked, before.first_seen, events)
+                    continue
             if (before is None and key not in new) or not _reads_back_as_is(shipment, sent[key]):
                 if before is not None:
                     self._cache_size -= 1 + len(cache.pop(key).events)
@@ -497,6 +523,24 @@ class SqliteShipments:
             (time_to_text(now), limit),
         )
         return [ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows]
+
+    async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
+        """``due(now, limit)``, and which of those parcels have an active subscription and
+        which were pushed at or after ``pushed_since`` — one query."""
+        rows = await self._conn.read(
+            _SELECT_DUE, (time_to_text(pushed_since), time_to_text(now), limit)
+        )
+        keys: list[ShipmentKey] = []
+        followed: list[ShipmentKey] = []
+        pushed: list[ShipmentKey] = []
+        for carrier, number, active, recent in rows:
+            key = ShipmentKey(carrier, TrackingNumber(number))
+            keys.append(key)
+            if active:
+                followed.append(key)
+            if recent:
+                pushed.append(key)
+        return DueParcels(tuple(keys), frozenset(followed), frozenset(pushed))
 
     async def schedule(self, key: ShipmentKey, next_check_at: datetime | None) -> None:
         """Set when to check a parcel next (None: never again). Unknown parcels are ignored."""

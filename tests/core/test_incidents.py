@@ -22,6 +22,7 @@ from core.incidents import (
     known_codes,
     provider_incident,
     route_class,
+    settled_until,
     stale_after,
 )
 from core.models import (
@@ -365,3 +366,92 @@ def test_every_known_code_explains() -> None:
     codes = known_codes()
     assert set(codes) == {*(s.value for s in Status), *(r.value for r in IncidentReason)}
     assert all(explain_code(code) is not None for code in codes)
+
+
+def _settled_cases() -> list[Shipment]:
+    def scan(
+        hours: float, status: Status = Status.IN_TRANSIT, place: str = "Leeds, GB"
+    ) -> TrackingEvent:
+        return TrackingEvent(T0 + timedelta(hours=hours), status, f"scan {hours}", place)
+
+    eta = Eta(
+        earliest=T0 + timedelta(days=2),
+        latest=T0 + timedelta(days=3),
+        most_likely=T0 + timedelta(days=2, hours=12),
+        source=EtaSource.CARRIER,
+    )
+    return [
+        Shipment(
+            "royal-mail",
+            TrackingNumber("AB123456785GB"),
+            Status.IN_TRANSIT,
+            events=(scan(0), scan(5)),
+            eta=eta,
+            origin="GB",
+            destination="GB",
+        ),
+        Shipment(
+            "ups",
+            TrackingNumber("1ZSETTLED0000001"),
+            Status.INFO_RECEIVED,
+            events=(scan(0, Status.INFO_RECEIVED),),
+            first_seen=T0,
+            promised_by=T0 + timedelta(days=5),
+        ),
+        Shipment("ups", TrackingNumber("1ZSETTLED0000002"), Status.NOT_FOUND, first_seen=T0),
+        Shipment(
+            "ups",
+            TrackingNumber("1ZSETTLED0000003"),
+            Status.DELIVERED,
+            events=(scan(0), scan(30, Status.DELIVERED)),
+            eta=eta,
+        ),
+        Shipment(
+            "ups",
+            TrackingNumber("1ZSETTLED0000004"),
+            Status.OUT_FOR_DELIVERY,
+            events=(scan(0), scan(2, Status.OUT_FOR_DELIVERY)),
+            promised_by=T0 + timedelta(days=1),
+        ),
+        Shipment(
+            "ups",
+            TrackingNumber("1ZSETTLED0000005"),
+            Status.EXCEPTION,
+            events=(scan(0), scan(3, Status.EXCEPTION)),
+            eta=eta,
+        ),
+        Shipment(
+            "ups",
+            TrackingNumber("1ZSETTLED0000006"),
+            Status.AVAILABLE_FOR_PICKUP,
+            events=(scan(0), scan(3, Status.AVAILABLE_FOR_PICKUP)),
+            eta=eta,
+        ),
+    ]
+
+
+@pytest.mark.parametrize("shipment", _settled_cases(), ids=lambda s: s.status.value)
+@pytest.mark.parametrize("start_hours", [0, 20, 47.5, 71, 100, 200])
+def test_settled_until_nothing_time_based_changes_before_it(
+    shipment: Shipment, start_hours: float
+) -> None:
+    since = T0 + timedelta(hours=start_hours)
+    until = settled_until(shipment, since)
+    assert until is None or until >= since
+    reasons, check = derive_all(shipment, since), delivery_check_due(shipment, since)
+    changed_at = None
+    moment = since
+    while moment < since + timedelta(days=20):
+        if (derive_all(shipment, moment), delivery_check_due(shipment, moment)) != (
+            reasons,
+            check,
+        ):
+            changed_at = moment
+            break
+        moment += timedelta(minutes=10)
+    if changed_at is not None:
+        assert until is not None and until <= changed_at
+    if until is not None and until > since:
+        last = until - timedelta(microseconds=1)
+        assert derive_all(shipment, last) == reasons
+        assert delivery_check_due(shipment, last) == check

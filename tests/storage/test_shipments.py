@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from core.models import Status
+from core.models import Status, Subscription
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.storage.helpers import T0, alert, chat, count_rows, event, key, shipment, write
@@ -291,3 +291,27 @@ async def test_a_parcel_twice_in_one_batch_keeps_the_later_snapshot(store: Datab
     assert (stored.status, stored.checked_at) == (Status.IN_TRANSIT, T0 + timedelta(hours=2))
     assert len(stored.events) == 2
     assert await store.shipments.next_check(key()) == T0 + timedelta(hours=4)
+
+
+async def test_due_parcels_says_which_are_followed_and_which_were_pushed(
+    store: Database,
+) -> None:
+    followed, archived, nobody, later = key("A1"), key("B2"), key("C3"), key("D4")
+    for index, parcel in enumerate((followed, archived, nobody, later)):
+        due_at = T0 + timedelta(minutes=index) if parcel != later else T0 + timedelta(days=1)
+        await store.shipments.save_many([write(shipment(parcel), due_at)])
+    await store.subscriptions.add(Subscription(chat=chat("1"), key=followed, created_at=T0))
+    await store.subscriptions.add(Subscription(chat=chat("2"), key=archived, created_at=T0))
+    await store.subscriptions.add(Subscription(chat=chat("3"), key=later, created_at=T0))
+    await store.subscriptions.archive(archived)
+    await store.shipments.mark_pushed([followed], T0)
+    await store.shipments.mark_pushed([nobody], T0 - timedelta(days=5))
+
+    now = T0 + timedelta(hours=1)
+    due = await store.shipments.due_parcels(now, 10, T0 - timedelta(days=3))
+    assert due.keys == tuple(await store.shipments.due(now, 10)) == (followed, archived, nobody)
+    assert due.followed == {followed}
+    assert due.pushed == {followed}
+    assert due.pushed == await store.shipments.pushed_since(due.keys, T0 - timedelta(days=3))
+    assert (await store.shipments.due_parcels(now, 2, T0)).keys == (followed, archived)
+    assert (await store.shipments.due_parcels(T0 - timedelta(hours=1), 10, T0)).keys == ()

@@ -1,0 +1,71 @@
+"""The bot's garbage collector settings, applied once start-up is over."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import bots.console_bot
+from bots.gc_settings import BOT_GC_THRESHOLDS, GEN0_THRESHOLD, apply_bot_gc_settings
+from bots.runtime import Runtime, run
+from bots.settings import load_settings
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    thresholds = gc.get_threshold()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_apply_freezes_start_up_objects_and_raises_the_thresholds() -> None:
+    gc.set_threshold(700, 10, 10)
+    before = apply_bot_gc_settings()
+    assert before == (700, 10, 10)
+    assert gc.get_threshold() == BOT_GC_THRESHOLDS
+    assert BOT_GC_THRESHOLDS[0] == GEN0_THRESHOLD
+    assert gc.get_freeze_count() > 0
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_garbage_in_cycles_is_still_collected() -> None:
+    apply_bot_gc_settings()
+
+    class Node:
+        other: object = None
+
+    first, second = Node(), Node()
+    first.other, second.other = second, first
+    del first, second
+    assert gc.collect() >= 2
+
+
+@pytest.mark.usefixtures("restore_gc")
+async def test_bot_start_up_applies_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in list(os.environ):
+        if key.startswith("PARCELBOT_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    gc.set_threshold(700, 10, 10)
+    seen: list[tuple[tuple[int, int, int], int]] = []
+
+    async def console(runtime: Runtime) -> int:
+        seen.append((gc.get_threshold(), gc.get_freeze_count()))
+        return 0
+
+    monkeypatch.setattr(bots.console_bot, "run_console", console)
+    assert await run(load_settings(db=str(tmp_path / "bot.sqlite3")), console=True) == 0
+    assert len(seen) == 1
+    thresholds, frozen = seen[0]
+    assert thresholds == BOT_GC_THRESHOLDS
+    assert frozen > 0
