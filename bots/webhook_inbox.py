@@ -27,6 +27,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from bots.webhooks import WebhookSink
+from core.guards import retry_backoff
 from core.ports import Clock
 from core.providers import tiktok_shop
 from storage.inbox import InboxItem, SqliteInbox
@@ -108,8 +109,7 @@ class WebhookInbox:
                 raise LookupError(f"no handler for {item.provider} pushes")
             await handler(item.body)
         except Exception as err:
-            backoff = self._retry_base * (2 ** min(item.attempts, 20))
-            delay = min(backoff, self._retry_max)
+            delay = retry_backoff(item.attempts, self._retry_base, self._retry_max)
             log.warning(
                 "%s push could not be processed (%s); retried in %s",
                 item.provider,

@@ -280,7 +280,7 @@ class ServiceSink:
             )
             now = self._clock.now()
             rows = list({e.number: _indexed(e, now) for e in page.entries}.values())
-            known = {row.number for row in rows if await self._db.order_index.find(row.number)}
+            known = await self._db.order_index.known([row.number for row in rows])
             fresh = [row for row in rows if row.number not in known]
             # Registered before they are indexed: if that fails, they are still new next time.
             alerts += await self.register(fresh, {}) if fresh else 0

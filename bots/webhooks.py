@@ -212,20 +212,34 @@ class WebhookServer:
         return body
 
     async def _deliver(
-        self, provider: str, notification: str, work: Callable[[], Awaitable[str]]
+        self,
+        provider: str,
+        notification: str,
+        work: Callable[[], Awaitable[str]],
+        seen: _Seen | None = None,
     ) -> web.Response:
+        """Run ``work`` once per notification id (``seen``: the providers' ids unless given).
+
+        A repeat is answered 200 "duplicate"; a failure is forgotten, so the sender's retry
+        is processed: 503 when the receiver is not taking anything now (``NotReceiving``),
+        500 otherwise.
+        """
+        seen = self._seen if seen is None else seen
         key = f"{provider}:{notification}"
-        if not self._seen.claim(key, self._monotonic()):
+        if not seen.claim(key, self._monotonic()):
             self._count(f"{provider}.duplicate")
             return _json(200, status="duplicate")
         try:
             outcome = await work()
+        except NotReceiving:
+            seen.release(key)
+            return _json(503, error="not receiving")
         except Exception:
-            self._seen.release(key)
+            seen.release(key)
             self._count(f"{provider}.failed")
             log.exception("%s push could not be processed", provider)
             return _json(500, error="processing failed")
-        self._seen.finish(key, self._monotonic())
+        seen.finish(key, self._monotonic())
         self._count(f"{provider}.{outcome}")
         return _json(200, status=outcome)
 
@@ -371,23 +385,12 @@ class WebhookServer:
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             self._count("telegram.malformed")
             return _json(400, error="malformed body")
-        key = str(update_id)
-        if not self._telegram_seen.claim(key, self._monotonic()):
-            self._count("telegram.duplicate")
-            return _json(200, status="duplicate")
-        try:
+
+        async def work() -> str:
             await target.feed_update(update)
-        except NotReceiving:
-            self._telegram_seen.release(key)
-            return _json(503, error="not receiving")
-        except Exception:
-            self._telegram_seen.release(key)
-            self._count("telegram.failed")
-            log.exception("Telegram update could not be queued")
-            return _json(500, error="processing failed")
-        self._telegram_seen.finish(key, self._monotonic())
-        self._count("telegram.processed")
-        return _json(200, status="processed")
+            return "processed"
+
+        return await self._deliver("telegram", str(update_id), work, self._telegram_seen)
 
     async def health(self, request: web.Request) -> web.Response:
         details = dict(self._health()) if self._health is not None else {}

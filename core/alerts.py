@@ -205,14 +205,9 @@ def _incident_alert(shipment: Shipment, reason: IncidentReason) -> Alert:
     )
 
 
-def _derived_alerts(shipment: Shipment, at: datetime | None) -> list[Alert]:
-    if at is None:
-        return []
-    return [
-        _incident_alert(shipment, reason)
-        for reason in derive_all(shipment, at)
-        if reason in DERIVED_REASONS
-    ]
+def _derived_alerts(shipment: Shipment, reasons: tuple[IncidentReason, ...]) -> list[Alert]:
+    """Alerts for the derived incidents among ``reasons`` (``derive_all`` of ``shipment``)."""
+    return [_incident_alert(shipment, reason) for reason in reasons if reason in DERIVED_REASONS]
 
 
 def _delivery_check(shipment: Shipment) -> Alert:
@@ -317,13 +312,11 @@ def diff(
         if state is not None:
             alerts.append(state)
 
-    now_derived = [reason for reason in reasons if reason in DERIVED_REASONS]
-    if now_derived:
-        before = {alert.dedupe_key for alert in _derived_alerts(old, old.checked_at)}
-        for reason in now_derived:
-            alert = _incident_alert(new, reason)
-            if alert.dedupe_key not in before:
-                alerts.append(alert)
+    derived = _derived_alerts(new, reasons)
+    if derived and old.checked_at is not None:
+        before = {a.dedupe_key for a in _derived_alerts(old, derive_all(old, old.checked_at))}
+        derived = [alert for alert in derived if alert.dedupe_key not in before]
+    alerts.extend(derived)
 
     eta = _eta_alert(old, new)
     if eta is not None:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from core import alerts, preferences
 from core.digest import digest_reply
+from core.guards import retry_backoff
 from core.models import (
     Alert,
     ChatRef,
@@ -196,8 +197,8 @@ class OutboxFlusher:
 
     async def _retry_later(self, batch: list[OutboxEntry], now: datetime, hint: float) -> None:
         for entry in batch:
-            backoff = self._retry_base * (2 ** min(entry.attempts, 20))
-            delay = max(min(backoff, self._retry_max), timedelta(seconds=hint))
+            backoff = retry_backoff(entry.attempts, self._retry_base, self._retry_max)
+            delay = max(backoff, timedelta(seconds=hint))
             await self._store.outbox.mark_failed(entry.id, now + delay)
 
 

@@ -1,11 +1,13 @@
-"""Guards the service keeps in memory: outage reporting per source, per-user limits."""
+"""Guards: outage reporting per source and per-user limits (kept in memory), and the retry
+backoff of work that failed (outbox messages, stored webhook pushes)."""
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict, deque
+from datetime import timedelta
 
-__all__ = ["SlidingWindow", "SourceHealth"]
+__all__ = ["SlidingWindow", "SourceHealth", "retry_backoff"]
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +84,9 @@ class SlidingWindow:
 
     def clear(self, key: str) -> None:
         self._events.pop(key, None)
+
+
+def retry_backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
+    """How long to wait after ``attempts`` failed tries: ``base`` doubling per try, at most
+    ``cap``."""
+    return min(base * (1 << max(0, min(attempts, 20))), cap)

@@ -251,12 +251,9 @@ class ParcelService:
         order: Order | None = None
         if self._orders is not None:
             try:
-                order = (await self._orders.get_orders([oid])).get(oid)
+                order = await self._read_order(self._orders, oid)
             except ProviderError as err:
-                self._health.failure(self._orders.name, err)
                 log.info("order %s not readable for a tracking reply: %s", oid, err)
-            else:
-                self._health.success(self._orders.name)
         link = links.get(shipment.key)
         if link is None or link.order_id != oid:
             await self._store.orders.link(
@@ -271,6 +268,17 @@ class ParcelService:
             )
         line = order_line(oid, order.status if order is not None else None)
         return replace(reply, lines=(*reply.lines, line), private=True)
+
+    async def _read_order(self, shop: OrderSource, oid: OrderId) -> Order | None:
+        """The shop's order (None when it has no such order), the call counted towards the
+        shop's outage report; raises the shop's ``ProviderError`` when the call failed."""
+        try:
+            found = await shop.get_orders([oid])
+        except ProviderError as err:
+            self._health.failure(shop.name, err)
+            raise
+        self._health.success(shop.name)
+        return found.get(oid)
 
     async def lookup_order(self, chat: ChatRef, order_id: str, proof: str | None) -> Reply:
         """An order and its parcels, once the chat has proved the order is theirs.
@@ -305,13 +313,7 @@ class ParcelService:
                 raise NotAuthorised(
                     f"Too many wrong attempts. Please try again in about {wait} minutes."
                 )
-        try:
-            found = await self._orders.get_orders([oid])
-        except ProviderError as err:
-            self._health.failure(self._orders.name, err)
-            raise
-        self._health.success(self._orders.name)
-        order = found.get(oid)
+        order = await self._read_order(self._orders, oid)
         if oid not in self._verified[owner]:
             if order is None or not _owns(order, proof or ""):
                 raise NotAuthorised(
@@ -971,26 +973,27 @@ class ParcelService:
     ) -> None:
         """Count one provider call towards the health of each source it reached.
 
-        A source failed the call when the call raised, or none of its numbers came back and
-        some came back as a ``ProviderError`` (the rule ``_track_grouped`` applies to a poll
-        batch); any other answer, even "not found", is a success.
+        A source failed the call when the call raised, or by ``_call_failure`` (the rule
+        ``_track_grouped`` applies to a poll batch); any other answer, even "not found", is a
+        success.
         """
-        router = self._provider if isinstance(self._provider, _Routing) else None
-        asked: dict[str, list[ShipmentKey]] = {}
+        asked: dict[str, list[TrackRequest]] = {}
         for request in requests:
-            source = router.provider_for(request.carrier) if router is not None else self._provider
+            source = self._source_for(request.carrier)
             if source is not None:
-                asked.setdefault(source.name, []).append(request.key)
-        for name, keys in asked.items():
-            if batch is None:
-                self._health.failure(name, error or ProviderError())
-                continue
-            failures = [batch.errors.get(key) for key in keys if key not in batch.shipments]
-            source_errors = [e for e in failures if isinstance(e, ProviderError)]
-            if len(failures) == len(keys) and source_errors:
-                self._health.failure(name, source_errors[0])
+                asked.setdefault(source.name, []).append(request)
+        for name, mine in asked.items():
+            failure = (error or ProviderError()) if batch is None else _call_failure(batch, mine)
+            if failure is not None:
+                self._health.failure(name, failure)
             else:
                 self._health.success(name)
+
+    def _source_for(self, carrier: str) -> TrackingProvider | None:
+        """The provider that tracks ``carrier``: the router's pick, else the one provider."""
+        if isinstance(self._provider, _Routing):
+            return self._provider.provider_for(carrier)
+        return self._provider
 
     async def _track_grouped(
         self, requests: Sequence[TrackRequest]
@@ -1002,15 +1005,12 @@ class ParcelService:
         cycle; its remaining requests are not tried and stay due.
         """
         groups: dict[str, tuple[int, list[TrackRequest]]] = {}
-        # One protocol check and one routing decision per carrier, not per parcel.
-        router = self._provider if isinstance(self._provider, _Routing) else None
+        # One routing decision per carrier, not per parcel.
         routes: dict[str, tuple[str, int]] = {}
         for request in requests:
             route = routes.get(request.carrier)
             if route is None:
-                source: TrackingProvider | None = self._provider
-                if router is not None:
-                    source = router.provider_for(request.carrier)
+                source = self._source_for(request.carrier)
                 name = source.name if source is not None else "unsupported"
                 size = max(1, min(self._provider.max_batch, source.max_batch if source else 1000))
                 route = routes[request.carrier] = (name, size)
@@ -1027,12 +1027,11 @@ class ParcelService:
                     self._health.failure(name, err)
                     results.append((chunk, None, err))
                     return
-                source_errors = [
-                    error for error in batch.errors.values() if isinstance(error, ProviderError)
-                ]
-                if not batch.shipments and source_errors:
-                    self._health.failure(name, source_errors[0])
-                    results.append((chunk, None, source_errors[0]))
+                # Every number of a chunk goes to this one source: any snapshot is a success.
+                failure = None if batch.shipments else _call_failure(batch, chunk)
+                if failure is not None:
+                    self._health.failure(name, failure)
+                    results.append((chunk, None, failure))
                     return
                 self._health.success(name)
                 results.append((chunk, batch, None))
@@ -1198,6 +1197,20 @@ def _owns(order: Order, proof: str) -> bool:
     )
     phone_ok = bool(order.phone_last4) and hmac.compare_digest(given, order.phone_last4.encode())
     return postcode_ok or phone_ok
+
+
+def _call_failure(batch: TrackBatch, asked: Sequence[TrackRequest]) -> ProviderError | None:
+    """Why a call failed for the source asked about ``asked``: none of those numbers came back
+    and some came back as a ``ProviderError`` (the first of those); None when it succeeded."""
+    failure: ProviderError | None = None
+    for request in asked:
+        key = request.key
+        if key in batch.shipments:
+            return None
+        error = batch.errors.get(key)
+        if failure is None and isinstance(error, ProviderError):
+            failure = error
+    return failure
 
 
 def _retry_delay(err: Exception | None, default: timedelta) -> timedelta:

@@ -45,7 +45,6 @@ __all__ = [
     "events_by_parent",
     "opt_text",
     "opt_time",
-    "preference_from_text",
     "settings_from_row",
     "shipment_from_row",
     "shipment_to_row",
@@ -347,11 +346,6 @@ def chat_to_columns(chat: ChatRef) -> tuple[str, str, str, str, int]:
 def chat_from_columns(platform: str, chat_id: str, user_id: str, is_group: int) -> ChatRef:
     """The inverse of ``chat_to_columns`` (without the derived chat_key)."""
     return ChatRef(_PLATFORM[platform], chat_id, user_id, bool(is_group))
-
-
-def preference_from_text(text: str) -> Preference:
-    """A stored preference value → ``Preference``."""
-    return _PREFERENCE[text]
 
 
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:

@@ -43,6 +43,16 @@ def _row(row: Sequence[object]) -> IndexedParcel:
     )
 
 
+def _select_known(numbers: Sequence[str]) -> tuple[str, list[str]]:
+    marks = ",".join("?" * len(numbers))
+    # Only "?" placeholders are formatted in; the values stay parameters.
+    return f"SELECT number FROM order_index WHERE number IN ({marks})", list(numbers)  # noqa: S608
+
+
+def _known(rows: Sequence[Sequence[object]]) -> set[str]:
+    return {str(row[0]) for row in rows}
+
+
 class SqliteOrderIndex:
     """The index on SQLite; one row per tracking number."""
 
@@ -56,14 +66,8 @@ class SqliteOrderIndex:
             return []
         latest = {entry.number: entry for entry in entries}
         numbers = list(latest)
-        marks = ",".join("?" * len(numbers))
         async with self._conn.transaction() as tx:
-            rows = await tx.read(
-                # Only "?" placeholders are formatted in; the values stay parameters.
-                f"SELECT number FROM order_index WHERE number IN ({marks})",  # noqa: S608
-                numbers,
-            )
-            known = {str(row[0]) for row in rows}
+            known = _known(await tx.read(*_select_known(numbers)))
             await tx.write_many(
                 "INSERT INTO order_index (number, carrier, shop_id, order_id, package_id, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (number) DO UPDATE SET "
@@ -84,6 +88,12 @@ class SqliteOrderIndex:
                 ],
             )
         return [number for number in numbers if number not in known]
+
+    async def known(self, numbers: Sequence[str]) -> set[str]:
+        """The numbers among ``numbers`` that the index holds."""
+        if not numbers:
+            return set()
+        return _known(await self._conn.read(*_select_known(numbers)))
 
     async def find(self, number: str) -> IndexedParcel | None:
         """The order a tracking number ships, or None."""

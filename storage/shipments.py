@@ -61,16 +61,22 @@ INSERT INTO outbox (
 ON CONFLICT (chat_key, dedupe_key) DO NOTHING
 """
 
-_SELECT_SHIPMENTS = """
+# The stored parcels among a JSON list of [carrier, number] pairs (the ``?``, see _keys_json).
+_KEYED = """FROM json_each(?) AS j
+JOIN shipments AS s
+    ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
+"""
+
+_SELECT_SHIPMENTS = (
+    """
 SELECT s.id,
     s.carrier, s.number, s.status, s.incident, s.provider, s.origin, s.destination,
     s.eta_earliest, s.eta_latest, s.eta_most_likely, s.eta_source, s.eta_confidence,
     s.promised_by, s.checked_at, s.delivered_at, s.shipped_at, s.proof_kind, s.proof_detail,
     s.first_seen, s.next_check_at
-FROM json_each(?) AS j
-JOIN shipments AS s
-    ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
 """
+    + _KEYED
+)
 
 _SELECT_EVENTS = """
 SELECT shipment_id, time, status, description, location, raw_code, incident
@@ -80,12 +86,10 @@ ORDER BY shipment_id, time, id
 """
 
 
-_SELECT_EXISTING = """
-SELECT s.carrier, s.number
-FROM json_each(?) AS j
-JOIN shipments AS s
-    ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
-"""
+_SELECT_EXISTING = "SELECT s.carrier, s.number\n" + _KEYED
+_SELECT_PUSHED = "SELECT s.carrier, s.number\n" + _KEYED + "WHERE s.pushed_at >= ?"
+# Constants joined, no values: those stay parameters.
+_SET_PUSHED = "UPDATE shipments SET pushed_at = ? WHERE id IN (SELECT s.id\n" + _KEYED + ")"  # noqa: S608
 
 # ``due`` plus, per parcel, whether an active subscription follows it and whether it was
 # pushed recently (both answered from indexes, row by row).
@@ -361,22 +365,7 @@ class SqliteShipments:
                 ):
                     events = events[seen[0] :]
                 known = (len(hashes), hash(hashes), snapshot_hash)
-            # event_to_row, inlined: this runs for every new scan of every parcel.
-            event_rows.extend(
-                [
-                    (
-                        carrier,
-                        number,
-                        time_to_text(e.time),
-                        e.status,
-                        e.description,
-                        e.location,
-                        e.raw_code,
-                        e.incident,
-                    )
-                    for e in events
-                ]
-            )
+            event_rows.extend([(carrier, number, *event_to_row(e)) for e in events])
             sent.setdefault((carrier, number), []).extend(events)
             learned.append(((carrier, number), known))
             if write.alerts:
@@ -517,12 +506,7 @@ class SqliteShipments:
 
         Parcels with no next check (finished, or never scheduled) are never due.
         """
-        rows = await self._conn.read(
-            "SELECT carrier, number FROM shipments WHERE next_check_at <= ? "
-            "ORDER BY next_check_at, id LIMIT ?",
-            (time_to_text(now), limit),
-        )
-        return [ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows]
+        return list((await self.due_parcels(now, limit, now)).keys)
 
     async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
         """``due(now, limit)``, and which of those parcels have an active subscription and
@@ -564,39 +548,28 @@ class SqliteShipments:
 
     async def mark_pushed(self, keys: Sequence[ShipmentKey], at: datetime) -> None:
         """Record that a provider pushed these parcels (webhooks) at ``at``."""
-        if not keys:
-            return
-        await self._conn.write(
-            "UPDATE shipments SET pushed_at = ? WHERE id IN ("
-            "SELECT s.id FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = j.value ->> 0 "
-            "AND s.number = j.value ->> 1)",
-            (time_to_text(at), _keys_json(keys)),
-        )
+        await self._set_pushed(keys, time_to_text(at))
+
+    async def _set_pushed(self, keys: Sequence[ShipmentKey], value: str | None) -> None:
+        if keys:
+            await self._conn.write(
+                _SET_PUSHED,
+                (value, _keys_json(keys)),
+            )
 
     async def pushed_since(self, keys: Sequence[ShipmentKey], since: datetime) -> set[ShipmentKey]:
         """The parcels among ``keys`` pushed at or after ``since``."""
         if not keys:
             return set()
         rows = await self._conn.read(
-            "SELECT s.carrier, s.number FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = j.value ->> 0 "
-            "AND s.number = j.value ->> 1 WHERE s.pushed_at >= ?",
+            _SELECT_PUSHED,
             (_keys_json(keys), time_to_text(since)),
         )
         return {ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows}
 
     async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
         """Forget that these parcels were pushed: polling alone follows them from now on."""
-        if not keys:
-            return
-        await self._conn.write(
-            "UPDATE shipments SET pushed_at = NULL WHERE id IN ("
-            "SELECT s.id FROM json_each(?) AS j JOIN shipments AS s "
-            "ON s.carrier = j.value ->> 0 "
-            "AND s.number = j.value ->> 1)",
-            (_keys_json(keys),),
-        )
+        await self._set_pushed(keys, None)
 
     async def finished(
         self, done_before: datetime, inactive_before: datetime, limit: int

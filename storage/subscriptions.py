@@ -7,11 +7,7 @@ from collections.abc import Sequence
 
 from core.models import ChatRef, ShipmentKey, Subscription
 from core.ports import Clock
-from storage.codec import (
-    chat_to_columns,
-    subscription_from_row,
-    time_to_text,
-)
+from storage.codec import chat_to_columns, subscription_from_row, time_to_text
 from storage.connection import Row, SerialConnection
 
 __all__ = ["SqliteSubscriptions"]
@@ -138,8 +134,8 @@ class SqliteSubscriptions:
             "WHERE s.archived = 0 ORDER BY s.id",
             (json.dumps([[k.carrier, k.number] for k in keys], ensure_ascii=False),),
         )
-        # Decoded here rather than by subscription_from_row: a poll reads one row per parcel,
-        # and reusing the caller's key objects makes its later lookups cheaper too.
+        # Grouped under the caller's own key objects: a poll reads one row per parcel, and
+        # identical keys make its later lookups cheaper.
         asked = {(key.carrier, key.number): key for key in keys}
         found: dict[ShipmentKey, list[Subscription]] = {}
         decoded = self._decoded

@@ -541,11 +541,18 @@ class _Plan(dict[str, str]):
 
     def resolve(self, row: _Row) -> tuple[str, str, ProofOfDelivery | None]:
         """The row's description, location and proof of delivery for this number."""
-        text, detail = row.text, row.detail
-        if row.templated:
-            text, detail = text.format_map(self), detail.format_map(self)
-        proof = ProofOfDelivery(row.proof, detail) if row.proof is not None else None
-        return text, self[row.place], proof
+        return self.text(row), self[row.place], self.proof(row)
+
+    def text(self, row: _Row) -> str:
+        """The row's description for this number."""
+        return row.text.format_map(self) if row.templated else row.text
+
+    def proof(self, row: _Row) -> ProofOfDelivery | None:
+        """The row's proof of delivery for this number, if it has one."""
+        if row.proof is None:
+            return None
+        detail = row.detail.format_map(self) if row.templated else row.detail
+        return ProofOfDelivery(row.proof, detail)
 
 
 def journey(number: str, carrier: str = "") -> Journey:
@@ -625,7 +632,6 @@ def _build(
     raw_start = start
     start, now = _utc(start), _utc(now)
     plan = _Plan(request.number, request.carrier)
-    digest = plan.digest
     scaled = speed != 1.0  # dividing by 1.0 gives the same timedelta; skip the work
     events: list[TrackingEvent] = []
     last: _Row | None = None
@@ -633,21 +639,22 @@ def _build(
     shipped_at: datetime | None = None
     latest: datetime | None = None
     upcoming: datetime | None = None
-    # Only the scans already visible are built: polling many parcels stays cheap. The loop
-    # inlines ``_Plan.at`` and ``_Plan.resolve``; scans built before are reused as they are.
+    # Only the scans already visible are built: polling many parcels stays cheap. Scans
+    # built before are reused as they are.
     for index, row in enumerate(_TEMPLATES[plan.scenario]):
-        offset = row.at if index == 0 else row.at + _JITTER[(digest[index % 16] * (index + 3)) % 40]
+        offset = plan.at(index, row)
         time = start + (offset / speed if scaled else offset)
         if time > now:
             upcoming = time
             break
-        proof = plan.resolve(row)[2] if row.proof is not None else None
+        proof = plan.proof(row)
         if index < len(known):
             events.append(known[index])
         else:
-            text = row.text.format_map(plan) if row.templated else row.text
             events.append(
-                TrackingEvent(time, row.status, text, plan[row.place], row.code, row.incident)
+                TrackingEvent(
+                    time, row.status, plan.text(row), plan[row.place], row.code, row.incident
+                )
             )
         if shipped_at is None and row.status is not _A:
             shipped_at = time

@@ -8,7 +8,6 @@ for the scheduler's clock.
 from __future__ import annotations
 
 import json
-import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,12 +27,7 @@ LISTED = load("tiktok_shop/get_order_list_202309.json")["body"]
 NUMBERS = {"9400111206206406260787", "1Z5R89390357567127"}
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("PARCELBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def paged(shop: LiveTikTok, searches: list[dict[str, Any]]) -> Any:

@@ -7,7 +7,6 @@ Real providers point at loopback fakes that serve the recorded payloads.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,12 +34,7 @@ NUMBER = TrackingNumber("9400111206206406260787")
 ORDER = OrderId("576486316948490001")
 
 
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for key in list(os.environ):
-        if key.startswith("PARCELBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 class LiveTikTok(FakeTikTok):

@@ -13,16 +13,7 @@ from pydantic import ValidationError
 from bots.__main__ import main
 from bots.settings import Settings, load_settings
 
-
-@pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No PARCELBOT_* variable or .env file of the developer's leaks into these tests."""
-    import os
-
-    for key in list(os.environ):
-        if key.startswith("PARCELBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
+pytestmark = pytest.mark.usefixtures("clean_environment")
 
 
 def settings(**values: Any) -> Settings:

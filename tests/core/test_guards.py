@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from core.guards import SlidingWindow
+from core.guards import SlidingWindow, retry_backoff
 
 
 def test_the_limit_holds_inside_the_window_and_frees_as_it_slides() -> None:
@@ -26,3 +28,11 @@ def test_keys_are_independent_and_clear_forgets_one() -> None:
     assert window.retry_after("a", 1.0) == 0.0
     assert window.hit("a", 1.0)
     assert not window.hit("b", 1.0)
+
+
+def test_retry_backoff_doubles_up_to_its_cap() -> None:
+    base, cap = timedelta(seconds=30), timedelta(hours=1)
+    waits = [retry_backoff(attempts, base, cap) for attempts in range(9)]
+    assert waits[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert waits[6] == timedelta(seconds=30 * 64) and waits[7] == waits[8] == cap
+    assert retry_backoff(10_000, base, cap) == cap  # no overflow however often it failed
