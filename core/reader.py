@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from core import carriers
 from core.carrier_formats import FORMATS, NumberFormat
@@ -238,10 +238,14 @@ MIN_LOOSE: Final = 6
 _TOKEN = re.compile(r"[0-9A-Za-z]+")
 # What may sit between two groups of one printed number.
 _GROUP_GAP = re.compile(r"[ \t]{1,3}|[ \t]?[-.][ \t]?")
+# Short words that sit next to numbers in messages and never start or end one.
 _STOPWORDS = frozenset(
     {
         *("a", "an", "and", "at", "by", "for", "from", "id", "in", "is", "it", "my"),
         *("nr", "no", "of", "on", "or", "our", "ref", "the", "to", "via", "ur", "your"),
+        *("box", "item", "code", "this", "that", "here", "with", "will", "has", "was", "are"),
+        *("see", "use", "its", "you", "new", "now", "call", "text", "sent", "ship", "pkg"),
+        *("resi", "kode", "nomor", "no.", "num", "nr.", "pcs", "qty", "x"),
     }
 )
 _MAX_PIECE_LONG = 6
@@ -263,8 +267,12 @@ class _Token:
 def _joinable(token: _Token) -> bool:
     if token.has_digit:
         return True
+    # Upper-case letters are printed parts of numbers ("RR 123 456 785 ID"); lower-case
+    # short words are joined only when they are not everyday words.
     word = token.text.casefold()
-    return len(word) <= 3 and word not in _STOPWORDS and carriers.get_carrier(word) is None
+    if len(word) > 4 or carriers.get_carrier(word) is not None:
+        return False
+    return token.text.isupper() or word not in _STOPWORDS
 
 
 def _runs(text: str) -> list[list[_Token]]:
@@ -302,14 +310,13 @@ def _split_run(
     """The best split of ``run`` into numbers and whether every group with a digit is covered.
 
     Best means: most digit groups covered, then fewest numbers (never a number cut in two),
-    then the strongest readings.
+    then the strongest readings, then the most groups (a suffix such as "CN" stays on).
     """
     size = len(run)
-    # best[i]: (covered, -numbers, strength) for run[i:], with the pieces chosen.
-    best: list[tuple[tuple[int, int, int], list[_Piece]]] = [((0, 0, 0), [])] * (size + 1)
+    # best[i]: (covered, -numbers, strength, groups) for run[i:], with the pieces chosen.
+    best: list[tuple[tuple[int, int, int, int], list[_Piece]]] = [((0, 0, 0, 0), [])] * (size + 1)
     for first in range(size - 1, -1, -1):
-        (covered, count, strength), pieces = best[first + 1]
-        choice = ((covered, count, strength), pieces)
+        choice = best[first + 1]
         joined = ""
         long_pieces = 0
         digit_groups = 0
@@ -323,11 +330,12 @@ def _split_run(
             judged = _judge(joined, hints, loose=loose and first == 0 and last == size - 1)
             if judged is None:
                 continue
-            (rest_covered, rest_count, rest_strength), rest = best[last + 1]
+            (rest_covered, rest_count, rest_strength, rest_groups), rest = best[last + 1]
             score = (
                 rest_covered + digit_groups,
                 rest_count - 1,
                 rest_strength + judged.strength,
+                rest_groups + last - first + 1,
             )
             if score > choice[0]:
                 choice = (score, [_Piece(judged, first, last), *rest])
@@ -413,10 +421,9 @@ def _link_parts(link: str) -> tuple[str | None, list[str]]:
     parts = urlsplit(link if "://" in link else "https://" + link)
     carrier = _HOSTS.get(_domain(parts.hostname or "")) or None
     texts = [unquote(segment) for segment in parts.path.split("/") if segment]
-    texts += [value for _, value in parse_qsl(parts.query)]
-    fragment = unquote(parts.fragment)
-    for chunk in re.split(r"[/?&]", fragment):
-        texts.append(chunk.split("=", 1)[-1])
+    # Query values, and bare values too ("track?SPXID012…"); a fragment may hold either.
+    for chunk in re.split(r"[&;]", parts.query) + re.split(r"[/?&]", parts.fragment):
+        texts.append(unquote(chunk.split("=", 1)[-1].replace("+", " ")))
     return carrier, texts
 
 

@@ -812,7 +812,7 @@ class ParcelService:
         if picked:
             return TrackRequest(ident.text, picked, now)
         typos = carriers.suspected_typos(ident.text)
-        if typos:
+        if typos and not reader.looks_fake(ident.text):
             subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
             return advice.typo_reply(
                 ident.text,
@@ -821,6 +821,12 @@ class ParcelService:
                 known={sub.key.number: sub.label for sub in subs},
             )
         candidates = _plausible(ident)
+        if not candidates and reader.looks_fake(ident.text):
+            return Reply(
+                "Sample or made-up number",
+                advice.number_notes(ident.text, None),
+                kind=ReplyKind.ERROR,
+            )
         if not candidates:
             raise CarrierNotDetected()
         if len({match.carrier.code for match in candidates}) > 1:
