@@ -151,12 +151,14 @@ class Pasted:
     ``named`` is a carrier named right after the number whose formats the number does *not*
     fit (``named_words`` is how it was written); ``insist`` says the buyer added
     :data:`INSIST_WORD`. ``typo`` marks a number that fits a carrier's format only with a
-    failed check digit. ``pasted`` is the text as it appeared.
+    failed check digit. ``pasted`` is the text as it appeared, from offset ``at`` of
+    ``Reading.text``.
     """
 
     number: TrackingNumber
     pasted: str
     matches: tuple[CarrierMatch, ...]
+    at: int = 0
     order_id: OrderId | None = None
     carrier: str | None = None
     named: Carrier | None = None
@@ -320,6 +322,7 @@ def _split_run(
         joined = ""
         long_pieces = 0
         digit_groups = 0
+        typed = False
         for last in range(first, size):
             token = run[last]
             joined += token.text.upper()
@@ -327,6 +330,9 @@ def _split_run(
             digit_groups += token.has_digit
             if len(joined) > _MAX_JOIN or (last > first and long_pieces > 1):
                 break
+            typed = typed or (token.has_digit and any(char.islower() for char in token.text))
+            if last > first and not typed and (_stray(run[first]) or _stray(token)):
+                continue
             judged = _judge(joined, hints, loose=loose and first == 0 and last == size - 1)
             if judged is None:
                 continue
@@ -341,6 +347,13 @@ def _split_run(
                 choice = (score, [_Piece(judged, first, last), *rest])
         best[first] = choice
     return best[0][1], not _partial(run, best[0][1])
+
+
+def _stray(edge: _Token) -> bool:
+    """Whether a lower-case word at the edge of a join is a word of the message rather than
+    part of the number ("NVSGABC1234567 - ok"); a number typed in lower case has lower-case
+    letters next to its digits too ("1z sbx 123…")."""
+    return not edge.has_digit and not edge.text.isupper()
 
 
 def _partial(run: Sequence[_Token], pieces: Sequence[_Piece]) -> bool:
@@ -612,6 +625,7 @@ def _pasted(
             number=number,
             pasted=item.pasted,
             matches=matches,
+            at=item.start,
             order_id=order_id,
             carrier=chosen,
             named=named,
