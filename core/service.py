@@ -58,7 +58,6 @@ from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
-    CarrierMatch,
     ChatRef,
     ChatSettings,
     IncidentReason,
@@ -820,7 +819,7 @@ class ParcelService:
                 alternatives=[m for m in ident.matches if m.check_digit_valid is None],
                 known={sub.key.number: sub.label for sub in subs},
             )
-        candidates = _plausible(ident)
+        candidates = carriers.plausible(ident.matches)
         if not candidates and reader.looks_fake(ident.text):
             return Reply(
                 "Sample or made-up number",
@@ -1220,14 +1219,6 @@ def _older(pushed: Shipment, stored: Shipment) -> bool:
     if newest_stored is None:
         return False
     return newest_pushed is None or newest_pushed < newest_stored
-
-
-def _plausible(ident: Identifier) -> list[CarrierMatch]:
-    """Carrier readings worth asking about: failed check digits only when nothing else fits."""
-    verified = [m for m in ident.matches if m.check_digit_valid is True]
-    if verified:
-        return verified
-    return [m for m in ident.matches if m.check_digit_valid is None]
 
 
 def _with_notes(reply: Reply, ident: Identifier, carrier: str) -> Reply:
