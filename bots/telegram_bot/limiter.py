@@ -7,11 +7,15 @@ limit; and it has no per-chat spacing for private chats. ``FloodControl`` instea
 of recent sends, so no window of ``period`` seconds ever holds more than ``global_rate``
 messages, and spaces messages to one chat by ``chat_interval``.
 
-The log records when each request *finished*, not when it started: Telegram received it
-somewhere in between, so a new request that starts ``period`` after an old one finished
-reaches Telegram at least ``period`` after it, however long either spent on the way. Within
-those hard limits messages leave at an even pace a little under the limit (``pace``), kept
-by an ``aiolimiter.AsyncLimiter``.
+The global log records when each request *started*, and its window is ``period + margin``
+long: with the usual steady network delay a request reaches Telegram as long after its start
+as the one before it, so the window Telegram sees is the one kept here, and ``margin``
+absorbs the jitter. (Counting from when requests finished would be safe against any jitter,
+but every request would then hold its slot for its whole round trip on top of ``period``:
+at 0.4 s of latency that caps the rate at 30 / 1.4 s, about 21 msg/s.) Within those hard
+limits messages leave at an even pace a little under the limit (``pace``), kept by an
+``aiolimiter.AsyncLimiter``. Per chat, spacing counts from when the previous message
+finished: one chat's rate is not worth a 429.
 
 Chats are independent: a chat waiting for its spacing, or for a ``RetryAfter`` Telegram sent
 about it, holds back only itself. Only when refusals come from several chats at once
@@ -74,8 +78,8 @@ class SendLimits:
     chat_interval: float = 1.0
     group_rate: int = 20
     group_period: float = 60.0
-    margin: float = 0.005
-    """Seconds added to the hard windows (they already count from when a request finished)."""
+    margin: float = 0.05
+    """Seconds added to the hard windows, for jitter in the network delay (see above)."""
     pace: float = 0.985
     """The share of ``global_rate`` to aim at, evenly spaced. Below 1 so that the hard window
     stays a safety net: were the pace exactly the limit, every late wake-up would make the
@@ -116,16 +120,16 @@ def retry_seconds(err: RetryAfter) -> float:
 
 
 class _Slot:
-    """One request's place in a window: in flight until ``done`` is set."""
+    """One request's place in a window, from when it started."""
 
-    __slots__ = ("done",)
+    __slots__ = ("at",)
 
-    def __init__(self) -> None:
-        self.done = math.inf
+    def __init__(self, at: float) -> None:
+        self.at = at
 
 
 class _Window:
-    """At most ``rate`` requests in any ``period``, counted from when each one finished.
+    """At most ``rate`` requests in any ``period``, counted from when each one started.
 
     With ``spacing``, requests also start at least that far apart on average (a backlog
     leaves at an even pace, not in bursts of ``rate``): a leaky bucket two requests deep, so
@@ -142,7 +146,6 @@ class _Window:
         # One background request at a time queues for ``lock``: a foreground one arriving
         # later finds at most that one ahead of it.
         self.background = asyncio.Lock()
-        self._finished = asyncio.Event()
         self._pace = AsyncLimiter(2, 2 * spacing) if spacing > 0 else None
 
     async def acquire(self, *, background: bool = False) -> _Slot:
@@ -158,22 +161,12 @@ class _Window:
                 await self._pace.acquire()
             while True:
                 now = loop.time()
-                self.slots = [slot for slot in self.slots if slot.done > now - self.period]
+                self.slots = [slot for slot in self.slots if slot.at > now - self.period]
                 if len(self.slots) < self.rate:
-                    slot = _Slot()
+                    slot = _Slot(now)
                     self.slots.append(slot)
                     return slot
-                oldest = min(slot.done for slot in self.slots)
-                if oldest == math.inf:
-                    # Every slot is in flight: wait for one to finish.
-                    self._finished.clear()
-                    await self._finished.wait()
-                    continue
-                await asyncio.sleep(oldest + self.period - now)
-
-    def release(self, slot: _Slot, now: float) -> None:
-        slot.done = now
-        self._finished.set()
+                await asyncio.sleep(self.slots[0].at + self.period - now)
 
 
 @dataclass(slots=True)
@@ -284,7 +277,6 @@ class FloodControl(BaseRateLimiter[int]):
     async def _throttled(self, state: _ChatState, request: Coroutine[Any, Any, _Result]) -> _Result:
         lim = self.limits
         loop = asyncio.get_running_loop()
-        taken: list[tuple[_Window, _Slot]] = []
         started = False
         try:
             await self._wait_out_pause(state)
@@ -295,16 +287,13 @@ class FloodControl(BaseRateLimiter[int]):
             background = _BACKGROUND.get()
             for window in (state.group, self._global):
                 if window is not None:
-                    taken.append((window, await window.acquire(background=background)))
+                    await window.acquire(background=background)
             started = True
             return await request
         finally:
             request.close()  # never awaited when the wait above was cancelled
-            now = loop.time()
             if started:
-                state.last = now
-            for window, slot in taken:
-                window.release(slot, now)
+                state.last = loop.time()
 
     async def _wait_out_pause(self, state: _ChatState | None) -> None:
         loop = asyncio.get_running_loop()
