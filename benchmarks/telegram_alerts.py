@@ -207,9 +207,7 @@ def main() -> None:
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     names = [name.strip() for name in opts.scenarios.split(",") if name.strip()]
     results = {
-        name: asyncio.run(
-            run(name, cycles=opts.cycles, per_cycle=opts.per_cycle, cycle=opts.cycle)
-        )
+        name: asyncio.run(run(name, cycles=opts.cycles, per_cycle=opts.per_cycle, cycle=opts.cycle))
         for name in names
     }
     offered = opts.per_cycle / opts.cycle
