@@ -8,8 +8,10 @@ through their constructors.
   configured providers in the configured order, the system clock, and TikTok Shop as the
   order source when its app is configured (seller tokens from the database, else from the
   settings; every refreshed pair is stored). No sandbox.
-- A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop), ``/health`` and, in
-  Telegram webhook mode, Telegram's route, served in the same loop.
+- A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop) and, in Telegram
+  webhook mode, Telegram's route, served in the same loop.
+- While the bot runs (``run``), a health port: ``/health``, ``/ready`` and ``/metrics``
+  (``bots.ops``, ``bots.metrics``); the metrics hooks are put in here, at the edges.
 - With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop pushes are stored,
   answered at once and processed in the background; what a previous run left is processed
   at start. 17TRACK's client restarts numbers 17TRACK stopped following (``retrack``).
@@ -25,7 +27,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -33,16 +35,19 @@ import httpx
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
+from bots.logs import configure_logging
+from bots.metrics import MeteredRouter, MeteredSink, MeteredTransport, Metrics
 from bots.notifier import PlatformNotifier
+from bots.ops import Heartbeat, Readiness, make_ops_app, serve_ops
 from bots.settings import Settings
 from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
 from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
 from bots.webhook_sink import ServiceSink
-from bots.webhooks import TelegramRoute, WebhookConfig, make_app, serve
+from bots.webhooks import SERVER_KEY, TelegramRoute, WebhookConfig, WebhookServer, make_app, serve
 from core.clock import DemoClock, SystemClock
-from core.commands import CommandRouter
 from core.eta import EtaModel
 from core.eta_provider import EstimatingProvider
+from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers._http import create_http_client
@@ -59,19 +64,11 @@ if TYPE_CHECKING:
 
     from bots.telegram_bot import TelegramAdapter
 
-__all__ = ["Runtime", "configure_logging", "open_runtime", "open_telegram"]
+__all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
 
 log = logging.getLogger(__name__)
 
 _CLOCK_KEY = "sandbox_clock"
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``; HTTP client loggers stay at WARNING because they print
-    request URLs, and the Telegram Bot API puts the bot token in the URL."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @dataclass
@@ -86,23 +83,27 @@ class Runtime:
     db: Database
     clock: Clock
     service: ParcelService
-    router: CommandRouter
+    router: MeteredRouter
     notifier: PlatformNotifier
+    metrics: Metrics
     provider: TrackingProvider | None = None
     orders: OrderSource | None = None
     shop: TikTokShopClient | None = None
     sink: ServiceSink | None = None
     http: httpx.AsyncClient | None = None
     webhook_url: str = ""
+    ops_url: str = ""
     telegram_route: TelegramRoute | None = None
     inbox: WebhookInbox | None = None
+    webhooks: WebhookServer | None = None
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
 
     @property
     def sandbox(self) -> bool:
         return isinstance(self.clock, DemoClock)
 
     def health(self) -> dict[str, Any]:
-        """What ``/health`` reports besides the webhook counters: each source's state."""
+        """The mode and each source's state ("ok" or "failing"), for ``/ready``."""
         sources: list[object] = []
         if isinstance(self.provider, ProviderRouter):
             sources.extend(self.provider.providers)
@@ -126,8 +127,42 @@ class Runtime:
         self.clock.advance(delta)
         await self.save_clock()
         stats = await self.service.poll_due(self.settings.poll_batch)
-        await self.service.flush_outbox(self.notifier)
+        self.polled(stats)
+        self.flushed(await self.service.flush_outbox(self.notifier))
         return stats
+
+    def polled(self, stats: PollStats) -> None:
+        """A poll cycle finished (readiness and metrics hear of it)."""
+        self.heartbeat.polled()
+        self.metrics.polled(stats)
+
+    def flushed(self, stats: FlushStats) -> None:
+        """An outbox flush finished (readiness and metrics hear of it)."""
+        self.heartbeat.flushed()
+        self.metrics.flushed(stats)
+
+    def readiness(self) -> Readiness:
+        """The readiness checks of ``bots.ops`` on this runtime."""
+        settings = self.settings
+        return Readiness(
+            db_path=self.db.path,
+            heartbeat=self.heartbeat,
+            poll_interval=settings.poll_interval,
+            flush_interval=settings.flush_interval,
+            max_backlog=settings.ready_max_backlog,
+            backlog=lambda: self.db.stats.backlog(self.clock.now()),
+            sources=lambda: self.health()["providers"],
+        )
+
+    def ops_details(self) -> dict[str, Any]:
+        """What ``/ready`` adds for a caller with the health token."""
+        counts = dict(self.webhooks.counts) if self.webhooks is not None else {}
+        return {**self.health(), "webhooks": counts}
+
+    async def refresh_backlog(self) -> None:
+        """Read the backlog gauges from the database (before each ``/metrics`` scrape)."""
+        now = self.clock.now()
+        self.metrics.backlog(await self.db.stats.backlog(now), now)
 
     async def save_clock(self) -> None:
         """Persist the sandbox's virtual time so a restart continues from it."""
@@ -216,6 +251,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     start the webhook server when a port is set; close everything on exit."""
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.open(settings.db))
+        metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
         orders: OrderSource | None
@@ -227,7 +263,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders = SandboxShop(clock)
         else:
             clock = SystemClock()
-            http = await stack.enter_async_context(create_http_client())
+            hosts = MeteredTransport.hosts_of(settings.provider_base_urls)
+            http = await stack.enter_async_context(
+                create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
+            )
             provider = ProviderRouter(_tracking_providers(settings, http, clock))
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
@@ -248,8 +287,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             db=db,
             clock=clock,
             service=service,
-            router=CommandRouter(service),
+            router=MeteredRouter(service, metrics),
             notifier=PlatformNotifier(),
+            metrics=metrics,
             provider=provider,
             orders=orders,
             shop=shop,
@@ -267,12 +307,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         if settings.webhook_port is not None:
             app = make_app(
                 _webhook_config(settings),
-                sink,
+                MeteredSink(sink, metrics),
                 clock,
-                health=runtime.health,
                 telegram=runtime.telegram_route,
                 inbox=runtime.inbox,
             )
+            runtime.webhooks = app[SERVER_KEY]
+            metrics.watch_webhooks(runtime.webhooks.counts)
             runtime.webhook_url = await stack.enter_async_context(
                 serve(app, settings.webhook_host, settings.webhook_port)
             )
@@ -327,9 +368,10 @@ async def open_telegram(runtime: Runtime, token: str) -> AsyncIterator[TelegramA
 @asynccontextmanager
 async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[None]]:
     """Run the Discord bot in this loop and register its sender; yields the bot's task."""
-    from bots.discord_bot import DiscordSender, build_bot
+    from bots.discord_bot import DiscordSender, build_bot, use_discord_servers
 
     settings = runtime.settings
+    use_discord_servers(settings.discord_api_base_url, settings.discord_gateway_url)
     bot = build_bot(
         runtime.router,
         guilds=runtime.db.discord,
@@ -389,7 +431,6 @@ async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
 
 async def run(settings: Settings, *, console: bool = False) -> int:
     """Start every configured adapter (or the console when none is) and run until stopped."""
-    from bots.console_bot import run_console
     from bots.scheduler import build_scheduler
 
     async with open_runtime(settings) as runtime:
@@ -402,24 +443,53 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             flush_interval=settings.flush_interval,
             poll_batch=settings.poll_batch,
             on_cycle=runtime.save_clock,
+            on_poll=runtime.polled,
+            on_flush=runtime.flushed,
         )
         _add_order_sync(scheduler, runtime)
         scheduler.start()
         for name, url in settings.webhook_urls().items():
             print(f"{name} webhook URL: {url}")
         try:
-            if console or not settings.adapters:
-                return await run_console(runtime)
-            async with contextlib.AsyncExitStack() as stack:
-                watch: list[asyncio.Task[None]] = []
-                if settings.telegram_token is not None:
-                    token = settings.telegram_token.get_secret_value()
-                    await stack.enter_async_context(open_telegram(runtime, token))
-                if settings.discord_token is not None:
-                    token = settings.discord_token.get_secret_value()
-                    watch.append(await stack.enter_async_context(_discord(runtime, token)))
-                print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
-                return await _until_stopped(watch)
+            async with contextlib.AsyncExitStack() as ops:
+                if settings.health_port is not None:
+                    await ops.enter_async_context(open_ops_server(runtime))
+                return await _serve_chats(runtime, console=console)
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
+    """``/health``, ``/ready`` and ``/metrics`` on the health port while the bot runs."""
+    settings = runtime.settings
+    app = make_ops_app(
+        runtime.readiness(),
+        runtime.metrics,
+        token=_reveal(settings.health_token),
+        details=runtime.ops_details,
+        before_scrape=runtime.refresh_backlog,
+    )
+    async with serve_ops(app, settings.health_host, settings.health_port or 0) as url:
+        runtime.ops_url = url
+        yield url
+
+
+async def _serve_chats(runtime: Runtime, *, console: bool) -> int:
+    """The console, or every configured chat adapter until stopped."""
+    from bots.console_bot import run_console
+
+    settings = runtime.settings
+    if console or not settings.adapters:
+        return await run_console(runtime)
+    async with contextlib.AsyncExitStack() as stack:
+        watch: list[asyncio.Task[None]] = []
+        if settings.telegram_token is not None:
+            token = settings.telegram_token.get_secret_value()
+            await stack.enter_async_context(open_telegram(runtime, token))
+        if settings.discord_token is not None:
+            token = settings.discord_token.get_secret_value()
+            watch.append(await stack.enter_async_context(_discord(runtime, token)))
+        print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
+        return await _until_stopped(watch)
