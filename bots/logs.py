@@ -15,8 +15,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Literal
 
-from bots.telegram_bot.redaction import install_redaction
-
 __all__ = ["JsonFormatter", "configure_logging"]
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -64,4 +62,6 @@ def configure_logging(
         _undo_redaction = None
     wanted = [secret for secret in secrets if secret]
     if wanted:
+        from bots.telegram_bot.redaction import install_redaction
+
         _undo_redaction = install_redaction(*wanted)

@@ -6,9 +6,9 @@ registry. The figures come from small hooks at the edges, none inside the core:
 - the scheduler's poll and flush jobs report their ``PollStats`` / ``FlushStats``
   (alerts queued, sent, failed; the time of the last cycle), and so do webhook pushes through
   ``MeteredSink``;
-- ``MeteredTransport`` wraps the providers' shared HTTP client: calls, errors (connection
-  failures, timeouts, 5xx) and 429 answers per provider, and the remaining requests of the
-  current rate-limit window when the provider says so in a header;
+- ``bots.metrics_http.MeteredTransport`` wraps the providers' shared HTTP client: calls,
+  errors (connection failures, timeouts, 5xx) and 429 answers per provider, and the
+  remaining requests of the current rate-limit window when the provider says so in a header;
 - ``MeteredRouter`` counts chat commands by name and outcome and times them;
 - the backlog gauges (outbox due and the age of its oldest alert, parcels overdue and the poll
   lag) are read from the database at each scrape (``storage.stats``);
@@ -20,28 +20,28 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from datetime import datetime
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from bots.webhooks import WebhookSink
 from core.commands import CommandRouter
 from core.errors import TrackingError
 from core.flusher import FlushStats
 from core.models import ChatRef, Shipment
-from core.providers import tiktok_shop
 from core.replies import Reply
 from core.service import ParcelService, PollStats
 from storage.stats import Backlog
+
+if TYPE_CHECKING:
+    from bots.webhooks import WebhookSink
+    from core.providers import tiktok_shop
 
 __all__ = [
     "CONTENT_TYPE",
     "MeteredRouter",
     "MeteredSink",
-    "MeteredTransport",
     "Metrics",
     "WebhookCounts",
 ]
@@ -50,8 +50,6 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 # Outcomes of a push that mean it was taken (anything else was refused or failed).
 _ACCEPTED = frozenset({"processed", "accepted", "duplicate", "ignored", "retracked", "polling"})
-# Headers in which providers state what is left of their rate-limit window.
-_REMAINING_HEADERS = ("x-ratelimit-remaining", "as-api-rate-limit-remaining", "ratelimit-remaining")
 _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -181,45 +179,6 @@ class WebhookCounts(Collector):
             result = "accepted" if outcome in _ACCEPTED else "rejected"
             family.add_metric([provider, outcome, result], value)
         yield family
-
-
-class MeteredTransport(httpx.AsyncBaseTransport):
-    """Counts every provider call on the way out; the provider is told by the URL's host."""
-
-    def __init__(
-        self, inner: httpx.AsyncBaseTransport, metrics: Metrics, hosts: Mapping[str, str]
-    ) -> None:
-        self._inner = inner
-        self._metrics = metrics
-        self._hosts = dict(hosts)
-
-    @staticmethod
-    def hosts_of(urls: Mapping[str, str]) -> dict[str, str]:
-        """``{provider: base URL}`` → ``{host: provider}``."""
-        return {urlsplit(url).netloc: name for name, url in urls.items() if url}
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        provider = self._hosts.get(request.url.netloc.decode("ascii", "replace"), "other")
-        m = self._metrics
-        m.provider_calls.labels(provider).inc()
-        try:
-            response = await self._inner.handle_async_request(request)
-        except httpx.TransportError:
-            m.provider_errors.labels(provider).inc()
-            raise
-        if response.status_code == 429:
-            m.provider_throttled.labels(provider).inc()
-        elif response.status_code >= 500:
-            m.provider_errors.labels(provider).inc()
-        for header in _REMAINING_HEADERS:
-            value = response.headers.get(header)
-            if value is not None and value.strip().isdigit():
-                m.provider_quota.labels(provider).set(int(value))
-                break
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class MeteredRouter(CommandRouter):

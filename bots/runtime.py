@@ -10,8 +10,9 @@ through their constructors.
   settings; every refreshed pair is stored). No sandbox.
 - A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop) and, in Telegram
   webhook mode, Telegram's route, served in the same loop.
-- While the bot runs (``run``), a health port: ``/health``, ``/ready`` and ``/metrics``
-  (``bots.ops``, ``bots.metrics``); the metrics hooks are put in here, at the edges.
+- While the bot serves chat platforms (``run`` with a token), a health port: ``/health``,
+  ``/ready`` and ``/metrics`` (``bots.ops``, ``bots.metrics``); the metrics hooks are put in
+  here, at the edges.
 - With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop pushes are stored,
   answered at once and processed in the background; what a previous run left is processed
   at start. 17TRACK's client restarts numbers 17TRACK stopped following (``retrack``).
@@ -31,38 +32,36 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
 from bots.logs import configure_logging
-from bots.metrics import MeteredRouter, MeteredSink, MeteredTransport, Metrics
+from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
-from bots.ops import Heartbeat, Readiness, make_ops_app, serve_ops
+from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
-from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
-from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
-from bots.webhook_sink import ServiceSink
-from bots.webhooks import SERVER_KEY, TelegramRoute, WebhookConfig, WebhookServer, make_app, serve
 from core.clock import DemoClock, SystemClock
 from core.eta import EtaModel
 from core.eta_provider import EstimatingProvider
 from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
-from core.providers._http import create_http_client
-from core.providers.aftership import AfterShipClient
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
-from core.providers.seventeen_track import SeventeenTrackClient
-from core.providers.tiktok_shop import TikTokShopClient
 from core.service import ParcelService, PollStats
 from storage.db import Database
 
+# The HTTP client, the webhook server and the platform stacks are imported where they are
+# used: a sandbox console needs none of them, and they are most of the start-up time.
 if TYPE_CHECKING:
+    import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bots.telegram_bot import TelegramAdapter
+    from bots.webhook_inbox import WebhookInbox
+    from bots.webhook_sink import ServiceSink
+    from bots.webhooks import TelegramRoute, WebhookConfig, WebhookServer
+    from core.providers.tiktok_shop import TikTokShopClient
 
 __all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
 
@@ -92,11 +91,11 @@ class Runtime:
     sink: ServiceSink | None = None
     http: httpx.AsyncClient | None = None
     webhook_url: str = ""
-    ops_url: str = ""
     telegram_route: TelegramRoute | None = None
     inbox: WebhookInbox | None = None
     webhooks: WebhookServer | None = None
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    ops_url: str = ""
 
     @property
     def sandbox(self) -> bool:
@@ -188,6 +187,9 @@ def _tracking_providers(
     settings: Settings, http: httpx.AsyncClient, clock: Clock
 ) -> list[TrackingProvider]:
     """The configured tracking clients, in the order they are tried."""
+    from core.providers.aftership import AfterShipClient
+    from core.providers.seventeen_track import SeventeenTrackClient
+
     built: list[TrackingProvider] = []
     for name in settings.active_tracking_providers:
         key = settings.tracking_keys[name]
@@ -214,6 +216,9 @@ async def _tiktok_shop(
     settings: Settings, http: httpx.AsyncClient, db: Database, clock: Clock
 ) -> TikTokShopClient:
     """The shop client with the freshest tokens known; refreshed ones are stored."""
+    from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
+    from core.providers.tiktok_shop import TikTokShopClient
+
     configured = initial_tokens(
         _reveal(settings.tiktok_access_token),
         _reveal(settings.tiktok_refresh_token),
@@ -236,6 +241,8 @@ async def _tiktok_shop(
 
 
 def _webhook_config(settings: Settings) -> WebhookConfig:
+    from bots.webhooks import WebhookConfig
+
     return WebhookConfig(
         seventeen_track_key=_reveal(settings.seventeen_track_api_key),
         aftership_secret=_reveal(settings.aftership_webhook_secret),
@@ -262,6 +269,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider = SandboxProvider(clock)
             orders = SandboxShop(clock)
         else:
+            from bots.metrics_http import MeteredTransport
+            from core.providers._http import create_http_client
+
             clock = SystemClock()
             hosts = MeteredTransport.hosts_of(settings.provider_base_urls)
             http = await stack.enter_async_context(
@@ -276,12 +286,6 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
         service = ParcelService(provider=estimating, store=db, clock=clock, orders=orders)
-        restarter = None
-        if isinstance(provider, ProviderRouter):
-            restarter = next(
-                (p for p in provider.providers if isinstance(p, SeventeenTrackClient)), None
-            )
-        sink = ServiceSink(service, estimating, db, clock, shop=shop, retracker=restarter)
         runtime = Runtime(
             settings=settings,
             db=db,
@@ -293,37 +297,57 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider=provider,
             orders=orders,
             shop=shop,
-            sink=sink,
             http=http,
         )
-        if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
-            runtime.telegram_route = TelegramRoute(
-                settings.telegram_webhook_secret.get_secret_value()
-            )
-        if not settings.sandbox_only:
-            # Started before the server and stopped after it: nothing accepted waits unserved.
-            inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
-            runtime.inbox = await stack.enter_async_context(inbox.running())
-        if settings.webhook_port is not None:
-            app = make_app(
-                _webhook_config(settings),
-                MeteredSink(sink, metrics),
-                clock,
-                telegram=runtime.telegram_route,
-                inbox=runtime.inbox,
-            )
-            runtime.webhooks = app[SERVER_KEY]
-            metrics.watch_webhooks(runtime.webhooks.counts)
-            runtime.webhook_url = await stack.enter_async_context(
-                serve(app, settings.webhook_host, settings.webhook_port)
-            )
-        elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
-            log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
+        if not settings.sandbox_only or settings.webhook_port is not None:
+            await _open_webhooks(runtime, stack, estimating)
         try:
             yield runtime
         finally:
             with contextlib.suppress(Exception):
                 await runtime.save_clock()
+
+
+async def _open_webhooks(
+    runtime: Runtime, stack: contextlib.AsyncExitStack, provider: TrackingProvider
+) -> None:
+    """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
+    port), entered on ``stack`` so they close with the runtime."""
+    from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
+    from bots.webhook_sink import ServiceSink
+    from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
+    from core.providers.seventeen_track import SeventeenTrackClient
+
+    settings, db, clock = runtime.settings, runtime.db, runtime.clock
+    restarter = None
+    if isinstance(runtime.provider, ProviderRouter):
+        restarter = next(
+            (p for p in runtime.provider.providers if isinstance(p, SeventeenTrackClient)), None
+        )
+    sink = runtime.sink = ServiceSink(
+        runtime.service, provider, db, clock, shop=runtime.shop, retracker=restarter
+    )
+    if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
+        runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
+    if not settings.sandbox_only:
+        # Started before the server and stopped after it: nothing accepted waits unserved.
+        inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+        runtime.inbox = await stack.enter_async_context(inbox.running())
+    if settings.webhook_port is not None:
+        app = make_app(
+            _webhook_config(settings),
+            MeteredSink(sink, runtime.metrics),
+            clock,
+            telegram=runtime.telegram_route,
+            inbox=runtime.inbox,
+        )
+        runtime.webhooks = app[SERVER_KEY]
+        runtime.metrics.watch_webhooks(runtime.webhooks.counts)
+        runtime.webhook_url = await stack.enter_async_context(
+            serve(app, settings.webhook_host, settings.webhook_port)
+        )
+    elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
+        log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
 
 
 @asynccontextmanager
@@ -431,6 +455,7 @@ async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
 
 async def run(settings: Settings, *, console: bool = False) -> int:
     """Start every configured adapter (or the console when none is) and run until stopped."""
+    from bots.console_bot import run_console
     from bots.scheduler import build_scheduler
 
     async with open_runtime(settings) as runtime:
@@ -451,10 +476,21 @@ async def run(settings: Settings, *, console: bool = False) -> int:
         for name, url in settings.webhook_urls().items():
             print(f"{name} webhook URL: {url}")
         try:
-            async with contextlib.AsyncExitStack() as ops:
+            if console or not settings.adapters:
+                # An interactive session: no health port (and none of the HTTP stack).
+                return await run_console(runtime)
+            async with contextlib.AsyncExitStack() as stack:
                 if settings.health_port is not None:
-                    await ops.enter_async_context(open_ops_server(runtime))
-                return await _serve_chats(runtime, console=console)
+                    await stack.enter_async_context(open_ops_server(runtime))
+                watch: list[asyncio.Task[None]] = []
+                if settings.telegram_token is not None:
+                    token = settings.telegram_token.get_secret_value()
+                    await stack.enter_async_context(open_telegram(runtime, token))
+                if settings.discord_token is not None:
+                    token = settings.discord_token.get_secret_value()
+                    watch.append(await stack.enter_async_context(_discord(runtime, token)))
+                print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
+                return await _until_stopped(watch)
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
@@ -462,7 +498,10 @@ async def run(settings: Settings, *, console: bool = False) -> int:
 
 @asynccontextmanager
 async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
-    """``/health``, ``/ready`` and ``/metrics`` on the health port while the bot runs."""
+    """``/health``, ``/ready`` and ``/metrics`` on the health port; yields the base URL
+    ("" when the port could not be bound)."""
+    from bots.ops import make_ops_app, serve_ops
+
     settings = runtime.settings
     app = make_ops_app(
         runtime.readiness(),
@@ -474,22 +513,3 @@ async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
     async with serve_ops(app, settings.health_host, settings.health_port or 0) as url:
         runtime.ops_url = url
         yield url
-
-
-async def _serve_chats(runtime: Runtime, *, console: bool) -> int:
-    """The console, or every configured chat adapter until stopped."""
-    from bots.console_bot import run_console
-
-    settings = runtime.settings
-    if console or not settings.adapters:
-        return await run_console(runtime)
-    async with contextlib.AsyncExitStack() as stack:
-        watch: list[asyncio.Task[None]] = []
-        if settings.telegram_token is not None:
-            token = settings.telegram_token.get_secret_value()
-            await stack.enter_async_context(open_telegram(runtime, token))
-        if settings.discord_token is not None:
-            token = settings.discord_token.get_secret_value()
-            watch.append(await stack.enter_async_context(_discord(runtime, token)))
-        print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
-        return await _until_stopped(watch)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bots.ops import Heartbeat
+from bots.readiness import Heartbeat
 from bots.runtime import Runtime, open_ops_server, open_runtime
 from bots.settings import load_settings
 from core.check_digits import gs1_mod10
