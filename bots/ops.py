@@ -1,7 +1,8 @@
 """The operations server: ``/health`` (liveness), ``/ready`` (readiness), ``/metrics``.
 
 A small aiohttp app on its own port (``PARCELBOT_HEALTH_HOST`` / ``PARCELBOT_HEALTH_PORT``),
-on whenever the bot runs, apart from the internet-facing webhook server.
+on whenever ``parcelbot run`` serves a chat platform (not in the interactive console), apart
+from the internet-facing webhook server.
 
 - ``/health`` answers 200 ``{"status": "ok"}`` while the event loop serves requests: a
   container or service manager restarts the process when it stops answering.
