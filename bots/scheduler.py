@@ -16,8 +16,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.flusher import FlushStats
 from core.ports import Notifier
-from core.service import ParcelService
+from core.service import ParcelService, PollStats
 
 __all__ = ["build_scheduler", "delivering"]
 
@@ -30,8 +31,13 @@ def build_scheduler(
     poll_interval: float,
     poll_batch: int = 500,
     on_cycle: Callable[[], Awaitable[None]] | None = None,
+    on_poll: Callable[[PollStats], None] | None = None,
 ) -> AsyncIOScheduler:
-    """An unstarted scheduler with the poll job; start it inside the running loop."""
+    """An unstarted scheduler with the poll job; start it inside the running loop.
+
+    ``on_poll`` hears each cycle that finished (readiness and metrics); a cycle that raised is
+    not reported, so a job failing every time shows as overdue.
+    """
 
     async def poll() -> None:
         try:
@@ -46,6 +52,8 @@ def build_scheduler(
                 )
             if on_cycle is not None:
                 await on_cycle()
+            if on_poll is not None:
+                on_poll(stats)
         except Exception:
             log.exception("poll cycle failed")
 
@@ -57,11 +65,21 @@ def build_scheduler(
 
 @contextlib.asynccontextmanager
 async def delivering(
-    service: ParcelService, notifier: Notifier, *, interval: float, grace: float = 10.0
+    service: ParcelService,
+    notifier: Notifier,
+    *,
+    interval: float,
+    grace: float = 10.0,
+    on_flush: Callable[[FlushStats], None] | None = None,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Deliver the outbox in the background while the block runs; on exit, let the messages in
-    flight finish and be marked (up to ``grace`` seconds) before returning."""
-    task = asyncio.create_task(service.run_delivery(notifier, interval), name="delivery")
+    flight finish and be marked (up to ``grace`` seconds) before returning.
+
+    ``on_flush`` hears what was delivered at least every ``interval`` seconds, also while a
+    long backlog drains and while nothing is due (readiness and metrics)."""
+    task = asyncio.create_task(
+        service.run_delivery(notifier, interval, on_flush=on_flush), name="delivery"
+    )
     try:
         yield task
     finally:

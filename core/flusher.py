@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -99,12 +99,23 @@ class OutboxFlusher:
         """New alerts were queued: let ``run`` flush now instead of at its next interval."""
         self._wake.set()
 
-    async def run(self, notifier: Notifier, interval: float) -> None:
-        """Flush until ``stop``: at once when woken (``wake``), else every ``interval`` s."""
+    async def run(
+        self,
+        notifier: Notifier,
+        interval: float,
+        on_flush: Callable[[FlushStats], None] | None = None,
+    ) -> None:
+        """Flush until ``stop``: at once when woken (``wake``), else every ``interval`` s.
+
+        ``on_flush`` gets what was done since its last call, at least every ``interval``
+        seconds while a backlog drains and after every flush (also an empty one), so a
+        heartbeat built on it stays fresh while delivery is alive.
+        """
         while not self._stopping:
             self._wake.clear()
             try:
-                await self.flush(notifier)
+                async with self._turn:
+                    await self._flush(notifier, 200, on_flush, interval)
             except Exception:  # a database hiccup must not end delivery for good
                 log.exception("outbox flush failed")
             if self._stopping:
@@ -140,8 +151,17 @@ class OutboxFlusher:
         async with self._turn:
             return await self._flush(notifier, limit)
 
-    async def _flush(self, notifier: Notifier, limit: int) -> FlushStats:
+    async def _flush(
+        self,
+        notifier: Notifier,
+        limit: int,
+        report: Callable[[FlushStats], None] | None = None,
+        every: float = 0.0,
+    ) -> FlushStats:
         stats = _FlushCounts()
+        told = _FlushCounts()
+        loop = asyncio.get_running_loop()
+        last_report = loop.time()
         chats: dict[str, _ChatQueue] = {}
         taken: set[int] = set()
         while not self._stopping:
@@ -163,9 +183,14 @@ class OutboxFlusher:
             await asyncio.wait(running, timeout=0.5, return_when=asyncio.FIRST_COMPLETED)
             for key in [key for key, queue in chats.items() if queue.task is None]:
                 del chats[key]
+            if report is not None and loop.time() - last_report >= every:
+                report(stats.since(told))
+                last_report = loop.time()
         tasks = [queue.task for queue in chats.values() if queue.task is not None]
         if tasks:
             await asyncio.gather(*tasks)
+        if report is not None:
+            report(stats.since(told))
         return stats.frozen()
 
     def _backing_off(self, chat_key: str, now: datetime) -> bool:
@@ -371,6 +396,19 @@ class _FlushCounts:
     def __init__(self) -> None:
         self.sent = self.failed = self.paused = self.held = 0
         self.dropped = self.messages = self.digests = 0
+
+    def since(self, told: _FlushCounts) -> FlushStats:
+        """What was counted since the last call (``told`` keeps what was already told)."""
+        now = self.frozen()
+        before = told.frozen()
+        for name in ("sent", "failed", "paused", "held", "dropped", "messages", "digests"):
+            setattr(told, name, getattr(now, name))
+        return FlushStats(
+            **{
+                name: getattr(now, name) - getattr(before, name)
+                for name in ("sent", "failed", "paused", "held", "dropped", "messages", "digests")
+            }
+        )
 
     def frozen(self) -> FlushStats:
         return FlushStats(

@@ -43,7 +43,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -796,10 +796,17 @@ class ParcelService:
         message at a time per chat (``core.flusher.OutboxFlusher.flush`` says how)."""
         return await self._flusher.flush(notifier, limit)
 
-    async def run_delivery(self, notifier: Notifier, interval: float) -> None:
+    async def run_delivery(
+        self,
+        notifier: Notifier,
+        interval: float,
+        *,
+        on_flush: Callable[[FlushStats], None] | None = None,
+    ) -> None:
         """Deliver queued alerts until ``stop_delivery``: as soon as a poll or a push queued
-        some, and every ``interval`` seconds for retries and quiet hours that ended."""
-        await self._flusher.run(notifier, interval)
+        some, and every ``interval`` seconds for retries and quiet hours that ended
+        (``on_flush``: see ``core.flusher.OutboxFlusher.run``)."""
+        await self._flusher.run(notifier, interval, on_flush)
 
     def wake_delivery(self) -> None:
         """Alerts were queued: deliver them now (``run_delivery``)."""
