@@ -36,6 +36,7 @@ from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
 from storage.shipments import SqliteShipments
+from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
@@ -73,6 +74,7 @@ class Database:
         self.order_index = SqliteOrderIndex(conn)
         self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
+        self.stats = SqliteStats(conn)
         self._conn = conn
 
     @classmethod
