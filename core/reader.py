@@ -343,7 +343,8 @@ def _split_run(
                 rest_strength + judged.strength,
                 rest_groups + last - first + 1,
             )
-            if score > choice[0]:
+            # On a tie the longer first number wins: never a prefix of a longer valid one.
+            if score >= choice[0]:
                 choice = (score, [_Piece(judged, first, last), *rest])
         best[first] = choice
     return best[0][1], not _partial(run, best[0][1])

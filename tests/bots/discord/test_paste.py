@@ -52,6 +52,8 @@ async def test_a_number_cut_short_is_refused_in_one_sentence(simcord_env: simcor
     result = await alice.slash(channel, "track", number="9400 1118 9900 0000 0000 275")
     assert result.response is not None
     assert "could not read “9400 1118 9900 0000 0000 275”" in result.response.content
+    # It went through the adapter's one error handler, as every InvalidInput does.
+    assert [type(error).__name__ for error in simcord_env.errors] == ["CommandInvokeError"]
 
 
 async def test_explain_answers_common_questions(simcord_env: simcord.Env) -> None:
