@@ -68,7 +68,7 @@ async def _queue(db: Database, clock: FakeClock, users: list[int]) -> None:
     await db.shipments.save_many(writes)
 
 
-async def test_a_dm_answering_5xx_and_one_refusing_hold_back_no_one(
+async def test_a_dm_answering_5xx_and_one_refusing_hold_back_no_one(  # noqa: PLR0917 - fixtures
     fake: FakeDiscord,
     bot: AnyBot,
     db: Database,
