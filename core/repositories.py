@@ -141,11 +141,13 @@ class OrderIndex(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ChatView:
-    """What a command first needs about the chat: its settings and the carrier it once
-    picked for the number asked about (None: never)."""
+    """What a command first needs about the chat: its settings, the carrier it once picked
+    for the number asked about (None: never) and its subscriptions (archived too, newest
+    first, as ``SubscriptionRepository.for_chat`` lists them)."""
 
     settings: ChatSettings
     carrier_pick: str | None
+    subscriptions: tuple[Subscription, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

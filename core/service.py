@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from core import alerts, carriers, incidents, polling, preferences
+from core import advice, alerts, carriers, faq, incidents, polling, preferences, reader
 from core.cooperative import Breather
 from core.errors import (
     CarrierNotDetected,
@@ -224,10 +224,17 @@ class ParcelService:
         (``/verify``), the reply also names the order and its status; see ``_with_order``.
         """
         self._limit(chat)
+        if carrier is None:
+            check_text(text, what="label", limit=120)  # it may be one of the chat's labels
         ident = parse_identifier(text)
         # Two reads for a stored parcel (``Store.views``), neither waiting for background work.
         view = await self._store.views.chat(chat, ident.text)
         await self._resume_if_paused(chat, view.settings)
+        if carrier is None:
+            labelled = _labelled(view.subscriptions, text)
+            if labelled is not None:
+                text, carrier = labelled.key.number, labelled.key.carrier
+                ident = parse_identifier(text)
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
         if carrier is None and ident.order_id is not None and self._orders is not None:
@@ -246,7 +253,14 @@ class ParcelService:
             group=chat.is_group,
             now=self._clock.now(),
         )
+        reply = _with_notes(reply, ident, request.carrier)
         return await self._with_order(chat, shipment, reply, parcel.indexed, parcel.links)
+
+    async def find_label(self, chat: ChatRef, text: str) -> str | None:
+        """The number of the chat's parcel labelled ``text`` (any case), or None."""
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        sub = _labelled(subs, text)
+        return sub.key.number if sub is not None else None
 
     async def _with_order(
         self,
@@ -381,8 +395,13 @@ class ParcelService:
             return Reply("Explain what?", (f"Send /explain with one of: {codes}.",))
         explanation = incidents.explain_code(code)
         if explanation is None:
+            topic = faq.match(code)
+            if topic is not None:
+                return advice.faq_reply(topic)
+            topics = ", ".join(item.key for item in faq.TOPICS)
             raise InvalidInput(
-                "I don't know that status. Try one shown in a tracking reply, e.g. /explain stale."
+                "I don't know that status or question. Try one shown in a tracking reply "
+                f"(e.g. /explain stale) or one of: {topics}."
             )
         return Reply(
             explanation.title,
@@ -470,7 +489,7 @@ class ParcelService:
         lines = (f"Subscribed {name}— I will tell you when it moves.", *reply.lines)
         if shipment.is_final:
             lines = (f"Saved {name}— this parcel's journey has ended.", *reply.lines)
-        return replace(reply, lines=lines)
+        return _with_notes(replace(reply, lines=lines), ident, request.carrier)
 
     async def unsubscribe(self, chat: ChatRef, text: str) -> Reply:
         """Stop following a parcel (found by number or label)."""
@@ -826,6 +845,15 @@ class ParcelService:
             picked = await self._store.chats.carrier_pick(chat, ident.text)
         if picked:
             return TrackRequest(ident.text, picked, now)
+        typos = carriers.suspected_typos(ident.text)
+        if typos:
+            subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+            return advice.typo_reply(
+                ident.text,
+                typos,
+                alternatives=[m for m in ident.matches if m.check_digit_valid is None],
+                known={sub.key.number: sub.label for sub in subs},
+            )
         candidates = _plausible(ident)
         if not candidates:
             raise CarrierNotDetected()
@@ -1136,7 +1164,8 @@ class ParcelService:
         text = check_text(text, what="number or label", limit=120)
         if not text:
             raise InvalidInput("Please add the tracking number or the label you gave it.")
-        wanted_number = normalise(text)
+        numbers = reader.read(text, command=True).numbers
+        wanted_number = numbers[0].number if len(numbers) == 1 else normalise(text)
         subs = await self._store.subscriptions.for_chat(chat, include_archived=include_archived)
         for sub in subs:
             if sub.label and sub.label.casefold() == text.casefold():
@@ -1228,12 +1257,32 @@ def _older(pushed: Shipment, stored: Shipment) -> bool:
     return newest_pushed is None or newest_pushed < newest_stored
 
 
+def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
+    """The subscription among ``subs`` labelled ``text`` (any case), or None."""
+    text = check_text(text, what="label", limit=120)
+    if not text:
+        return None
+    wanted = text.casefold()
+    for sub in subs:
+        if sub.label and sub.label.casefold() == wanted:
+            return sub
+    return None
+
+
 def _plausible(ident: Identifier) -> list[CarrierMatch]:
     """Carrier readings worth asking about: failed check digits only when nothing else fits."""
     verified = [m for m in ident.matches if m.check_digit_valid is True]
     if verified:
         return verified
     return [m for m in ident.matches if m.check_digit_valid is None]
+
+
+def _with_notes(reply: Reply, ident: Identifier, carrier: str) -> Reply:
+    """``reply`` with the warnings its number deserves (sample or fake-looking, no check
+    digit in the carrier's format)."""
+    match = next((m for m in ident.matches if m.carrier.code == carrier), None)
+    notes = advice.number_notes(ident.text, match)
+    return replace(reply, lines=(*reply.lines, *notes)) if notes else reply
 
 
 def _owns(order: Order, proof: str) -> bool:

@@ -36,6 +36,7 @@ from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
 from storage.shipments import SqliteShipments
+from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
 from storage.views import SqliteViews
 
@@ -86,6 +87,7 @@ class Database:
         self.order_index = SqliteOrderIndex(conn)
         self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
+        self.stats = SqliteStats(conn)
         # Chat commands read on a connection of their own (see storage.views).
         self.views = SqliteViews(reader or conn)
         self._conn = conn

@@ -1,12 +1,12 @@
 """What a chat command reads, in one hand-off each, on the database's read connection.
 
-``/track`` of a stored parcel needs the chat's settings and remembered carrier pick, then the
-parcel's snapshot with its history, the chat's subscription to it, the order index entry for
-its number and the chat's order links. Read one query at a time through the connection the
-poller writes on, that was about eight round trips, each queued behind whatever background
-work held the connection. Here they are two (``chat``, ``parcel``), each one read transaction
-on the read connection (``storage.db``; ``storage.connection.InlineReader``): in WAL mode a
-reader neither waits for the writer nor blocks it.
+``/track`` of a stored parcel needs the chat's settings, subscriptions (labels) and remembered
+carrier pick, then the parcel's snapshot with its history, the chat's subscription to it, the
+order index entry for its number and the chat's order links. Read one query at a time through
+the connection the poller writes on, that was about eight round trips, each queued behind
+whatever background work held the connection. Here they are two (``chat``, ``parcel``), each
+one read transaction on the read connection (``storage.db``; ``storage.connection.
+InlineReader``): in WAL mode a reader neither waits for the writer nor blocks it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,8 @@ class SqliteViews:
         self._reader = reader
 
     async def chat(self, chat: ChatRef, number: str) -> ChatView:
-        """The chat's settings (defaults when none saved) and its carrier pick for ``number``."""
+        """The chat's settings (defaults when none saved), its carrier pick for ``number`` and
+        its subscriptions."""
 
         def read(conn: sqlite3.Connection) -> ChatView:
             settings = conn.execute(
@@ -48,9 +49,15 @@ class SqliteViews:
                 "SELECT carrier FROM carrier_picks WHERE chat_key = ? AND number = ?",
                 (chat.chat_key, number),
             ).fetchone()
+            subs = conn.execute(
+                _SELECT_SUBSCRIPTIONS
+                + "WHERE s.chat_key = ? ORDER BY s.created_at DESC, s.id DESC",
+                (chat.chat_key,),
+            ).fetchall()
             return ChatView(
                 settings_from_row(settings) if settings else _DEFAULTS,
                 str(pick[0]) if pick else None,
+                tuple(subscription_from_row(row) for row in subs),
             )
 
         return await self._reader.run_read(read)
