@@ -14,16 +14,22 @@ The proactive side — what happens without anyone asking — works like this:
 - Each new snapshot is stored with the alerts it causes **in one transaction**
   (``ShipmentRepository.save_many``): alerts go to every subscriber whose preference wants them
   (``core.preferences``), into the outbox, unique per (chat, dedupe key).
-- ``flush_outbox`` hands queued alerts to the ``Notifier`` one message at a time and marks each
-  sent only after the notifier returned. Failures are retried with exponential backoff; chats
-  that blocked the bot are paused and their alerts parked until the chat talks again; alerts in
-  a chat's quiet hours are held and arrive as one digest when the window ends.
+- ``flush_outbox`` hands queued alerts to the ``Notifier``, chats side by side and one message
+  at a time per chat, and marks each sent only after the notifier returned
+  (``core.flusher``); ``run_delivery`` keeps doing so, woken as soon as alerts are queued. A
+  chat that waits, hangs or fails holds back only itself: failures are retried with
+  exponential backoff on the chat's own schedule; chats that blocked the bot, or whose
+  message failed ``max_send_attempts`` times, are parked and their alerts kept until the chat
+  talks again; alerts in a chat's quiet hours are held and arrive as one digest when the
+  window ends.
 - **Delivery guarantee.** Every queued alert is delivered at least once, across crashes and
-  restarts. The only duplicate possible is the message in flight when the process dies after the
-  platform acknowledged it (``Notifier.send`` returned) and before ``mark_sent`` committed: on
-  restart that one message (an alert or a digest) is sent again. The flusher sends and commits
-  one message at a time, so that is at most one duplicate per crash; nothing else is ever sent
-  twice. Run one flusher per database: two flushers could each send the same alert.
+  restarts. The only duplicates possible are messages in flight when the process dies after
+  the platform acknowledged them (``Notifier.send`` returned) and before ``mark_sent``
+  committed: on restart each is sent again. A chat has at most one message in flight, so that
+  is at most one duplicate per chat being sent to at the crash; nothing else is ever sent
+  twice, and a clean stop (``stop_delivery``) lets the messages in flight finish and be
+  marked, so it repeats nothing. Run one flusher per database: two flushers could each send
+  the same alert.
 - ``archive_due`` (run by ``poll_due`` every ``housekeeping_every``) moves finished parcels to
   the archive ``archive_after`` their end and expires parcels never scanned ``expire_after``
   after they were first seen, with one last alert.
@@ -37,7 +43,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -110,6 +116,12 @@ class ServiceConfig:
     """The first retry of a failed delivery waits this long; each further one twice as long."""
     flush_retry_max: timedelta = timedelta(hours=2)
     """Retries of a failed delivery never wait longer than this (alerts are never dropped)."""
+    send_timeout: timedelta = timedelta(seconds=30)
+    """One message's send (the platform's queueing included) is given up after this long and
+    retried later; a hung platform call never holds a chat's alerts for good."""
+    max_send_attempts: int = 10
+    """A chat whose message failed this many times in a row is parked until the person writes
+    again (its alerts wait; see ``core.flusher``)."""
     ownership_attempts: int = 5
     ownership_window: timedelta = timedelta(minutes=15)
     user_requests_per_minute: int = 30
@@ -196,6 +208,8 @@ class ParcelService:
             clock,
             retry_base=self._config.flush_retry_base,
             retry_max=self._config.flush_retry_max,
+            send_timeout=self._config.send_timeout.total_seconds(),
+            max_attempts=self._config.max_send_attempts,
         )
 
     @property
@@ -658,7 +672,7 @@ class ParcelService:
                 pairs = self._pairs(found, subscribers.get(key, ()), settings)
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
-        added = await self._store.shipments.save_many(writes) if writes else 0
+        added = await self._save_many(writes) if writes else 0
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
         return PollStats(
             checked=tried,
@@ -705,7 +719,7 @@ class ParcelService:
             if previous is None or write.shipment.events != previous.events:
                 changed += 1
             writes.append(write)
-        added = await self._store.shipments.save_many(writes) if writes else 0
+        added = await self._save_many(writes) if writes else 0
         if webhook and writes:
             await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
         return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
@@ -771,18 +785,46 @@ class ParcelService:
                 pairs = self._pairs([last], subscribers.get(key, []), settings)
                 writes.append(SnapshotWrite(shipment, None, pairs))
         if writes:
-            await self._store.shipments.save_many(writes)
+            await self._save_many(writes)
         for key in keys:
             await self._store.subscriptions.archive(key)
         log.info("archived %d parcels (%d never scanned)", len(keys), len(writes))
         return len(keys)
 
     async def flush_outbox(self, notifier: Notifier, limit: int = 200) -> FlushStats:
-        """Hand queued alerts to the notifier, one message at a time, oldest first
-        (``core.flusher.OutboxFlusher.flush`` says how)."""
+        """Hand queued alerts to the notifier until nothing is due, chats side by side, one
+        message at a time per chat (``core.flusher.OutboxFlusher.flush`` says how)."""
         return await self._flusher.flush(notifier, limit)
 
+    async def run_delivery(
+        self,
+        notifier: Notifier,
+        interval: float,
+        *,
+        on_flush: Callable[[FlushStats], None] | None = None,
+    ) -> None:
+        """Deliver queued alerts until ``stop_delivery``: as soon as a poll or a push queued
+        some, and every ``interval`` seconds for retries and quiet hours that ended
+        (``on_flush``: see ``core.flusher.OutboxFlusher.run``)."""
+        await self._flusher.run(notifier, interval, on_flush)
+
+    def wake_delivery(self) -> None:
+        """Alerts were queued: deliver them now (``run_delivery``)."""
+        self._flusher.wake()
+
+    async def stop_delivery(self, grace: float = 10.0) -> None:
+        """Start no new message; let the ones in flight finish and be marked (up to ``grace``
+        seconds), so a clean stop repeats nothing."""
+        await self._flusher.stop(grace)
+
     # ---------------------------------------------------------------- internals
+
+    async def _save_many(self, writes: Sequence[SnapshotWrite]) -> int:
+        """Store snapshots with their alerts; wake the delivery of any alert queued."""
+        added = await self._store.shipments.save_many(writes)
+        if added:
+            self._flusher.wake()
+        return added
 
     def _limit(self, chat: ChatRef) -> None:
         key = f"{chat.platform}:{chat.user_id}"
@@ -871,7 +913,7 @@ class ParcelService:
         write = self._snapshot(stored, fresh, now, subs, settings, webhook_fed=fed)
         if stored is not None and not subs:
             write = replace(write, next_check_at=None)
-        await self._store.shipments.save_many([write])
+        await self._save_many([write])
         return write.shipment
 
     def _snapshot(
