@@ -49,6 +49,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from core import advice, alerts, carriers, faq, incidents, polling, preferences, reader
+from core.cooperative import Breather
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -97,11 +98,18 @@ from core.replies import (
     timeline_reply,
 )
 from core.report import evidence_pack, history_reply
-from core.repositories import OrderLink, Store
+from core.repositories import IndexedOrder, OrderLink, Store
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
 log = logging.getLogger(__name__)
+
+
+class _Unread:
+    """Marks an argument the caller did not read (``None`` is a value read from storage)."""
+
+
+_UNREAD = _Unread()
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,55 +238,66 @@ class ParcelService:
         (``/verify``), the reply also names the order and its status; see ``_with_order``.
         """
         self._limit(chat)
-        await self.chat_seen(chat)
         if carrier is None:
-            labelled = await self._labelled(chat, text)
+            check_text(text, what="label", limit=120)  # it may be one of the chat's labels
+        ident = parse_identifier(text)
+        # Two reads for a stored parcel (``Store.views``), neither waiting for background work.
+        view = await self._store.views.chat(chat, ident.text)
+        await self._resume_if_paused(chat, view.settings)
+        if carrier is None:
+            labelled = _labelled(view.subscriptions, text)
             if labelled is not None:
                 text, carrier = labelled.key.number, labelled.key.carrier
-        ident = parse_identifier(text)
+                ident = parse_identifier(text)
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
         if carrier is None and ident.order_id is not None and self._orders is not None:
             return choice_reply(ident.text, ident.matches, order_id=ident.order_id)
-        request = await self._resolve(chat, ident, carrier)
+        request = await self._resolve(chat, ident, carrier, picked=view.carrier_pick)
         if isinstance(request, Reply):
             return request
-        shipment = await self._fetch(request)
-        reply = await self._shipment_reply(chat, shipment)
+        parcel = await self._store.views.parcel(chat, request.key)
+        shipment = await self._answer(request, parcel.shipment)
+        sub = parcel.subscription
+        reply = shipment_reply(
+            shipment,
+            tz=view.settings.timezone,
+            subscribed=sub is not None and not sub.archived,
+            label=sub.label if sub else "",
+            group=chat.is_group,
+            now=self._clock.now(),
+        )
         reply = _with_notes(reply, ident, request.carrier)
-        return await self._with_order(chat, shipment, reply)
+        return await self._with_order(chat, shipment, reply, parcel.indexed, parcel.links)
 
     async def find_label(self, chat: ChatRef, text: str) -> str | None:
         """The number of the chat's parcel labelled ``text`` (any case), or None."""
-        sub = await self._labelled(chat, text)
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        sub = _labelled(subs, text)
         return sub.key.number if sub is not None else None
 
-    async def _labelled(self, chat: ChatRef, text: str) -> Subscription | None:
-        text = check_text(text, what="label", limit=120)
-        if not text:
-            return None
-        wanted = text.casefold()
-        for sub in await self._store.subscriptions.for_chat(chat, include_archived=True):
-            if sub.label and sub.label.casefold() == wanted:
-                return sub
-        return None
-
-    async def _with_order(self, chat: ChatRef, shipment: Shipment, reply: Reply) -> Reply:
+    async def _with_order(
+        self,
+        chat: ChatRef,
+        shipment: Shipment,
+        reply: Reply,
+        indexed: IndexedOrder | None,
+        links: Mapping[ShipmentKey, OrderLink],
+    ) -> Reply:
         """``reply`` plus the shop order the parcel ships, for the order's proven owner only.
 
-        The order index says which order ships a number but not whose it is, so the order is
-        shown only when this person verified it (this run) or this chat linked it before
-        (``/verify`` stores the link), and never in a group chat. Everyone else gets the
+        ``indexed`` is the order index entry for the parcel's number, ``links`` the chat's
+        order links. The order index says which order ships a number but not whose it is, so
+        the order is shown only when this person verified it (this run) or this chat linked it
+        before (``/verify`` stores the link), and never in a group chat. Everyone else gets the
         carrier's events alone. The parcel is linked to the order for this chat
         (``/orders``, ``/report``); a shop that cannot be read leaves the status out.
         """
         if chat.is_group:
             return reply
-        indexed = await self._store.order_index.find(shipment.number)
         if indexed is None or not indexed.order_id:
             return reply
         oid = indexed.order_id
-        links = await self._store.orders.for_chat(chat)
         verified = self._verified.get(f"{chat.platform}:{chat.user_id}", set())
         if oid not in verified and all(link.order_id != oid for link in links.values()):
             return reply
@@ -590,7 +609,10 @@ class ParcelService:
     async def chat_seen(self, chat: ChatRef) -> None:
         """The chat talked to the bot: if its alerts were parked (it had blocked the bot),
         resume them; what waited arrives as one digest."""
-        settings = await self._store.chats.get_settings(chat)
+        await self._resume_if_paused(chat, await self._store.chats.get_settings(chat))
+
+    async def _resume_if_paused(self, chat: ChatRef, settings: ChatSettings) -> None:
+        """``chat_seen`` for a chat whose settings were read already."""
         if settings.paused:
             await self._store.chats.resume_chat(chat)
             held = await self._store.outbox.hold_chat(chat.chat_key)
@@ -638,6 +660,7 @@ class ParcelService:
         # subscribers (and those chats' settings) are read, once for the whole cycle.
         alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
         errors = changed = calls = 0
+        breathe = Breather()
         for chunk, batch, failure in results:
             calls += 1
             if batch is None:
@@ -647,6 +670,7 @@ class ParcelService:
                 errors += len(chunk)
                 continue
             for request in chunk:
+                await breathe()
                 key = key_of[id(request)]
                 fresh = batch.shipments.get(key)
                 if fresh is None:
@@ -704,7 +728,9 @@ class ParcelService:
         settings = await self._settings_for(subscribers.values())
         writes: list[SnapshotWrite] = []
         changed = skipped = 0
+        breathe = Breather()
         for key, fresh in latest.items():
+            await breathe()
             previous = old.get(key)
             followers = subscribers.get(key, [])
             if previous is None and not followers:
@@ -837,9 +863,16 @@ class ParcelService:
             )
 
     async def _resolve(
-        self, chat: ChatRef, ident: Identifier, carrier: str | None
+        self,
+        chat: ChatRef,
+        ident: Identifier,
+        carrier: str | None,
+        *,
+        picked: str | _Unread | None = _UNREAD,
     ) -> TrackRequest | Reply:
-        """Decide which carrier to ask: the user's choice, a remembered pick, or detection."""
+        """Decide which carrier to ask: the user's choice, a remembered pick, or detection.
+
+        ``picked`` is the chat's remembered pick for the number when already read."""
         now = self._clock.now()
         if carrier:
             chosen = carriers.get_carrier(carrier)
@@ -850,7 +883,8 @@ class ParcelService:
                 )
             await self._store.chats.remember_carrier(chat, ident.text, chosen.code)
             return TrackRequest(ident.text, chosen.code, now)
-        picked = await self._store.chats.carrier_pick(chat, ident.text)
+        if isinstance(picked, _Unread):
+            picked = await self._store.chats.carrier_pick(chat, ident.text)
         if picked:
             return TrackRequest(ident.text, picked, now)
         typos = carriers.suspected_typos(ident.text)
@@ -886,8 +920,14 @@ class ParcelService:
         A fresh answer goes through the same path as a poll, so subscribers get the alerts
         for anything it reveals. ``promised_by`` (a shop's promise) is kept with the parcel.
         """
-        now = self._clock.now()
         stored = await self._store.shipments.get(request.key)
+        return await self._answer(request, stored, promised_by=promised_by)
+
+    async def _answer(
+        self, request: TrackRequest, stored: Shipment | None, *, promised_by: datetime | None = None
+    ) -> Shipment:
+        """``_fetch`` for a parcel whose stored snapshot (``stored``) was read already."""
+        now = self._clock.now()
         if stored is not None and stored.checked_at is not None:
             fresh_enough = now - stored.checked_at < self._config.refresh_after
             needs_promise = promised_by is not None and stored.promised_by is None
@@ -1180,6 +1220,7 @@ class ParcelService:
 
 _DEFAULT_SETTINGS = ChatSettings()
 
+
 _SETTLED_LIMIT = 500_000
 """Bounds ``ParcelService._settled`` (a few hundred bytes a parcel); when full it starts over."""
 
@@ -1256,6 +1297,18 @@ def _older(pushed: Shipment, stored: Shipment) -> bool:
     if newest_stored is None:
         return False
     return newest_pushed is None or newest_pushed < newest_stored
+
+
+def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
+    """The subscription among ``subs`` labelled ``text`` (any case), or None."""
+    text = check_text(text, what="label", limit=120)
+    if not text:
+        return None
+    wanted = text.casefold()
+    for sub in subs:
+        if sub.label and sub.label.casefold() == wanted:
+            return sub
+    return None
 
 
 def _plausible(ident: Identifier) -> list[CarrierMatch]:
