@@ -119,12 +119,12 @@ def unread_sentence(pasted: str) -> str:
     fixes = repairs(pasted)
     if len(fixes) == 1:
         return (
-            f"I could not read “{shown}” as one tracking number: part of it fits a carrier and "
-            f"part does not — did you mean {fixes[0]}, with one character less or more?"
+            f"I could not read “{shown}” as one whole tracking number — did you mean "
+            f"{fixes[0]}, with one character less or more?"
         )
     return (
-        f"I could not read “{shown}” as one tracking number: part of it fits a carrier and "
-        "part does not, so please check it against the label and send it again."
+        f"I could not read “{shown}” as one whole tracking number; please check it against "
+        "the label and send it again."
     )
 
 
