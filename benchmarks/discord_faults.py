@@ -19,7 +19,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import discord
@@ -32,22 +32,14 @@ from bots.notifier import PlatformNotifier
 from core.clock import SystemClock
 from core.commands import CommandRouter
 from core.models import (
-    Alert,
-    AlertKind,
     ChatRef,
     Platform,
-    Shipment,
-    ShipmentKey,
-    Status,
-    Subscription,
-    TrackingEvent,
-    TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers.sandbox import SandboxProvider
 from core.service import ParcelService
 from storage.db import Database
 from tests.bots.discord.fake_discord import FakeDiscord
+from tests.outbox_helpers import queue_alerts
 
 GOOD = [900_000_000_000_010_000 + i for i in range(100)]
 BROKEN = 900_000_000_000_020_001
@@ -59,23 +51,8 @@ def _dm(user_id: int) -> str:
 
 
 async def _queue(db: Database, users: list[int], per_chat: int) -> None:
-    now = datetime.now(UTC)
-    writes = []
-    for user_id in users:
-        who = ChatRef(Platform.DISCORD, str(user_id), str(user_id))
-        key = ShipmentKey("ups", TrackingNumber(f"1ZDISC{user_id % 100_000:08d}"))
-        events = tuple(
-            TrackingEvent(now - timedelta(hours=per_chat - i), Status.IN_TRANSIT, f"scan {i}")
-            for i in range(per_chat)
-        )
-        await db.subscriptions.add(Subscription(who, key, created_at=now))
-        alerts = tuple(
-            (who, Alert(AlertKind.MOVED, key, f"{key}|moved|{i}", event=events[i]))
-            for i in range(per_chat)
-        )
-        shipment = Shipment("ups", key.number, Status.IN_TRANSIT, events, checked_at=now)
-        writes.append(SnapshotWrite(shipment, None, alerts))
-    await db.shipments.save_many(writes)
+    chats = [ChatRef(Platform.DISCORD, str(user), str(user)) for user in users]
+    await queue_alerts(db, chats, per_chat, datetime.now(UTC))
 
 
 async def run(faults: bool, per_chat: int) -> dict[str, float]:
