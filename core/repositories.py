@@ -113,6 +113,10 @@ class OrderLinkRepository(Protocol):
 
     async def forget_chat(self, chat: ChatRef) -> int: ...
 
+    async def promises(self, keys: Sequence[ShipmentKey]) -> dict[ShipmentKey, dict[str, datetime]]:
+        """Per parcel, the chat keys whose linked order promised a date, and the date."""
+        ...
+
 
 class IndexedOrder(Protocol):
     """The shop order a tracking number ships (a row of the order index)."""

@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from core import alerts, carriers, incidents, polling, preferences
+from core import alerts, carriers, incidents, polling, preferences, privacy
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -58,6 +58,7 @@ from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
+    AlertKind,
     CarrierMatch,
     ChatRef,
     ChatSettings,
@@ -79,6 +80,7 @@ from core.ports import (
     SnapshotWrite,
     TrackingProvider,
 )
+from core.privacy import View
 from core.replies import (
     Reply,
     ReplyKind,
@@ -221,7 +223,9 @@ class ParcelService:
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
         if carrier is None and ident.order_id is not None and self._orders is not None:
-            return choice_reply(ident.text, ident.matches, order_id=ident.order_id)
+            return choice_reply(
+                ident.text, ident.matches, order_id=ident.order_id, seen=_seen(chat)
+            )
         request = await self._resolve(chat, ident, carrier)
         if isinstance(request, Reply):
             return request
@@ -327,7 +331,7 @@ class ParcelService:
         linked_at = self._clock.now()
         for request in order.shipments:
             try:
-                shipment = await self._fetch(request, promised_by=order.promised_by)
+                shipment = await self._fetch(request)
             except TrackingError as err:
                 log.info("order %s parcel %s not available: %s", oid, request.number, err)
                 continue
@@ -346,7 +350,10 @@ class ParcelService:
             return request
         shipment = await self._fetch(request)
         settings = await self._store.chats.get_settings(chat)
-        return timeline_reply(shipment, tz=settings.timezone, group=chat.is_group)
+        sub = await self._store.subscriptions.get(chat, shipment.key)
+        return timeline_reply(
+            shipment, tz=settings.timezone, seen=_seen(chat), label=sub.label if sub else ""
+        )
 
     async def explain(self, chat: ChatRef, code: str) -> Reply:
         """What a status or incident code means and what to do about it."""
@@ -413,7 +420,9 @@ class ParcelService:
         keys = list({sub.key: None for sub in subs} | dict.fromkeys(links))
         shipments = await self._store.shipments.get_many(keys)
         settings = await self._store.chats.get_settings(chat)
-        return history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
+        reply = history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
+        # Numbers, order ids and shops: for the chat's own eyes only (``core.privacy``).
+        return replace(reply, private=True)
 
     # ---------------------------------------------------------------- subscriptions
 
@@ -455,14 +464,15 @@ class ParcelService:
                 "You are not subscribed to that parcel. Send /list to see your parcels."
             )
         await self._store.subscriptions.remove(chat, sub.key)
-        return Reply("Unsubscribed", (f"No more updates for {sub.label or sub.key.number}.",))
+        name = _seen(chat).name(sub.label, sub.key.number)
+        return Reply("Unsubscribed", (f"No more updates for {name}.",))
 
     async def list_parcels(self, chat: ChatRef) -> Reply:
         """The chat's parcels: active first, then the archive (order history)."""
         subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
         shipments = await self._store.shipments.get_many([sub.key for sub in subs])
         settings = await self._store.chats.get_settings(chat)
-        return list_reply(subs, shipments, tz=settings.timezone)
+        return list_reply(subs, shipments, tz=settings.timezone, seen=_seen(chat))
 
     async def list_numbers(self, chat: ChatRef) -> list[tuple[str, str]]:
         """(number, label) of the chat's active parcels, for autocomplete."""
@@ -494,7 +504,7 @@ class ParcelService:
         if target.strip():
             sub = await self._require_subscription(chat, target)
             await self._store.subscriptions.update(replace(sub, preference=preference))
-            name = sub.label or sub.key.number
+            name = _seen(chat).name(sub.label, sub.key.number)
             return Reply(
                 f"Notifications for {name}: {preference.value}",
                 (_PREFERENCE_TEXT[preference],),
@@ -513,7 +523,7 @@ class ParcelService:
         self._limit(chat)
         sub = await self._require_subscription(chat, text)
         await self._store.subscriptions.update(replace(sub, muted=muted))
-        name = sub.label or sub.key.number
+        name = _seen(chat).name(sub.label, sub.key.number)
         if muted:
             return Reply(
                 f"Muted {name}",
@@ -624,6 +634,7 @@ class ParcelService:
                 if found:
                     alerting.append((len(writes), key, found))
                 writes.append(write)
+        alerting, promised = await self._promises_kept(writes, alerting, now)
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
                 [key for _index, key, _found in alerting]
@@ -631,6 +642,7 @@ class ParcelService:
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
                 pairs = self._pairs(found, subscribers.get(key, ()), settings)
+                pairs = _promised_only(pairs, promised.get(key, set()))
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
         added = await self._store.shipments.save_many(writes) if writes else 0
@@ -790,7 +802,7 @@ class ParcelService:
         if not candidates:
             raise CarrierNotDetected()
         if len({match.carrier.code for match in candidates}) > 1:
-            return choice_reply(ident.text, tuple(candidates), order_id=None)
+            return choice_reply(ident.text, tuple(candidates), order_id=None, seen=_seen(chat))
         return TrackRequest(ident.text, candidates[0].carrier.code, now)
 
     async def _request_for(
@@ -802,20 +814,17 @@ class ParcelService:
             return TrackRequest(sub.key.number, sub.key.carrier)
         return await self._resolve(chat, parse_identifier(text), carrier)
 
-    async def _fetch(
-        self, request: TrackRequest, *, promised_by: datetime | None = None
-    ) -> Shipment:
+    async def _fetch(self, request: TrackRequest) -> Shipment:
         """The parcel's snapshot: the stored one when fresh, else asked from the provider.
 
         A fresh answer goes through the same path as a poll, so subscribers get the alerts
-        for anything it reveals. ``promised_by`` (a shop's promise) is kept with the parcel.
+        for anything it reveals.
         """
         now = self._clock.now()
         stored = await self._store.shipments.get(request.key)
         if stored is not None and stored.checked_at is not None:
             fresh_enough = now - stored.checked_at < self._config.refresh_after
-            needs_promise = promised_by is not None and stored.promised_by is None
-            if (fresh_enough or stored.is_final) and not needs_promise:
+            if fresh_enough or stored.is_final:
                 return stored
         first_seen = stored.first_seen if stored is not None else request.first_seen or now
         batch = await self.track_batch([replace(request, first_seen=first_seen)])
@@ -825,8 +834,6 @@ class ParcelService:
             if isinstance(error, TrackingError):
                 raise error
             raise ShipmentNotFound()
-        if promised_by is not None and fresh.promised_by is None:
-            fresh = replace(fresh, promised_by=promised_by)
         subs = (await self._store.subscriptions.subscribers([request.key])).get(request.key, [])
         settings = await self._settings_for([subs])
         fed = bool(
@@ -879,7 +886,9 @@ class ParcelService:
         the parcel as it was then, within that span, reuses them and skips the diff.
         """
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
-        promised_by = fresh.promised_by or (previous.promised_by if previous else None)
+        # A promised date is the shop's word to one buyer: it lives on that chat's order link
+        # (``OrderLink.promised_by``), never on the parcel every follower reads.
+        promised_by = None
         shipment = fresh
         # Most snapshots already carry these values: copying a Shipment is not free.
         if (
@@ -925,6 +934,43 @@ class ParcelService:
             else None
         )
         return SnapshotWrite(shipment, next_check), found
+
+    async def _promises_kept(
+        self,
+        writes: Sequence[SnapshotWrite],
+        alerting: list[tuple[int, ShipmentKey, list[Alert]]],
+        now: datetime,
+    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, set[str]]]:
+        """Add the late alert for parcels past a date some chat's order promised.
+
+        A promise belongs to one chat's order link, so the alert goes only to those chats:
+        the second value says, per parcel, which chats (by chat key) a promise-late alert is
+        for (``_promised_only`` keeps it from everyone else).
+        """
+        open_keys = [
+            write.shipment.key
+            for write in writes
+            if not write.shipment.is_final and write.shipment.status is not Status.DELIVERED
+        ]
+        if not open_keys:
+            return alerting, {}
+        promises = await self._store.orders.promises(open_keys)
+        if not promises:
+            return alerting, {}
+        index_of = {write.shipment.key: index for index, write in enumerate(writes)}
+        found_for = {key: (index, found) for index, key, found in alerting}
+        late_for: dict[ShipmentKey, set[str]] = {}
+        for key, chats in promises.items():
+            passed = {chat_key for chat_key, promised in chats.items() if now > promised}
+            if not passed or key not in index_of:
+                continue
+            late = alerts.promise_late(writes[index_of[key]].shipment)
+            index, found = found_for.get(key, (index_of[key], []))
+            if all(alert.dedupe_key != late.dedupe_key for alert in found):
+                found = [*found, late]
+                late_for[key] = passed
+            found_for[key] = (index, found)
+        return [(index, key, found) for key, (index, found) in found_for.items()], late_for
 
     def _settled_reasons(
         self, key: ShipmentKey, previous: Shipment, current: Shipment, now: datetime
@@ -1045,6 +1091,7 @@ class ParcelService:
     ) -> Reply:
         settings = await self._store.chats.get_settings(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
+        link = (await self._store.orders.for_chat(chat)).get(shipment.key)
         if subscribed is None:
             subscribed = sub is not None and not sub.archived
         return shipment_reply(
@@ -1052,8 +1099,9 @@ class ParcelService:
             tz=settings.timezone,
             subscribed=subscribed,
             label=sub.label if sub else "",
-            group=chat.is_group,
             now=self._clock.now(),
+            seen=_seen(chat, follower=sub is not None or link is not None),
+            promised_by=link.promised_by if link is not None else None,
         )
 
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
@@ -1064,7 +1112,7 @@ class ParcelService:
             f"Time zone: {settings.timezone}.",
         ]
         for sub in subs:
-            name = sub.label or sub.key.number
+            name = _seen(chat).name(sub.label, sub.key.number)
             if sub.muted:
                 lines.append(f"{name}: muted.")
             elif sub.preference is not None:
@@ -1179,6 +1227,26 @@ def _older(pushed: Shipment, stored: Shipment) -> bool:
     if newest_stored is None:
         return False
     return newest_pushed is None or newest_pushed < newest_stored
+
+
+def _promised_only(
+    pairs: tuple[tuple[ChatRef, Alert], ...], late_for: set[str]
+) -> tuple[tuple[ChatRef, Alert], ...]:
+    """``pairs`` without promise-late alerts for chats whose order promised nothing."""
+    if not late_for:
+        return pairs
+    return tuple(
+        (chat, alert)
+        for chat, alert in pairs
+        if alert.kind is not AlertKind.LATE
+        or alert.incident is not IncidentReason.LATE
+        or chat.chat_key in late_for
+    )
+
+
+def _seen(chat: ChatRef, *, follower: bool = True) -> View:
+    """What a reply to ``chat`` may carry (``core.privacy``)."""
+    return privacy.view(privacy.context_of(chat), follower=follower, owner=chat.user_id)
 
 
 def _plausible(ident: Identifier) -> list[CarrierMatch]:

@@ -282,6 +282,26 @@ _WEBHOOK_INBOX = Migration(
     ),
 )
 
+_PROMISES_ON_LINKS = Migration(
+    description="shops' promised dates move from parcels to the verified chats' order links",
+    statements=(
+        # A promise was kept on the shared parcel row, where every follower read it. Each chat
+        # that proved the order keeps it on its own link; then the parcels forget it.
+        """
+        UPDATE order_links SET promised_by = (
+            SELECT s.promised_by FROM shipments AS s
+            WHERE s.carrier = order_links.carrier AND s.number = order_links.number
+        )
+        WHERE promised_by IS NULL AND EXISTS (
+            SELECT 1 FROM shipments AS s
+            WHERE s.carrier = order_links.carrier AND s.number = order_links.number
+                AND s.promised_by IS NOT NULL
+        )
+        """,
+        "UPDATE shipments SET promised_by = NULL WHERE promised_by IS NOT NULL",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -289,6 +309,7 @@ MIGRATIONS: list[Migration] = [
     _PROACTIVE,
     _ORDER_INDEX,
     _WEBHOOK_INBOX,
+    _PROMISES_ON_LINKS,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

@@ -34,8 +34,8 @@ from telegram.ext import (
     filters,
 )
 
-from bots.telegram_bot.render import CallbackCodec, deep_link_payload
-from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, private_note
+from bots.telegram_bot.render import CallbackCodec
+from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, shown_in
 from core.commands import LOCALISED_DESCRIPTIONS, CommandSpec, describe_command, error_text
 from core.errors import TrackingError
 from core.models import ChatRef, Platform
@@ -175,7 +175,7 @@ class TelegramHandlers:
             return
         async with self._typing(context, chat):
             replies = await self.router.handle_text(chat, message.text)
-        await self._post(context, chat, replies, payload="")
+        await self._post(context, chat, replies)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, chat_ref(update)
@@ -259,7 +259,7 @@ class TelegramHandlers:
         slow = name in _SLOW_COMMANDS or (name == "start" and bool(args))
         async with self._typing(context, chat, enabled=slow):
             replies = await self.router.run(chat, name, args)
-        await self._post(context, chat, replies, payload=deep_link_payload(name, args), edit=edit)
+        await self._post(context, chat, replies, edit=edit)
 
     async def _post(
         self,
@@ -267,15 +267,13 @@ class TelegramHandlers:
         chat: ChatRef,
         replies: list[Reply],
         *,
-        payload: str,
         edit: Message | None = None,
     ) -> None:
         for index, reply in enumerate(replies):
             target = edit if index == 0 else None
-            shown = reply
-            if chat.is_group and reply.private:
-                # Personal data never goes to a group: point to the private chat instead.
-                shown, target = private_note(context.bot.username or "", payload), None
+            shown = shown_in(chat, reply, context.bot.username or "")
+            if shown is not reply and shown is not reply.shared:
+                target = None  # a pointer to the private chat is a new message
             await post_reply(context.bot, chat.chat_id, shown, self.codec, edit=target)
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: ChatRef, text: str) -> None:

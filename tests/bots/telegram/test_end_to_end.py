@@ -161,7 +161,8 @@ async def test_group_never_sees_order_details(api: FakeBotApi, bot: TelegramAdap
         text = call.params["text"]
         assert ORDER_PARCEL not in text and "Order status" not in text
     link = _button(api.last_message(GROUP), "Open private chat")["url"]
-    assert link == f"https://t.me/{BOT_USERNAME}?start=track_{ORDER}"
+    # Not even the link to the private chat carries the order id where others read.
+    assert link == f"https://t.me/{BOT_USERNAME}"
 
     # The same person, in private, proves the order and sees it.
     mark = api.mark()
@@ -169,11 +170,12 @@ async def test_group_never_sees_order_details(api: FakeBotApi, bot: TelegramAdap
     private = await api.wait_for("sendMessage", after=mark)
     assert ORDER_PARCEL in private.params["text"]
 
-    # A tracking number in the group shows the carrier's events.
+    # A tracking number in the group shows the parcel's state under a masked number.
     mark = api.mark()
     api.push_text(GROUP, f"/track {NUMBER}", user_id=member)
     status = await api.wait_for("sendMessage", after=mark)
-    assert f"UPS {NUMBER}" in status.params["text"]
+    assert f"…{NUMBER[-4:]} — UPS" in status.params["text"]
+    assert NUMBER not in status.params["text"]
 
 
 async def test_flood_control_answer_is_retried_after_the_given_delay(
