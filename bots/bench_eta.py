@@ -1,27 +1,36 @@
 """``parcelbot bench eta``: how good are the arrival windows on real delivered orders?
 
-Feeds the delivered orders of ``--train`` into the bot's own :class:`core.eta.EtaModel` as
-history, then predicts every delivered order of ``--test`` twice, at purchase time and at
-carrier handoff, and compares the results with the shop's promise and a plain lane-median.
+Predicts every delivered test order twice, at purchase time and at carrier handoff, with the
+bot's own :class:`core.eta.EtaModel`, beside three baselines on the same rows: the shop's
+promise, the lane median of the training orders, and an online lane median (each lane's median
+of the deliveries completed before the prediction, with its own empirical P10–P90 window).
+
+Modes. Online (the default, as the bot lives): at each prediction's moment the model has learned
+every delivery completed before it (training orders first, then test orders as they complete)
+and nothing delivered later. ``--frozen``: the model learns the training orders once.
+
+Rows. ``--test`` names a second file; ``--split-date`` splits ``--train`` in time (orders
+purchased before the date train, the rest test; ``--until`` ends the test rows); ``--folds
+monthly`` runs rolling-origin monthly folds within ``--train`` (each month predicted from what
+came before it; ``--from``/``--to`` bound the months), printing each fold and the pooled figures
+with ratio columns.
 
 Input: gzip (or plain) CSV with the columns of the Olist public data set (``order_status``,
 ``order_purchase_timestamp``, ``order_delivered_carrier_date``,
 ``order_delivered_customer_date``, ``order_estimated_delivery_date``, ``seller_state``,
-``customer_state``); timestamps are naive Brazil local time. ``--split-date`` splits one file
-in time instead: orders purchased before the date train, the rest test.
+``customer_state`` and, for parcel details, ``seller_zip_code_prefix``,
+``customer_zip_code_prefix``, ``freight_value``, ``total_weight_g``, ``n_items``); timestamps are
+naive Brazil local time.
 
-``--until`` limits the test rows of ``--split-date`` (a validation window inside the training
-period). ``--online`` lets the model learn, as the bot does, from every test order delivered
-before each prediction's moment (never from one delivered later), refitting every
-``--refit-days``; the default static mode learns from ``--train`` only.
-
-With ``--json`` the last line printed is one JSON object with the headline figures; coverage
-and on-time shares are fractions (0–1), errors and widths are days.
+With ``--json`` the last line printed is one JSON object with the headline figures (``folds``
+holds each fold's own); coverage and on-time shares are fractions (0–1), errors and widths are
+days.
 """
 
 from __future__ import annotations
 
 import argparse
+import bisect
 import csv
 import gzip
 import io
@@ -30,8 +39,8 @@ import statistics
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -139,6 +148,11 @@ def bench_model(config: EtaConfig | None = None) -> EtaModel:
     return EtaModel(config=config, calendars={BENCH_CARRIER: bench_calendar()})
 
 
+def _default_model(online: bool) -> EtaModel:
+    # Online, the bench decides when a batch-fitted model refits (every ``refit_days``).
+    return bench_model(replace(EtaConfig(), auto_refit=False) if online else None)
+
+
 def _observation(order: Order) -> Observation | None:
     if order.status != "delivered" or order.purchased is None or order.delivered is None:
         return None
@@ -168,7 +182,7 @@ class _Score:
     on_or_before: int = 0
     covered: int = 0
     width: float = 0.0
-    has_window: bool = False
+    windows: int = 0
 
     def add(
         self, actual: datetime, point: datetime, window: tuple[datetime, datetime] | None
@@ -177,9 +191,18 @@ class _Score:
         self.abs_error += abs((point - actual).total_seconds()) / _DAY
         self.on_or_before += _local_day(actual) <= _local_day(point)
         if window is not None:
-            self.has_window = True
+            self.windows += 1
             self.covered += window[0] <= actual <= window[1]
             self.width += (window[1] - window[0]).total_seconds() / _DAY
+
+    def merge(self, other: _Score) -> None:
+        """Add ``other``'s rows to these totals (pooling folds)."""
+        self.n += other.n
+        self.abs_error += other.abs_error
+        self.on_or_before += other.on_or_before
+        self.covered += other.covered
+        self.width += other.width
+        self.windows += other.windows
 
     def mae(self) -> float | None:
         return self.abs_error / self.n if self.n else None
@@ -188,23 +211,28 @@ class _Score:
         return self.on_or_before / self.n if self.n else None
 
     def coverage(self) -> float | None:
-        return self.covered / self.n if self.n and self.has_window else None
+        return self.covered / self.windows if self.windows else None
 
     def mean_width(self) -> float | None:
-        return self.width / self.n if self.n and self.has_window else None
+        return self.width / self.windows if self.windows else None
 
 
-def _lane_medians(
-    orders: Iterable[Order],
-) -> tuple[dict[tuple[str, str], tuple[float, float]], tuple[float, float]]:
+_Lanes = tuple[dict[tuple[str, str], tuple[float, float]], tuple[float, float]]
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / _DAY
+
+
+def _lane_medians(orders: Iterable[Order]) -> _Lanes:
     """Median purchase→delivery and handoff→delivery days per lane, and over all lanes."""
     totals: dict[tuple[str, str], list[float]] = defaultdict(list)
     transits: dict[tuple[str, str], list[float]] = defaultdict(list)
     for obs in (o for o in map(_observation, orders) if o is not None):
         lane = (obs.origin, obs.destination)
-        totals[lane].append((obs.delivered_at - obs.ordered_at).total_seconds() / _DAY)
+        totals[lane].append(_days(obs.ordered_at, obs.delivered_at))
         if obs.handed_over_at is not None:
-            transits[lane].append((obs.delivered_at - obs.handed_over_at).total_seconds() / _DAY)
+            transits[lane].append(_days(obs.handed_over_at, obs.delivered_at))
     all_total = [v for values in totals.values() for v in values]
     all_transit = [v for values in transits.values() for v in values]
     overall = (
@@ -221,15 +249,167 @@ def _lane_medians(
     return medians, overall
 
 
+class _OnlineLanes:
+    """The online baseline: each lane's durations among deliveries completed so far.
+
+    Its point is the lane's median and its window the lane's own empirical P10–P90; a lane
+    with no delivery yet uses every lane's.
+    """
+
+    def __init__(self) -> None:
+        self._lanes: dict[tuple[bool, str, str], list[float]] = defaultdict(list)
+        self._all: dict[bool, list[float]] = {False: [], True: []}
+
+    def learn(self, obs: Observation) -> None:
+        spans = [(False, obs.ordered_at)]
+        if obs.handed_over_at is not None:
+            spans.append((True, obs.handed_over_at))
+        for at_handoff, start in spans:
+            value = _days(start, obs.delivered_at)
+            bisect.insort(self._lanes[(at_handoff, obs.origin, obs.destination)], value)
+            bisect.insort(self._all[at_handoff], value)
+
+    def predict(
+        self, obs: Observation, at_handoff: bool, moment: datetime
+    ) -> tuple[datetime, tuple[datetime, datetime]] | None:
+        values = self._lanes.get((at_handoff, obs.origin, obs.destination)) or self._all[at_handoff]
+        if not values:
+            return None
+        low, mid, high = (_sorted_quantile(values, p) for p in (0.1, 0.5, 0.9))
+        return moment + timedelta(days=mid), (
+            moment + timedelta(days=low),
+            moment + timedelta(days=high),
+        )
+
+
+def _sorted_quantile(values: Sequence[float], p: float) -> float:
+    position = p * (len(values) - 1)
+    index = min(int(position), len(values) - 1)
+    if index + 1 >= len(values):
+        return values[index]
+    share = position - index
+    return values[index] + share * (values[index + 1] - values[index])
+
+
+_LABELS = {
+    "purchase": "parcelbot, at purchase",
+    "handoff": "parcelbot, at handoff",
+    "promise": "shop promise",
+    "lane_purchase": "lane median, at purchase",
+    "lane_handoff": "lane median, at handoff",
+    "online_lane_purchase": "online lane median, at purchase",
+    "online_lane_handoff": "online lane median, at handoff",
+}
+
+
+def _scores() -> dict[str, _Score]:
+    return {name: _Score() for name in _LABELS}
+
+
+@dataclass(frozen=True, slots=True)
+class Fold:
+    """One rolling-origin fold: history is everything purchased before ``start``."""
+
+    label: str
+    start: date
+    end: date
+
+
 @dataclass(frozen=True, slots=True)
 class BenchResult:
-    """Every figure the table shows."""
+    """Every figure the tables show; ``folds`` maps a fold's label to its own scores."""
 
     n_train: int
     n_test: int
     scores: dict[str, _Score]
     fit_seconds: float
     estimates_per_second: float
+    folds: dict[str, dict[str, _Score]] = field(default_factory=dict)
+    online: bool = True
+
+
+@dataclass(slots=True)
+class _Timing:
+    fit: float = 0.0
+    estimate: float = 0.0
+    estimates: int = 0
+
+
+def _score_rows(
+    model: EtaModel,
+    history: Sequence[Observation],
+    rows: Sequence[tuple[Order, Observation, str]],
+    medians: Mapping[str, _Lanes],
+    scores: Mapping[str, dict[str, _Score]],
+    *,
+    timing: _Timing,
+    online: bool,
+    refit_days: float,
+) -> None:
+    """Predict every row at purchase and at handoff, scoring into ``scores[row's fold]``.
+
+    Frozen: the model learns ``history`` once. Online: the model, and the online lane
+    baseline, learn each delivery of ``history`` and of ``rows`` only once it is complete
+    before a prediction's moment (never one delivered later).
+    """
+    lanes = _OnlineLanes()
+    stream: list[Observation] = []
+    if online:
+        stream = sorted([*history, *(obs for _, obs, _ in rows)], key=lambda o: o.delivered_at)
+    else:
+        tick = time.perf_counter()
+        model.observe_many(history)
+        model.refit()
+        timing.fit += time.perf_counter() - tick
+        for obs in history:
+            lanes.learn(obs)
+    # Prediction moments in time order: (moment, row index, at handoff?).
+    moments = [(obs.ordered_at, i, False) for i, (_, obs, _) in enumerate(rows)]
+    moments += [
+        (obs.handed_over_at, i, True)
+        for i, (_, obs, _) in enumerate(rows)
+        if obs.handed_over_at is not None
+    ]
+    moments.sort(key=lambda m: (m[0], m[1], m[2]))
+    learned = 0
+    last_refit: datetime | None = None
+    for moment, index, at_handoff in moments:
+        if online:
+            tick = time.perf_counter()
+            fresh = 0
+            while learned < len(stream) and stream[learned].delivered_at < moment:
+                model.observe(stream[learned])
+                lanes.learn(stream[learned])
+                learned += 1
+                fresh += 1
+            due = last_refit is None or moment - last_refit >= timedelta(days=refit_days)
+            if due and (fresh or len(model) > model.fitted_count):
+                model.refit()
+                last_refit = moment
+            timing.fit += time.perf_counter() - tick
+        order, obs, fold = rows[index]
+        fold_scores = scores[fold]
+        actual = obs.delivered_at
+        lane_total, lane_transit = medians[fold][0].get(
+            (obs.origin, obs.destination), medians[fold][1]
+        )
+        tick = time.perf_counter()
+        eta = _estimate(model, obs, moment, moment if at_handoff else None)
+        timing.estimate += time.perf_counter() - tick
+        timing.estimates += 1
+        stage = "handoff" if at_handoff else "purchase"
+        fold_scores[stage].add(actual, eta.most_likely, (eta.earliest, eta.latest))
+        lane_days = lane_transit if at_handoff else lane_total
+        fold_scores[f"lane_{stage}"].add(actual, moment + timedelta(days=lane_days), None)
+        online_lane = lanes.predict(obs, at_handoff, moment)
+        if online_lane is not None:
+            fold_scores[f"online_lane_{stage}"].add(actual, *online_lane)
+        if not at_handoff and order.promised is not None:
+            fold_scores["promise"].add(actual, order.promised, None)
+
+
+def _delivered(orders: Iterable[Order]) -> list[tuple[Order, Observation]]:
+    return [(o, obs) for o in orders if (obs := _observation(o)) is not None]
 
 
 def run(
@@ -237,73 +417,150 @@ def run(
     test: Sequence[Order],
     model: EtaModel | None = None,
     *,
-    online: bool = False,
+    online: bool = True,
     refit_days: float = 7.0,
 ) -> BenchResult:
     """Score the estimator and the baselines on the delivered orders of ``test``.
 
-    Static (the default): the model knows ``train`` only. ``online``: as the bot works, every
-    test order delivered before a prediction's moment is history by then (never one
-    delivered later); the model is refitted at most every ``refit_days``.
+    Online (the default, as the bot lives): at each prediction's moment the model has learned
+    every delivery of ``train`` and ``test`` completed before that moment and nothing else;
+    models that refit in batches are refitted at most every ``refit_days``. Frozen
+    (``online=False``): the model learns ``train`` once.
     """
     # ``is None``, not ``or``: an empty model has length 0 and is falsy.
     if model is None:
-        model = bench_model(replace(EtaConfig(), auto_refit=False) if online else None)
-    started = time.perf_counter()
-    kept = model.observe_many(o for o in map(_observation, train) if o is not None)
-    model.refit()
-    fit_seconds = time.perf_counter() - started
-    medians, overall = _lane_medians(train)
-
-    scores = {name: _Score() for name in _LABELS}
-    rows = [(o, obs) for o in test if (obs := _observation(o)) is not None]
-    # Prediction moments in time order: (moment, row index, at handoff?).
-    moments = [(obs.ordered_at, i, False) for i, (_, obs) in enumerate(rows)]
-    moments += [
-        (obs.handed_over_at, i, True)
-        for i, (_, obs) in enumerate(rows)
-        if obs.handed_over_at is not None
-    ]
-    moments.sort(key=lambda m: (m[0], m[1], m[2]))
-    arrivals = sorted((obs for _, obs in rows), key=lambda o: o.delivered_at)
-    learned = 0
-    last_refit: datetime | None = None
-    fit_seconds_online = 0.0
-    started = time.perf_counter()
-    for moment, index, at_handoff in moments:
-        if online:
-            fresh = 0
-            while learned < len(arrivals) and arrivals[learned].delivered_at < moment:
-                model.observe(arrivals[learned])
-                learned += 1
-                fresh += 1
-            due = last_refit is None or moment - last_refit >= timedelta(days=refit_days)
-            if due and (fresh or len(model) > model.fitted_count):
-                tick = time.perf_counter()
-                model.refit()
-                fit_seconds_online += time.perf_counter() - tick
-                last_refit = moment
-        order, obs = rows[index]
-        actual = obs.delivered_at
-        lane_total, lane_transit = medians.get((obs.origin, obs.destination), overall)
-        if at_handoff:
-            eta = _estimate(model, obs, moment, moment)
-            scores["handoff"].add(actual, eta.most_likely, (eta.earliest, eta.latest))
-            scores["lane_handoff"].add(actual, moment + timedelta(days=lane_transit), None)
-        else:
-            eta = _estimate(model, obs, moment, None)
-            scores["purchase"].add(actual, eta.most_likely, (eta.earliest, eta.latest))
-            scores["lane_purchase"].add(actual, moment + timedelta(days=lane_total), None)
-            if order.promised is not None:
-                scores["promise"].add(actual, order.promised, None)
-    estimate_seconds = time.perf_counter() - started - fit_seconds_online
-    return BenchResult(
-        n_train=kept,
-        n_test=len(rows),
-        scores=scores,
-        fit_seconds=fit_seconds + fit_seconds_online,
-        estimates_per_second=len(moments) / estimate_seconds if estimate_seconds > 0 else 0.0,
+        model = _default_model(online)
+    history = [obs for _, obs in _delivered(train)]
+    rows = [(o, obs, "all") for o, obs in _delivered(test)]
+    scores = {"all": _scores()}
+    timing = _Timing()
+    _score_rows(
+        model,
+        history,
+        rows,
+        {"all": _lane_medians(train)},
+        scores,
+        timing=timing,
+        online=online,
+        refit_days=refit_days,
     )
+    return BenchResult(
+        n_train=len(history),
+        n_test=len(rows),
+        scores=scores["all"],
+        fit_seconds=timing.fit,
+        estimates_per_second=timing.estimates / timing.estimate if timing.estimate > 0 else 0.0,
+        online=online,
+    )
+
+
+def monthly_folds(orders: Sequence[Order], first: date | None, last: date | None) -> list[Fold]:
+    """Calendar months (Brazil local) from ``first`` to ``last`` (months, inclusive).
+
+    Without bounds: from the first month preceded by at least 500 orders, to the last month
+    of the file.
+    """
+    days = sorted(_local_day(o.purchased) for o in orders if o.purchased is not None)
+    if not days:
+        return []
+    if first is None:
+        first = days[min(500, len(days) - 1)]
+    if last is None:
+        last = days[-1]
+    month = date(first.year, first.month, 1)
+    end = date(last.year, last.month, 1)
+    folds = []
+    while month <= end:
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        folds.append(Fold(f"{month:%Y-%m}", month, following))
+        month = following
+    return folds
+
+
+def run_folds(
+    orders: Sequence[Order],
+    folds: Sequence[Fold],
+    make_model: Callable[[], EtaModel] | None = None,
+    *,
+    online: bool = True,
+    refit_days: float = 7.0,
+) -> BenchResult:
+    """Rolling-origin folds within one file: each fold predicts the orders purchased in its
+    month from what was delivered before (online) or purchased before it (frozen).
+
+    Online, the folds share one pass over time: history at any moment is every delivery
+    completed before it, whichever fold it belongs to, so one model serves them all.
+    """
+    if not folds:
+        raise ValueError("no folds")
+    if make_model is None:
+
+        def make_model() -> EtaModel:
+            return _default_model(online)
+
+    delivered = _delivered(orders)
+    medians = {
+        fold.label: _lane_medians(
+            o for o, _ in delivered if _local_day(o.purchased or _EPOCH) < fold.start
+        )
+        for fold in folds
+    }
+    scores = {fold.label: _scores() for fold in folds}
+    timing = _Timing()
+
+    def fold_of(obs: Observation) -> Fold | None:
+        day = _local_day(obs.ordered_at)
+        return next((f for f in folds if f.start <= day < f.end), None)
+
+    labelled = [(o, obs, fold_of(obs)) for o, obs in delivered]
+    n_train = sum(1 for _, obs, _ in labelled if _local_day(obs.ordered_at) < folds[0].start)
+    if online:
+        history = [
+            obs
+            for _, obs, fold in labelled
+            if fold is None and _local_day(obs.ordered_at) < folds[-1].end
+        ]
+        rows = [(o, obs, fold.label) for o, obs, fold in labelled if fold is not None]
+        _score_rows(
+            make_model(),
+            history,
+            rows,
+            medians,
+            scores,
+            timing=timing,
+            online=True,
+            refit_days=refit_days,
+        )
+    else:
+        for fold in folds:
+            history = [obs for _, obs, _ in labelled if _local_day(obs.ordered_at) < fold.start]
+            rows = [(o, obs, fold.label) for o, obs, f in labelled if f is fold]
+            _score_rows(
+                make_model(),
+                history,
+                rows,
+                medians,
+                scores,
+                timing=timing,
+                online=False,
+                refit_days=refit_days,
+            )
+    pooled = _scores()
+    for fold_scores in scores.values():
+        for name, score in fold_scores.items():
+            pooled[name].merge(score)
+    return BenchResult(
+        n_train=n_train,
+        n_test=pooled["purchase"].n,
+        scores=pooled,
+        fit_seconds=timing.fit,
+        estimates_per_second=timing.estimates / timing.estimate if timing.estimate > 0 else 0.0,
+        folds=scores,
+        online=online,
+    )
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _estimate(model: EtaModel, obs: Observation, now: datetime, handed: datetime | None) -> Eta:
@@ -319,33 +576,57 @@ def _estimate(model: EtaModel, obs: Observation, now: datetime, handed: datetime
     )
 
 
-_LABELS = {
-    "purchase": "parcelbot, at purchase",
-    "handoff": "parcelbot, at handoff",
-    "promise": "shop promise",
-    "lane_purchase": "lane median, at purchase",
-    "lane_handoff": "lane median, at handoff",
-}
-
-
 def _cell(value: float | None, pattern: str) -> str:
     return "–" if value is None else pattern.format(value)
 
 
+def _ratio(top: float | None, bottom: float | None) -> float | None:
+    return None if top is None or bottom is None or bottom <= 0 else top / bottom
+
+
+def _fold_table(result: BenchResult, stage: str) -> list[str]:
+    header = (
+        f"{'fold':<9}{'rows':>6}{'bot MAE':>9}{'lane':>7}{'online':>8}{'÷online':>9}{'÷lane':>7}"
+        f"{'cover':>7}{'width':>7}{'ol cover':>9}{'ol width':>9}"
+    )
+    lines = [f"at {stage}:", header, "-" * len(header)]
+    entries = [*result.folds.items(), ("pooled", result.scores)]
+    for label, scores in entries:
+        bot, lane, online = scores[stage], scores[f"lane_{stage}"], scores[f"online_lane_{stage}"]
+        lines.append(
+            f"{label:<9}{bot.n:>6}{_cell(bot.mae(), '{:.2f}'):>9}{_cell(lane.mae(), '{:.2f}'):>7}"
+            f"{_cell(online.mae(), '{:.2f}'):>8}"
+            f"{_cell(_ratio(bot.mae(), online.mae()), '{:.3f}'):>9}"
+            f"{_cell(_ratio(bot.mae(), lane.mae()), '{:.3f}'):>7}"
+            f"{_cell(bot.coverage(), '{:.1%}'):>7}{_cell(bot.mean_width(), '{:.2f}'):>7}"
+            f"{_cell(online.coverage(), '{:.1%}'):>9}{_cell(online.mean_width(), '{:.2f}'):>9}"
+        )
+    return lines
+
+
 def render(result: BenchResult) -> list[str]:
-    """The comparison table as lines of text."""
-    header = f"{'predictor':<26}{'rows':>7}{'MAE d':>8}{'≤ day':>8}{'P10–P90':>9}{'width d':>9}"
+    """The comparison tables as lines of text."""
+    mode = "online (learns each delivery once complete)" if result.online else "frozen"
+    header = f"{'predictor':<34}{'rows':>7}{'MAE d':>8}{'≤ day':>8}{'P10–P90':>9}{'width d':>9}"
     lines = [
-        f"train deliveries: {result.n_train}   test deliveries: {result.n_test}",
+        f"train deliveries: {result.n_train}   test deliveries: {result.n_test}   mode: {mode}",
         header,
         "-" * len(header),
     ]
     for key, label in _LABELS.items():
         score = result.scores[key]
         lines.append(
-            f"{label:<26}{score.n:>7}{_cell(score.mae(), '{:.2f}'):>8}"
+            f"{label:<34}{score.n:>7}{_cell(score.mae(), '{:.2f}'):>8}"
             f"{_cell(score.share(), '{:.1%}'):>8}{_cell(score.coverage(), '{:.1%}'):>9}"
             f"{_cell(score.mean_width(), '{:.2f}'):>9}"
+        )
+    if result.folds:
+        for stage in ("handoff", "purchase"):
+            lines.append("")
+            lines += _fold_table(result, stage)
+        lines.append(
+            "lane = the train file's lane median; online = the online lane median "
+            "(ol cover/width: its own empirical P10–P90)"
         )
     lines.append(
         f"fit {result.fit_seconds:.2f} s, {result.estimates_per_second:.0f} estimates/s; "
@@ -358,11 +639,8 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def summary(result: BenchResult) -> dict[str, int | float | None]:
-    """The headline figures (the ``--json`` object)."""
-    scores = result.scores
+def _stage_figures(scores: Mapping[str, _Score]) -> dict[str, int | float | None]:
     return {
-        "n_test": result.n_test,
         "mae_purchase": _rounded(scores["purchase"].mae()),
         "mae_handoff": _rounded(scores["handoff"].mae()),
         "coverage_purchase": _rounded(scores["purchase"].coverage()),
@@ -371,6 +649,41 @@ def summary(result: BenchResult) -> dict[str, int | float | None]:
         "width_handoff": _rounded(scores["handoff"].mean_width()),
         "promise_mae": _rounded(scores["promise"].mae()),
         "lane_median_mae_handoff": _rounded(scores["lane_handoff"].mae()),
+    }
+
+
+def _online_figures(scores: Mapping[str, _Score]) -> dict[str, float | None]:
+    return {
+        "online_lane_median_mae_handoff": _rounded(scores["online_lane_handoff"].mae()),
+        "online_lane_median_mae_purchase": _rounded(scores["online_lane_purchase"].mae()),
+    }
+
+
+def summary(result: BenchResult) -> dict[str, object]:
+    """The headline figures (the ``--json`` object); ``folds`` holds each fold's own."""
+    scores = result.scores
+    folds = [
+        {
+            "fold": label,
+            "n_test": fold_scores["purchase"].n,
+            **_stage_figures(fold_scores),
+            **_online_figures(fold_scores),
+            "online_lane_coverage_handoff": _rounded(fold_scores["online_lane_handoff"].coverage()),
+            "online_lane_coverage_purchase": _rounded(
+                fold_scores["online_lane_purchase"].coverage()
+            ),
+            "online_lane_width_handoff": _rounded(fold_scores["online_lane_handoff"].mean_width()),
+            "online_lane_width_purchase": _rounded(
+                fold_scores["online_lane_purchase"].mean_width()
+            ),
+        }
+        for label, fold_scores in result.folds.items()
+    ]
+    return {
+        "n_test": result.n_test,
+        **_stage_figures(scores),
+        **_online_figures(scores),
+        "folds": folds,
     }
 
 
@@ -389,6 +702,13 @@ def split(
     return before, after
 
 
+def _month(text: str) -> date:
+    try:
+        return datetime.strptime(text, "%Y-%m").date()
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM month: {text}") from err
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="parcelbot bench eta", description="Score arrival windows on delivered orders."
@@ -405,16 +725,39 @@ def _parser() -> argparse.ArgumentParser:
         type=date.fromisoformat,
         help="with --split-date: test only orders purchased before this date (validation)",
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--online",
         action="store_true",
-        help="learn from each test order once it is delivered (before later predictions)",
+        help="(the default) learn each delivery once it is complete, as the bot does",
+    )
+    mode.add_argument(
+        "--frozen",
+        action="store_true",
+        help="learn the training orders once and nothing after (train-once mode)",
     )
     parser.add_argument(
         "--refit-days",
         type=float,
         default=7.0,
-        help="with --online: refit at most this often (days of data time; default 7)",
+        help="online: refit batch-fitted models at most this often (days of data time)",
+    )
+    parser.add_argument(
+        "--folds",
+        choices=["monthly"],
+        help="rolling-origin folds within --train: each month predicted from what came before",
+    )
+    parser.add_argument(
+        "--from",
+        dest="first",
+        type=_month,
+        help="with --folds: first fold month, YYYY-MM (default: once 500 orders precede it)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="last",
+        type=_month,
+        help="with --folds: last fold month, YYYY-MM (default: the file's last)",
     )
     parser.add_argument("--json", action="store_true", help="end with one JSON summary line")
     return parser
@@ -426,18 +769,32 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         orders = read_orders(args.train)
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        print(f"cannot read input: {err}", file=sys.stderr)
+        return 2
+    online = not args.frozen
+    if args.folds is not None:
+        if args.test is not None or args.split_date is not None:
+            parser.error("--folds splits --train itself; give neither --test nor --split-date")
+        folds = monthly_folds(orders, args.first, args.last)
+        if not folds:
+            parser.error("no orders to fold")
+        result = run_folds(orders, folds, online=online, refit_days=args.refit_days)
+    else:
         if args.split_date is not None:
             if args.test is not None:
                 parser.error("give either --test or --split-date, not both")
             train, test = split(orders, args.split_date, args.until)
         elif args.test is not None:
-            train, test = orders, read_orders(args.test)
+            try:
+                test = read_orders(args.test)
+            except (OSError, UnicodeDecodeError, csv.Error) as err:
+                print(f"cannot read input: {err}", file=sys.stderr)
+                return 2
+            train = orders
         else:
-            parser.error("--test or --split-date is required")
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        print(f"cannot read input: {err}", file=sys.stderr)
-        return 2
-    result = run(train, test, online=args.online, refit_days=args.refit_days)
+            parser.error("--test, --split-date or --folds is required")
+        result = run(train, test, online=online, refit_days=args.refit_days)
     for line in render(result):
         print(line)
     if args.json:

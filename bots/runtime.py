@@ -29,35 +29,33 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
 from bots.notifier import PlatformNotifier
 from bots.settings import Settings
-from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
-from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
-from bots.webhook_sink import ServiceSink
-from bots.webhooks import TelegramRoute, WebhookConfig, make_app, serve
 from core.clock import DemoClock, SystemClock
 from core.commands import CommandRouter
 from core.eta import EtaModel
 from core.eta_provider import EstimatingProvider
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
-from core.providers._http import create_http_client
-from core.providers.aftership import AfterShipClient
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
-from core.providers.seventeen_track import SeventeenTrackClient
-from core.providers.tiktok_shop import TikTokShopClient
 from core.service import ParcelService, PollStats
 from storage.db import Database
 
+# The HTTP client, the webhook server and the platform stacks are imported where they are
+# used: a sandbox console needs none of them, and they are most of the start-up time.
 if TYPE_CHECKING:
+    import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     from bots.telegram_bot import TelegramAdapter
+    from bots.webhook_inbox import WebhookInbox
+    from bots.webhook_sink import ServiceSink
+    from bots.webhooks import TelegramRoute, WebhookConfig
+    from core.providers.tiktok_shop import TikTokShopClient
 
 __all__ = ["Runtime", "configure_logging", "open_runtime", "open_telegram"]
 
@@ -153,6 +151,9 @@ def _tracking_providers(
     settings: Settings, http: httpx.AsyncClient, clock: Clock
 ) -> list[TrackingProvider]:
     """The configured tracking clients, in the order they are tried."""
+    from core.providers.aftership import AfterShipClient
+    from core.providers.seventeen_track import SeventeenTrackClient
+
     built: list[TrackingProvider] = []
     for name in settings.active_tracking_providers:
         key = settings.tracking_keys[name]
@@ -179,6 +180,9 @@ async def _tiktok_shop(
     settings: Settings, http: httpx.AsyncClient, db: Database, clock: Clock
 ) -> TikTokShopClient:
     """The shop client with the freshest tokens known; refreshed ones are stored."""
+    from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
+    from core.providers.tiktok_shop import TikTokShopClient
+
     configured = initial_tokens(
         _reveal(settings.tiktok_access_token),
         _reveal(settings.tiktok_refresh_token),
@@ -201,6 +205,8 @@ async def _tiktok_shop(
 
 
 def _webhook_config(settings: Settings) -> WebhookConfig:
+    from bots.webhooks import WebhookConfig
+
     return WebhookConfig(
         seventeen_track_key=_reveal(settings.seventeen_track_api_key),
         aftership_secret=_reveal(settings.aftership_webhook_secret),
@@ -226,6 +232,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider = SandboxProvider(clock)
             orders = SandboxShop(clock)
         else:
+            from core.providers._http import create_http_client
+
             clock = SystemClock()
             http = await stack.enter_async_context(create_http_client())
             provider = ProviderRouter(_tracking_providers(settings, http, clock))
@@ -237,12 +245,6 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
         service = ParcelService(provider=estimating, store=db, clock=clock, orders=orders)
-        restarter = None
-        if isinstance(provider, ProviderRouter):
-            restarter = next(
-                (p for p in provider.providers if isinstance(p, SeventeenTrackClient)), None
-            )
-        sink = ServiceSink(service, estimating, db, clock, shop=shop, retracker=restarter)
         runtime = Runtime(
             settings=settings,
             db=db,
@@ -253,36 +255,56 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider=provider,
             orders=orders,
             shop=shop,
-            sink=sink,
             http=http,
         )
-        if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
-            runtime.telegram_route = TelegramRoute(
-                settings.telegram_webhook_secret.get_secret_value()
-            )
-        if not settings.sandbox_only:
-            # Started before the server and stopped after it: nothing accepted waits unserved.
-            inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
-            runtime.inbox = await stack.enter_async_context(inbox.running())
-        if settings.webhook_port is not None:
-            app = make_app(
-                _webhook_config(settings),
-                sink,
-                clock,
-                health=runtime.health,
-                telegram=runtime.telegram_route,
-                inbox=runtime.inbox,
-            )
-            runtime.webhook_url = await stack.enter_async_context(
-                serve(app, settings.webhook_host, settings.webhook_port)
-            )
-        elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
-            log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
+        if not settings.sandbox_only or settings.webhook_port is not None:
+            await _open_webhooks(runtime, stack, estimating)
         try:
             yield runtime
         finally:
             with contextlib.suppress(Exception):
                 await runtime.save_clock()
+
+
+async def _open_webhooks(
+    runtime: Runtime, stack: contextlib.AsyncExitStack, provider: TrackingProvider
+) -> None:
+    """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
+    port), entered on ``stack`` so they close with the runtime."""
+    from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
+    from bots.webhook_sink import ServiceSink
+    from bots.webhooks import TelegramRoute, make_app, serve
+    from core.providers.seventeen_track import SeventeenTrackClient
+
+    settings, db, clock = runtime.settings, runtime.db, runtime.clock
+    restarter = None
+    if isinstance(runtime.provider, ProviderRouter):
+        restarter = next(
+            (p for p in runtime.provider.providers if isinstance(p, SeventeenTrackClient)), None
+        )
+    sink = runtime.sink = ServiceSink(
+        runtime.service, provider, db, clock, shop=runtime.shop, retracker=restarter
+    )
+    if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
+        runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
+    if not settings.sandbox_only:
+        # Started before the server and stopped after it: nothing accepted waits unserved.
+        inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+        runtime.inbox = await stack.enter_async_context(inbox.running())
+    if settings.webhook_port is not None:
+        app = make_app(
+            _webhook_config(settings),
+            sink,
+            clock,
+            health=runtime.health,
+            telegram=runtime.telegram_route,
+            inbox=runtime.inbox,
+        )
+        runtime.webhook_url = await stack.enter_async_context(
+            serve(app, settings.webhook_host, settings.webhook_port)
+        )
+    elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
+        log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
 
 
 @asynccontextmanager

@@ -32,12 +32,13 @@ __all__ = [
     "PRIORITY",
     "Readings",
     "detect",
-    "find_tracking_numbers",
     "format_matches",
     "get_carrier",
     "looks_like_order_id",
     "normalise",
     "readings",
+    "stands_out",
+    "suspected_typos",
     "validate",
 ]
 
@@ -590,20 +591,21 @@ def readings(text: str) -> Readings:
     return Readings(order_id=order_id, matches=detect(text))
 
 
-# --- free text ------------------------------------------------------------------------------
+# --- standing out in free text -------------------------------------------------------------
 
-# Runs of letters/digits joined by single spaces or dashes: numbers are often printed in groups.
-_RUN = re.compile(r"[0-9A-Z]+(?:[ \-][0-9A-Z]+)*", re.ASCII)
 _MIN_NUMBER = 8
 _ORDER_ID_OVERRIDE = 3
 
 
-def _accepts(number: str) -> bool:
-    # In free text only a distinctive format counts: a bare run of digits without a strong
-    # check digit is more often a phone number, a date or an order id.
+def stands_out(number: str) -> bool:
+    """Whether ``number`` (normalised) reads as a tracking number with nothing else to go on.
+
+    In free text only a distinctive format counts: a bare run of digits without a strong
+    check digit is more often a phone number, a date or an order id, and a shop order id
+    needs a format with a fixed prefix to outweigh it. A failed check digit never counts.
+    """
     if len(number) < _MIN_NUMBER or not any(char.isdigit() for char in number):
         return False
-    # An order id in a shop e-mail is not a parcel: only a distinctive format outweighs it.
     least_specificity = _ORDER_ID_OVERRIDE if looks_like_order_id(number) else 0
     return any(
         not candidate.generic
@@ -613,38 +615,14 @@ def _accepts(number: str) -> bool:
     )
 
 
-def find_tracking_numbers(text: str) -> list[TrackingNumber]:
-    """Tracking numbers found in a pasted e-mail or message, in order, without duplicates.
-
-    Groups written with spaces or dashes ("1Z 5R8 939…") are joined when the joined form is a
-    number; at each position the longest such number wins. Never raises.
-    """
-    if not isinstance(text, str):
+def suspected_typos(number: str) -> list[CarrierMatch]:
+    """The readings of ``number`` in distinctive formats whose check digit failed, when no
+    format verifies it: the number is most likely one of these with a typing slip."""
+    ranked = _ranked(number)
+    if any(candidate.match.check_digit_valid is True for candidate in ranked):
         return []
-    found: dict[str, None] = {}
-    try:
-        for run in _RUN.finditer(text.upper()):
-            _scan_run(run.group().replace("-", " ").split(" "), found)
-    except Exception:  # free text must never fail the caller
-        return [TrackingNumber(number) for number in found]
-    return [TrackingNumber(number) for number in found]
-
-
-def _scan_run(tokens: list[str], found: dict[str, None]) -> None:
-    start = 0
-    while start < len(tokens):
-        # Longest join first, bounded by the longest number any format accepts.
-        joins: list[tuple[int, str]] = []
-        joined = ""
-        for end in range(start, len(tokens)):
-            joined += tokens[end]
-            if len(joined) > _MAX_LENGTH:
-                break
-            joins.append((end, joined))
-        for end, candidate in reversed(joins):
-            if _accepts(candidate):
-                found.setdefault(candidate, None)
-                start = end + 1
-                break
-        else:
-            start += 1
+    return [
+        candidate.match
+        for candidate in ranked
+        if candidate.match.check_digit_valid is False and not candidate.generic
+    ]

@@ -8,14 +8,15 @@ each adapter turns them into text in one place with ``error_text``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from core import carriers
+from core import advice, faq, reader
 from core.errors import InvalidInput, TrackingError
 from core.identifiers import check_text
 from core.models import ChatRef
-from core.replies import Reply
+from core.reader import Pasted
+from core.replies import Reply, ReplyKind
 
 if TYPE_CHECKING:
     from core.service import ParcelService
@@ -31,9 +32,6 @@ __all__ = [
     "error_text",
     "parse_command",
 ]
-
-MAX_NUMBERS_PER_MESSAGE = 5
-"""A pasted e-mail may hold several numbers; we answer for at most this many."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +167,16 @@ def _unknown(name: str) -> InvalidInput:
     return InvalidInput(f"I don't know the command /{shown}. Send /help to see what I can do.")
 
 
+def _target(args: Sequence[str]) -> tuple[str, str | None]:
+    """The parcel a command's arguments name: one number (with the carrier its words chose),
+    or else the whole text, which may be a label."""
+    text = " ".join(args)
+    reading = reader.read(text, command=True)
+    if len(reading.numbers) == 1 and not reading.words:
+        return reading.numbers[0].number, reading.numbers[0].carrier
+    return text, None
+
+
 def error_text(err: TrackingError) -> str:
     """The one sentence a user sees for an error (never a traceback or a secret)."""
     return err.user_message
@@ -222,26 +230,64 @@ class CommandRouter:
         return await handler(chat, [check_text(arg, what="argument", limit=200) for arg in args])
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
-        """A line typed in chat: a command, a bare number, or a pasted message with numbers."""
+        """A line typed in chat: a command, a plain word (``hi``, ``help``), one or more
+        numbers (bare, grouped, in a link or a pasted e-mail), a label, or a question."""
         text = check_text(text)
         if not text:
             raise InvalidInput("Send a tracking number, or /help to see what I can do.")
         if text.startswith("/"):
             parsed = parse_command(text)
             return await self.run(chat, parsed.name, parsed.args)
-        words = text.split()
-        if len(words) <= 2 and len(text) <= 60:
-            return await self._track(chat, words)
-        numbers = carriers.find_tracking_numbers(text)[:MAX_NUMBERS_PER_MESSAGE]
-        if not numbers:
-            raise InvalidInput(
-                "I found no tracking number in that message. "
-                "Send just the number, for example 1Z999AA10123456784."
-            )
+        if reader.is_help_word(text):
+            return [self.help_reply(welcome=True)]
+        # A short line is read like /track's arguments ("<number> [carrier]"); a long one is a
+        # pasted message, where only numbers that stand out count.
+        short = len(text.split()) <= 3 and len(text) <= 60
+        return await self._read_and_track(chat, text, command=short, free=True)
+
+    async def _read_and_track(
+        self, chat: ChatRef, text: str, *, command: bool, free: bool = False
+    ) -> list[Reply]:
+        """Track every number ``text`` holds (up to ``reader.MAX_NUMBERS``), saying what
+        could not be read; a text without numbers is a label, or (typed freely) a question."""
+        reading = reader.read(text, command=command)
+        if not reading.numbers:
+            label = await self._service.find_label(chat, text)
+            if label is not None:
+                return [await self._service.track(chat, label)]
+            if reading.unread:
+                raise InvalidInput(advice.unread_sentence(reading.unread[0]))
+            topic = faq.match(text) if free else None
+            if topic is not None:
+                return [advice.faq_reply(topic)]
+            if free and not command:
+                raise InvalidInput(
+                    "I found no tracking number in that message. Send just the number, "
+                    f"for example {reader.EXAMPLE_NUMBER}, or /help to see what I can do."
+                )
+            return [await self._service.track(chat, text)]
         replies: list[Reply] = []
-        for number in numbers:
-            replies.extend(await self._track(chat, [number]))
+        for pasted in reading.numbers:
+            try:
+                replies.append(await self._track_pasted(chat, pasted))
+            except TrackingError as err:
+                if len(reading.numbers) == 1:
+                    raise
+                # One bad number in a pasted e-mail must not hide the others.
+                replies.append(Reply(pasted.number, (error_text(err),), kind=ReplyKind.ERROR))
+        if reading.more:
+            replies.append(advice.more_numbers_reply(reading.more))
+        replies.extend(
+            Reply("Not read", (advice.unread_sentence(part),), kind=ReplyKind.ERROR)
+            for part in reading.unread
+        )
         return replies
+
+    async def _track_pasted(self, chat: ChatRef, pasted: Pasted, verb: str = "track") -> Reply:
+        if pasted.named is not None:
+            fitting = [m for m in pasted.matches if m.check_digit_valid is not False]
+            return advice.mismatch_reply(pasted.number, pasted.named, fitting, verb=verb)
+        return await self._service.track(chat, pasted.number, pasted.carrier)
 
     @staticmethod
     def _need(args: Sequence[str], usage: str) -> None:
@@ -255,16 +301,35 @@ class CommandRouter:
 
     async def _track(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         self._need(args, "/track <tracking number or order id> [carrier]")
-        carrier = " ".join(args[1:]) or None
-        return [await self._service.track(chat, args[0], carrier)]
+        return await self._read_and_track(chat, " ".join(args), command=True)
 
     async def _subscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         self._need(args, "/subscribe <tracking number> [carrier] [label]")
-        carrier: str | None = None
-        rest = list(args[1:])
-        if rest and carriers.get_carrier(rest[0]) is not None:
-            carrier = rest.pop(0)
-        return [await self._service.subscribe(chat, args[0], " ".join(rest), carrier=carrier)]
+        reading = reader.read(" ".join(args), command=True)
+        if not reading.numbers:
+            if reading.unread:
+                raise InvalidInput(advice.unread_sentence(reading.unread[0]))
+            return [await self._service.subscribe(chat, args[0], " ".join(args[1:]))]
+        label = reading.words if len(reading.numbers) == 1 else ""
+        replies: list[Reply] = []
+        for pasted in reading.numbers:
+            if pasted.named is not None and label == pasted.named_words:
+                # Only a carrier after the number, and one the number does not fit: ask.
+                replies.append(await self._track_pasted(chat, pasted, verb="subscribe"))
+                continue
+            reply = await self._service.subscribe(
+                chat, pasted.number, label, carrier=pasted.carrier
+            )
+            if pasted.named is not None:
+                note = (
+                    f"“{pasted.named_words}” is kept in the label: {pasted.number} does not "
+                    f"fit {pasted.named.name}'s number formats."
+                )
+                reply = replace(reply, lines=(*reply.lines, note))
+            replies.append(reply)
+        if reading.more:
+            replies.append(advice.more_numbers_reply(reading.more))
+        return replies
 
     async def _unsubscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         self._need(args, "/unsubscribe <tracking number or label>")
@@ -275,8 +340,7 @@ class CommandRouter:
 
     async def _history(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         self._need(args, "/history <tracking number or label>")
-        carrier = args[1] if len(args) > 1 and carriers.get_carrier(args[1]) else None
-        return [await self._service.history(chat, args[0] if carrier else " ".join(args), carrier)]
+        return [await self._service.history(chat, *_target(args))]
 
     async def _verify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         if len(args) < 2:
@@ -294,8 +358,7 @@ class CommandRouter:
 
     async def _report(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         self._need(args, "/report <tracking number or label>")
-        carrier = args[1] if len(args) > 1 and carriers.get_carrier(args[1]) else None
-        return [await self._service.report(chat, args[0] if carrier else " ".join(args), carrier)]
+        return [await self._service.report(chat, *_target(args))]
 
     async def _notify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         level = args[0] if args else ""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from core import carriers
 from core.errors import InvalidInput
 from core.models import CarrierMatch, OrderId, TrackingNumber
+from core.reader import EXAMPLE_NUMBER, clean
 
 __all__ = [
     "EXAMPLE",
@@ -25,7 +26,7 @@ __all__ = [
     "parse_identifier",
 ]
 
-EXAMPLE = "for example /track 1Z999AA10123456784"
+EXAMPLE = f"for example /track {EXAMPLE_NUMBER}"
 MAX_RAW_LENGTH = 120
 """Longer input is refused before any work is done on it."""
 MIN_TRACKING_LENGTH = 6
@@ -51,8 +52,11 @@ class Identifier:
 def check_text(raw: str, *, what: str = "message", limit: int = 4096) -> str:
     """Refuse text no command should accept: too long or with control characters.
 
-    Returns the text stripped of surrounding white space.
+    Zero-width characters, the byte-order mark and direction marks are removed first and the
+    text is brought to Unicode NFKC (``reader.clean``): they arrive with copied text and are
+    never meant. Returns the text stripped of surrounding white space.
     """
+    raw = clean(raw)
     if len(raw) > limit:
         raise InvalidInput(
             f"That {what} is too long ({len(raw)} characters); please send at most {limit}."

@@ -128,7 +128,8 @@ def for_context(reply: Reply, context: Context) -> Reply | None:
     there (private replies in shared contexts: point to the private chat instead)."""
     if context not in (Context.GROUP, Context.SERVER):
         return reply
-    if reply.private or reply.attachment is not None:
+    if reply.private or reply.attachment is not None or reply.kind is ReplyKind.CHOICE:
+        # A choice asks about one number with buttons that carry it.
         return None
     return reply.shared if reply.shared is not None else reply
 

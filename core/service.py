@@ -42,7 +42,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from core import alerts, carriers, incidents, polling, preferences, privacy
+from core import advice, alerts, carriers, faq, incidents, polling, preferences, privacy, reader
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -219,6 +219,10 @@ class ParcelService:
         """
         self._limit(chat)
         await self.chat_seen(chat)
+        if carrier is None:
+            labelled = await self._labelled(chat, text)
+            if labelled is not None:
+                text, carrier = labelled.key.number, labelled.key.carrier
         ident = parse_identifier(text)
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
@@ -231,7 +235,23 @@ class ParcelService:
             return request
         shipment = await self._fetch(request)
         reply = await self._shipment_reply(chat, shipment)
+        reply = _with_notes(reply, ident, request.carrier, _seen(chat))
         return await self._with_order(chat, shipment, reply)
+
+    async def find_label(self, chat: ChatRef, text: str) -> str | None:
+        """The number of the chat's parcel labelled ``text`` (any case), or None."""
+        sub = await self._labelled(chat, text)
+        return sub.key.number if sub is not None else None
+
+    async def _labelled(self, chat: ChatRef, text: str) -> Subscription | None:
+        text = check_text(text, what="label", limit=120)
+        if not text:
+            return None
+        wanted = text.casefold()
+        for sub in await self._store.subscriptions.for_chat(chat, include_archived=True):
+            if sub.label and sub.label.casefold() == wanted:
+                return sub
+        return None
 
     async def _with_order(self, chat: ChatRef, shipment: Shipment, reply: Reply) -> Reply:
         """``reply`` plus the shop order the parcel ships, for the order's proven owner only.
@@ -363,8 +383,13 @@ class ParcelService:
             return Reply("Explain what?", (f"Send /explain with one of: {codes}.",))
         explanation = incidents.explain_code(code)
         if explanation is None:
+            topic = faq.match(code)
+            if topic is not None:
+                return advice.faq_reply(topic)
+            topics = ", ".join(item.key for item in faq.TOPICS)
             raise InvalidInput(
-                "I don't know that status. Try one shown in a tracking reply, e.g. /explain stale."
+                "I don't know that status or question. Try one shown in a tracking reply "
+                f"(e.g. /explain stale) or one of: {topics}."
             )
         return Reply(
             explanation.title,
@@ -454,7 +479,7 @@ class ParcelService:
         lines = (f"Subscribed {name}— I will tell you when it moves.", *reply.lines)
         if shipment.is_final:
             lines = (f"Saved {name}— this parcel's journey has ended.", *reply.lines)
-        return replace(reply, lines=lines)
+        return _with_notes(replace(reply, lines=lines), ident, request.carrier, _seen(chat))
 
     async def unsubscribe(self, chat: ChatRef, text: str) -> Reply:
         """Stop following a parcel (found by number or label)."""
@@ -798,6 +823,17 @@ class ParcelService:
         picked = await self._store.chats.carrier_pick(chat, ident.text)
         if picked:
             return TrackRequest(ident.text, picked, now)
+        typos = carriers.suspected_typos(ident.text)
+        if typos:
+            subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+            typo = advice.typo_reply(
+                ident.text,
+                typos,
+                alternatives=[m for m in ident.matches if m.check_digit_valid is None],
+                known={sub.key.number: sub.label for sub in subs},
+            )
+            # It repeats the number: for the asker's eyes only.
+            return replace(typo, private=True) if _seen(chat).shared else typo
         candidates = _plausible(ident)
         if not candidates:
             raise CarrierNotDetected()
@@ -1138,7 +1174,8 @@ class ParcelService:
         text = check_text(text, what="number or label", limit=120)
         if not text:
             raise InvalidInput("Please add the tracking number or the label you gave it.")
-        wanted_number = normalise(text)
+        numbers = reader.read(text, command=True).numbers
+        wanted_number = numbers[0].number if len(numbers) == 1 else normalise(text)
         subs = await self._store.subscriptions.for_chat(chat, include_archived=include_archived)
         for sub in subs:
             if sub.label and sub.label.casefold() == text.casefold():
@@ -1255,6 +1292,17 @@ def _plausible(ident: Identifier) -> list[CarrierMatch]:
     if verified:
         return verified
     return [m for m in ident.matches if m.check_digit_valid is None]
+
+
+def _with_notes(reply: Reply, ident: Identifier, carrier: str, seen: View) -> Reply:
+    """``reply`` with the warnings its number deserves (sample or fake-looking, no check
+    digit in the carrier's format), naming the number as ``seen`` allows."""
+    match = next((m for m in ident.matches if m.carrier.code == carrier), None)
+    shown = seen.name("", ident.text)
+    notes = tuple(
+        note.replace(ident.text, shown) for note in advice.number_notes(ident.text, match)
+    )
+    return replace(reply, lines=(*reply.lines, *notes)) if notes else reply
 
 
 def _owns(order: Order, proof: str) -> bool:

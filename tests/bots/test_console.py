@@ -79,3 +79,34 @@ async def test_provider_text_cannot_drive_the_terminal() -> None:
     printed = out.getvalue()
     assert "Arrived]0;pwned[2J at hub" in printed
     assert not any(char in printed for char in "\x1b\x07\u202e")
+
+
+_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx")
+
+_RUN_AND_LIST_MODULES = """
+import sys
+from bots.__main__ import main
+code = main(["console"])
+print("LOADED", ",".join(m for m in {stacks!r} if m in sys.modules))
+raise SystemExit(code)
+"""
+
+
+def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
+    env["PARCELBOT_DB"] = str(tmp_path / "lazy.sqlite3")
+    done = subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", _RUN_AND_LIST_MODULES.format(stacks=_PLATFORM_STACKS)],
+        input=f"/track {NUMBER}\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    # The lookup really ran: the console answered it before the modules were listed.
+    assert f"UPS {NUMBER}" in done.stdout
+    loaded = [line for line in done.stdout.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["LOADED "], done.stdout

@@ -13,7 +13,6 @@ from core.carriers import (
     PRIORITY,
     Readings,
     detect,
-    find_tracking_numbers,
     format_matches,
     get_carrier,
     looks_like_order_id,
@@ -330,42 +329,3 @@ def test_readings_of_a_plain_tracking_number_have_no_order_id() -> None:
     plain = readings("1Z5R89390357567127")
     assert plain.order_id is None
     assert codes(plain.matches) == ["ups"]
-
-
-# --- free text ------------------------------------------------------------------------------
-
-EMAIL = """\
-Hi Sam,
-
-Your order 576461413038785752 has shipped in two boxes!
-Box 1: UPS 1Z 5R8 939 0357567127 (arrives Tuesday)
-Box 2 - USPS tracking: 9400-1112-0108-0805-4830-16.
-Questions? Call 1-800-555-0199 or reply before 12/31/2025.
-Again, box 1 is 1Z5R89390357567127.
-Return label: RB123456785GB
-"""
-
-
-def test_find_tracking_numbers_in_an_email() -> None:
-    assert find_tracking_numbers(EMAIL) == [
-        "1Z5R89390357567127",
-        "9400111201080805483016",
-        "RB123456785GB",
-    ]
-
-
-def test_find_tracking_numbers_keeps_order_and_drops_duplicates() -> None:
-    text = "LTN74207623N1, then YT2229521272164446; again ltn74207623n1"
-    assert find_tracking_numbers(text) == ["LTN74207623N1", "YT2229521272164446"]
-
-
-def test_find_tracking_numbers_ignores_plain_digit_runs() -> None:
-    # Phone numbers, dates and a 14-digit reference fit no distinctive format.
-    text = "Call 0800 123 4567, ref 60120172242323, on 2025-12-31 at 10:30."
-    assert find_tracking_numbers(text) == []
-
-
-def test_find_tracking_numbers_on_empty_and_odd_text() -> None:
-    assert find_tracking_numbers("") == []
-    assert find_tracking_numbers("🙂 " * 50) == []
-    assert find_tracking_numbers(None) == []  # type: ignore[arg-type]

@@ -14,7 +14,6 @@ from core.carrier_formats import FORMATS, NumberFormat
 from core.carriers import (
     CARRIERS,
     detect,
-    find_tracking_numbers,
     format_matches,
     get_carrier,
     looks_like_order_id,
@@ -276,21 +275,3 @@ def test_detection_never_raises(text: str) -> None:
     get_carrier(text)
     validate(text, "ups")
     validate("1Z5R89390357567127", text)
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.text(max_size=400))
-def test_free_text_extraction_never_raises(text: str) -> None:
-    for number in find_tracking_numbers(text):
-        assert detect(number)
-
-
-@settings(max_examples=100, deadline=None)
-@given(data=st.data(), name=st.sampled_from(sorted(BUILDERS)))
-def test_numbers_are_found_inside_text(data: st.DataObject, name: str) -> None:
-    built = BUILDERS[name](data)
-    number_format = CHECKED_FORMATS[name]
-    # Bare-digit formats and order-id shaped numbers are left out of free text on purpose.
-    assume(not number_format.generic and not looks_like_order_id(built.number))
-    text = f"Hello, your parcel {built.number} is on its way."
-    assert built.number in find_tracking_numbers(text)

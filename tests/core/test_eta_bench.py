@@ -7,7 +7,8 @@ import gzip
 import io
 import json
 import random
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,9 @@ KEYS = [
     "width_handoff",
     "promise_mae",
     "lane_median_mae_handoff",
+    "online_lane_median_mae_handoff",
+    "online_lane_median_mae_purchase",
+    "folds",
 ]
 
 
@@ -105,11 +109,15 @@ def test_json_summary_has_every_key_with_sane_values(
     summary = json.loads(out[-1])
     assert list(summary) == KEYS
     assert summary["n_test"] == 114  # every 20th order was cancelled
+    assert summary["folds"] == []
     for key in ("coverage_purchase", "coverage_handoff"):
         assert 0.5 <= summary[key] <= 1.0
     assert 0 < summary["mae_handoff"] < summary["mae_purchase"] < summary["promise_mae"]
     assert 0 < summary["width_handoff"] < summary["width_purchase"]
     assert summary["lane_median_mae_handoff"] > 0
+    assert (
+        0 < summary["online_lane_median_mae_handoff"] < summary["online_lane_median_mae_purchase"]
+    )
     assert any(line.startswith("parcelbot, at handoff") for line in out)
 
 
@@ -203,3 +211,76 @@ def test_orders_carry_their_details(files: tuple[Path, Path]) -> None:
     assert order.details == ParcelDetails(
         origin_zip="01000", destination_zip="40000", freight=10.0, weight_g=500.0, items=1
     )
+
+
+def test_frozen_mode_learns_the_training_file_only(files: tuple[Path, Path]) -> None:
+    train, test = files
+    model = bench_eta.bench_model()
+    result = bench_eta.run(
+        bench_eta.read_orders(train), bench_eta.read_orders(test), model, online=False
+    )
+    assert len(model) == result.n_train == 475
+
+
+def test_online_lane_median_knows_only_earlier_deliveries() -> None:
+    lanes = bench_eta._OnlineLanes()
+    start = datetime(2017, 1, 2, 12, tzinfo=UTC)
+    first = Observation(
+        "olist", "", "SP", "BA", start, start + timedelta(days=1), start + timedelta(days=5)
+    )
+    assert lanes.predict(first, True, start) is None
+    lanes.learn(first)
+    point, (low, high) = lanes.predict(first, True, start) or (start, (start, start))
+    assert point - start == timedelta(days=4) == high - start == low - start
+    other = replace(first, destination="RJ")
+    # An unseen lane falls back to every lane's deliveries.
+    assert lanes.predict(other, False, start) == (
+        start + timedelta(days=5),
+        (start + timedelta(days=5),) * 2,
+    )
+
+
+def test_monthly_folds_print_each_month_and_pool_them(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    train, _ = files
+    args = ["--train", str(train), "--folds", "monthly", "--from", "2017-03", "--to", "2017-04"]
+    assert bench_eta.main([*args, "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert [fold["fold"] for fold in summary["folds"]] == ["2017-03", "2017-04"]
+    assert summary["n_test"] == sum(fold["n_test"] for fold in summary["folds"])
+    for fold in summary["folds"]:
+        assert fold["mae_handoff"] > 0 and fold["online_lane_median_mae_handoff"] > 0
+    assert any(line.startswith("2017-03") for line in out)
+    assert any(line.startswith("pooled") for line in out)
+
+
+def test_online_folds_are_one_pass_that_never_sees_later_deliveries(
+    files: tuple[Path, Path],
+) -> None:
+    train, _ = files
+    orders = bench_eta.read_orders(train)
+    model = _LeakCheckingModel()
+    folds = bench_eta.monthly_folds(orders, None, None)
+    # 500 orders from 2 January, seven hours apart: only the last (May) has 500 before it.
+    assert [f.label for f in folds] == ["2017-05"]
+    result = bench_eta.run_folds(orders, folds, lambda: model)
+    assert result.n_test > 0
+    assert all(gap > timedelta(0) for gap in model.gaps)
+
+
+def test_frozen_folds_fit_one_model_per_fold(files: tuple[Path, Path]) -> None:
+    train, _ = files
+    orders = bench_eta.read_orders(train)
+    folds = bench_eta.monthly_folds(orders, date(2017, 3, 1), date(2017, 4, 1))
+    made: list[EtaModel] = []
+
+    def make() -> EtaModel:
+        made.append(bench_eta.bench_model())
+        return made[-1]
+
+    result = bench_eta.run_folds(orders, folds, make, online=False)
+    assert len(made) == 2
+    assert len(made[0]) < len(made[1])
+    assert set(result.folds) == {"2017-03", "2017-04"}
