@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.models import ChatRef, ChatSettings, OrderId, ShipmentKey
+from core.ownership import Attempts, Scope
 from core.ports import (
     ChatRepository,
     DueParcels,
@@ -22,6 +23,7 @@ from core.ports import (
 )
 
 __all__ = [
+    "AttemptRepository",
     "IndexedOrder",
     "OrderIndex",
     "OrderLink",
@@ -58,6 +60,11 @@ class ProactiveShipments(ShipmentRepository, Protocol):
     async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
         """``due(now, limit)`` in one query with, for those parcels, which have an active
         subscription and which were pushed at or after ``pushed_since``."""
+        ...
+
+    async def forget_unfollowed(self, keys: Sequence[ShipmentKey]) -> int:
+        """Delete the parcels among ``keys`` nobody follows or linked any more, with their
+        events, and anonymise what was learned from them; return rows changed."""
         ...
 
     async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
@@ -140,6 +147,17 @@ class OrderIndex(Protocol):
         ...
 
 
+class AttemptRepository(Protocol):
+    """Failed ownership proofs per (scope, subject), kept across restarts
+    (``core.ownership``). Subjects are opaque strings chosen by the service."""
+
+    async def get(self, scope: Scope, subject: str) -> Attempts: ...
+
+    async def put(self, scope: Scope, subject: str, state: Attempts) -> None: ...
+
+    async def clear(self, scope: Scope, subject: str) -> None: ...
+
+
 class Store(Protocol):
     """The repositories the service works with (``storage.Database`` provides them)."""
 
@@ -160,3 +178,6 @@ class Store(Protocol):
 
     @property
     def order_index(self) -> OrderIndex: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...

@@ -32,9 +32,11 @@ The proactive side — what happens without anyone asking — works like this:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import random
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,7 +44,18 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
-from core import advice, alerts, carriers, faq, incidents, polling, preferences, privacy, reader
+from core import (
+    advice,
+    alerts,
+    carriers,
+    faq,
+    incidents,
+    ownership,
+    polling,
+    preferences,
+    privacy,
+    reader,
+)
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -73,6 +86,7 @@ from core.models import (
     TrackBatch,
     TrackRequest,
 )
+from core.ownership import LockPolicy, Scope
 from core.ports import (
     Clock,
     Notifier,
@@ -82,6 +96,7 @@ from core.ports import (
 )
 from core.privacy import View
 from core.replies import (
+    Button,
     Reply,
     ReplyKind,
     choice_reply,
@@ -100,6 +115,10 @@ __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 log = logging.getLogger(__name__)
 
 
+_USER_PROOFS = LockPolicy(5, timedelta(minutes=15), timedelta(minutes=15), timedelta(days=1))
+_ORDER_PROOFS = LockPolicy(10, timedelta(days=1), timedelta(hours=1), timedelta(days=7))
+
+
 @dataclass(frozen=True, slots=True)
 class ServiceConfig:
     """Tunables, passed down from settings as plain values."""
@@ -112,9 +131,13 @@ class ServiceConfig:
     """The first retry of a failed delivery waits this long; each further one twice as long."""
     flush_retry_max: timedelta = timedelta(hours=2)
     """Retries of a failed delivery never wait longer than this (alerts are never dropped)."""
-    ownership_attempts: int = 5
-    ownership_window: timedelta = timedelta(minutes=15)
+    user_proofs: LockPolicy = _USER_PROOFS
+    """Failed ownership proofs one person may make before a (growing) lockout."""
+    order_proofs: LockPolicy = _ORDER_PROOFS
+    """Failed proofs for one order, across every account, before it is locked for everyone."""
     user_requests_per_minute: int = 30
+    confirm_within: timedelta = timedelta(minutes=2)
+    """How long a destructive command's confirmation button works."""
     archive_after: timedelta = timedelta(days=7)
     """Delivered and returned parcels move to the archive this long after they finished
     (never sooner than a day after delivery: the delivery follow-up comes first)."""
@@ -184,10 +207,10 @@ class ParcelService:
         self._config = config or ServiceConfig()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._user_limit = SlidingWindow(self._config.user_requests_per_minute, 60.0)
-        self._ownership = SlidingWindow(
-            self._config.ownership_attempts, self._config.ownership_window.total_seconds()
-        )
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
+        # Pending confirmations of /forget: token -> (chat key, user id, valid until). Kept in
+        # memory on purpose: a restart makes every old button stale.
+        self._confirmations: dict[str, tuple[str, str, datetime]] = {}
         self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
         # Per polled parcel: the incidents last derived for it and how long the clock alone
@@ -331,19 +354,16 @@ class ParcelService:
                     kind=ReplyKind.ORDER,
                     private=True,
                 )
-            now = time.monotonic()
-            if not self._ownership.hit(owner, now):
-                wait = int(self._ownership.retry_after(owner, now) // 60) + 1
-                raise NotAuthorised(
-                    f"Too many wrong attempts. Please try again in about {wait} minutes."
-                )
+            await self._proofs_allowed(owner, oid)
         order = await self._read_order(self._orders, oid)
         if oid not in self._verified[owner]:
             if order is None or not _owns(order, proof or ""):
+                await self._proof_failed(owner, oid)
                 raise NotAuthorised(
                     "That does not match the order. Check the order id and the postcode "
                     "(or last 4 phone digits) and try again."
                 )
+            await self._store.attempts.clear(Scope.USER, _subject(Scope.USER, owner))
             self._verified[owner].add(oid)
         if order is None:
             raise OrderNotFound()
@@ -361,6 +381,37 @@ class ParcelService:
                 OrderLink(shipment.key, oid, linked_at, order.shop, order.promised_by),
             )
         return order_reply(order, shipments, private=True)
+
+    async def _proofs_allowed(self, owner: str, oid: OrderId) -> None:
+        """Raise ``NotAuthorised`` while the person or the order is locked out of proofs
+        (``core.ownership``; the records are in the database, so a restart changes nothing)."""
+        now = self._clock.now()
+        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
+            state = await self._store.attempts.get(scope, _subject(scope, subject))
+            until = ownership.locked_until(state, now)
+            if until is not None:
+                wait = max(1, int((until - now).total_seconds() // 60) + 1)
+                raise NotAuthorised(
+                    f"Too many wrong attempts. Please try again in about {wait} minutes."
+                )
+
+    async def _proof_failed(self, owner: str, oid: OrderId) -> None:
+        """Count a failed proof against the person and the order; log each order lockout."""
+        now = self._clock.now()
+        policies = {Scope.USER: self._config.user_proofs, Scope.ORDER: self._config.order_proofs}
+        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
+            key = _subject(scope, subject)
+            state = await self._store.attempts.get(scope, key)
+            after = ownership.after_failure(state, now, policies[scope])
+            await self._store.attempts.put(scope, key, after)
+            if scope is Scope.ORDER and after.lockouts > state.lockouts:
+                log.warning(
+                    "order %s locked until %s after %d failed ownership proofs (lockout %d)",
+                    privacy.mask(oid),
+                    after.locked_until.isoformat() if after.locked_until else "-",
+                    policies[scope].attempts,
+                    after.lockouts,
+                )
 
     async def history(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """The whole timeline of a parcel (by number or by the chat's own label)."""
@@ -504,14 +555,69 @@ class ParcelService:
         subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
         return [(sub.key.number, sub.label) for sub in subs]
 
-    async def forget(self, chat: ChatRef) -> Reply:
-        """Delete everything stored about this chat."""
+    async def forget(self, chat: ChatRef, answer: str = "", token: str = "") -> Reply:
+        """Delete everything stored about this chat, after an explicit confirmation.
+
+        Without ``answer`` nothing is deleted: the reply asks, with a Yes button bound to this
+        person in this chat that works for ``confirm_within`` (and not after a restart).
+        ``answer`` "confirm" with that button's ``token`` deletes; "cancel", or any other or
+        stale token, deletes nothing. (In shared chats the adapter also requires the
+        platform's admin right, ``core.commands.ADMIN_IN_SHARED``.)
+        """
+        now = self._clock.now()
+        if answer.lower() not in {"confirm", "cancel"}:
+            return self._ask_to_forget(chat, now)
+        pending = self._confirmations.get(token)
+        # Only the person who asked, in the chat where they asked, can use the button.
+        mine = pending is not None and pending[:2] == (chat.chat_key, chat.user_id)
+        if mine:
+            del self._confirmations[token]
+        if answer.lower() == "cancel":
+            return Reply("Nothing deleted", ("Your data is as it was.",))
+        if pending is None or not mine or now > pending[2]:
+            return Reply(
+                "That button has expired",
+                ("Nothing was deleted. Send /forget again if you still want it.",),
+            )
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        linked = await self._store.orders.for_chat(chat)
+        keys = list({sub.key: None for sub in subs} | dict.fromkeys(linked))
         removed = await self._store.subscriptions.forget_chat(chat)
-        removed += await self._store.orders.forget_chat(chat)
+        # Parcels only this chat followed go too, with their events and proof of delivery.
+        removed += await self._store.shipments.forget_unfollowed(keys)
         self._verified.pop(f"{chat.platform}:{chat.user_id}", None)
         return Reply(
             "Forgotten",
             (f"I deleted everything I stored about this chat ({removed} records).",),
+        )
+
+    def _ask_to_forget(self, chat: ChatRef, now: datetime) -> Reply:
+        for stale in [t for t, entry in self._confirmations.items() if entry[2] < now]:
+            del self._confirmations[stale]
+        while len(self._confirmations) >= _CONFIRMATIONS_MAX:
+            del self._confirmations[next(iter(self._confirmations))]
+        token = secrets.token_urlsafe(9)
+        self._confirmations[token] = (
+            chat.chat_key,
+            chat.user_id,
+            now + self._config.confirm_within,
+        )
+        minutes = max(1, int(self._config.confirm_within.total_seconds() // 60))
+        whose = (
+            "this group's parcels, settings and order links, for everyone in it"
+            if chat.is_group
+            else "your parcels, settings, order links and alerts"
+        )
+        return Reply(
+            "Delete everything?",
+            (
+                f"This deletes {whose}. It cannot be undone.",
+                f"Tap Yes within {minutes} minutes to go ahead.",
+            ),
+            buttons=(
+                Button("Yes, delete everything", "forget", ("confirm", token)),
+                Button("Cancel", "forget", ("cancel", token)),
+            ),
         )
 
     # ---------------------------------------------------------------- preferences
@@ -1188,6 +1294,8 @@ class ParcelService:
 
 _DEFAULT_SETTINGS = ChatSettings()
 
+_CONFIRMATIONS_MAX = 10_000
+
 _SETTLED_LIMIT = 500_000
 """Bounds ``ParcelService._settled`` (a few hundred bytes a parcel); when full it starts over."""
 
@@ -1279,6 +1387,11 @@ def _promised_only(
         or alert.incident is not IncidentReason.LATE
         or chat.chat_key in late_for
     )
+
+
+def _subject(scope: Scope, value: str) -> str:
+    """The stored stand-in for a person or an order in the proof records (a digest)."""
+    return hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()[:32]
 
 
 def _seen(chat: ChatRef, *, follower: bool = True) -> View:

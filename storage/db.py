@@ -25,6 +25,7 @@ from pathlib import Path
 import aiosqlite
 
 from core.ports import Clock
+from storage.attempts import SqliteAttempts
 from storage.chats import SqliteChats, SqliteMeta
 from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
 from storage.connection import SerialConnection
@@ -73,6 +74,7 @@ class Database:
         self.order_index = SqliteOrderIndex(conn)
         self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
+        self.attempts = SqliteAttempts(conn)
         self._conn = conn
 
     @classmethod

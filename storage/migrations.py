@@ -302,6 +302,23 @@ _PROMISES_ON_LINKS = Migration(
     ),
 )
 
+_PROOF_ATTEMPTS = Migration(
+    description="failed ownership proofs per person and per order, with lockouts",
+    statements=(
+        """
+        CREATE TABLE proof_attempts (
+            scope TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            window_start TEXT,
+            locked_until TEXT,
+            lockouts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, subject)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -310,6 +327,7 @@ MIGRATIONS: list[Migration] = [
     _ORDER_INDEX,
     _WEBHOOK_INBOX,
     _PROMISES_ON_LINKS,
+    _PROOF_ATTEMPTS,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

@@ -166,9 +166,8 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         user = interaction.user
         replies = list(await self._router.run(chat_of(user), name, list(args)))
-        if name == "forget":
-            await self._guilds.forget_member(user.id)
-        elif name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
+        # /forget deletes the member's alert route itself, once confirmed (the core's forget).
+        if name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
             await self._guilds.remember_home(user.id, interaction.guild_id, interaction.channel_id)
         replies.extend(await self._pending_notice(user.id))
         await deliver(interaction, replies, ephemeral=ephemeral)
