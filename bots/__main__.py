@@ -6,6 +6,7 @@
     parcelbot run             the same
     parcelbot console         the console chat on the configured providers
     parcelbot track NUMBER    one lookup, printed, then exit
+    parcelbot db backup PATH  a consistent copy of the database, safe while the bot runs
     parcelbot bench eta …     the ETA benchmark (see ``parcelbot bench eta --help``)
 """
 
@@ -36,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     track = sub.add_parser("track", help="look up one tracking number and exit")
     track.add_argument("number")
     track.add_argument("carrier", nargs="?")
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    backup = db_sub.add_parser(
+        "backup", help="copy the database to PATH (safe while the bot runs; see README)"
+    )
+    backup.add_argument("path")
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("what", choices=["eta"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -50,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return bench_eta.main(list(args.rest))
 
-    from bots.runtime import configure_logging, run
+    from bots.logs import configure_logging
 
     try:
         settings = load_settings(**({"db": args.db} if args.db else {}))
@@ -61,13 +68,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"parcelbot: invalid settings: {problems}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format, settings.secret_values)
+    if args.command == "db":
+        return _backup(settings.db, args.path)
+    from bots.runtime import run
+
     try:
         if args.command == "track":
             return asyncio.run(_track_once(settings, args.number, args.carrier))
         return asyncio.run(run(settings, console=args.command == "console"))
     except KeyboardInterrupt:
         return 130
+
+
+def _backup(database: str, path: str) -> int:
+    from storage.backup import BackupError, backup
+
+    try:
+        size = backup(database, path)
+    except BackupError as err:
+        print(f"parcelbot: {err}", file=sys.stderr)
+        return 1
+    print(f"backed up {database} to {path} ({size} bytes)")
+    return 0
 
 
 async def _track_once(settings: Settings, number: str, carrier: str | None) -> int:

@@ -8,8 +8,11 @@ through their constructors.
   configured providers in the configured order, the system clock, and TikTok Shop as the
   order source when its app is configured (seller tokens from the database, else from the
   settings; every refreshed pair is stored). No sandbox.
-- A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop), ``/health`` and, in
-  Telegram webhook mode, Telegram's route, served in the same loop.
+- A webhook port: the push endpoints (17TRACK, AfterShip, TikTok Shop) and, in Telegram
+  webhook mode, Telegram's route, served in the same loop.
+- While the bot serves chat platforms (``run`` with a token), a health port: ``/health``,
+  ``/ready`` and ``/metrics`` (``bots.ops``, ``bots.metrics``); the metrics hooks are put in
+  here, at the edges.
 - With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop pushes are stored,
   answered at once and processed in the background; what a previous run left is processed
   at start. 17TRACK's client restarts numbers 17TRACK stopped following (``retrack``).
@@ -25,19 +28,22 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
+from bots.logs import configure_logging
+from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
+from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
 from core.clock import DemoClock, SystemClock
-from core.commands import CommandRouter
 from core.eta import EtaModel
 from core.eta_provider import EstimatingProvider
+from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers.router import ProviderRouter
@@ -54,22 +60,14 @@ if TYPE_CHECKING:
     from bots.telegram_bot import TelegramAdapter
     from bots.webhook_inbox import WebhookInbox
     from bots.webhook_sink import ServiceSink
-    from bots.webhooks import TelegramRoute, WebhookConfig
+    from bots.webhooks import TelegramRoute, WebhookConfig, WebhookServer
     from core.providers.tiktok_shop import TikTokShopClient
 
-__all__ = ["Runtime", "configure_logging", "open_runtime", "open_telegram"]
+__all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
 
 log = logging.getLogger(__name__)
 
 _CLOCK_KEY = "sandbox_clock"
-
-
-def configure_logging(level: str) -> None:
-    """Log to stderr at ``level``; HTTP client loggers stay at WARNING because they print
-    request URLs, and the Telegram Bot API puts the bot token in the URL."""
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("httpx", "httpcore", "apscheduler", "aiosqlite"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @dataclass
@@ -84,8 +82,9 @@ class Runtime:
     db: Database
     clock: Clock
     service: ParcelService
-    router: CommandRouter
+    router: MeteredRouter
     notifier: PlatformNotifier
+    metrics: Metrics
     provider: TrackingProvider | None = None
     orders: OrderSource | None = None
     shop: TikTokShopClient | None = None
@@ -94,13 +93,16 @@ class Runtime:
     webhook_url: str = ""
     telegram_route: TelegramRoute | None = None
     inbox: WebhookInbox | None = None
+    webhooks: WebhookServer | None = None
+    heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    ops_url: str = ""
 
     @property
     def sandbox(self) -> bool:
         return isinstance(self.clock, DemoClock)
 
     def health(self) -> dict[str, Any]:
-        """What ``/health`` reports besides the webhook counters: each source's state."""
+        """The mode and each source's state ("ok" or "failing"), for ``/ready``."""
         sources: list[object] = []
         if isinstance(self.provider, ProviderRouter):
             sources.extend(self.provider.providers)
@@ -124,8 +126,42 @@ class Runtime:
         self.clock.advance(delta)
         await self.save_clock()
         stats = await self.service.poll_due(self.settings.poll_batch)
-        await self.service.flush_outbox(self.notifier)
+        self.polled(stats)
+        self.flushed(await self.service.flush_outbox(self.notifier))
         return stats
+
+    def polled(self, stats: PollStats) -> None:
+        """A poll cycle finished (readiness and metrics hear of it)."""
+        self.heartbeat.polled()
+        self.metrics.polled(stats)
+
+    def flushed(self, stats: FlushStats) -> None:
+        """An outbox flush finished (readiness and metrics hear of it)."""
+        self.heartbeat.flushed()
+        self.metrics.flushed(stats)
+
+    def readiness(self) -> Readiness:
+        """The readiness checks of ``bots.ops`` on this runtime."""
+        settings = self.settings
+        return Readiness(
+            db_path=self.db.path,
+            heartbeat=self.heartbeat,
+            poll_interval=settings.poll_interval,
+            flush_interval=settings.flush_interval,
+            max_backlog=settings.ready_max_backlog,
+            backlog=lambda: self.db.stats.backlog(self.clock.now()),
+            sources=lambda: self.health()["providers"],
+        )
+
+    def ops_details(self) -> dict[str, Any]:
+        """What ``/ready`` adds for a caller with the health token."""
+        counts = dict(self.webhooks.counts) if self.webhooks is not None else {}
+        return {**self.health(), "webhooks": counts}
+
+    async def refresh_backlog(self) -> None:
+        """Read the backlog gauges from the database (before each ``/metrics`` scrape)."""
+        now = self.clock.now()
+        self.metrics.backlog(await self.db.stats.backlog(now), now)
 
     async def save_clock(self) -> None:
         """Persist the sandbox's virtual time so a restart continues from it."""
@@ -222,6 +258,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     start the webhook server when a port is set; close everything on exit."""
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(Database.open(settings.db))
+        metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
         orders: OrderSource | None
@@ -232,10 +269,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider = SandboxProvider(clock)
             orders = SandboxShop(clock)
         else:
+            from bots.metrics_http import MeteredTransport
             from core.providers._http import create_http_client
 
             clock = SystemClock()
-            http = await stack.enter_async_context(create_http_client())
+            hosts = MeteredTransport.hosts_of(settings.provider_base_urls)
+            http = await stack.enter_async_context(
+                create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
+            )
             provider = ProviderRouter(_tracking_providers(settings, http, clock))
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
@@ -250,8 +291,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             db=db,
             clock=clock,
             service=service,
-            router=CommandRouter(service),
+            router=MeteredRouter(service, metrics),
             notifier=PlatformNotifier(),
+            metrics=metrics,
             provider=provider,
             orders=orders,
             shop=shop,
@@ -273,7 +315,7 @@ async def _open_webhooks(
     port), entered on ``stack`` so they close with the runtime."""
     from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
     from bots.webhook_sink import ServiceSink
-    from bots.webhooks import TelegramRoute, make_app, serve
+    from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
     from core.providers.seventeen_track import SeventeenTrackClient
 
     settings, db, clock = runtime.settings, runtime.db, runtime.clock
@@ -294,12 +336,13 @@ async def _open_webhooks(
     if settings.webhook_port is not None:
         app = make_app(
             _webhook_config(settings),
-            sink,
+            MeteredSink(sink, runtime.metrics),
             clock,
-            health=runtime.health,
             telegram=runtime.telegram_route,
             inbox=runtime.inbox,
         )
+        runtime.webhooks = app[SERVER_KEY]
+        runtime.metrics.watch_webhooks(runtime.webhooks.counts)
         runtime.webhook_url = await stack.enter_async_context(
             serve(app, settings.webhook_host, settings.webhook_port)
         )
@@ -349,9 +392,10 @@ async def open_telegram(runtime: Runtime, token: str) -> AsyncIterator[TelegramA
 @asynccontextmanager
 async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[None]]:
     """Run the Discord bot in this loop and register its sender; yields the bot's task."""
-    from bots.discord_bot import DiscordSender, build_bot
+    from bots.discord_bot import DiscordSender, build_bot, use_discord_servers
 
     settings = runtime.settings
+    use_discord_servers(settings.discord_api_base_url, settings.discord_gateway_url)
     bot = build_bot(
         runtime.router,
         guilds=runtime.db.discord,
@@ -424,6 +468,8 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             flush_interval=settings.flush_interval,
             poll_batch=settings.poll_batch,
             on_cycle=runtime.save_clock,
+            on_poll=runtime.polled,
+            on_flush=runtime.flushed,
         )
         _add_order_sync(scheduler, runtime)
         scheduler.start()
@@ -431,8 +477,11 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             print(f"{name} webhook URL: {url}")
         try:
             if console or not settings.adapters:
+                # An interactive session: no health port (and none of the HTTP stack).
                 return await run_console(runtime)
             async with contextlib.AsyncExitStack() as stack:
+                if settings.health_port is not None:
+                    await stack.enter_async_context(open_ops_server(runtime))
                 watch: list[asyncio.Task[None]] = []
                 if settings.telegram_token is not None:
                     token = settings.telegram_token.get_secret_value()
@@ -445,3 +494,22 @@ async def run(settings: Settings, *, console: bool = False) -> int:
         finally:
             scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
+
+
+@asynccontextmanager
+async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
+    """``/health``, ``/ready`` and ``/metrics`` on the health port; yields the base URL
+    ("" when the port could not be bound)."""
+    from bots.ops import make_ops_app, serve_ops
+
+    settings = runtime.settings
+    app = make_ops_app(
+        runtime.readiness(),
+        runtime.metrics,
+        token=_reveal(settings.health_token),
+        details=runtime.ops_details,
+        before_scrape=runtime.refresh_backlog,
+    )
+    async with serve_ops(app, settings.health_host, settings.health_port or 0) as url:
+        runtime.ops_url = url
+        yield url

@@ -11,8 +11,9 @@ from collections.abc import Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.flusher import FlushStats
 from core.ports import Notifier
-from core.service import ParcelService
+from core.service import ParcelService, PollStats
 
 __all__ = ["build_scheduler"]
 
@@ -27,8 +28,14 @@ def build_scheduler(
     flush_interval: float,
     poll_batch: int = 500,
     on_cycle: Callable[[], Awaitable[None]] | None = None,
+    on_poll: Callable[[PollStats], None] | None = None,
+    on_flush: Callable[[FlushStats], None] | None = None,
 ) -> AsyncIOScheduler:
-    """An unstarted scheduler with the poll and flush jobs; start it inside the running loop."""
+    """An unstarted scheduler with the poll and flush jobs; start it inside the running loop.
+
+    ``on_poll`` / ``on_flush`` hear each cycle that finished (readiness and metrics); a cycle
+    that raised is not reported, so a job failing every time shows as overdue.
+    """
 
     async def poll() -> None:
         try:
@@ -43,12 +50,16 @@ def build_scheduler(
                 )
             if on_cycle is not None:
                 await on_cycle()
+            if on_poll is not None:
+                on_poll(stats)
         except Exception:
             log.exception("poll cycle failed")
 
     async def flush() -> None:
         try:
-            await service.flush_outbox(notifier)
+            flushed = await service.flush_outbox(notifier)
+            if on_flush is not None:
+                on_flush(flushed)
         except Exception:
             log.exception("outbox flush failed")
 

@@ -13,7 +13,7 @@ import logging
 import re
 import secrets
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -42,6 +42,8 @@ _OPTIONAL = (
     "tiktok_refresh_token_expires_at",
     "webhook_port",
     "public_url",
+    "health_port",
+    "health_token",
 )
 
 # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, "_" and "-" as a webhook secret.
@@ -57,6 +59,9 @@ class Settings(BaseSettings):
 
     db: str = Field("parcelbot.sqlite3", description="SQLite database file")
     log_level: str = Field("WARNING", description="Python logging level")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines as text, or one JSON object per line (json)"
+    )
     default_timezone: str = Field("UTC", description="Time zone for chats that set none")
 
     sandbox_speed: float = Field(
@@ -90,6 +95,12 @@ class Settings(BaseSettings):
         None, description="Guild id whose commands sync instantly while developing"
     )
     discord_sharded: bool = Field(False, description="Use AutoShardedBot")
+    discord_api_base_url: str = Field(
+        "", description="Discord REST API base, e.g. http://127.0.0.1:9000/api/v10 (test servers)"
+    )
+    discord_gateway_url: str = Field(
+        "", description="Discord gateway URL, e.g. ws://127.0.0.1:9000/gateway (test servers)"
+    )
 
     # -- tracking providers --
 
@@ -163,6 +174,21 @@ class Settings(BaseSettings):
         None, description="Public HTTPS base URL that reaches the webhook server"
     )
 
+    # -- health, readiness and metrics --
+
+    health_host: str = Field(
+        "127.0.0.1", description="Address of the health/readiness/metrics server"
+    )
+    health_port: int | None = Field(
+        8081, ge=0, le=65535, description="Port of /health, /ready and /metrics; unset: off"
+    )
+    health_token: SecretStr | None = Field(
+        None, description="Bearer token that unlocks /ready's details and /metrics"
+    )
+    ready_max_backlog: int = Field(
+        1000, gt=0, description="Alerts due but unsent above which /ready fails"
+    )
+
     # -- field checks --
 
     @field_validator("log_level")
@@ -207,12 +233,29 @@ class Settings(BaseSettings):
             raise ValueError("the webhook prefix is a URL path such as /webhooks")
         return cleaned.rstrip("/") or ""
 
-    @field_validator("public_url", "telegram_webhook_url", "telegram_api_base_url")
+    @field_validator(
+        "public_url",
+        "telegram_webhook_url",
+        "telegram_api_base_url",
+        "discord_api_base_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value and not re.match(r"https?://[^/\s]+", value):
             raise ValueError("must be a full URL starting with https://")
         return value.rstrip("/") if value else value
+
+    @field_validator("discord_gateway_url")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if value and not re.match(r"wss?://[^/\s]+", value):
+            raise ValueError("must be a full URL starting with wss://")
+        return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _format_name(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("telegram_webhook_secret")
     @classmethod
@@ -349,6 +392,29 @@ class Settings(BaseSettings):
         return found
 
     # -- derived values --
+
+    @property
+    def secret_values(self) -> list[str]:
+        """Every secret set, to keep out of logs (a Telegram token's secret half too)."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        if self.telegram_token is not None:
+            # The part after "id:" is the secret; it shows up alone in some error texts.
+            found.append(self.telegram_token.get_secret_value().partition(":")[2])
+        return [secret for secret in found if secret]
+
+    @property
+    def provider_base_urls(self) -> dict[str, str]:
+        """Base URL of every provider the shared HTTP client may call (metrics label them)."""
+        return {
+            "17track": self.seventeen_track_base_url,
+            "aftership": self.aftership_base_url,
+            "tiktok_shop": self.tiktok_api_base_url,
+            "tiktok_auth": self.tiktok_auth_base_url,
+        }
 
     @property
     def tracking_keys(self) -> dict[str, str]:

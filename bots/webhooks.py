@@ -1,4 +1,4 @@
-"""Incoming pushes from 17TRACK, AfterShip and TikTok Shop, plus a health endpoint (aiohttp).
+"""Incoming pushes from 17TRACK, AfterShip and TikTok Shop (aiohttp).
 
 Every push is read as raw bytes, size-checked, verified in constant time against its
 provider's signature scheme, de-duplicated by notification id and only then parsed. Tracking
@@ -31,6 +31,10 @@ handled again (Telegram redelivers an update whose answer it did not get), and t
 handed to the adapter: 503 while no adapter is attached or it is not running, so Telegram
 delivers the update again later. :func:`serve` runs an app on a host and port inside the
 running loop and stops it cleanly.
+
+Health, readiness and metrics are not served here but on the operations server
+(``bots.ops``), on its own port, so the internet-facing port shows nothing about the bot;
+``WebhookServer.counts`` feeds them.
 """
 
 from __future__ import annotations
@@ -53,7 +57,6 @@ from core.ports import Clock
 from core.providers import aftership, seventeen_track, tiktok_shop
 
 __all__ = [
-    "HEALTH_PATH",
     "SERVER_KEY",
     "NotificationInbox",
     "TelegramFeed",
@@ -66,8 +69,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-HEALTH_PATH = "/health"
 
 
 class WebhookSink(Protocol):
@@ -173,7 +174,6 @@ class WebhookServer:
         sink: WebhookSink,
         clock: Clock,
         *,
-        health: Callable[[], Mapping[str, Any]] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         telegram: TelegramRoute | None = None,
         inbox: NotificationInbox | None = None,
@@ -182,7 +182,6 @@ class WebhookServer:
         self._config = config
         self._sink = sink
         self._clock = clock
-        self._health = health
         self._monotonic = monotonic
         self._telegram = telegram
         self._seen = _Seen(config.dedupe_size, config.dedupe_ttl)
@@ -392,10 +391,6 @@ class WebhookServer:
 
         return await self._deliver("telegram", str(update_id), work, self._telegram_seen)
 
-    async def health(self, request: web.Request) -> web.Response:
-        details = dict(self._health()) if self._health is not None else {}
-        return web.json_response({"status": "ok", **details, "webhooks": self.counts})
-
 
 SERVER_KEY = web.AppKey("webhooks", WebhookServer)
 
@@ -405,14 +400,13 @@ def make_app(
     sink: WebhookSink,
     clock: Clock,
     *,
-    health: Callable[[], Mapping[str, Any]] | None = None,
     telegram: TelegramRoute | None = None,
     inbox: NotificationInbox | None = None,
 ) -> web.Application:
-    """The aiohttp application: three push endpoints under ``config.prefix``, ``/health``,
-    and ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop
+    """The aiohttp application: three push endpoints under ``config.prefix``, and
+    ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop
     pushes are stored and answered at once, then processed in the background."""
-    server = WebhookServer(config, sink, clock, health=health, telegram=telegram, inbox=inbox)
+    server = WebhookServer(config, sink, clock, telegram=telegram, inbox=inbox)
     # A little headroom over max_body so the handler, not aiohttp, answers 413 with JSON.
     app = web.Application(client_max_size=config.max_body + 1024)
     prefix = config.prefix.rstrip("/")
@@ -421,7 +415,6 @@ def make_app(
     app.router.add_post(f"{prefix}/tiktok", server.tiktok)
     if telegram is not None:
         app.router.add_post(f"{prefix}/telegram", server.telegram)
-    app.router.add_get(HEALTH_PATH, server.health)
     app[SERVER_KEY] = server
     return app
 
@@ -439,7 +432,7 @@ async def serve(
         await site.start()
         bound = runner.addresses[0] if runner.addresses else (host, port)
         shown = f"[{bound[0]}]" if ":" in str(bound[0]) else str(bound[0])
-        log.info("webhook server listening on %s:%s", shown, bound[1])
+        log.info("listening on %s:%s", shown, bound[1])
         yield f"http://{shown}:{bound[1]}"
     finally:
         await runner.cleanup()

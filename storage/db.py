@@ -37,6 +37,7 @@ from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
 from storage.shipments import SqliteShipments
+from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
@@ -75,6 +76,7 @@ class Database:
         self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
         self.attempts = SqliteAttempts(conn)
+        self.stats = SqliteStats(conn)
         self._conn = conn
 
     @classmethod

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import discord
+import yarl
 from discord import app_commands
 from discord.ext import commands
 
@@ -35,6 +36,7 @@ __all__ = [
     "ShardedParcelBot",
     "build_bot",
     "keep_core_commands",
+    "use_discord_servers",
 ]
 
 log = logging.getLogger(__name__)
@@ -149,3 +151,16 @@ def build_bot(
     if sharded:
         return ShardedParcelBot(wiring, shard_count=shard_count, **options)
     return ParcelBot(wiring, **options)
+
+
+def use_discord_servers(api_base_url: str = "", gateway_url: str = "") -> None:
+    """Point this process's Discord client at other servers (a test server); "" keeps Discord's.
+
+    discord.py reads both from class attributes, so the choice holds for the whole process:
+    the REST base (``https://discord.com/api/v10`` by default) and the gateway a single bot
+    connects to (a sharded bot asks the REST API for its gateway instead).
+    """
+    if api_base_url:
+        discord.http.Route.BASE = api_base_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)

@@ -74,14 +74,17 @@ def create_http_client(
     max_connections: int = 20,
     max_keepalive: int = 10,
     user_agent: str = DEFAULT_USER_AGENT,
+    wrap: Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None = None,
 ) -> httpx.AsyncClient:
-    """The process-wide client; open it once (``async with``) and pass it to every provider."""
+    """The process-wide client; open it once (``async with``) and pass it to every provider.
+
+    ``wrap`` puts a layer around the connection pool (metrics count calls there)."""
     silence_http_loggers()
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_keepalive)
+    transport: httpx.AsyncBaseTransport = httpx.AsyncHTTPTransport(limits=limits)
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=connect_timeout),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_keepalive
-        ),
+        transport=wrap(transport) if wrap is not None else transport,
         headers={"user-agent": user_agent},
         follow_redirects=False,
     )

@@ -119,7 +119,7 @@ async def test_keys_build_the_real_providers_in_order_and_close_everything(
         assert ORDER in orders
         assert len(shop.refreshes) == 1 and shop.bad_signatures == 0
 
-        health = await get_json(runtime.webhook_url + "/health")
+        health = runtime.health()
         assert health["mode"] == "live"
         assert health["providers"] == {"17track": "ok", "aftership": "ok", "tiktok_shop": "ok"}
         stored = await runtime.db.meta.get(TOKENS_KEY)
@@ -128,7 +128,7 @@ async def test_keys_build_the_real_providers_in_order_and_close_everything(
 
     assert http.is_closed
     with pytest.raises(httpx.ConnectError):
-        await get_json(url + "/health")
+        await get_json(url + "/webhooks/17track")
 
     # The refreshed pair wins over the settings at the next start…
     async with open_runtime(settings) as again:
@@ -205,5 +205,5 @@ async def test_telegram_webhook_route_checks_the_secret(tmp_path: Path) -> None:
         assert bad.status_code == 400
         assert feed.updates == [{"update_id": 7, "message": {"text": "/help"}}]
 
-        health = await get_json(runtime.webhook_url + "/health")
+        health = runtime.ops_details()
         assert health["mode"] == "sandbox" and health["webhooks"]["telegram.processed"] == 1
