@@ -494,7 +494,10 @@ async def test_forget_also_forgets_order_links(service: ParcelService, db: Datab
     me = chat("forgetful")
     await router.run(me, "verify", ["576000000000000001", "00001"])
     assert await db.orders.for_chat(me)
-    await router.run(me, "forget", [])
+    asked = (await router.run(me, "forget", []))[0]
+    assert await db.orders.for_chat(me)  # nothing goes before the confirmation
+    yes = next(button for button in asked.buttons if button.label.startswith("Yes"))
+    await router.run(me, yes.action, list(yes.args))
     assert await db.orders.for_chat(me) == {}
 
 

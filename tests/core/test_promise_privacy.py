@@ -52,7 +52,8 @@ async def test_promises_stored_on_parcels_move_to_the_verified_chats_links(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "old.sqlite3"
-    before = MIGRATIONS[: MIGRATIONS.index(MIGRATIONS[-1])]
+    step = next(i for i, m in enumerate(MIGRATIONS) if "promised dates move" in m.description)
+    before = MIGRATIONS[:step]
     async with Database.open(path, migrations=before):
         pass
     async with aiosqlite.connect(path) as conn:
