@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -455,30 +456,36 @@ async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
 
 async def run(settings: Settings, *, console: bool = False) -> int:
     """Start every configured adapter (or the console when none is) and run until stopped."""
-    from bots.console_bot import run_console
-    from bots.scheduler import build_scheduler
+    from bots.console_bot import ConsoleSender, run_console
+    from bots.scheduler import build_scheduler, delivering
 
     async with open_runtime(settings) as runtime:
         # Start-up is over: what is alive now lives as long as the process (bots.gc_settings).
         apply_bot_gc_settings()
         scheduler = build_scheduler(
             runtime.service,
-            runtime.notifier,
             poll_interval=settings.poll_interval,
-            flush_interval=settings.flush_interval,
             poll_batch=settings.poll_batch,
             on_cycle=runtime.save_clock,
             on_poll=runtime.polled,
-            on_flush=runtime.flushed,
         )
         _add_order_sync(scheduler, runtime)
         scheduler.start()
         for name, url in settings.webhook_urls().items():
             print(f"{name} webhook URL: {url}")
+        deliver = delivering(
+            runtime.service,
+            runtime.notifier,
+            interval=settings.flush_interval,
+            on_flush=runtime.flushed,
+        )
         try:
             if console or not settings.adapters:
-                # An interactive session: no health port (and none of the HTTP stack).
-                return await run_console(runtime)
+                # An interactive session: no health port (and none of the HTTP stack). The
+                # console is registered before delivery starts, so the first flush reaches it.
+                runtime.notifier.register(Platform.CONSOLE, ConsoleSender(sys.stdout))
+                async with deliver:
+                    return await run_console(runtime)
             async with contextlib.AsyncExitStack() as stack:
                 if settings.health_port is not None:
                     await stack.enter_async_context(open_ops_server(runtime))
@@ -489,6 +496,8 @@ async def run(settings: Settings, *, console: bool = False) -> int:
                 if settings.discord_token is not None:
                     token = settings.discord_token.get_secret_value()
                     watch.append(await stack.enter_async_context(_discord(runtime, token)))
+                # Entered last, left first: messages in flight finish before the adapters stop.
+                await stack.enter_async_context(deliver)
                 print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
                 return await _until_stopped(watch)
         finally:

@@ -1,13 +1,18 @@
-"""The background jobs: poll due parcels and flush the outbox, on APScheduler 3.
+"""The background work: poll due parcels on APScheduler 3, and deliver the outbox.
 
 Jobs hold no state: the database says what is due, so jobs are rebuilt at every start and
 none is persisted. ``coalesce`` and ``max_instances=1`` make a slow cycle skip, not pile up.
+Delivery is not a scheduled job: a drain of a long backlog outlasts any interval (a job
+would be skipped, with a warning, every interval), so ``delivering`` runs it as one task,
+woken whenever alerts are queued, and stops it before the adapters go.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -15,26 +20,23 @@ from core.flusher import FlushStats
 from core.ports import Notifier
 from core.service import ParcelService, PollStats
 
-__all__ = ["build_scheduler"]
+__all__ = ["build_scheduler", "delivering"]
 
 log = logging.getLogger(__name__)
 
 
 def build_scheduler(
     service: ParcelService,
-    notifier: Notifier,
     *,
     poll_interval: float,
-    flush_interval: float,
     poll_batch: int = 500,
     on_cycle: Callable[[], Awaitable[None]] | None = None,
     on_poll: Callable[[PollStats], None] | None = None,
-    on_flush: Callable[[FlushStats], None] | None = None,
 ) -> AsyncIOScheduler:
-    """An unstarted scheduler with the poll and flush jobs; start it inside the running loop.
+    """An unstarted scheduler with the poll job; start it inside the running loop.
 
-    ``on_poll`` / ``on_flush`` hear each cycle that finished (readiness and metrics); a cycle
-    that raised is not reported, so a job failing every time shows as overdue.
+    ``on_poll`` hears each cycle that finished (readiness and metrics); a cycle that raised is
+    not reported, so a job failing every time shows as overdue.
     """
 
     async def poll() -> None:
@@ -55,16 +57,35 @@ def build_scheduler(
         except Exception:
             log.exception("poll cycle failed")
 
-    async def flush() -> None:
-        try:
-            flushed = await service.flush_outbox(notifier)
-            if on_flush is not None:
-                on_flush(flushed)
-        except Exception:
-            log.exception("outbox flush failed")
-
     scheduler = AsyncIOScheduler(timezone="UTC")
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     scheduler.add_job(poll, "interval", seconds=poll_interval, id="poll_due", **options)
-    scheduler.add_job(flush, "interval", seconds=flush_interval, id="flush_outbox", **options)
     return scheduler
+
+
+@contextlib.asynccontextmanager
+async def delivering(
+    service: ParcelService,
+    notifier: Notifier,
+    *,
+    interval: float,
+    grace: float = 10.0,
+    on_flush: Callable[[FlushStats], None] | None = None,
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Deliver the outbox in the background while the block runs; on exit, let the messages in
+    flight finish and be marked (up to ``grace`` seconds) before returning.
+
+    ``on_flush`` hears what was delivered at least every ``interval`` seconds, also while a
+    long backlog drains and while nothing is due (readiness and metrics)."""
+    task = asyncio.create_task(
+        service.run_delivery(notifier, interval, on_flush=on_flush), name="delivery"
+    )
+    try:
+        yield task
+    finally:
+        await service.stop_delivery(grace)
+        try:
+            async with asyncio.timeout(grace):
+                await task
+        except TimeoutError:
+            log.warning("outbox delivery did not stop within %.0f s", grace)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from core.models import ChatRef, ChatSettings, OrderId, ShipmentKey
+from core.models import ChatRef, ChatSettings, OrderId, Shipment, ShipmentKey, Subscription
 from core.ownership import Attempts, Scope
 from core.ports import (
     ChatRepository,
@@ -24,13 +24,16 @@ from core.ports import (
 
 __all__ = [
     "AttemptRepository",
+    "ChatView",
     "IndexedOrder",
     "OrderIndex",
     "OrderLink",
     "OrderLinkRepository",
+    "ParcelView",
     "ProactiveChats",
     "ProactiveOutbox",
     "ProactiveShipments",
+    "ReadViews",
     "Store",
 ]
 
@@ -158,6 +161,41 @@ class AttemptRepository(Protocol):
     async def clear(self, scope: Scope, subject: str) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """What a command first needs about the chat: its settings, the carrier it once picked
+    for the number asked about (None: never) and its subscriptions (archived too, newest
+    first, as ``SubscriptionRepository.for_chat`` lists them)."""
+
+    settings: ChatSettings
+    carrier_pick: str | None
+    subscriptions: tuple[Subscription, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelView:
+    """What ``/track`` needs about one parcel for one chat: the stored snapshot (None: never
+    saved), the chat's subscription (active or archived), the order index entry for the
+    number and the chat's order links by parcel."""
+
+    shipment: Shipment | None
+    subscription: Subscription | None
+    indexed: IndexedOrder | None
+    links: dict[ShipmentKey, OrderLink]
+
+
+class ReadViews(Protocol):
+    """Reads for chat commands, each one round trip that never waits behind background work
+    (the poller's writes and queries): implementations read on a connection of their own.
+
+    Each view is one consistent state and includes every write committed before it began.
+    """
+
+    async def chat(self, chat: ChatRef, number: str) -> ChatView: ...
+
+    async def parcel(self, chat: ChatRef, key: ShipmentKey) -> ParcelView: ...
+
+
 class Store(Protocol):
     """The repositories the service works with (``storage.Database`` provides them)."""
 
@@ -181,3 +219,6 @@ class Store(Protocol):
 
     @property
     def attempts(self) -> AttemptRepository: ...
+
+    @property
+    def views(self) -> ReadViews: ...

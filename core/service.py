@@ -14,16 +14,22 @@ The proactive side — what happens without anyone asking — works like this:
 - Each new snapshot is stored with the alerts it causes **in one transaction**
   (``ShipmentRepository.save_many``): alerts go to every subscriber whose preference wants them
   (``core.preferences``), into the outbox, unique per (chat, dedupe key).
-- ``flush_outbox`` hands queued alerts to the ``Notifier`` one message at a time and marks each
-  sent only after the notifier returned. Failures are retried with exponential backoff; chats
-  that blocked the bot are paused and their alerts parked until the chat talks again; alerts in
-  a chat's quiet hours are held and arrive as one digest when the window ends.
+- ``flush_outbox`` hands queued alerts to the ``Notifier``, chats side by side and one message
+  at a time per chat, and marks each sent only after the notifier returned
+  (``core.flusher``); ``run_delivery`` keeps doing so, woken as soon as alerts are queued. A
+  chat that waits, hangs or fails holds back only itself: failures are retried with
+  exponential backoff on the chat's own schedule; chats that blocked the bot, or whose
+  message failed ``max_send_attempts`` times, are parked and their alerts kept until the chat
+  talks again; alerts in a chat's quiet hours are held and arrive as one digest when the
+  window ends.
 - **Delivery guarantee.** Every queued alert is delivered at least once, across crashes and
-  restarts. The only duplicate possible is the message in flight when the process dies after the
-  platform acknowledged it (``Notifier.send`` returned) and before ``mark_sent`` committed: on
-  restart that one message (an alert or a digest) is sent again. The flusher sends and commits
-  one message at a time, so that is at most one duplicate per crash; nothing else is ever sent
-  twice. Run one flusher per database: two flushers could each send the same alert.
+  restarts. The only duplicates possible are messages in flight when the process dies after
+  the platform acknowledged them (``Notifier.send`` returned) and before ``mark_sent``
+  committed: on restart each is sent again. A chat has at most one message in flight, so that
+  is at most one duplicate per chat being sent to at the crash; nothing else is ever sent
+  twice, and a clean stop (``stop_delivery``) lets the messages in flight finish and be
+  marked, so it repeats nothing. Run one flusher per database: two flushers could each send
+  the same alert.
 - ``archive_due`` (run by ``poll_due`` every ``housekeeping_every``) moves finished parcels to
   the archive ``archive_after`` their end and expires parcels never scanned ``expire_after``
   after they were first seen, with one last alert.
@@ -39,7 +45,7 @@ import random
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
@@ -56,6 +62,7 @@ from core import (
     privacy,
     reader,
 )
+from core.cooperative import Breather
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
@@ -108,7 +115,7 @@ from core.replies import (
     timeline_reply,
 )
 from core.report import evidence_pack, history_reply
-from core.repositories import OrderLink, Store
+from core.repositories import IndexedOrder, OrderLink, Store
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
@@ -117,6 +124,13 @@ log = logging.getLogger(__name__)
 
 _USER_PROOFS = LockPolicy(5, timedelta(minutes=15), timedelta(minutes=15), timedelta(days=1))
 _ORDER_PROOFS = LockPolicy(10, timedelta(days=1), timedelta(hours=1), timedelta(days=7))
+
+
+class _Unread:
+    """Marks an argument the caller did not read (``None`` is a value read from storage)."""
+
+
+_UNREAD = _Unread()
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +149,12 @@ class ServiceConfig:
     """Failed ownership proofs one person may make before a (growing) lockout."""
     order_proofs: LockPolicy = _ORDER_PROOFS
     """Failed proofs for one order, across every account, before it is locked for everyone."""
+    send_timeout: timedelta = timedelta(seconds=30)
+    """One message's send (the platform's queueing included) is given up after this long and
+    retried later; a hung platform call never holds a chat's alerts for good."""
+    max_send_attempts: int = 10
+    """A chat whose message failed this many times in a row is parked until the person writes
+    again (its alerts wait; see ``core.flusher``)."""
     user_requests_per_minute: int = 30
     confirm_within: timedelta = timedelta(minutes=2)
     """How long a destructive command's confirmation button works."""
@@ -221,6 +241,8 @@ class ParcelService:
             clock,
             retry_base=self._config.flush_retry_base,
             retry_max=self._config.flush_retry_max,
+            send_timeout=self._config.send_timeout.total_seconds(),
+            max_attempts=self._config.max_send_attempts,
         )
 
     @property
@@ -241,57 +263,70 @@ class ParcelService:
         (``/verify``), the reply also names the order and its status; see ``_with_order``.
         """
         self._limit(chat)
-        await self.chat_seen(chat)
         if carrier is None:
-            labelled = await self._labelled(chat, text)
+            check_text(text, what="label", limit=120)  # it may be one of the chat's labels
+        ident = parse_identifier(text)
+        # Two reads for a stored parcel (``Store.views``), neither waiting for background work.
+        view = await self._store.views.chat(chat, ident.text)
+        await self._resume_if_paused(chat, view.settings)
+        if carrier is None:
+            labelled = _labelled(view.subscriptions, text)
             if labelled is not None:
                 text, carrier = labelled.key.number, labelled.key.carrier
-        ident = parse_identifier(text)
+                ident = parse_identifier(text)
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
         if carrier is None and ident.order_id is not None and self._orders is not None:
             return choice_reply(
                 ident.text, ident.matches, order_id=ident.order_id, seen=_seen(chat)
             )
-        request = await self._resolve(chat, ident, carrier)
+        request = await self._resolve(chat, ident, carrier, picked=view.carrier_pick)
         if isinstance(request, Reply):
             return request
-        shipment = await self._fetch(request)
-        reply = await self._shipment_reply(chat, shipment)
+        parcel = await self._store.views.parcel(chat, request.key)
+        shipment = await self._answer(request, parcel.shipment)
+        sub = parcel.subscription
+        link = parcel.links.get(shipment.key)
+        reply = shipment_reply(
+            shipment,
+            tz=view.settings.timezone,
+            subscribed=sub is not None and not sub.archived,
+            label=sub.label if sub else "",
+            now=self._clock.now(),
+            seen=_seen(chat, follower=sub is not None or link is not None),
+            promised_by=link.promised_by if link is not None else None,
+        )
         reply = _with_notes(reply, ident, request.carrier, _seen(chat))
-        return await self._with_order(chat, shipment, reply)
+        return await self._with_order(chat, shipment, reply, parcel.indexed, parcel.links)
 
     async def find_label(self, chat: ChatRef, text: str) -> str | None:
         """The number of the chat's parcel labelled ``text`` (any case), or None."""
-        sub = await self._labelled(chat, text)
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        sub = _labelled(subs, text)
         return sub.key.number if sub is not None else None
 
-    async def _labelled(self, chat: ChatRef, text: str) -> Subscription | None:
-        text = check_text(text, what="label", limit=120)
-        if not text:
-            return None
-        wanted = text.casefold()
-        for sub in await self._store.subscriptions.for_chat(chat, include_archived=True):
-            if sub.label and sub.label.casefold() == wanted:
-                return sub
-        return None
-
-    async def _with_order(self, chat: ChatRef, shipment: Shipment, reply: Reply) -> Reply:
+    async def _with_order(
+        self,
+        chat: ChatRef,
+        shipment: Shipment,
+        reply: Reply,
+        indexed: IndexedOrder | None,
+        links: Mapping[ShipmentKey, OrderLink],
+    ) -> Reply:
         """``reply`` plus the shop order the parcel ships, for the order's proven owner only.
 
-        The order index says which order ships a number but not whose it is, so the order is
-        shown only when this person verified it (this run) or this chat linked it before
-        (``/verify`` stores the link), and never in a group chat. Everyone else gets the
+        ``indexed`` is the order index entry for the parcel's number, ``links`` the chat's
+        order links. The order index says which order ships a number but not whose it is, so
+        the order is shown only when this person verified it (this run) or this chat linked it
+        before (``/verify`` stores the link), and never in a group chat. Everyone else gets the
         carrier's events alone. The parcel is linked to the order for this chat
         (``/orders``, ``/report``); a shop that cannot be read leaves the status out.
         """
         if chat.is_group:
             return reply
-        indexed = await self._store.order_index.find(shipment.number)
         if indexed is None or not indexed.order_id:
             return reply
         oid = indexed.order_id
-        links = await self._store.orders.for_chat(chat)
         verified = self._verified.get(f"{chat.platform}:{chat.user_id}", set())
         if oid not in verified and all(link.order_id != oid for link in links.values()):
             return reply
@@ -692,7 +727,10 @@ class ParcelService:
     async def chat_seen(self, chat: ChatRef) -> None:
         """The chat talked to the bot: if its alerts were parked (it had blocked the bot),
         resume them; what waited arrives as one digest."""
-        settings = await self._store.chats.get_settings(chat)
+        await self._resume_if_paused(chat, await self._store.chats.get_settings(chat))
+
+    async def _resume_if_paused(self, chat: ChatRef, settings: ChatSettings) -> None:
+        """``chat_seen`` for a chat whose settings were read already."""
         if settings.paused:
             await self._store.chats.resume_chat(chat)
             held = await self._store.outbox.hold_chat(chat.chat_key)
@@ -740,6 +778,7 @@ class ParcelService:
         # subscribers (and those chats' settings) are read, once for the whole cycle.
         alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
         errors = changed = calls = 0
+        breathe = Breather()
         for chunk, batch, failure in results:
             calls += 1
             if batch is None:
@@ -749,6 +788,7 @@ class ParcelService:
                 errors += len(chunk)
                 continue
             for request in chunk:
+                await breathe()
                 key = key_of[id(request)]
                 fresh = batch.shipments.get(key)
                 if fresh is None:
@@ -776,7 +816,7 @@ class ParcelService:
                 pairs = _promised_only(pairs, promised.get(key, set()))
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
-        added = await self._store.shipments.save_many(writes) if writes else 0
+        added = await self._save_many(writes) if writes else 0
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
         return PollStats(
             checked=tried,
@@ -808,7 +848,9 @@ class ParcelService:
         settings = await self._settings_for(subscribers.values())
         writes: list[SnapshotWrite] = []
         changed = skipped = 0
+        breathe = Breather()
         for key, fresh in latest.items():
+            await breathe()
             previous = old.get(key)
             followers = subscribers.get(key, [])
             if previous is None and not followers:
@@ -823,7 +865,7 @@ class ParcelService:
             if previous is None or write.shipment.events != previous.events:
                 changed += 1
             writes.append(write)
-        added = await self._store.shipments.save_many(writes) if writes else 0
+        added = await self._save_many(writes) if writes else 0
         if webhook and writes:
             await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
         return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
@@ -889,18 +931,46 @@ class ParcelService:
                 pairs = self._pairs([last], subscribers.get(key, []), settings)
                 writes.append(SnapshotWrite(shipment, None, pairs))
         if writes:
-            await self._store.shipments.save_many(writes)
+            await self._save_many(writes)
         for key in keys:
             await self._store.subscriptions.archive(key)
         log.info("archived %d parcels (%d never scanned)", len(keys), len(writes))
         return len(keys)
 
     async def flush_outbox(self, notifier: Notifier, limit: int = 200) -> FlushStats:
-        """Hand queued alerts to the notifier, one message at a time, oldest first
-        (``core.flusher.OutboxFlusher.flush`` says how)."""
+        """Hand queued alerts to the notifier until nothing is due, chats side by side, one
+        message at a time per chat (``core.flusher.OutboxFlusher.flush`` says how)."""
         return await self._flusher.flush(notifier, limit)
 
+    async def run_delivery(
+        self,
+        notifier: Notifier,
+        interval: float,
+        *,
+        on_flush: Callable[[FlushStats], None] | None = None,
+    ) -> None:
+        """Deliver queued alerts until ``stop_delivery``: as soon as a poll or a push queued
+        some, and every ``interval`` seconds for retries and quiet hours that ended
+        (``on_flush``: see ``core.flusher.OutboxFlusher.run``)."""
+        await self._flusher.run(notifier, interval, on_flush)
+
+    def wake_delivery(self) -> None:
+        """Alerts were queued: deliver them now (``run_delivery``)."""
+        self._flusher.wake()
+
+    async def stop_delivery(self, grace: float = 10.0) -> None:
+        """Start no new message; let the ones in flight finish and be marked (up to ``grace``
+        seconds), so a clean stop repeats nothing."""
+        await self._flusher.stop(grace)
+
     # ---------------------------------------------------------------- internals
+
+    async def _save_many(self, writes: Sequence[SnapshotWrite]) -> int:
+        """Store snapshots with their alerts; wake the delivery of any alert queued."""
+        added = await self._store.shipments.save_many(writes)
+        if added:
+            self._flusher.wake()
+        return added
 
     def _limit(self, chat: ChatRef) -> None:
         key = f"{chat.platform}:{chat.user_id}"
@@ -913,9 +983,16 @@ class ParcelService:
             )
 
     async def _resolve(
-        self, chat: ChatRef, ident: Identifier, carrier: str | None
+        self,
+        chat: ChatRef,
+        ident: Identifier,
+        carrier: str | None,
+        *,
+        picked: str | _Unread | None = _UNREAD,
     ) -> TrackRequest | Reply:
-        """Decide which carrier to ask: the user's choice, a remembered pick, or detection."""
+        """Decide which carrier to ask: the user's choice, a remembered pick, or detection.
+
+        ``picked`` is the chat's remembered pick for the number when already read."""
         now = self._clock.now()
         if carrier:
             chosen = carriers.get_carrier(carrier)
@@ -926,7 +1003,8 @@ class ParcelService:
                 )
             await self._store.chats.remember_carrier(chat, ident.text, chosen.code)
             return TrackRequest(ident.text, chosen.code, now)
-        picked = await self._store.chats.carrier_pick(chat, ident.text)
+        if isinstance(picked, _Unread):
+            picked = await self._store.chats.carrier_pick(chat, ident.text)
         if picked:
             return TrackRequest(ident.text, picked, now)
         typos = carriers.suspected_typos(ident.text)
@@ -962,8 +1040,12 @@ class ParcelService:
         A fresh answer goes through the same path as a poll, so subscribers get the alerts
         for anything it reveals.
         """
-        now = self._clock.now()
         stored = await self._store.shipments.get(request.key)
+        return await self._answer(request, stored)
+
+    async def _answer(self, request: TrackRequest, stored: Shipment | None) -> Shipment:
+        """``_fetch`` for a parcel whose stored snapshot (``stored``) was read already."""
+        now = self._clock.now()
         if stored is not None and stored.checked_at is not None:
             fresh_enough = now - stored.checked_at < self._config.refresh_after
             if fresh_enough or stored.is_final:
@@ -986,7 +1068,7 @@ class ParcelService:
         write = self._snapshot(stored, fresh, now, subs, settings, webhook_fed=fed)
         if stored is not None and not subs:
             write = replace(write, next_check_at=None)
-        await self._store.shipments.save_many([write])
+        await self._save_many([write])
         return write.shipment
 
     def _snapshot(
@@ -1372,6 +1454,18 @@ def _older(pushed: Shipment, stored: Shipment) -> bool:
     if newest_stored is None:
         return False
     return newest_pushed is None or newest_pushed < newest_stored
+
+
+def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
+    """The subscription among ``subs`` labelled ``text`` (any case), or None."""
+    text = check_text(text, what="label", limit=120)
+    if not text:
+        return None
+    wanted = text.casefold()
+    for sub in subs:
+        if sub.label and sub.label.casefold() == wanted:
+            return sub
+    return None
 
 
 def _promised_only(

@@ -16,11 +16,11 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
-__all__ = ["Row", "SerialConnection", "Transaction"]
+__all__ = ["InlineReader", "Reader", "Row", "SerialConnection", "Transaction"]
 
 _T = TypeVar("_T")
 
@@ -111,14 +111,36 @@ class SerialConnection:
                 raise
             return result
 
+        result = await self._hand_off(transact)
+        if self._on_commit is not None:
+            self._on_commit()
+        return result
+
+    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` on the connection's worker thread inside one read transaction, so that
+        its queries see one consistent state; return what it returned.
+
+        Several queries for one hand-off (see ``run_transaction``). ``work`` gets the plain
+        ``sqlite3`` connection and must only read.
+        """
+
+        def read() -> _T:
+            conn = self._conn._conn  # aiosqlite's own sqlite3 connection
+            conn.execute("BEGIN DEFERRED")
+            try:
+                return work(conn)
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+        return await self._hand_off(read)
+
+    async def _hand_off(self, job: Callable[[], _T]) -> _T:
         async with self._lock:
             # aiosqlite has no public way to run a function on its worker thread (where its
             # sqlite3 connection lives); ``_execute`` is how its own methods do it.
             run = cast("Callable[[Callable[[], _T]], Awaitable[_T]]", self._conn._execute)
-            result = await run(transact)
-        if self._on_commit is not None:
-            self._on_commit()
-        return result
+            return await run(job)
 
     async def _rollback(self) -> None:
         try:
@@ -127,6 +149,52 @@ class SerialConnection:
             # No transaction was open (BEGIN failed, COMMIT went through, or SQLite already
             # rolled back by itself): nothing to undo.
             log.debug("rollback found no open transaction")
+
+
+class Reader(Protocol):
+    """Runs a group of queries as one read transaction (``SerialConnection``, ``InlineReader``)."""
+
+    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T: ...
+
+
+class InlineReader:
+    """A read-only connection used on the event loop's own thread, for chat commands.
+
+    A chat command reads a handful of rows by key: tens of microseconds of SQLite work,
+    against a hand-off to a worker thread whose every wake-up competes for the GIL with the
+    poller's threads (milliseconds each while a poll runs). In WAL mode a reader never waits
+    for the writer, so reading inline is faster and keeps command latency independent of
+    background work. Only small, indexed reads belong here: the loop runs nothing else
+    meanwhile.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    @classmethod
+    def open(cls, location: str, busy_timeout_ms: int) -> InlineReader:
+        """A reader on the database file at ``location`` (``query_only``: it cannot write)."""
+        conn = sqlite3.connect(location, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+            conn.execute("PRAGMA query_only = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn)
+
+    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work`` inside one read transaction (one consistent state); return its result."""
+        conn = self._conn
+        conn.execute("BEGIN DEFERRED")
+        try:
+            return work(conn)
+        finally:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()
 
 
 class Transaction:

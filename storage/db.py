@@ -28,7 +28,7 @@ from core.ports import Clock
 from storage.attempts import SqliteAttempts
 from storage.chats import SqliteChats, SqliteMeta
 from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
-from storage.connection import SerialConnection
+from storage.connection import InlineReader, Reader, SerialConnection
 from storage.guilds import SqliteDiscordGuilds
 from storage.inbox import SqliteInbox
 from storage.migrations import Migration, apply_migrations
@@ -39,6 +39,7 @@ from storage.outbox import SqliteOutbox
 from storage.shipments import SqliteShipments
 from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
+from storage.views import SqliteViews
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
 
@@ -48,6 +49,10 @@ DEFAULT_BUSY_TIMEOUT_MS = 15_000
 """How long a write waits for another connection's write lock before giving up."""
 
 _MEMORY = ":memory:"
+
+_READER_BUSY_TIMEOUT_MS = 1_000
+"""How long a chat command's read waits when SQLite answers busy. In WAL mode readers only
+see that in rare moments (another process recovering the log); the event loop waits with it."""
 
 
 class _WallClock:
@@ -59,11 +64,19 @@ class Database:
     """An open parcelbot database: one connection and the repositories built on it.
 
     Every repository shares the connection; statements from concurrent tasks are serialised
-    (see ``storage.connection``). Several ``Database`` objects, in one process or many, may
-    open the same file at once.
+    (see ``storage.connection``). ``views`` (what chat commands read) use a second, read-only
+    connection on the event loop's thread when the file is in WAL mode
+    (``storage.connection.InlineReader``), so they never queue behind background work.
+    Several ``Database`` objects, in one process or many, may open the same file at once.
     """
 
-    def __init__(self, conn: SerialConnection, clock: Clock, path: str) -> None:
+    def __init__(
+        self,
+        conn: SerialConnection,
+        clock: Clock,
+        path: str,
+        reader: Reader | None = None,
+    ) -> None:
         self.path = path
         self.shipments = SqliteShipments(conn, clock)
         self.subscriptions = SqliteSubscriptions(conn, clock)
@@ -77,6 +90,8 @@ class Database:
         self.observations = SqliteObservations(conn)
         self.attempts = SqliteAttempts(conn)
         self.stats = SqliteStats(conn)
+        # Chat commands read on a connection of their own (see storage.views).
+        self.views = SqliteViews(reader or conn)
         self._conn = conn
 
     @classmethod
@@ -101,6 +116,7 @@ class Database:
         # Autocommit mode: transactions are explicit BEGIN IMMEDIATE … COMMIT.
         conn = await aiosqlite.connect(location, isolation_level=None)
         checkpointer: Checkpointer | None = None
+        reader: InlineReader | None = None
         try:
             await _configure(conn, busy_timeout_ms)
             await apply_migrations(conn, migrations)
@@ -109,10 +125,19 @@ class Database:
                 # safety net only.
                 checkpointer = await Checkpointer.open(location, busy_timeout_ms)
                 await conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES:d}")
+                # WAL lets a second connection read while the first one writes.
+                reader = InlineReader.open(location, _READER_BUSY_TIMEOUT_MS)
             serial = SerialConnection(conn, checkpointer.nudge if checkpointer else None)
-            yield cls(serial, clock or _WallClock(), location)
+            yield cls(
+                serial,
+                clock or _WallClock(),
+                location,
+                reader,
+            )
         finally:
             # The worker threads are not daemons: an unclosed connection hangs the exit.
+            if reader is not None:
+                reader.close()
             if checkpointer is not None:
                 await checkpointer.close()
             await conn.close()

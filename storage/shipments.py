@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from operator import attrgetter, is_
 from typing import Any
 
+from core.cooperative import Breather
 from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
 from core.ports import Clock, DueParcels, SnapshotWrite
 from storage.codec import (
@@ -25,7 +26,7 @@ from storage.codec import (
 from storage.connection import SerialConnection
 from storage.observations import country_only, parcel_digest
 
-__all__ = ["SqliteShipments"]
+__all__ = ["SqliteShipments", "read_snapshot"]
 
 # Column order: storage.codec.SHIPMENT_COLUMNS. first_seen is kept from the first insert.
 _UPSERT_SHIPMENT = """
@@ -68,16 +69,20 @@ JOIN shipments AS s
     ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
 """
 
-_SELECT_SHIPMENTS = (
-    """
+_SHIPMENT_COLUMNS = """
 SELECT s.id,
     s.carrier, s.number, s.status, s.incident, s.provider, s.origin, s.destination,
     s.eta_earliest, s.eta_latest, s.eta_most_likely, s.eta_source, s.eta_confidence,
     s.promised_by, s.checked_at, s.delivered_at, s.shipped_at, s.proof_kind, s.proof_detail,
     s.first_seen, s.next_check_at
 """
-    + _KEYED
-)
+_SELECT_SHIPMENTS = _SHIPMENT_COLUMNS + _KEYED
+_SELECT_SHIPMENT = _SHIPMENT_COLUMNS + "FROM shipments AS s WHERE s.carrier = ? AND s.number = ?"
+
+_SELECT_OWN_EVENTS = """
+SELECT shipment_id, time, status, description, location, raw_code, incident
+FROM events WHERE shipment_id = ? ORDER BY time, id
+"""
 
 _SELECT_EVENTS = """
 SELECT shipment_id, time, status, description, location, raw_code, incident
@@ -104,6 +109,24 @@ SELECT s.carrier, s.number,
 FROM shipments AS s
 WHERE s.next_check_at <= ?
 ORDER BY s.next_check_at, s.id
+LIMIT ?
+"""
+
+# The archive scan (``finished``). Driven by the active subscriptions' index, not by a scan of
+# every stored parcel: its cost follows the parcels people follow, however many finished ones
+# are kept.
+_SELECT_FINISHED = """
+SELECT s.carrier, s.number
+FROM subscriptions AS u INDEXED BY subscriptions_active
+CROSS JOIN shipments AS s ON s.carrier = u.carrier AND s.number = u.number
+WHERE u.archived = 0 AND (
+    (s.status = 'delivered' AND coalesce(s.delivered_at, s.checked_at) <= ?)
+    OR (s.status = 'expired' AND s.checked_at <= ?)
+    OR (s.status = 'exception' AND s.incident IN ('lost', 'destroyed', 'returned', 'cancelled')
+        AND s.checked_at <= ?)
+    OR (s.status IN ('not_found', 'info_received') AND s.first_seen <= ?))
+GROUP BY s.id
+ORDER BY s.checked_at, s.id
 LIMIT ?
 """
 
@@ -206,6 +229,16 @@ def _key_of(write: SnapshotWrite) -> tuple[str, str]:
 
 def _keys_json(keys: Sequence[ShipmentKey]) -> str:
     return json.dumps([[key.carrier, key.number] for key in keys], ensure_ascii=False)
+
+
+def read_snapshot(conn: sqlite3.Connection, key: ShipmentKey) -> Shipment | None:
+    """The stored snapshot of one parcel with its full history, read on a plain ``sqlite3``
+    connection (inside the caller's read transaction); None when never saved."""
+    row = conn.execute(_SELECT_SHIPMENT, (key.carrier, key.number)).fetchone()
+    if row is None:
+        return None
+    events = events_by_parent(conn.execute(_SELECT_OWN_EVENTS, (row[0],)).fetchall())
+    return shipment_from_row(row[1:], events.get(row[0], ()))
 
 
 class SqliteShipments:
@@ -334,7 +367,9 @@ class SqliteShipments:
         # A parcel saved twice in one batch keeps the later snapshot (and both histories).
         last: dict[tuple[str, str], int] = {_key_of(w): i for i, w in enumerate(writes)}
         cached = self._cache
+        breathe = Breather()
         for index, write in enumerate(writes):
+            await breathe()
             shipment = write.shipment
             carrier, number = shipment.carrier, shipment.number
             seen = memo.get((carrier, number))
@@ -619,15 +654,7 @@ class SqliteShipments:
         label created) first seen at or before ``inactive_before``. Oldest first.
         """
         rows = await self._conn.read(
-            "SELECT s.carrier, s.number FROM shipments AS s "
-            "WHERE EXISTS (SELECT 1 FROM subscriptions AS u WHERE u.carrier = s.carrier "
-            "AND u.number = s.number AND u.archived = 0) AND ("
-            "(s.status = 'delivered' AND coalesce(s.delivered_at, s.checked_at) <= ?) "
-            "OR (s.status = 'expired' AND s.checked_at <= ?) "
-            "OR (s.status = 'exception' AND s.incident IN "
-            "('lost', 'destroyed', 'returned', 'cancelled') AND s.checked_at <= ?) "
-            "OR (s.status IN ('not_found', 'info_received') AND s.first_seen <= ?)) "
-            "ORDER BY s.checked_at, s.id LIMIT ?",
+            _SELECT_FINISHED,
             (
                 time_to_text(done_before),
                 time_to_text(done_before),

@@ -7,27 +7,42 @@ limit; and it has no per-chat spacing for private chats. ``FloodControl`` instea
 of recent sends, so no window of ``period`` seconds ever holds more than ``global_rate``
 messages, and spaces messages to one chat by ``chat_interval``.
 
-The log records when each request *finished*, not when it started: Telegram received it
-somewhere in between, so a new request that starts ``period`` after an old one finished
-reaches Telegram at least ``period`` after it, however long either spent on the way. Within
-those hard limits messages leave at an even pace a little under the limit (``pace``).
+The global log records when each request *started*, and its window is ``period + margin``
+long: with the usual steady network delay a request reaches Telegram as long after its start
+as the one before it, so the window Telegram sees is the one kept here, and ``margin``
+absorbs the jitter. (Counting from when requests finished would be safe against any jitter,
+but every request would then hold its slot for its whole round trip on top of ``period``:
+at 0.4 s of latency that caps the rate at 30 / 1.4 s, about 21 msg/s.) Within those hard
+limits messages leave at an even pace a little under the limit (``pace``), kept by an
+``aiolimiter.AsyncLimiter``. Per chat, spacing counts from when the previous message
+finished: one chat's rate is not worth a 429.
+
+Chats are independent: a chat waiting for its spacing, or for a ``RetryAfter`` Telegram sent
+about it, holds back only itself. Only when refusals come from several chats at once
+(``global_429_chats`` within ``global_429_window``), or for a request that names no chat, is
+the whole bot paused. Sends made inside ``background_sends()`` (alerts) queue for the global
+window behind everything else, so answers to people go first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import warnings
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, TypeAlias
 
+from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-__all__ = ["MESSAGE_METHODS", "FloodControl", "SendLimits", "retry_seconds"]
+__all__ = ["MESSAGE_METHODS", "FloodControl", "SendLimits", "background_sends", "retry_seconds"]
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +78,8 @@ class SendLimits:
     chat_interval: float = 1.0
     group_rate: int = 20
     group_period: float = 60.0
-    margin: float = 0.005
-    """Seconds added to the hard windows (they already count from when a request finished)."""
+    margin: float = 0.05
+    """Seconds added to the hard windows, for jitter in the network delay (see above)."""
     pace: float = 0.985
     """The share of ``global_rate`` to aim at, evenly spaced. Below 1 so that the hard window
     stays a safety net: were the pace exactly the limit, every late wake-up would make the
@@ -73,8 +88,27 @@ class SendLimits:
     """Seconds added to ``chat_interval``."""
     max_retries: int = 3
     """How often one request is retried after ``RetryAfter`` before the error is raised."""
-    max_retry_wait: float = 60.0
-    """A ``RetryAfter`` longer than this is raised at once instead of waited out."""
+    max_retry_wait: float = 10.0
+    """A ``RetryAfter`` longer than this is raised at once instead of waited out (the outbox
+    then retries that chat later, on its own)."""
+    global_429_chats: int = 5
+    """``RetryAfter`` answers about this many different chats within ``global_429_window``
+    seconds mean the bot as a whole is over the limit: everyone pauses."""
+    global_429_window: float = 1.0
+
+
+_BACKGROUND: ContextVar[bool] = ContextVar("telegram_background_send", default=False)
+
+
+@contextlib.contextmanager
+def background_sends() -> Iterator[None]:
+    """Requests made inside this block (in this task) yield to any other request waiting for
+    the global window: alerts let answers to people go first."""
+    token = _BACKGROUND.set(True)
+    try:
+        yield
+    finally:
+        _BACKGROUND.reset(token)
 
 
 def retry_seconds(err: RetryAfter) -> float:
@@ -86,19 +120,21 @@ def retry_seconds(err: RetryAfter) -> float:
 
 
 class _Slot:
-    """One request's place in a window: in flight until ``done`` is set."""
+    """One request's place in a window, from when it started."""
 
-    __slots__ = ("done",)
+    __slots__ = ("at",)
 
-    def __init__(self) -> None:
-        self.done = math.inf
+    def __init__(self, at: float) -> None:
+        self.at = at
 
 
 class _Window:
-    """At most ``rate`` requests in any ``period``, counted from when each one finished.
+    """At most ``rate`` requests in any ``period``, counted from when each one started.
 
-    With ``spacing``, requests also start at least that far apart (a backlog leaves at an even
-    pace, not in bursts of ``rate``). Waiters are served first come, first served.
+    With ``spacing``, requests also start at least that far apart on average (a backlog
+    leaves at an even pace, not in bursts of ``rate``): a leaky bucket two requests deep, so
+    a late wake-up is made up by the next start instead of lowering the rate. Waiters are
+    served first come, first served; ``background`` waiters only when no other one waits.
     """
 
     def __init__(self, rate: int, period: float, spacing: float = 0.0) -> None:
@@ -107,37 +143,30 @@ class _Window:
         self.spacing = spacing
         self.slots: list[_Slot] = []
         self.lock = asyncio.Lock()
-        self._finished = asyncio.Event()
-        # When the next start is due by the pace alone. It advances by ``spacing`` from the
-        # previous *due* time, not the actual one, so late wake-ups do not add up (up to half
-        # a spacing is made up; more would bunch requests).
-        self._due = -math.inf
+        # One background request at a time queues for ``lock``: a foreground one arriving
+        # later finds at most that one ahead of it.
+        self.background = asyncio.Lock()
+        self._pace = AsyncLimiter(2, 2 * spacing) if spacing > 0 else None
 
-    async def acquire(self) -> _Slot:
+    async def acquire(self, *, background: bool = False) -> _Slot:
+        if background:
+            async with self.background:
+                return await self._acquire()
+        return await self._acquire()
+
+    async def _acquire(self) -> _Slot:
         loop = asyncio.get_running_loop()
         async with self.lock:
+            if self._pace is not None:
+                await self._pace.acquire()
             while True:
                 now = loop.time()
-                self.slots = [slot for slot in self.slots if slot.done > now - self.period]
-                wait = self._due - now
-                if len(self.slots) >= self.rate:
-                    oldest = min(slot.done for slot in self.slots)
-                    if oldest == math.inf:
-                        # Every slot is in flight: wait for one to finish.
-                        self._finished.clear()
-                        await self._finished.wait()
-                        continue
-                    wait = max(wait, oldest + self.period - now)
-                if wait <= 0:
-                    slot = _Slot()
+                self.slots = [slot for slot in self.slots if slot.at > now - self.period]
+                if len(self.slots) < self.rate:
+                    slot = _Slot(now)
                     self.slots.append(slot)
-                    self._due = max(self._due, now - self.spacing / 2) + self.spacing
                     return slot
-                await asyncio.sleep(wait)
-
-    def release(self, slot: _Slot, now: float) -> None:
-        slot.done = now
-        self._finished.set()
+                await asyncio.sleep(self.slots[0].at + self.period - now)
 
 
 @dataclass(slots=True)
@@ -146,6 +175,8 @@ class _ChatState:
     last: float = -math.inf
     """When the chat's previous message finished."""
     group: _Window | None = None
+    paused_until: float = 0.0
+    """Telegram asked this chat to wait (``RetryAfter``) until then."""
 
 
 class FloodControl(BaseRateLimiter[int]):
@@ -153,8 +184,9 @@ class FloodControl(BaseRateLimiter[int]):
 
     Only message-posting methods (``MESSAGE_METHODS``) are throttled; chat actions, edits and
     callback answers pass straight through. Messages to one chat are sent one after another,
-    in order. ``RetryAfter`` pauses every throttled request for the time Telegram asked, then
-    the request is retried (``rate_limit_args`` overrides ``max_retries`` per call).
+    in order. ``RetryAfter`` pauses the chat it was about for the time Telegram asked (every
+    chat when it looks global, see the module docstring), then the request is retried
+    (``rate_limit_args`` overrides ``max_retries`` per call).
     """
 
     def __init__(self, limits: SendLimits | None = None) -> None:
@@ -169,6 +201,7 @@ class FloodControl(BaseRateLimiter[int]):
         )
         self._chats: dict[str, _ChatState] = {}
         self._paused_until = 0.0
+        self._refusals: deque[tuple[float, str]] = deque()
         self.retries = 0
         """How many ``RetryAfter`` answers were waited out (for monitoring and benchmarks)."""
 
@@ -190,11 +223,17 @@ class FloodControl(BaseRateLimiter[int]):
         retries = self.limits.max_retries if rate_limit_args is None else rate_limit_args
         chat_id = data.get("chat_id")
         if endpoint not in MESSAGE_METHODS or chat_id is None:
-            return await self._with_retries(endpoint, retries, lambda: callback(*args, **kwargs))
+            return await self._with_retries(
+                endpoint, retries, lambda: callback(*args, **kwargs), None, ""
+            )
         state = self._chat_state(str(chat_id))
         async with state.lock:
             return await self._with_retries(
-                endpoint, retries, lambda: self._throttled(state, callback(*args, **kwargs))
+                endpoint,
+                retries,
+                lambda: self._throttled(state, callback(*args, **kwargs)),
+                state,
+                str(chat_id),
             )
 
     async def _with_retries(
@@ -202,6 +241,8 @@ class FloodControl(BaseRateLimiter[int]):
         endpoint: str,
         retries: int,
         attempt: Callable[[], Coroutine[Any, Any, _Result]],
+        state: _ChatState | None,
+        chat_id: str,
     ) -> _Result:
         tries = 0
         while True:
@@ -209,44 +250,61 @@ class FloodControl(BaseRateLimiter[int]):
                 return await attempt()
             except RetryAfter as err:
                 delay = retry_seconds(err)
+                until = asyncio.get_running_loop().time() + delay
+                if state is not None:
+                    state.paused_until = max(state.paused_until, until)
+                if state is None or self._looks_global(chat_id):
+                    if self._paused_until < until:
+                        log.warning("Telegram flood control: every chat waits %.1f s", delay)
+                    self._paused_until = max(self._paused_until, until)
                 if tries >= retries or delay > self.limits.max_retry_wait:
                     raise
                 tries += 1
                 self.retries += 1
-                log.info("Telegram asked to wait %.1f s before %s; waiting", delay, endpoint)
-                loop = asyncio.get_running_loop()
-                self._paused_until = max(self._paused_until, loop.time() + delay)
-                await self._wait_out_pause()
+                log.debug("Telegram asked to wait %.1f s before %s; waiting", delay, endpoint)
+                await self._wait_out_pause(state)
+
+    def _looks_global(self, chat_id: str) -> bool:
+        """Record a refusal about ``chat_id``; True when refusals came from enough different
+        chats lately that the limit hit is the bot's, not the chat's."""
+        now = asyncio.get_running_loop().time()
+        refusals = self._refusals
+        refusals.append((now, chat_id))
+        while refusals and refusals[0][0] < now - self.limits.global_429_window:
+            refusals.popleft()
+        return len({chat for _at, chat in refusals}) >= self.limits.global_429_chats
 
     async def _throttled(self, state: _ChatState, request: Coroutine[Any, Any, _Result]) -> _Result:
         lim = self.limits
         loop = asyncio.get_running_loop()
-        taken: list[tuple[_Window, _Slot]] = []
         started = False
         try:
-            await self._wait_out_pause()
+            await self._wait_out_pause(state)
             if lim.chat_interval:
                 wait = state.last + lim.chat_interval + lim.chat_margin - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
+            background = _BACKGROUND.get()
             for window in (state.group, self._global):
                 if window is not None:
-                    taken.append((window, await window.acquire()))
+                    await window.acquire(background=background)
             started = True
             return await request
         finally:
             request.close()  # never awaited when the wait above was cancelled
-            now = loop.time()
             if started:
-                state.last = now
-            for window, slot in taken:
-                window.release(slot, now)
+                state.last = loop.time()
 
-    async def _wait_out_pause(self) -> None:
+    async def _wait_out_pause(self, state: _ChatState | None) -> None:
         loop = asyncio.get_running_loop()
+
+        def left() -> float:
+            chat = state.paused_until if state is not None else 0.0
+            return max(self._paused_until, chat) - loop.time()
+
         # The deadline can move while we sleep (another RetryAfter), hence the loop.
-        while (left := self._paused_until - loop.time()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(left)
+        while (wait := left()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
 
     def _chat_state(self, chat_id: str) -> _ChatState:
         state = self._chats.get(chat_id)
@@ -266,5 +324,6 @@ class FloodControl(BaseRateLimiter[int]):
         lim = self.limits
         horizon = max(lim.chat_interval + lim.chat_margin, lim.group_period + lim.margin)
         for chat_id, state in list(self._chats.items()):
-            if not state.lock.locked() and state.last < now - horizon:
+            idle = state.last < now - horizon and state.paused_until < now
+            if not state.lock.locked() and idle:
                 del self._chats[chat_id]

@@ -10,7 +10,7 @@ from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, TelegramError
 
-from bots.telegram_bot.limiter import retry_seconds
+from bots.telegram_bot.limiter import background_sends, retry_seconds
 from bots.telegram_bot.render import CallbackCodec, Rendered, deep_link, render
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable
@@ -179,7 +179,8 @@ class TelegramSender:
     """The core's ``Notifier`` for Telegram chats.
 
     Flood limits and ``RetryAfter`` waits are handled by the bot's rate limiter
-    (``FloodControl``); what is left over becomes ``ChatUnreachable``: permanent when the chat
+    (``FloodControl``), where alerts queue behind answers to people; what is left over
+    becomes ``ChatUnreachable``: permanent when the chat
     blocked the bot or no longer exists, otherwise with the time to wait before retrying.
     A private reply addressed to a group is replaced by a pointer to the private chat, and
     nothing is posted to a group whose admins switched the bot's replies off.
@@ -206,7 +207,9 @@ class TelegramSender:
                 log.info("not posting to group %s: its admins switched replies off", chat.chat_id)
                 return
             reply = shown_in(chat, reply, self._username())
-        await deliver(lambda: post_reply(self._bot, chat.chat_id, reply, self._codec))
+        # Alerts yield to answers: a person waiting for a reply goes first.
+        with background_sends():
+            await deliver(lambda: post_reply(self._bot, chat.chat_id, reply, self._codec))
 
 
 async def deliver(post: Callable[[], Awaitable[list[Message]]]) -> list[Message]:

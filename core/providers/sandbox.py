@@ -48,6 +48,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from core.carriers import normalise
+from core.cooperative import Breather
 from core.errors import ProviderUnavailable, ShipmentNotFound
 from core.models import (
     Eta,
@@ -734,7 +735,9 @@ class SandboxProvider:
         # Most polls find a parcel's visible scans unchanged: the last answer is reused (same
         # scan objects, new check time) while the clock stays within its span (``_Built``).
         reuse = now.tzinfo is UTC
+        breathe = Breather()
         for request in requests:
+            await breathe()
             key = request.key
             built = recent.get((request.carrier, request.number))
             if built is None:

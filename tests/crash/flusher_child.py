@@ -5,13 +5,15 @@
 Its notifier stands in for a chat platform: a message counts as delivered once it is appended
 to the deliveries file and fsync'ed (the platform's acknowledgement); only then does
 ``send`` return. Each line is ``<pid> <chat key> <alert text>``. The process prints ``ready``
-once the database is open, so the test can kill it while it is flushing.
+once the database is open, so the test can kill it while it is flushing. SIGTERM stops it
+cleanly: the messages in flight finish and are marked, then it exits with status 0.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -43,9 +45,18 @@ async def main(database: Path, deliveries: Path) -> int:
     async with Database.open(database) as db:
         service = ParcelService(provider=SandboxProvider(clock), store=db, clock=clock)
         notifier = FileNotifier(deliveries)
+        stopping = asyncio.Event()
+        stopped: list[asyncio.Task[None]] = []
+
+        def stop() -> None:
+            stopping.set()
+            stopped.append(asyncio.create_task(service.stop_delivery(grace=10.0)))
+
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop)
         print("ready", flush=True)
-        while await db.outbox.pending_count():
+        while not stopping.is_set() and await db.outbox.pending_count():
             await service.flush_outbox(notifier, limit=25)
+        await asyncio.gather(*stopped)
     return 0
 
 

@@ -3,8 +3,9 @@ duplicates are the documented ones.
 
 Contract (``core.service`` module docstring): every queued alert is delivered at least once;
 a message is sent twice only when the process died after the platform acknowledged it and
-before ``mark_sent`` committed — at most one message per crash, and it is always the last
-message the killed process delivered.
+before ``mark_sent`` committed — at most one message per chat in flight at the crash, and it
+is always the last message the killed process delivered to that chat. A clean stop (SIGTERM)
+lets the messages in flight finish and be marked: it repeats nothing.
 """
 
 from __future__ import annotations
@@ -114,11 +115,11 @@ def test_sigkill_loses_nothing_and_duplicates_only_in_the_window(tmp_path: Path)
     deliveries = [(int(pid), chat_key, text) for pid, chat_key, text in lines]
     counts = Counter((chat_key, text) for _pid, chat_key, text in deliveries)
     assert set(counts) == expected, "an alert was lost or an unknown one was sent"
-    last_of_run: dict[int, tuple[str, str]] = {}
+    last_of_run: dict[tuple[int, str], str] = {}
     for pid, chat_key, text in deliveries:
-        last_of_run[pid] = (chat_key, text)
-    # Every delivery but an alert's last must be the final message of a killed run: the
-    # platform had acknowledged it and the process died before committing "sent".
+        last_of_run[pid, chat_key] = text
+    # Every delivery but an alert's last must be the final message of a killed run to that
+    # chat: the platform had acknowledged it and the process died before committing "sent".
     runs_of: dict[tuple[str, str], list[int]] = {}
     for pid, chat_key, text in deliveries:
         runs_of.setdefault((chat_key, text), []).append(pid)
@@ -126,9 +127,32 @@ def test_sigkill_loses_nothing_and_duplicates_only_in_the_window(tmp_path: Path)
     for item, pids in runs_of.items():
         for pid in pids[:-1]:
             assert pid in killed, f"{item} sent twice without a crash"
-            assert last_of_run[pid] == item, f"{item} repeated outside the window"
+            assert last_of_run[pid, item[0]] == item[1], f"{item} repeated outside the window"
             extra += 1
-    assert extra <= len(killed)
+    per_run = Counter(pid for pids in runs_of.values() for pid in pids[:-1])
+    assert all(count <= CHATS for count in per_run.values())
     assert len(killed) >= 20, f"only {len(killed)} kills landed before the outbox was empty"
     duplicates = sum(1 for count in counts.values() if count > 1)
     print(f"\n{len(killed)} kills, {extra} repeats of {duplicates} alerts, {elapsed:.1f}s")
+
+
+def test_sigterm_stops_cleanly_and_repeats_nothing(tmp_path: Path) -> None:
+    db, log = tmp_path / "stop.sqlite3", tmp_path / "deliveries.log"
+    expected = asyncio.run(_seed(db))
+    rng = random.Random(20260303)
+    stops = 0
+    for _ in range(12):
+        child = _start(db, log)
+        time.sleep(rng.uniform(0.0, 0.04))
+        child.send_signal(signal.SIGTERM)
+        _out, err = child.communicate(timeout=30)
+        assert child.returncode == 0, err
+        assert "Traceback" not in err
+        stops += 1
+    final = _start(db, log)
+    _out, err = final.communicate(timeout=60)
+    assert final.returncode == 0, err
+    counts = Counter(tuple(line.split("\t")[1:]) for line in log.read_text().splitlines())
+    assert set(counts) == expected
+    assert max(counts.values()) == 1, "a clean stop repeated a message"
+    assert stops == 12

@@ -6,6 +6,8 @@
 ``push_callback``, then ``wait_for`` the calls the bot makes. Everything the real server
 checks that has bitten us is checked here too: ``bot_command`` entities, HTML that Telegram
 would refuse, the 4096-character limit, 64-byte callback data, flood limits (optional).
+For load runs it can add network ``latency`` (half on the way in, half on the way out) and
+refuse a share of messages with 429 (``refuse_rate``); ``fail_chat`` makes one chat fail.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import html
 import itertools
 import json
+import random
 import re
 import time
 from collections import defaultdict, deque
@@ -188,8 +191,16 @@ class FakeBotApi:
         username: str = BOT_USERNAME,
         flood_limits: FloodLimits | None = None,
         clock: Callable[[], float] = time.monotonic,
+        latency: float = 0.0,
+        refuse_rate: float = 0.0,
+        seed: int = 13,
     ) -> None:
         self.token = token
+        self.latency = latency
+        self.refuse_rate = refuse_rate
+        self.random_refusals = 0
+        self._rng = random.Random(seed)
+        self._chat_failures: dict[int, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
         self.username = username
         self.flood_limits = flood_limits
         self.clock = clock
@@ -201,6 +212,8 @@ class FakeBotApi:
         self.admins: dict[int, set[int]] = defaultdict(set)
         self.blocked_chats: set[int] = set()
         self.flood_rejections = 0
+        self.chat_flood_rejections = 0
+        """Of ``flood_rejections``, those for a chat's own spacing."""
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
@@ -340,6 +353,23 @@ class FakeBotApi:
         }.get(status, "Internal Server Error")
         self._failures[method].append(_error(status, text, **params))
 
+    def fail_chat(
+        self,
+        chat_id: int,
+        status: int,
+        description: str = "",
+        *,
+        retry_after: float | None = None,
+        times: int = 1,
+    ) -> None:
+        """Answer the next ``times`` messages to ``chat_id`` with an error."""
+        params: dict[str, Any] = {}
+        if retry_after is not None:
+            params["retry_after"] = retry_after
+        text = description or f"Too Many Requests: retry after {retry_after}"
+        for _ in range(times):
+            self._chat_failures[chat_id].append(_error(status, text, **params))
+
     def mark(self) -> int:
         """The index the next call will get; pass it as ``after`` to ``wait_for``."""
         return len(self.calls)
@@ -456,11 +486,15 @@ class FakeBotApi:
                 self.held.append(method)
                 self._changed.notify_all()
             await gate.wait()
+        if self.latency and method != "getUpdates":
+            await asyncio.sleep(self.latency / 2)
         record = ApiCall(method, params, self.clock(), files=files or {})
         if method == "getUpdates":
             status, body = await self._get_updates(params)
         else:
             status, body = self._dispatch(method, params, record)
+            if self.latency:
+                await asyncio.sleep(self.latency / 2)
         record.status = status
         record.result = body.get("result", body)
         async with self._changed:
@@ -480,6 +514,11 @@ class FakeBotApi:
         if chat_id is not None and int(chat_id) in self.blocked_chats:
             return _error(403, "Forbidden: bot was blocked by the user")
         if method in MESSAGE_METHODS and chat_id is not None:
+            if self._chat_failures.get(int(chat_id)):
+                return self._chat_failures[int(chat_id)].popleft()
+            if self.refuse_rate and self._rng.random() < self.refuse_rate:
+                self.random_refusals += 1
+                return _error(429, "Too Many Requests: retry after 1", retry_after=1)
             flood = self._check_flood(int(chat_id), record.at)
             if flood is not None:
                 return flood
@@ -498,6 +537,7 @@ class FakeBotApi:
         too_fast_for_chat = last is not None and now - last < limits.chat_interval
         if len(self._recent_sends) >= limits.global_rate or too_fast_for_chat:
             self.flood_rejections += 1
+            self.chat_flood_rejections += int(too_fast_for_chat)
             return _error(
                 429,
                 f"Too Many Requests: retry after {limits.retry_after}",
