@@ -319,6 +319,21 @@ _PROOF_ATTEMPTS = Migration(
     ),
 )
 
+_WEBHOOK_SEEN = Migration(
+    description="processed provider pushes, so a replay after a restart is a duplicate",
+    statements=(
+        """
+        CREATE TABLE webhook_seen (
+            provider TEXT NOT NULL,
+            notification_id TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (provider, notification_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX webhook_seen_age ON webhook_seen (seen_at)",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -328,6 +343,7 @@ MIGRATIONS: list[Migration] = [
     _WEBHOOK_INBOX,
     _PROMISES_ON_LINKS,
     _PROOF_ATTEMPTS,
+    _WEBHOOK_SEEN,
 ]
 """Every schema step in order; the schema version is the number applied."""
 
