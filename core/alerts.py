@@ -2,9 +2,10 @@
 
 ``diff(old, new, now)`` compares the stored snapshot with a fresh one and returns the alerts
 the change deserves. Each alert carries a **dedupe key** built only from the parcel key and
-the change that caused it (an event's identity, a reason, a date) — never from the polling
-time — so seeing the same change twice yields the same key and the outbox's
-UNIQUE(chat, dedupe_key) drops the repeat.
+the change that caused it (a scan's time and status, a reason, a date) — never from the
+polling time nor from the provider that reported it — so seeing the same change twice, from
+one provider or two, yields the same key and the outbox's UNIQUE(chat, dedupe_key) drops the
+repeat.
 
 Rules, per poll:
 
@@ -72,6 +73,7 @@ __all__ = [
     "expiry_alert",
     "promise_late",
     "proof_text",
+    "scan_identity",
     "wanted",
 ]
 
@@ -122,6 +124,16 @@ def event_key(event: TrackingEvent) -> str:
     """
     stamp = event.time.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}/{event.status.value}/{event.raw_code[:40] or '-'}"
+
+
+def scan_identity(event: TrackingEvent) -> str:
+    """What an alert about one scan is keyed by: its UTC minute and status.
+
+    Unlike ``event_key`` it leaves out the provider's own code, so the same scan reported by
+    two providers (17TRACK and AfterShip each have their own codes, and may round times to
+    the minute) gives the same dedupe key and one alert.
+    """
+    return f"{event.time.astimezone(UTC):%Y%m%dT%H%MZ}/{event.status.value}"
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -197,7 +209,7 @@ def _incident_alert(shipment: Shipment, reason: IncidentReason) -> Alert:
         event = max(shipment.events, key=lambda item: item.time, default=None)
     else:
         event = _status_event(shipment)
-    cause = event_key(event) if event is not None else "-"
+    cause = scan_identity(event) if event is not None else "-"
     return Alert(
         AlertKind.INCIDENT,
         shipment.key,
@@ -265,7 +277,7 @@ def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEven
         if new.status in _ONCE:
             dedupe = _key(new, kind.value)
         else:
-            dedupe = _key(new, kind.value, event_key(event) if event else "-")
+            dedupe = _key(new, kind.value, scan_identity(event) if event else "-")
         detail = proof_text(new.proof) if new.status is Status.DELIVERED else ""
         return Alert(kind, new.key, dedupe, event=event, detail=detail)
     if not new_events:
@@ -274,7 +286,8 @@ def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEven
     latest_before = max((event.time for event in old.events), default=None)
     if latest_before is not None and newest.time <= latest_before:
         return None
-    return Alert(AlertKind.MOVED, new.key, _key(new, "moved", event_key(newest)), event=newest)
+    moved = _key(new, "moved", scan_identity(newest))
+    return Alert(AlertKind.MOVED, new.key, moved, event=newest)
 
 
 def _eta_alert(old: Shipment, new: Shipment) -> Alert | None:

@@ -3,7 +3,10 @@
 Alerts go by DM, or, when the member opted in and the server allows it, to the server's alerts
 channel with a mention of that member only. Private replies always go by DM. discord.py keeps
 to Discord's rate-limit buckets; a semaphore bounds how many sends we have in flight so a large
-fan-out queues here instead of piling up inside the HTTP client.
+fan-out queues here instead of piling up inside the HTTP client. discord.py retries a 5xx by
+itself, up to five tries over about 16 s; each send is cut short after ``timeout`` seconds
+instead, so one failing DM holds a slot only that long, and the outbox retries that chat later
+on its own schedule.
 
 When a DM is refused (DMs closed, bot blocked) the member is told once: a short mention in the
 channel where they last subscribed, or, when that is impossible, an ephemeral note on their
@@ -36,10 +39,18 @@ _RETRY_AFTER = 30.0
 class DiscordSender:
     """``Notifier`` for chats on Discord (``ChatRef.user_id`` is the Discord user id)."""
 
-    def __init__(self, client: discord.Client, guilds: GuildStore, *, concurrency: int = 8) -> None:
+    def __init__(
+        self,
+        client: discord.Client,
+        guilds: GuildStore,
+        *,
+        concurrency: int = 8,
+        timeout: float = 8.0,
+    ) -> None:
         self._client = client
         self._guilds = guilds
         self._slots = asyncio.Semaphore(concurrency)
+        self._timeout = timeout
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
         """Deliver ``reply`` to the person behind ``chat``; raise ``ChatUnreachable`` if not."""
@@ -54,13 +65,27 @@ class DiscordSender:
                 raise ChatUnreachable(
                     "not connected to Discord", permanent=False, retry_after=_RETRY_AFTER
                 )
-            route = await self._guilds.member(user_id)
-            # Only the variant the rule allows in a server channel is ever posted there.
-            shown = for_context(reply, Context.SERVER)
-            public = shown is not None and route.public_guild_id is not None
-            if public and shown is not None and await self._post_public(route, shown):
-                return
-            await self._send_dm(route, reply)
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._deliver(user_id, reply)
+            except TimeoutError as err:
+                raise ChatUnreachable(
+                    "Discord did not accept the message in time",
+                    permanent=False,
+                    retry_after=_RETRY_AFTER,
+                ) from err
+
+    async def _deliver(self, user_id: int, reply: Reply) -> None:
+        route = await self._guilds.member(user_id)
+        # Only the variant the rule allows in a server channel is ever posted there.
+        shown = for_context(reply, Context.SERVER)
+        if (
+            shown is not None
+            and route.public_guild_id is not None
+            and await self._post_public(route, shown)
+        ):
+            return
+        await self._send_dm(route, reply)
 
     async def _post_public(self, route: MemberRoute, reply: Reply) -> bool:
         """Post in the member's chosen server channel; False when that is not possible now."""

@@ -26,6 +26,8 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from telegram import Update
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
@@ -52,6 +54,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 """PTB appends the token to this; a self-hosted Bot API server is ``http://host:8081/bot``."""
+
+DEFAULT_FILE_URL = "https://api.telegram.org/file/bot"
 
 ALLOWED_UPDATES = ("message", "callback_query")
 
@@ -88,6 +92,57 @@ def check_webhook_secret(expected: str, received: str | None) -> bool:
     # aiohttp keeps header bytes that are not UTF-8 as lone surrogates; "surrogatepass"
     # encodes them instead of raising, so such a header is simply a wrong secret.
     return hmac.compare_digest(expected.encode(), received.encode("utf-8", errors="surrogatepass"))
+
+
+class ReadingBot(ExtBot[int]):
+    """PTB's bot, except that one update it cannot parse does not stop polling.
+
+    PTB parses a ``getUpdates`` batch as a whole: one update it cannot read fails the batch,
+    the updater asks again with the same offset, and so on for ever, logging the raw updates
+    (people's messages) each time. Here each update is read on its own; one that cannot be
+    read is logged once, by id and error type only, and replaced by an empty update with the
+    same id, which no handler takes and which moves the offset past it.
+    """
+
+    async def _post(
+        self,
+        endpoint: str,
+        data: dict[str, Any] | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: dict[str, Any] | None = None,
+    ) -> Any:
+        # ``get_updates`` parses what this returns; PTB 22.8's private seam, pinned.
+        result = await super()._post(
+            endpoint,
+            data,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            connect_timeout=connect_timeout,
+            pool_timeout=pool_timeout,
+            api_kwargs=api_kwargs,
+        )
+        if endpoint != "getUpdates" or not isinstance(result, list):
+            return result
+        return [self._readable(raw) for raw in result]
+
+    def _readable(self, raw: Any) -> Any:
+        try:
+            Update.de_json(raw, self)
+        except Exception as err:
+            update_id = raw.get("update_id") if isinstance(raw, dict) else None
+            if not isinstance(update_id, int):
+                raise  # without an id there is no offset to move past it
+            log.warning(
+                "skipped Telegram update %d: it could not be read (%s)",
+                update_id,
+                type(err).__name__,
+            )
+            return {"update_id": update_id}
+        return raw
 
 
 class NotReceiving(RuntimeError):
@@ -273,18 +328,16 @@ def build_adapter(
         await handlers.publish_commands(app)
 
     flood_control = FloodControl(limits)
-    builder = (
-        ApplicationBuilder()
-        .token(token)
-        .base_url(base_url or DEFAULT_BASE_URL)
-        .rate_limiter(flood_control)
-        .job_queue(None)
-        .post_init(post_init)
+    bot = ReadingBot(
+        token,
+        base_url=base_url or DEFAULT_BASE_URL,
+        base_file_url=base_file_url or DEFAULT_FILE_URL,
+        request=request or HTTPXRequest(connection_pool_size=64),
+        get_updates_request=get_updates_request or HTTPXRequest(),
+        rate_limiter=flood_control,
     )
-    if base_file_url:
-        builder = builder.base_file_url(base_file_url)
-    builder = builder.request(request or HTTPXRequest(connection_pool_size=64))
-    builder = builder.get_updates_request(get_updates_request or HTTPXRequest())
+    plain: ExtBot[int] = bot  # the application is typed over PTB's bot class
+    builder = ApplicationBuilder().bot(plain).job_queue(None).post_init(post_init)
     app: TelegramApp = builder.build()
     handlers.install(app)
     sender = TelegramSender(

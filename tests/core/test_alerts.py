@@ -10,7 +10,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.alerts import ETA_SHIFT, PREFERENCE_KINDS, alert_reply, diff, event_key, wanted
+from core.alerts import (
+    ETA_SHIFT,
+    PREFERENCE_KINDS,
+    alert_reply,
+    diff,
+    event_key,
+    scan_identity,
+    wanted,
+)
 from core.incidents import DELIVERY_CHECK_AFTER, NOT_YET_ACTIVE_AFTER, explain
 from core.models import (
     Alert,
@@ -274,7 +282,7 @@ def test_loop_alert_is_keyed_by_the_revisit_scan() -> None:
     assert kinds(alerts) == [AlertKind.MOVED, AlertKind.INCIDENT]
     loop = alerts[1]
     assert loop.incident is IncidentReason.LOOP and loop.event == back
-    assert event_key(back) in loop.dedupe_key
+    assert scan_identity(back) in loop.dedupe_key
 
 
 def test_without_checked_at_open_derived_incidents_are_reported_with_the_same_key() -> None:

@@ -56,3 +56,28 @@ def test_diff_does_not_depend_on_the_time_zone_of_scans(old: Shipment, new: Ship
     now = T0 + timedelta(hours=7)
     assert diff(old, new, now) == diff(_in_plus7(old), _in_plus7(new), now)
     assert diff(old, new, now) == diff(old, _in_plus7(new), now)
+
+
+def _as_reported_by(code: str, when: datetime, *, checked: datetime) -> Shipment:
+    """The same two scans as one provider reports them (its own status codes)."""
+    scans = (
+        TrackingEvent(when - timedelta(hours=30), Status.INFO_RECEIVED, "Label", "", code + "0"),
+        TrackingEvent(when, Status.IN_TRANSIT, "Departed facility", "Hub A, US", code + "1"),
+    )
+    return Shipment(
+        KEY.carrier, KEY.number, Status.IN_TRANSIT, scans, checked_at=checked, first_seen=T0
+    )
+
+
+def test_alert_identity_does_not_depend_on_the_provider_that_reported_the_scan() -> None:
+    scan_time = T0 + timedelta(hours=1)
+    later = T0 + timedelta(days=9)  # long after the last scan: the parcel is stale
+    via_17track = _as_reported_by("17T-", scan_time, checked=later)
+    via_aftership = _as_reported_by("AS-", scan_time, checked=later)
+    old = replace(via_17track, events=via_17track.events[:1], checked_at=T0)
+    moved_a, *_ = diff(old, via_17track, T0 + timedelta(hours=2))
+    moved_b, *_ = diff(old, via_aftership, T0 + timedelta(hours=2))
+    assert moved_a.dedupe_key == moved_b.dedupe_key
+    stale_a = {a.dedupe_key for a in diff(None, via_17track, later)}
+    stale_b = {a.dedupe_key for a in diff(None, via_aftership, later)}
+    assert stale_a and stale_a == stale_b

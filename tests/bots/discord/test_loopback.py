@@ -6,53 +6,21 @@ answers a slash command ephemerally and delivers an alert, all over real connect
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
-import discord
 import pytest
-import yarl
 
-from bots.discord_bot import DiscordSender, build_bot
+from bots.discord_bot import DiscordSender
 from bots.discord_bot.bot import AnyBot
-from core.commands import CommandRouter
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.replies import Reply, ReplyKind
 from storage.db import Database
 from tests.bots.discord.fake_discord import APP_ID, FakeDiscord
+from tests.bots.discord.loopback import ALICE, loopback_bot, loopback_discord
 
-ALICE = 900_000_000_000_000_555
+__all__ = ["loopback_bot", "loopback_discord"]  # fixtures
+
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
-
-
-@pytest.fixture
-async def fake(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[FakeDiscord]:
-    server = FakeDiscord(members=[(ALICE, "alice")])
-    await server.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", server.api_base)
-    monkeypatch.setattr(
-        discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url)
-    )
-    try:
-        yield server
-    finally:
-        await server.stop()
-
-
-@pytest.fixture
-async def bot(fake: FakeDiscord, router: CommandRouter, db: Database) -> AsyncIterator[AnyBot]:
-    client = build_bot(router, guilds=db.discord, guild_ready_timeout=0.05)
-    await client.login("fake-token")
-    running = asyncio.create_task(client.connect(reconnect=False))
-    try:
-        await asyncio.wait_for(client.wait_until_ready(), 5)
-        yield client
-    finally:
-        await client.close()
-        # A payload discord.py cannot parse kills the connection task: fail loudly then.
-        await asyncio.wait_for(running, 5)
 
 
 async def test_login_syncs_the_commands_and_track_answers_ephemerally(

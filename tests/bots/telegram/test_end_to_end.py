@@ -3,6 +3,7 @@ the sandbox provider and a real SQLite file."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -260,3 +261,28 @@ async def test_commands_are_published_in_english_and_localised(
     assert published["id"]["track"] == "Di mana paket saya?"
     assert published["pt"]["subscribe"] == "Avise-me quando ela se mover"
     assert set(published["es"]) == set(published[""])
+
+
+async def test_an_update_that_cannot_be_read_is_logged_once_and_skipped(
+    api: FakeBotApi, bot: TelegramAdapter, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    # A date no clock can hold: PTB cannot parse this update at all.
+    api.push_update(
+        {
+            "message": {
+                "message_id": 5,
+                "date": 10**20,
+                "chat": {"id": CHAT, "type": "private"},
+                "text": "my address is 12 Elm Street",
+            }
+        }
+    )
+    api.push_text(CHAT, f"/track {NUMBER}")
+    answer = await api.wait_for("sendMessage")
+    assert f"UPS {NUMBER}" in answer.params["text"]
+    # No spin: the bad update was confirmed with the next offset like any other.
+    assert len(api.find("getUpdates")) <= 4
+    skipped = [r for r in caplog.records if "could not be read" in r.getMessage()]
+    assert len(skipped) == 1
+    assert all("Elm" not in r.getMessage() and r.exc_info is None for r in caplog.records)
