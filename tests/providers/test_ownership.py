@@ -33,24 +33,7 @@ def shop_service(
     fake: FakeServer, http: httpx.AsyncClient, clock: FakeClock, db: Database
 ) -> ParcelService:
     FakeTikTok(clock).install(fake)
-    shop = tts.TikTokShopClient(
-        http,
-        app_key=APP_KEY,
-        app_secret=APP_SECRET,
-        tokens=tokens(timedelta(days=5)),
-        api_base=fake.url,
-        auth_base=fake.url,
-        retry=FAST_RETRY,
-        clock=clock,
-        sleep=RecordingSleep(),
-    )
-    return ParcelService(
-        provider=SandboxProvider(clock),
-        store=db,
-        clock=clock,
-        orders=shop,
-        rng=random.Random(3),
-    )
+    return _service(db, clock, _shop(fake, http, clock))
 
 
 async def test_an_order_id_alone_reveals_nothing(shop_service: ParcelService) -> None:

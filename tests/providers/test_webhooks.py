@@ -265,23 +265,25 @@ async def test_a_deeply_nested_signed_body_is_400_not_500(hooks: Hooks) -> None:
             assert response.json() == {"error": "malformed body"}
 
 
-async def test_a_push_sent_long_ago_is_ignored(hooks: Hooks) -> None:
+def _aftership_sent(at: datetime, event_id: str) -> tuple[bytes, dict[str, str]]:
+    """The recorded AfterShip push, as if sent at ``at``, signed."""
     doc = json.loads(AFTERSHIP["vectors"][0]["raw_body"])
-    doc["ts"] = int(datetime(2023, 5, 1, tzinfo=UTC).timestamp())
-    doc["event_id"] = "replayed-from-2023"
+    doc["ts"], doc["event_id"] = int(at.timestamp()), event_id
     body = json.dumps(doc).encode()
-    headers = {"aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)}
-    response = await hooks.post("/webhooks/aftership", body, headers)
+    return body, {
+        "aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)
+    }
+
+
+async def test_a_push_sent_long_ago_is_ignored(hooks: Hooks) -> None:
+    old = _aftership_sent(datetime(2023, 5, 1, tzinfo=UTC), "replayed-from-2023")
+    response = await hooks.post("/webhooks/aftership", *old)
     assert response.json() == {"status": "stale"}
     assert hooks.sink.shipments == []
     assert hooks.app[SERVER_KEY].counts["aftership.stale"] == 1
     # The same push sent now is processed.
-    doc["ts"] = int(SENT.timestamp())
-    body = json.dumps(doc).encode()
-    headers = {"aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)}
-    assert (await hooks.post("/webhooks/aftership", body, headers)).json() == {
-        "status": "processed"
-    }
+    fresh = _aftership_sent(SENT, "replayed-from-2023")
+    assert (await hooks.post("/webhooks/aftership", *fresh)).json() == {"status": "processed"}
 
 
 async def test_repeat_filters_survive_a_restart(tmp_path: Path) -> None:

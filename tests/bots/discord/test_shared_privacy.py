@@ -15,26 +15,22 @@ from core.ports import SnapshotWrite
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.service import ParcelService
 from storage.db import Database
-from tests.bots.discord.helpers import advance_until_alerts, embed_of
+from tests.bots.discord.helpers import advance_until_alerts, bot_messages, embed_of, public_server
 from tests.fakes import FakeClock
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
 
 
-async def _public_server(env: simcord.Env) -> tuple[simcord.ChannelHandle, simcord.ChannelHandle]:
-    guild = env.guild
-    general = guild.create_text_channel("general")
-    alerts = guild.create_text_channel("parcel-alerts")
-    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(env.create_user("admin"), roles=[role])
-    await admin.slash(general, "setup alerts-channel", channel=alerts)
-    await admin.slash(general, "setup allow-public", state="on")
-    return general, alerts
-
-
-def _bot_messages(channel: simcord.ChannelHandle, env: simcord.Env) -> list[discord.Message]:
-    assert env.bot.user is not None
-    return [m for m in channel.history() if m.author.id == env.bot.user.id]
+async def _opted_in(
+    env: simcord.Env,
+) -> tuple[simcord.MemberActor, simcord.ChannelHandle, simcord.ChannelHandle]:
+    """alice, who chose to get her alerts in the server's alerts channel; the server's
+    general channel; the alerts channel."""
+    env.create_guild("Shop fans")
+    general, alerts = await public_server(env)
+    alice = env.guild.add_member(env.create_user("alice"))
+    await alice.slash(general, "alerts", where="server")
+    return alice, general, alerts
 
 
 def _everything(message: discord.Message) -> str:
@@ -44,15 +40,12 @@ def _everything(message: discord.Message) -> str:
 async def test_a_public_alert_names_an_unlabelled_parcel_by_its_masked_number(
     simcord_env: simcord.Env, service: ParcelService, clock: FakeClock, sender: DiscordSender
 ) -> None:
-    simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
-    alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
-    await alice.slash(general, "alerts", where="server")
+    alice, general, alerts = await _opted_in(simcord_env)
     await alice.slash(general, "subscribe", number=NUMBER)
 
     await advance_until_alerts(service, clock, sender)
 
-    posted = _bot_messages(alerts, simcord_env)
+    posted = bot_messages(alerts, simcord_env)
     assert len(posted) == 1
     assert NUMBER not in _everything(posted[0])
     title = embed_of(posted[0]).title or ""
@@ -66,10 +59,7 @@ async def test_a_public_digest_lists_labels_not_numbers(
     sender: DiscordSender,
     db: Database,
 ) -> None:
-    simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
-    alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
-    await alice.slash(general, "alerts", where="server")
+    alice, general, alerts = await _opted_in(simcord_env)
     await alice.slash(general, "subscribe", number=NUMBER, label="shoes")
     chat = ChatRef(Platform.DISCORD, str(alice.id), str(alice.id))
     stored = await db.shipments.get_many([s.key for s in await db.subscriptions.for_chat(chat)])
@@ -83,7 +73,7 @@ async def test_a_public_digest_lists_labels_not_numbers(
 
     await service.flush_outbox(sender)
 
-    posted = _bot_messages(alerts, simcord_env)
+    posted = bot_messages(alerts, simcord_env)
     assert len(posted) == 1
     text = _everything(posted[0])
     assert "2 updates" in text and "shoes" in text
@@ -93,17 +83,14 @@ async def test_a_public_digest_lists_labels_not_numbers(
 async def test_a_label_cannot_plant_a_live_link_or_token_in_a_channel(
     simcord_env: simcord.Env, service: ParcelService, clock: FakeClock, sender: DiscordSender
 ) -> None:
-    simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
-    alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
-    await alice.slash(general, "alerts", where="server")
+    alice, general, alerts = await _opted_in(simcord_env)
     label = "[a](https://x.io) [Claim refund](https://evil.example/r)"
     assert len(label) == 56
     await alice.slash(general, "subscribe", number=NUMBER, label=label)
 
     await advance_until_alerts(service, clock, sender)
 
-    posted = _bot_messages(alerts, simcord_env)
+    posted = bot_messages(alerts, simcord_env)
     assert len(posted) == 1
     title = embed_of(posted[0]).title or ""
     # Both links are broken: their "](" and "://" are escaped; nothing else is live.
