@@ -40,7 +40,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -146,11 +146,6 @@ def bench_calendar() -> BusinessCalendar:
 def bench_model(config: EtaConfig | None = None) -> EtaModel:
     """The estimator the bot uses, with the Brazilian working calendar for the data set."""
     return EtaModel(config=config, calendars={BENCH_CARRIER: bench_calendar()})
-
-
-def _default_model(online: bool) -> EtaModel:
-    # Online, the bench decides when a batch-fitted model refits (every ``refit_days``).
-    return bench_model(replace(EtaConfig(), auto_refit=False) if online else None)
 
 
 def _observation(order: Order) -> Observation | None:
@@ -344,7 +339,6 @@ def _score_rows(
     *,
     timing: _Timing,
     online: bool,
-    refit_days: float,
 ) -> None:
     """Predict every row at purchase and at handoff, scoring into ``scores[row's fold]``.
 
@@ -359,7 +353,6 @@ def _score_rows(
     else:
         tick = time.perf_counter()
         model.observe_many(history)
-        model.refit()
         timing.fit += time.perf_counter() - tick
         for obs in history:
             lanes.learn(obs)
@@ -372,20 +365,13 @@ def _score_rows(
     ]
     moments.sort(key=lambda m: (m[0], m[1], m[2]))
     learned = 0
-    last_refit: datetime | None = None
     for moment, index, at_handoff in moments:
         if online:
             tick = time.perf_counter()
-            fresh = 0
             while learned < len(stream) and stream[learned].delivered_at < moment:
                 model.observe(stream[learned])
                 lanes.learn(stream[learned])
                 learned += 1
-                fresh += 1
-            due = last_refit is None or moment - last_refit >= timedelta(days=refit_days)
-            if due and (fresh or len(model) > model.fitted_count):
-                model.refit()
-                last_refit = moment
             timing.fit += time.perf_counter() - tick
         order, obs, fold = rows[index]
         fold_scores = scores[fold]
@@ -418,18 +404,17 @@ def run(
     model: EtaModel | None = None,
     *,
     online: bool = True,
-    refit_days: float = 7.0,
 ) -> BenchResult:
     """Score the estimator and the baselines on the delivered orders of ``test``.
 
     Online (the default, as the bot lives): at each prediction's moment the model has learned
     every delivery of ``train`` and ``test`` completed before that moment and nothing else;
-    models that refit in batches are refitted at most every ``refit_days``. Frozen
+    Frozen
     (``online=False``): the model learns ``train`` once.
     """
     # ``is None``, not ``or``: an empty model has length 0 and is falsy.
     if model is None:
-        model = _default_model(online)
+        model = bench_model()
     history = [obs for _, obs in _delivered(train)]
     rows = [(o, obs, "all") for o, obs in _delivered(test)]
     scores = {"all": _scores()}
@@ -442,7 +427,6 @@ def run(
         scores,
         timing=timing,
         online=online,
-        refit_days=refit_days,
     )
     return BenchResult(
         n_train=len(history),
@@ -464,7 +448,8 @@ def monthly_folds(orders: Sequence[Order], first: date | None, last: date | None
     if not days:
         return []
     if first is None:
-        first = days[min(500, len(days) - 1)]
+        month = days[min(499, len(days) - 1)]
+        first = date(month.year + month.month // 12, month.month % 12 + 1, 1)
     if last is None:
         last = days[-1]
     month = date(first.year, first.month, 1)
@@ -483,7 +468,6 @@ def run_folds(
     make_model: Callable[[], EtaModel] | None = None,
     *,
     online: bool = True,
-    refit_days: float = 7.0,
 ) -> BenchResult:
     """Rolling-origin folds within one file: each fold predicts the orders purchased in its
     month from what was delivered before (online) or purchased before it (frozen).
@@ -496,7 +480,7 @@ def run_folds(
     if make_model is None:
 
         def make_model() -> EtaModel:
-            return _default_model(online)
+            return bench_model()
 
     delivered = _delivered(orders)
     medians = {
@@ -529,7 +513,6 @@ def run_folds(
             scores,
             timing=timing,
             online=True,
-            refit_days=refit_days,
         )
     else:
         for fold in folds:
@@ -543,7 +526,6 @@ def run_folds(
                 scores,
                 timing=timing,
                 online=False,
-                refit_days=refit_days,
             )
     pooled = _scores()
     for fold_scores in scores.values():
@@ -737,12 +719,6 @@ def _parser() -> argparse.ArgumentParser:
         help="learn the training orders once and nothing after (train-once mode)",
     )
     parser.add_argument(
-        "--refit-days",
-        type=float,
-        default=7.0,
-        help="online: refit batch-fitted models at most this often (days of data time)",
-    )
-    parser.add_argument(
         "--folds",
         choices=["monthly"],
         help="rolling-origin folds within --train: each month predicted from what came before",
@@ -779,7 +755,11 @@ def main(argv: list[str] | None = None) -> int:
         folds = monthly_folds(orders, args.first, args.last)
         if not folds:
             parser.error("no orders to fold")
-        result = run_folds(orders, folds, online=online, refit_days=args.refit_days)
+        result = run_folds(
+            orders,
+            folds,
+            online=online,
+        )
     else:
         if args.split_date is not None:
             if args.test is not None:
@@ -794,7 +774,11 @@ def main(argv: list[str] | None = None) -> int:
             train = orders
         else:
             parser.error("--test, --split-date or --folds is required")
-        result = run(train, test, online=online, refit_days=args.refit_days)
+        result = run(
+            train,
+            test,
+            online=online,
+        )
     for line in render(result):
         print(line)
     if args.json:

@@ -26,16 +26,18 @@ Estimates are cheap: groups are precomputed quantile grids and an estimate is a 
 
 from __future__ import annotations
 
+import functools
 import logging
-import math
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+import statistics
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
 from core.eta_calendar import BusinessCalendar, calendar_for_country, resolve_zone
-from core.eta_effects import EffectsFit, ParcelDetails, detail_keys, fit_effects
+from core.eta_effects import ParcelDetails, detail_keys
+from core.eta_learn import Facts, LearnerConfig, StageLearner
 from core.eta_priors import (
     GENERIC_PRIOR,
     PRIORS,
@@ -45,16 +47,7 @@ from core.eta_priors import (
     normalise,
     prior_index,
 )
-from core.eta_stats import (
-    Grid,
-    blend,
-    cdf,
-    combine_offsets,
-    lognormal_grid,
-    quantile,
-    scale,
-    weighted_grid,
-)
+from core.eta_stats import Grid, cdf, lognormal_grid, quantile
 from core.models import Eta, EtaSource, Shipment, ShipmentKey, Status
 
 __all__ = [
@@ -123,152 +116,46 @@ class ObservationRepository(Protocol):
     async def forget(self, key: ShipmentKey) -> int: ...
 
 
+# Parcel effects kept because dropping each one raised the pooled fold MAE of its stage
+# (``benchmarks/eta_tune.py``); weight, freight per kg, the handoff hour and the seller's delay
+# before handoff did not pay their way after the others.
+_PURCHASE_FACTORS = frozenset(
+    {"handling", "sender", "freight", "items", "weekday", "hour", "dzip2", "dzip3", "ozip3"}
+)
+_TRANSIT_FACTORS = frozenset({"sender", "freight", "items", "weekday", "dzip2", "dzip3", "ozip3"})
+
+
 @dataclass(frozen=True, slots=True)
 class EtaConfig:
-    """Tuning knobs. The defaults were chosen on held-out months of the training history."""
+    """Tuning knobs. The defaults were chosen by rolling monthly backtests on the training
+    history alone (``benchmarks/eta_tune.py``)."""
 
-    half_life_days: float = 180.0
-    """Age (before the newest delivery) at which an observation weighs half as much."""
-    shrinkage: float = 12.0
-    """How many observations a parent group's distribution counts as inside its child."""
-    prior_strength: float = 5.0
-    """How many observations the published transit times count as."""
-    season_strength: float = 40.0
-    """Pseudo-count pulling each month's factor towards 1."""
-    season_window_days: float = 182.0
-    """Half-width of the window whose average level is removed before reading a season."""
-    use_origin: bool = True
-    """Shift a lane by its origin's own effect (on top of its destination's)."""
-    calibrate: bool = True
-    calibration_cuts: tuple[float, ...] = (0.5, 0.625, 0.75, 0.875)
-    """Where (as shares of the history, oldest first) the rolling recalibration cuts it."""
-    calibration_min: int = 60
-    calibration_strength: float = 30.0
-    """Pseudo-count pulling the recalibrated levels towards the nominal ones."""
-    low: float = 0.1
-    high: float = 0.9
-    refit_share: float = 0.05
-    """Refit once new observations reach this share of those already fitted."""
-    auto_refit: bool = True
-    """Refit inside ``estimate`` when due; turn off to refit elsewhere (e.g. in a thread)."""
+    purchase: LearnerConfig = field(
+        default_factory=lambda: LearnerConfig(factors=_PURCHASE_FACTORS)
+    )
+    """Order → delivery, used before the carrier has the parcel."""
+    transit: LearnerConfig = field(default_factory=lambda: LearnerConfig(factors=_TRANSIT_FACTORS))
+    """First carrier scan → delivery."""
+    low: float = 0.08
+    high: float = 0.92
+    """Residual levels the window is read at. Residuals are measured when a delivery is
+    learned, a little after the predictions they stand for, so nominal P10/P90 levels cover
+    about 75%; these levels cover 80% on held-out months."""
     delivery_day_end_hour: int = 21
     """Local hour by which an out-for-delivery parcel is expected."""
-    effects: bool = True
-    """Fit additive per-detail effects (:mod:`core.eta_effects`) for parcels with details."""
-    effects_shrinkage: float = 20.0
-    """How many no-effect observations each detail's effect is shrunk with."""
-    effects_half_life_days: float = 365.0
-    """Recency half-life for the detail effects (they change more slowly than levels)."""
-    effects_iterations: int = 6
-    effects_min: int = 50
-    """Fewest deliveries before the detail effects are fitted at all."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    carrier: str
-    service: str
-    origin: str
-    destination: str
-    start: datetime
-    end: datetime
-    days: float
-    month: int
-    keys: tuple[str, ...] = ()
-    detailed: bool = False
-
-
-_Key = tuple[str, ...]
-
-
-@dataclass(slots=True)
-class _StageFit:
-    """The fitted distributions of one stage (purchase or transit)."""
-
-    own: dict[_Key, tuple[Grid, float]]
-    root: Callable[[str, str], Grid]
-    config: EtaConfig
-    season: dict[int, float] = field(default_factory=dict)
-    levels: tuple[float, float, float] = (0.1, 0.5, 0.9)
-    total_weight: float = 0.0
-    cache: dict[_Key, Grid] = field(default_factory=dict)
-    effects: EffectsFit | None = None
-    effects_levels: tuple[float, float, float] = (0.1, 0.5, 0.9)
-
-    def distribution(self, record: _Record) -> Grid:
-        """A history row's predicted distribution, on the season-free scale when detailed."""
-        if record.detailed and self.effects is not None:
-            return self.effects.grid(record.keys)
-        return scale(
-            self.group(record.carrier, record.service, record.origin, record.destination),
-            self.factor(record.month),
-        )
-
-    def _blend(self, key: _Key, parent: Grid) -> Grid:
-        own = self.own.get(key)
-        if own is None:
-            return parent
-        return blend(own[0], own[1], parent, self.config.shrinkage)
-
-    def group(self, carrier: str, service: str, origin: str, destination: str) -> Grid:
-        """The shrunk distribution for a lane (built from its parents when unseen)."""
-        lane: _Key = ("lane", carrier, service, origin, destination)
-        cached = self.cache.get(lane)
-        if cached is not None:
-            return cached
-        top = self._service(carrier, service)
-        dest = self._blend(("dest", carrier, service, destination), top)
-        parent = dest
-        if self.config.use_origin and ("orig", carrier, service, origin) in self.own:
-            orig = self._blend(("orig", carrier, service, origin), top)
-            parent = combine_offsets(dest, orig, top)
-        grid = self._blend(lane, parent)
-        self.cache[lane] = grid
-        return grid
-
-    def _service(self, carrier: str, service: str) -> Grid:
-        key: _Key = ("service", carrier, service)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-        generic = self.root("", "")
-        carrier_root = self.root(carrier, "")
-        # A carrier with published transit times starts from them, others from everything.
-        carrier_parent = self._blend(("*",), generic) if carrier_root == generic else carrier_root
-        grid = self._blend(("carrier", carrier), carrier_parent)
-        if service:
-            service_root = self.root(carrier, service)
-            parent = grid if service_root == carrier_root else service_root
-            grid = self._blend(key, parent)
-        self.cache[key] = grid
-        return grid
-
-    def factor(self, month: int) -> float:
-        return self.season.get(month, 1.0)
-
-
-def _keys(record: _Record) -> tuple[_Key, ...]:
-    c, s = record.carrier, record.service
-    keys: list[_Key] = [("*",), ("carrier", c)]
-    if s:
-        keys.append(("service", c, s))
-    keys += [
-        ("dest", c, s, record.destination),
-        ("orig", c, s, record.origin),
-        ("lane", c, s, record.origin, record.destination),
-    ]
-    return tuple(keys)
+    seller_window: int = 20
+    """Most recent handling times kept per seller (order to first scan)."""
+    max_sellers: int = 100_000
+    """Most sellers whose handling history is kept (least recently seen forgotten first)."""
 
 
 class EtaModel:
     """Learns arrival windows from delivered parcels and estimates them for parcels on the way.
 
-    ``observe``/``observe_many`` add history; the model refits lazily on the next estimate
-    once enough is new (``EtaConfig.refit_share``). A refit is CPU-bound (about a second per
-    few thousand parcels); with a large history set ``auto_refit=False`` and call ``refit``
-    from a worker thread (``asyncio.to_thread(model.refit)``) instead.
-    ``calendars`` maps carrier codes to their working calendar; carriers in the priors table
-    get their country's calendar, others ``default_calendar``.
+    ``observe`` updates the model incrementally (a few ring buffers and running sums; no refit),
+    so every estimate reflects every delivery learned so far. ``calendars`` maps carrier codes
+    to their working calendar; carriers in the priors table get their country's calendar,
+    others ``default_calendar``.
     """
 
     def __init__(
@@ -284,40 +171,41 @@ class EtaModel:
         self._default_calendar = default_calendar or DEFAULT_CALENDAR
         self.priors = tuple(priors)
         self._prior_index = prior_index(self.priors)
-        self._observations: list[Observation] = []
-        self._fit: dict[str, _StageFit] | None = None
-        self._fitted_count = 0
         self._root_cache: dict[tuple[str, str, str], Grid] = {}
-        # Working-day spans per observation, reused by every (re)fit and calibration cut.
-        self._record_cache: dict[Observation, tuple[tuple[str, _Record], ...]] = {}
+        self._stages = {
+            _PURCHASE: StageLearner(self.config.purchase, lambda c, s: self._root(_PURCHASE, c, s)),
+            _TRANSIT: StageLearner(self.config.transit, lambda c, s: self._root(_TRANSIT, c, s)),
+        }
+        self._handling: OrderedDict[str, deque[float]] = OrderedDict()
+        """Each seller's recent handling times, least recently seen first."""
+        self._count = 0
 
     # -- history -------------------------------------------------------------------------
 
     def observe(self, obs: Observation) -> None:
-        """Add one delivered parcel; raises ``ValueError`` when its times are inconsistent."""
+        """Learn one delivered parcel; raises ``ValueError`` when its times are inconsistent."""
         problem = _problem(obs)
         if problem:
             raise ValueError(problem)
-        self._observations.append(obs)
+        self._learn(obs)
 
     def observe_many(self, observations: Iterable[Observation]) -> int:
-        """Add many parcels, skipping inconsistent ones; returns how many were kept."""
-        kept = 0
-        for obs in observations:
-            if _problem(obs):
-                logger.debug("skipping inconsistent observation for %s", obs.carrier)
-                continue
-            self._observations.append(obs)
-            kept += 1
-        return kept
+        """Learn many parcels in delivery order, skipping inconsistent ones; returns how many."""
+        kept = [obs for obs in observations if not _problem(obs)]
+        for obs in sorted(kept, key=lambda o: o.delivered_at):
+            self._learn(obs)
+        return len(kept)
 
     def __len__(self) -> int:
-        return len(self._observations)
+        return self._count
 
     @property
     def fitted_count(self) -> int:
-        """How many observations the current fit has seen."""
-        return self._fitted_count
+        """How many observations the model has learned (all of them: learning is immediate)."""
+        return self._count
+
+    def refit(self) -> None:
+        """Nothing to do: every observation is learned as it arrives. Kept for callers."""
 
     def calendar(self, carrier: str) -> BusinessCalendar:
         """The working calendar transit times of ``carrier`` are counted in."""
@@ -332,20 +220,77 @@ class EtaModel:
             return made
         return self._default_calendar
 
-    def refit(self) -> None:
-        """Fit now instead of lazily at the next estimate."""
-        self._fit = self._build(self._observations, calibrate=self.config.calibrate)
-        self._fitted_count = len(self._observations)
+    def memory_items(self) -> int:
+        """How many numbers the model holds: bounded by its ring buffers and key limits."""
+        sellers = sum(len(v) for v in self._handling.values())
+        return sellers + sum(stage.memory_items() for stage in self._stages.values())
 
-    def _current(self) -> dict[str, _StageFit]:
-        new = len(self._observations) - self._fitted_count
-        threshold = max(1.0, self.config.refit_share * self._fitted_count)
-        if self._fit is None or (self.config.auto_refit and new >= threshold):
-            self.refit()
-        assert self._fit is not None  # noqa: S101 - refit() always sets it
-        return self._fit
+    def _learn(self, obs: Observation) -> None:
+        cal = self.calendar(obs.carrier)
+        at = obs.delivered_at.timestamp()
+        # Each instant on the working clock once: stage spans are differences of these.
+        delivered = cal.clock(obs.delivered_at)
+        spans = [(_PURCHASE, obs.ordered_at, cal.clock(obs.ordered_at))]
+        if obs.handed_over_at is not None:
+            spans.append((_TRANSIT, obs.handed_over_at, cal.clock(obs.handed_over_at)))
+        for stage, start, clock in spans:
+            facts = self._facts(
+                stage,
+                carrier=obs.carrier,
+                service=obs.service,
+                origin=obs.origin,
+                destination=obs.destination,
+                details=obs.details,
+                cal=cal,
+                ordered_at=obs.ordered_at,
+                start=start,
+            )
+            self._stages[stage].learn(facts, max(delivered - clock, 0.0), at)
+        sender = _sender(obs.details)
+        if sender is not None and obs.handed_over_at is not None:
+            history = self._handling.get(sender)
+            if history is None:
+                history = self._handling[sender] = deque(maxlen=self.config.seller_window)
+                if len(self._handling) > self.config.max_sellers:
+                    self._handling.popitem(last=False)
+            else:
+                self._handling.move_to_end(sender)
+            history.append(max(cal.between(obs.ordered_at, obs.handed_over_at), 0.0))
+        self._count += 1
 
-    # -- fitting -------------------------------------------------------------------------
+    def _facts(
+        self,
+        stage: str,
+        *,
+        carrier: str,
+        service: str,
+        origin: str,
+        destination: str,
+        details: ParcelDetails | None,
+        cal: BusinessCalendar,
+        ordered_at: datetime,
+        start: datetime,
+    ) -> Facts:
+        transit = stage == _TRANSIT
+        delay = max(cal.between(ordered_at, start), 0.0) if transit else None
+        keys = detail_keys(
+            base=(), details=details, start_local=start.astimezone(cal.zone), delay_days=delay
+        )
+        if not transit:
+            handling = self._seller_handling(details)
+            if handling is not None:
+                keys = (*keys, f"handling={min(int(handling * 2), 16)}")
+        return Facts(_name(carrier), _name(service), origin, destination, keys)
+
+    def _seller_handling(self, details: ParcelDetails | None) -> float | None:
+        """The seller's median handling time (order to first scan) so far, in working days."""
+        sender = _sender(details)
+        history = self._handling.get(sender) if sender is not None else None
+        if not history:
+            return None
+        return statistics.median(history)
+
+    # -- priors --------------------------------------------------------------------------
 
     def _root(self, stage: str, carrier: str, service: str) -> Grid:
         """Published transit times as a distribution (plus seller processing before handoff)."""
@@ -370,168 +315,6 @@ class EtaModel:
         self._root_cache[cache_key] = grid
         return grid
 
-    def _records(self, observations: Iterable[Observation]) -> dict[str, list[_Record]]:
-        out: dict[str, list[_Record]] = {_PURCHASE: [], _TRANSIT: []}
-        for obs in observations:
-            cached = self._record_cache.get(obs)
-            if cached is None:
-                cached = self._make_records(obs)
-                self._record_cache[obs] = cached
-            for stage, record in cached:
-                out[stage].append(record)
-        return out
-
-    def _make_records(self, obs: Observation) -> tuple[tuple[str, _Record], ...]:
-        cal = self.calendar(obs.carrier)
-        c, s = normalise(obs.carrier), normalise(obs.service)
-        stages = [(_PURCHASE, obs.ordered_at)]
-        if obs.handed_over_at is not None:
-            stages.append((_TRANSIT, obs.handed_over_at))
-        return tuple(
-            (
-                stage,
-                _Record(
-                    carrier=c,
-                    service=s,
-                    origin=obs.origin,
-                    destination=obs.destination,
-                    start=start,
-                    end=obs.delivered_at,
-                    days=max(cal.between(start, obs.delivered_at), 0.0),
-                    month=start.astimezone(cal.zone).month,
-                    keys=_effect_keys(
-                        carrier=c,
-                        service=s,
-                        origin=obs.origin,
-                        destination=obs.destination,
-                        details=obs.details,
-                        cal=cal,
-                        ordered_at=obs.ordered_at,
-                        start=start,
-                        transit=stage == _TRANSIT,
-                    ),
-                    detailed=obs.details is not None,
-                ),
-            )
-            for stage, start in stages
-        )
-
-    def _build(self, observations: list[Observation], *, calibrate: bool) -> dict[str, _StageFit]:
-        records = self._records(observations)
-        fits = {stage: self._fit_stage(stage, rows) for stage, rows in records.items()}
-        if calibrate and observations:
-            self._calibrate(observations, fits)
-        return fits
-
-    def _fit_stage(self, stage: str, rows: list[_Record]) -> _StageFit:
-        config = self.config
-
-        def root(carrier: str, service: str) -> Grid:
-            return self._root(stage, carrier, service)
-
-        if not rows:
-            return _StageFit(own={}, root=root, config=config)
-        newest = max(r.end for r in rows)
-        weights = [
-            0.5 ** ((newest - r.end).total_seconds() / _DAY / config.half_life_days) for r in rows
-        ]
-        season: dict[int, float] = {}
-        fit = self._fit_groups(rows, weights, season, root)
-        if config.season_strength > 0:
-            season = _learn_season(rows, fit, config)
-            fit = self._fit_groups(rows, weights, season, root)
-        fit.season = season
-        fit.total_weight = sum(weights)
-        if config.effects and len(rows) >= config.effects_min:
-            half_life = config.effects_half_life_days
-            fit.effects = fit_effects(
-                [
-                    (r.keys, r.days, 0.5 ** ((newest - r.end).total_seconds() / _DAY / half_life))
-                    for r in rows
-                ],
-                shrinkage=config.effects_shrinkage,
-                iterations=config.effects_iterations,
-            )
-        return fit
-
-    def _fit_groups(
-        self,
-        rows: list[_Record],
-        weights: list[float],
-        season: Mapping[int, float],
-        root: Callable[[str, str], Grid],
-    ) -> _StageFit:
-        values: dict[_Key, list[float]] = defaultdict(list)
-        group_weights: dict[_Key, list[float]] = defaultdict(list)
-        for row, weight in zip(rows, weights, strict=True):
-            adjusted = row.days / season.get(row.month, 1.0)
-            for key in _keys(row):
-                values[key].append(adjusted)
-                group_weights[key].append(weight)
-        own = {
-            key: (weighted_grid(values[key], group_weights[key]), sum(group_weights[key]))
-            for key in values
-        }
-        return _StageFit(own=own, root=root, config=self.config, season=dict(season))
-
-    def _calibrate(self, observations: list[Observation], fits: dict[str, _StageFit]) -> None:
-        """Re-read the P10/P50/P90 levels from how well older history predicted newer.
-
-        Rolling origin: for several cut times, a model fitted on what was delivered before
-        the cut predicts the parcels sent after it. Parcels sent too close to the newest
-        delivery are left out, because only the quick ones among them can have arrived yet.
-        """
-        config = self.config
-        ordered = sorted(observations, key=lambda o: o.delivered_at)
-        newest = ordered[-1].delivered_at
-        pits: dict[str, list[float]] = {_PURCHASE: [], _TRANSIT: []}
-        detailed_pits: dict[str, list[float]] = {_PURCHASE: [], _TRANSIT: []}
-        for share in config.calibration_cuts:
-            cut = ordered[min(int(len(ordered) * share), len(ordered) - 1)].delivered_at
-            past = [o for o in ordered if o.delivered_at < cut]
-            if len(past) < config.calibration_min:
-                continue
-            older = self._build(past, calibrate=False)
-            held = self._records(o for o in ordered if o.delivered_at >= cut)
-            for stage, rows in held.items():
-                spans = sorted((r.end - r.start).total_seconds() for r in rows)
-                if not spans:
-                    continue
-                limit = newest - timedelta(seconds=_plain_quantile(spans, 0.9))
-                stage_fit = older[stage]
-                for r in rows:
-                    if not cut <= r.start <= limit:
-                        continue
-                    level = cdf(stage_fit.distribution(r), r.days)
-                    if r.detailed and stage_fit.effects is not None:
-                        detailed_pits[stage].append(level)
-                    else:
-                        pits[stage].append(level)
-        for stage, values in pits.items():
-            levels = self._levels(values)
-            if levels is not None:
-                fits[stage].levels = levels
-        for stage, values in detailed_pits.items():
-            levels = self._levels(values)
-            if levels is not None:
-                fits[stage].effects_levels = levels
-
-    def _levels(self, values: list[float]) -> tuple[float, float, float] | None:
-        """Levels that would have given nominal coverage, shrunk towards the nominal ones."""
-        config = self.config
-        if len(values) < config.calibration_min // 2:
-            return None
-        values.sort()
-        n = len(values)
-        weight = config.calibration_strength
-        levels = []
-        for nominal in (config.low, 0.5, config.high):
-            seen = _plain_quantile(values, nominal)
-            levels.append((n * seen + weight * nominal) / (n + weight))
-        low, mid, high = (min(max(v, 0.005), 0.995) for v in levels)
-        mid = min(max(mid, low), high)
-        return low, mid, high
-
     # -- estimating ----------------------------------------------------------------------
 
     def estimate(
@@ -554,47 +337,41 @@ class EtaModel:
         delivery address's zone) → the rest of today; handed over → from the first carrier
         scan; otherwise from the order time. Windows never start before ``now``: time
         already elapsed without a delivery narrows the distribution to what is left.
-        With ``details`` (postcodes, freight, weight…) the window comes from the per-detail
-        effects learned from history, when there is enough of it.
+        ``details`` (postcodes, freight, weight…) add the parcel effects learned from history.
         """
         for moment in (ordered_at, now, handed_over_at, out_for_delivery_at):
             if moment is not None and moment.tzinfo is None:
                 raise ValueError("naive datetime")
-        fits = self._current()
+        stage, start = (_TRANSIT, handed_over_at) if handed_over_at else (_PURCHASE, ordered_at)
+        learner = self._stages[stage]
+        based_on = learner.learned(normalise(carrier))
+        learned = based_on > 0
+        source = EtaSource.LEARNED if learned else EtaSource.PRIOR
         if out_for_delivery_at is not None:
             today = _out_for_delivery(out_for_delivery_at, now, resolve_zone(tz), self.config)
             if today is not None:
-                learned = fits[_TRANSIT].total_weight > 0
                 return Eta(
                     earliest=today[0],
                     latest=today[1],
                     most_likely=today[2],
-                    source=EtaSource.LEARNED if learned else EtaSource.PRIOR,
+                    source=source,
                     confidence=0.9,
+                    based_on=based_on,
                 )
-        stage, start = (_TRANSIT, handed_over_at) if handed_over_at else (_PURCHASE, ordered_at)
-        fit = fits[stage]
         cal = self.calendar(carrier)
-        c, s = normalise(carrier), normalise(service)
-        if details is not None and fit.effects is not None:
-            keys = _effect_keys(
-                carrier=c,
-                service=s,
-                origin=origin,
-                destination=destination,
-                details=details,
-                cal=cal,
-                ordered_at=ordered_at,
-                start=start,
-                transit=stage == _TRANSIT,
-            )
-            grid = fit.effects.grid(keys)
-            low, mid, high = fit.effects_levels
-        else:
-            grid = scale(
-                fit.group(c, s, origin, destination), fit.factor(start.astimezone(cal.zone).month)
-            )
-            low, mid, high = fit.levels
+        facts = self._facts(
+            stage,
+            carrier=carrier,
+            service=service,
+            origin=origin,
+            destination=destination,
+            details=details,
+            cal=cal,
+            ordered_at=ordered_at,
+            start=start,
+        )
+        grid = learner.distribution(facts, now.timestamp())
+        low, mid, high = self.config.low, 0.5, self.config.high
         elapsed = max(cal.between(start, now), 0.0)
         reached = cdf(grid, elapsed) if elapsed > 0 else 0.0
         shift = 0.0
@@ -613,13 +390,13 @@ class EtaModel:
         earliest = max(earliest, now_utc)
         most_likely = max(most_likely, earliest)
         latest = max(latest, most_likely)
-        learned = fit.total_weight > 0
         return Eta(
             earliest=earliest,
             latest=latest,
             most_likely=most_likely,
-            source=EtaSource.LEARNED if learned else EtaSource.PRIOR,
+            source=source,
             confidence=round(high - low, 3) if learned else 0.5,
+            based_on=based_on,
         )
 
     def estimate_shipment(
@@ -651,6 +428,17 @@ class EtaModel:
         )
 
 
+@functools.lru_cache(maxsize=1024)
+def _name(text: str) -> str:
+    return normalise(text)
+
+
+def _sender(details: ParcelDetails | None) -> str | None:
+    if details is None or not details.origin_zip:
+        return None
+    return details.origin_zip.strip()
+
+
 def _problem(obs: Observation) -> str:
     times = [obs.ordered_at, obs.delivered_at, obs.handed_over_at, obs.promised_by]
     if any(t is not None and t.tzinfo is None for t in times):
@@ -661,74 +449,6 @@ def _problem(obs: Observation) -> str:
     if handed is not None and not obs.ordered_at <= handed <= obs.delivered_at:
         return "handed over outside the order-to-delivery span"
     return ""
-
-
-def _effect_keys(
-    *,
-    carrier: str,
-    service: str,
-    origin: str,
-    destination: str,
-    details: ParcelDetails | None,
-    cal: BusinessCalendar,
-    ordered_at: datetime,
-    start: datetime,
-    transit: bool,
-) -> tuple[str, ...]:
-    """Effect keys for a span starting at ``start`` (the order time, or the handoff)."""
-    line = f"{carrier}/{service}"
-    base = (
-        f"service={line}",
-        f"dest={line}/{destination}",
-        f"orig={line}/{origin}",
-        f"lane={line}/{origin}/{destination}",
-    )
-    delay = max(cal.between(ordered_at, start), 0.0) if transit else None
-    return detail_keys(
-        base=base, details=details, start_local=start.astimezone(cal.zone), delay_days=delay
-    )
-
-
-def _plain_quantile(sorted_values: list[float], p: float) -> float:
-    position = p * (len(sorted_values) - 1)
-    index = int(position)
-    if index >= len(sorted_values) - 1:
-        return sorted_values[-1]
-    share = position - index
-    return sorted_values[index] + share * (sorted_values[index + 1] - sorted_values[index])
-
-
-def _learn_season(rows: list[_Record], fit: _StageFit, config: EtaConfig) -> dict[int, float]:
-    """Month-of-year factors from log residuals with each period's local level removed."""
-    residuals: list[tuple[float, float, int]] = []
-    for row in rows:
-        median = quantile(fit.group(row.carrier, row.service, row.origin, row.destination), 0.5)
-        if median <= 0:
-            continue
-        residual = math.log((row.days + 0.25) / (median + 0.25))
-        residuals.append((row.start.timestamp(), residual, row.month))
-    if len(residuals) < 2:
-        return {}
-    residuals.sort()
-    times = [t for t, _, _ in residuals]
-    prefix = [0.0]
-    for _, value, _ in residuals:
-        prefix.append(prefix[-1] + value)
-    window = config.season_window_days * _DAY
-    sums: dict[int, float] = defaultdict(float)
-    counts: dict[int, int] = defaultdict(int)
-    low_index = high_index = 0
-    for time_value, value, month in residuals:
-        while times[low_index] < time_value - window:
-            low_index += 1
-        while high_index < len(times) and times[high_index] <= time_value + window:
-            high_index += 1
-        level = (prefix[high_index] - prefix[low_index]) / (high_index - low_index)
-        sums[month] += value - level
-        counts[month] += 1
-    return {
-        month: math.exp(sums[month] / (counts[month] + config.season_strength)) for month in sums
-    }
 
 
 def _handed_over(shipment: Shipment) -> datetime | None:

@@ -1,4 +1,4 @@
-"""Quantile grids: the compact distribution shape the ETA model stores per group.
+"""Quantile grids: the compact distribution shape the ETA model reads its windows from.
 
 A grid holds a distribution's quantiles at ``GRID_SIZE`` evenly spaced probability levels
 (the midpoints ``(i + 0.5) / GRID_SIZE``). Grids are cheap to blend (averaging quantile
@@ -10,19 +10,14 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
 
 __all__ = [
     "GRID_LEVELS",
     "GRID_SIZE",
     "Grid",
-    "blend",
     "cdf",
-    "combine_offsets",
     "lognormal_grid",
     "quantile",
-    "scale",
-    "weighted_grid",
 ]
 
 GRID_SIZE = 100
@@ -82,55 +77,6 @@ def lognormal_grid(p10: float, p90: float) -> Grid:
     mu = (math.log(low) + math.log(high)) / 2
     sigma = (math.log(high) - math.log(low)) / (2 * _Z90)
     return tuple(math.exp(mu + sigma * _normal_ppf(p)) for p in GRID_LEVELS)
-
-
-def weighted_grid(values: Sequence[float], weights: Sequence[float]) -> Grid:
-    """The weighted empirical quantiles of ``values`` at :data:`GRID_LEVELS`."""
-    pairs = sorted(zip(values, weights, strict=True))
-    total = sum(w for _, w in pairs)
-    if not pairs or total <= 0:
-        raise ValueError("no weight")
-    mids: list[float] = []
-    running = 0.0
-    for _, weight in pairs:
-        mids.append((running + weight / 2) / total)
-        running += weight
-    sorted_values = [v for v, _ in pairs]
-    out: list[float] = []
-    for p in GRID_LEVELS:
-        index = bisect.bisect_left(mids, p)
-        if index == 0:
-            out.append(sorted_values[0])
-        elif index >= len(mids):
-            out.append(sorted_values[-1])
-        else:
-            left, right = mids[index - 1], mids[index]
-            share = (p - left) / (right - left) if right > left else 1.0
-            low, high = sorted_values[index - 1], sorted_values[index]
-            out.append(low + share * (high - low))
-    return tuple(out)
-
-
-def blend(own: Grid | None, own_weight: float, parent: Grid, strength: float) -> Grid:
-    """Shrink ``own`` towards ``parent``: ``parent`` counts as ``strength`` observations."""
-    if own is None or own_weight <= 0:
-        return parent
-    total = own_weight + strength
-    return tuple((own_weight * a + strength * b) / total for a, b in zip(own, parent, strict=True))
-
-
-def combine_offsets(base: Grid, plus: Grid, minus: Grid) -> Grid:
-    """``base + plus - minus`` level by level, re-sorted and kept non-negative.
-
-    Used to give a lane the destination's shape shifted by the origin's own effect.
-    """
-    raw = sorted(max(a + b - c, 0.0) for a, b, c in zip(base, plus, minus, strict=True))
-    return tuple(raw)
-
-
-def scale(grid: Grid, factor: float) -> Grid:
-    """Every quantile multiplied by ``factor``."""
-    return tuple(v * factor for v in grid)
 
 
 def quantile(grid: Grid, p: float) -> float:

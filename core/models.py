@@ -262,6 +262,8 @@ class Eta:
     most_likely: datetime
     source: EtaSource
     confidence: float = 0.8
+    based_on: int = 0
+    """How many past deliveries a learned estimate comes from (0 when unknown or not ours)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -50,13 +52,19 @@ def obs(
     )
 
 
-def plain_model(**config: object) -> EtaModel:
-    """A model counting plain elapsed days, so expected values are easy to state."""
-    settings = {"calibrate": False, "season_strength": 0.0, **config}
-    return EtaModel(
-        config=EtaConfig(**settings),  # type: ignore[arg-type]
-        calendars={CARRIER: CALENDAR_DAYS},
+def learner_config(**settings: Any) -> EtaConfig:
+    """The default configuration with ``settings`` applied to both stages' learners."""
+    base = EtaConfig()
+    return replace(
+        base,
+        purchase=replace(base.purchase, **settings),
+        transit=replace(base.transit, **settings),
     )
+
+
+def plain_model(**settings: Any) -> EtaModel:
+    """A model counting plain elapsed days, so expected values are easy to state."""
+    return EtaModel(config=learner_config(**settings), calendars={CARRIER: CALENDAR_DAYS})
 
 
 def median_days(eta: Eta, start: datetime) -> float:
@@ -94,16 +102,19 @@ def test_naive_or_inconsistent_observations_are_refused() -> None:
 
 def test_thin_lane_follows_its_destination_and_rich_lane_follows_itself() -> None:
     model = plain_model()
-    model.observe_many(obs(10.0, origin="C", destination="B") for _ in range(200))
-    model.observe_many(obs(3.0, origin="C", destination="E") for _ in range(200))
-    model.observe_many(obs(3.0, origin="F", destination="B") for _ in range(2))
+    lanes = [("C", "B", 10.0)] * 200 + [("C", "E", 3.0)] * 200 + [("F", "B", 3.0)] * 2
+    random.Random(1).shuffle(lanes)
+    model.observe_many(
+        obs(transit, origin=origin, destination=destination, at=T0 - days(60) + days(i * 0.1))
+        for i, (origin, destination, transit) in enumerate(lanes)
+    )
 
     rich = median_days(at_handoff(model, "C", "E"), T0)
     thin = median_days(at_handoff(model, "F", "B"), T0)
     unseen = median_days(at_handoff(model, "Z", "B"), T0)
     assert rich == pytest.approx(3.0, abs=0.3)
     assert thin > 7.0  # two quick deliveries do not outvote a slow destination
-    assert unseen == pytest.approx(10.0, abs=0.5)
+    assert unseen == pytest.approx(10.0, abs=1.0)
 
 
 def test_unseen_destination_falls_back_to_the_carrier() -> None:
@@ -153,10 +164,7 @@ def test_priors_table_matches_catalogue_names() -> None:
 
 
 def test_history_outweighs_the_prior() -> None:
-    model = EtaModel(
-        config=EtaConfig(calibrate=False, season_strength=0.0),
-        calendars={"ups": CALENDAR_DAYS},
-    )
+    model = EtaModel(calendars={"ups": CALENDAR_DAYS})
     model.observe_many(obs(9.0, carrier="ups") for _ in range(300))
     eta = model.estimate(
         carrier="ups", origin="A", destination="B", ordered_at=T0, handed_over_at=T0, now=T0
@@ -176,7 +184,7 @@ def test_recent_deliveries_weigh_more() -> None:
     recent_first = median_days(at_handoff(model, "A", "B", T0 + days(5)), T0 + days(5))
     assert recent_first == pytest.approx(3.0, abs=0.5)
 
-    flat = plain_model(half_life_days=1e9)
+    flat = plain_model(half_life_days=0.0, window=1000)
     flat.observe_many(obs(10.0, at=old + days(i * 0.1)) for i in range(300))
     flat.observe_many(obs(3.0, at=T0 - days(20) + days(i * 0.1)) for i in range(100))
     assert median_days(at_handoff(flat, "A", "B", T0 + days(5)), T0 + days(5)) > 8.0
@@ -189,7 +197,8 @@ def stage_model() -> EtaModel:
     model = plain_model()
     rng = random.Random(7)
     model.observe_many(
-        obs(rng.uniform(3.0, 7.0), processing=rng.uniform(1.0, 3.0)) for _ in range(400)
+        obs(rng.uniform(3.0, 7.0), processing=rng.uniform(1.0, 3.0), at=T0 - days(60 - i * 0.1))
+        for i in range(400)
     )
     return model
 
@@ -229,8 +238,10 @@ def test_elapsed_time_narrows_the_window_and_never_starts_in_the_past() -> None:
     )
     assert eta.earliest >= later
     assert eta.earliest <= eta.most_likely <= eta.latest
-    # Only deliveries taking 6–7 days remain possible.
-    assert eta.latest <= handed + days(7.1)
+    # Only deliveries taking 6–7 days remain possible (the learned spread blurs the edge).
+    assert eta.latest <= handed + days(8)
+    fresh = at_handoff(model, "A", "B", handed)
+    assert eta.latest - eta.earliest < fresh.latest - fresh.earliest
 
     very_late = handed + days(30)
     eta = model.estimate(
@@ -277,9 +288,7 @@ def test_out_for_delivery_means_today_in_the_buyers_zone() -> None:
 
 def test_working_days_push_a_friday_handoff_past_the_weekend() -> None:
     cal = calendar_for_country("BR", "America/Sao_Paulo")
-    model = EtaModel(
-        config=EtaConfig(calibrate=False, season_strength=0.0), calendars={CARRIER: cal}
-    )
+    model = EtaModel(calendars={CARRIER: cal})
     monday = datetime(2024, 6, 3, 15, tzinfo=UTC)
     model.observe_many(
         obs(cal_days, at=monday - days(1), processing=1.0) for cal_days in [2.0] * 50
@@ -299,7 +308,8 @@ def test_calibrated_window_covers_about_eighty_percent() -> None:
     def draw(at: datetime) -> Observation:
         return obs(rng.lognormvariate(1.6, 0.45), at=at, destination=rng.choice("BCD"))
 
-    model = EtaModel(config=EtaConfig(season_strength=0.0), calendars={CARRIER: CALENDAR_DAYS})
+    # Nominal levels: here each estimate is made with everything delivered before it known.
+    model = EtaModel(config=EtaConfig(low=0.1, high=0.9), calendars={CARRIER: CALENDAR_DAYS})
     model.observe_many(draw(T0 + days(i * 0.2)) for i in range(1500))
     start = T0 + days(320)
     covered = 0
@@ -319,37 +329,32 @@ def test_calibrated_window_covers_about_eighty_percent() -> None:
     assert covered / trials == pytest.approx(0.8, abs=0.04)
 
 
-def test_miscalibrated_history_is_recalibrated() -> None:
-    # The newest quarter of history is slower than the rest: recalibration widens the top.
-    model = EtaModel(config=EtaConfig(season_strength=0.0), calendars={CARRIER: CALENDAR_DAYS})
+def test_window_is_read_from_recent_residuals_and_is_asymmetric() -> None:
+    # Deliveries are usually on time and sometimes very late: the window stretches late.
     rng = random.Random(3)
-    history = [
-        obs(rng.uniform(2, 4) * (1.6 if i > 900 else 1.0), at=T0 + days(i * 0.2))
+    model = plain_model()
+    model.observe_many(
+        obs(
+            4.0 + (rng.uniform(3, 9) if rng.random() < 0.2 else rng.uniform(-0.5, 0.5)),
+            at=T0 + days(i * 0.2),
+        )
         for i in range(1200)
-    ]
-    model.observe_many(history)
-    raw = plain_model()
-    raw.observe_many(history)
+    )
     now = T0 + days(241)
-    assert at_handoff(model, "A", "B", now).latest > at_handoff(raw, "A", "B", now).latest
+    eta = at_handoff(model, "A", "B", now)
+    early = eta.most_likely - eta.earliest
+    late = eta.latest - eta.most_likely
+    assert late > 3 * early
 
 
-def test_peak_season_is_learned() -> None:
-    model = EtaModel(
-        config=EtaConfig(calibrate=False, season_strength=10.0),
-        calendars={CARRIER: CALENDAR_DAYS},
-    )
-    rng = random.Random(5)
-    start = datetime(2021, 1, 1, 12, tzinfo=UTC)
-    for i in range(3 * 365):
-        at = start + days(i)
-        slow = 1.8 if at.month == 12 else 1.0
-        model.observe(obs(rng.uniform(3.0, 5.0) * slow, at=at))
-    december = datetime(2024, 12, 2, 12, tzinfo=UTC)
-    june = datetime(2024, 6, 3, 12, tzinfo=UTC)
-    assert median_days(at_handoff(model, "A", "B", december), december) > 1.5 * median_days(
-        at_handoff(model, "A", "B", june), june
-    )
+def test_a_slowdown_is_followed_once_recent_deliveries_show_it() -> None:
+    model = plain_model()
+    model.observe_many(obs(3.0, at=T0 + days(i * 0.1)) for i in range(1000))
+    before = median_days(at_handoff(model, "A", "B", T0 + days(150)), T0 + days(150))
+    model.observe_many(obs(8.0, at=T0 + days(100 + i * 0.1)) for i in range(500))
+    after = median_days(at_handoff(model, "A", "B", T0 + days(150)), T0 + days(150))
+    assert before == pytest.approx(3.0, abs=0.3)
+    assert after == pytest.approx(8.0, abs=0.5)
 
 
 # -- shipments -------------------------------------------------------------------------------
@@ -488,11 +493,11 @@ def test_moved_days_counts_local_days() -> None:
     assert moved_days(later, first, "America/Sao_Paulo") == -2
 
 
-def test_refit_can_be_left_to_the_caller() -> None:
-    model = plain_model(auto_refit=False)
+def test_each_delivery_is_learned_at_once_without_a_refit() -> None:
+    model = plain_model()
     model.observe_many(obs(5.0) for _ in range(50))
     assert median_days(at_handoff(model, "A", "B"), T0) == pytest.approx(5.0, abs=0.2)
-    model.observe_many(obs(9.0) for _ in range(500))
-    assert median_days(at_handoff(model, "A", "B"), T0) == pytest.approx(5.0, abs=0.2)
-    model.refit()
+    for _ in range(60):
+        model.observe(obs(9.0))
+    assert model.fitted_count == len(model) == 110
     assert median_days(at_handoff(model, "A", "B"), T0) > 8.0

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bots import bench_eta
-from core.eta import EtaConfig, EtaModel, Observation, ParcelDetails
+from core.eta import EtaModel, Observation, ParcelDetails
 from core.models import Eta
 
 COLUMNS = [
@@ -157,7 +157,6 @@ class _LeakCheckingModel(EtaModel):
 
     def __init__(self) -> None:
         super().__init__(
-            config=EtaConfig(auto_refit=False),
             calendars={bench_eta.BENCH_CARRIER: bench_eta.bench_calendar()},
         )
         self.latest: datetime | None = None
@@ -185,7 +184,6 @@ def test_online_mode_learns_only_from_parcels_delivered_before_each_prediction(
         bench_eta.read_orders(test),
         model,
         online=True,
-        refit_days=2,
     )
     assert result.n_test == 114
     assert model.gaps, "test deliveries were never learned from"
@@ -198,7 +196,7 @@ def test_online_flag_and_validation_window(
 ) -> None:
     train, _ = files
     args = ["--train", str(train), "--split-date", "2017-03-01", "--until", "2017-04-01"]
-    assert bench_eta.main([*args, "--online", "--refit-days", "3", "--json"]) == 0
+    assert bench_eta.main([*args, "--online", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert list(summary) == KEYS
     # 500 orders seven hours apart from 2 Jan: March holds about 100 of them.
@@ -262,9 +260,10 @@ def test_online_folds_are_one_pass_that_never_sees_later_deliveries(
     train, _ = files
     orders = bench_eta.read_orders(train)
     model = _LeakCheckingModel()
-    folds = bench_eta.monthly_folds(orders, None, None)
-    # 500 orders from 2 January, seven hours apart: only the last (May) has 500 before it.
-    assert [f.label for f in folds] == ["2017-05"]
+    # 500 orders from 2 January, seven hours apart, end in May: no month has 500 before it.
+    assert bench_eta.monthly_folds(orders, None, None) == []
+    folds = bench_eta.monthly_folds(orders, date(2017, 4, 1), None)
+    assert [f.label for f in folds] == ["2017-04", "2017-05"]
     result = bench_eta.run_folds(orders, folds, lambda: model)
     assert result.n_test > 0
     assert all(gap > timedelta(0) for gap in model.gaps)
@@ -284,3 +283,32 @@ def test_frozen_folds_fit_one_model_per_fold(files: tuple[Path, Path]) -> None:
     assert len(made) == 2
     assert len(made[0]) < len(made[1])
     assert set(result.folds) == {"2017-03", "2017-04"}
+
+
+def _shared_orders() -> Path | None:
+    """The shared Olist sample beside the checkout (never in the repository: its licence)."""
+    for folder in Path(__file__).resolve().parents:
+        candidate = folder / "shared" / "data" / "olist_train.csv.gz"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@pytest.mark.skipif(_shared_orders() is None, reason="the licensed Olist sample is not here")
+def test_a_slice_of_the_monthly_folds_on_real_deliveries(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _shared_orders()
+    assert path is not None
+    args = ["--train", str(path), "--folds", "monthly", "--from", "2017-06", "--to", "2017-07"]
+    assert bench_eta.main([*args, "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(out[-1])
+    assert [fold["fold"] for fold in summary["folds"]] == ["2017-06", "2017-07"]
+    assert any(line.startswith("2017-06") for line in out)
+    # On these months parcelbot beats the online lane median at both stages, and its windows
+    # hold about 80% of deliveries.
+    assert summary["mae_handoff"] < summary["online_lane_median_mae_handoff"]
+    assert summary["mae_purchase"] < summary["online_lane_median_mae_purchase"]
+    for stage in ("handoff", "purchase"):
+        assert 0.7 <= summary[f"coverage_{stage}"] <= 0.9

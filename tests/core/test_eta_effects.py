@@ -2,41 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import random
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from core.eta import EtaConfig, EtaModel, Observation, ParcelDetails
 from core.eta_calendar import CALENDAR_DAYS
-from core.eta_effects import detail_keys, fit_effects
-from core.eta_stats import quantile
+from core.eta_effects import detail_keys
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 CARRIER = "acme"
-
-
-def test_fit_recovers_a_known_multiplicative_effect() -> None:
-    rng = random.Random(3)
-    rows = []
-    for _ in range(2000):
-        slow = rng.random() < 0.5
-        days = math.exp(math.log(4.0) + (math.log(2.0) if slow else 0.0) + rng.gauss(0, 0.1)) - 1
-        rows.append((("all=1", f"zone={'far' if slow else 'near'}"), days, 1.0))
-    fit = fit_effects(rows, shrinkage=5.0, iterations=6)
-    gap = fit.effects["zone=far"] - fit.effects["zone=near"]
-    assert abs(gap - math.log(2.0)) < 0.03
-    far = quantile(fit.grid(("all=1", "zone=far")), 0.5)
-    near = quantile(fit.grid(("all=1", "zone=near")), 0.5)
-    assert abs((far + 1) / (near + 1) - 2.0) < 0.1
-
-
-def test_rare_keys_are_shrunk_towards_no_effect() -> None:
-    rows: list[tuple[tuple[str, ...], float, float]] = [(("base=1",), 4.0, 1.0)] * 500
-    rows += [(("base=1", "sender=rare"), 20.0, 1.0)]
-    fit = fit_effects(rows, shrinkage=20.0, iterations=6)
-    full = math.log(21.0) - math.log(5.0)
-    assert 0 < fit.effects["sender=rare"] < full / 10
-    assert fit.predict(("base=1", "sender=unseen")) == fit.predict(("base=1",))
 
 
 def test_unknown_details_add_no_keys_and_delay_only_after_handoff() -> None:
@@ -81,13 +56,15 @@ def _history(rng: random.Random) -> list[Observation]:
 
 
 def test_details_sharpen_estimates_and_absent_details_keep_the_group_estimate() -> None:
-    config = EtaConfig(calibrate=False, season_strength=0.0)
-    model = EtaModel(config=config, calendars={CARRIER: CALENDAR_DAYS})
+    model = EtaModel(calendars={CARRIER: CALENDAR_DAYS})
     model.observe_many(_history(random.Random(5)))
-    plain = EtaModel(
-        config=EtaConfig(calibrate=False, season_strength=0.0, effects=False),
-        calendars={CARRIER: CALENDAR_DAYS},
+    base = EtaConfig()
+    no_effects = replace(
+        base,
+        purchase=replace(base.purchase, factors=frozenset()),
+        transit=replace(base.transit, factors=frozenset()),
     )
+    plain = EtaModel(config=no_effects, calendars={CARRIER: CALENDAR_DAYS})
     plain.observe_many(_history(random.Random(5)))
     now = T0 + timedelta(days=200)
     handed = now + timedelta(days=1)
@@ -108,14 +85,14 @@ def test_details_sharpen_estimates_and_absent_details_keep_the_group_estimate() 
     near = transit_days(model, ParcelDetails(destination_zip="01001"))
     assert 7.0 < far < 11.0
     assert 2.0 < near < 4.0
-    assert transit_days(model, None) == transit_days(plain, None)
+    # Without details a parcel gets the lane's estimate (the weekday effect aside).
+    assert abs(transit_days(model, None) - transit_days(plain, None)) < 1.0
     assert transit_days(plain, ParcelDetails(destination_zip="69001")) == transit_days(plain, None)
 
 
-def test_calibration_gives_detailed_estimates_their_own_levels() -> None:
-    model = EtaModel(config=EtaConfig(season_strength=0.0), calendars={CARRIER: CALENDAR_DAYS})
+def test_detailed_estimates_get_narrow_windows_when_details_explain_the_spread() -> None:
+    model = EtaModel(calendars={CARRIER: CALENDAR_DAYS})
     model.observe_many(_history(random.Random(7)))
-    model.refit()
     now = T0 + timedelta(days=200)
     eta = model.estimate(
         carrier=CARRIER,

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from core.eta import EtaConfig, EtaModel, Observation, ObservationRepository
+from core.eta import EtaModel, Observation, ObservationRepository
 from core.eta_calendar import CALENDAR_DAYS
 from core.models import EtaSource, ShipmentKey, TrackingNumber
 from storage.connection import SerialConnection
@@ -83,10 +83,7 @@ async def test_stored_history_feeds_the_model(repo: SqliteObservations) -> None:
     port: ObservationRepository = repo
     for i in range(60):
         await port.add(parcel(i, transit=4.0), key(i))
-    model = EtaModel(
-        config=EtaConfig(calibrate=False, season_strength=0.0),
-        calendars={"acme": CALENDAR_DAYS},
-    )
+    model = EtaModel(calendars={"acme": CALENDAR_DAYS})
     model.observe_many([obs async for obs in port.iter()])
     now = T0 + timedelta(days=30)
     eta = model.estimate(
