@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.discord_bot.render import COG_NAME, render
+from bots.discord_bot.render import COG_NAME, escape, render
 from bots.discord_bot.store import GuildSettings, GuildStore
 from core.commands import CommandSpec, error_text
 from core.errors import InvalidInput, TrackingError
@@ -109,7 +109,8 @@ def describe_error(error: BaseException) -> str:
 
 async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the user what went wrong, ephemerally, whatever state the interaction is in."""
-    text = describe_error(error)
+    # The sentence may quote what the person typed: shown as typed, never as markup.
+    text = escape(describe_error(error))
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)

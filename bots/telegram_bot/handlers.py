@@ -34,7 +34,7 @@ from telegram.ext import (
     filters,
 )
 
-from bots.telegram_bot.render import CallbackCodec
+from bots.telegram_bot.render import CallbackCodec, inert
 from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, shown_in
 from core.commands import (
     ADMIN_IN_SHARED,
@@ -289,7 +289,10 @@ class TelegramHandlers:
             await post_reply(context.bot, chat.chat_id, shown, self.codec, edit=target)
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: ChatRef, text: str) -> None:
-        await context.bot.send_message(chat.chat_id, html.escape(text), parse_mode=ParseMode.HTML)
+        # Error sentences may quote what someone typed: inert like every other text.
+        await context.bot.send_message(
+            chat.chat_id, html.escape(inert(text, commands=False)), parse_mode=ParseMode.HTML
+        )
 
     async def _is_admin(
         self, context: ContextTypes.DEFAULT_TYPE, message: Message | None, chat: ChatRef

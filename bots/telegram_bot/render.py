@@ -69,13 +69,15 @@ class _Block:
 # @mentions, #hashtags, $cashtags and /commands (a tap sends the command in the chat). A word
 # joiner (U+2060, invisible) after the marker or before a dot breaks each of them.
 _AUTO_ENTITY = re.compile(r"(?<=[@#$/])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
+_AUTO_LINK = re.compile(r"(?<=[@#$])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
 _JOINER = "\u2060"
 
 
-def inert(text: str) -> str:
+def inert(text: str, *, commands: bool = True) -> str:
     """``text`` with no control characters and nothing Telegram would make live (before
-    HTML escaping, which ``_text_block`` does)."""
-    return _AUTO_ENTITY.sub(_JOINER, clean(text))
+    HTML escaping, which ``_text_block`` does). ``commands=False`` leaves ``/commands``
+    tappable (for the bot's own error sentences, which quote input only in checked forms)."""
+    return (_AUTO_ENTITY if commands else _AUTO_LINK).sub(_JOINER, clean(text))
 
 
 def _text_block(plain: str, *, bold: bool = False, label: str = "") -> list[_Block]:

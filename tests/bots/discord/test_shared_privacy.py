@@ -8,8 +8,10 @@ import json
 import discord
 import simcord
 
+from bots.discord_bot.cog import describe_error
 from bots.discord_bot.render import escape
 from bots.discord_bot.sender import DiscordSender
+from core.errors import InvalidInput
 from core.models import Alert, AlertKind, ChatRef, Platform
 from core.ports import SnapshotWrite
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
@@ -106,3 +108,10 @@ def test_discord_tokens_are_inert() -> None:
     assert escape("-# small").startswith("\\-")
     assert escape("1. first").startswith("1\\.")
     assert escape("> quote").startswith("\\>")
+
+
+def test_an_error_sentence_is_shown_as_typed() -> None:
+    """Error sentences can quote what someone typed: on Discord they are escaped too."""
+    error = InvalidInput("I don't know the carrier “[x](https://e.io) @everyone”.")
+    shown = escape(describe_error(error))
+    assert "[x\\](https\\://e.io)" in shown and "\\@everyone" in shown

@@ -8,7 +8,7 @@ import pytest
 
 from bots.telegram_bot import TelegramAdapter
 from core.commands import COMMANDS
-from core.errors import ShipmentNotFound
+from core.errors import InvalidInput, ShipmentNotFound
 from core.models import ChatRef
 from core.replies import Attachment, Button, Reply
 from tests.bots.telegram.conftest import RecordingRouter
@@ -265,3 +265,16 @@ async def test_long_reply_is_split_and_attachment_sent(
     assert "reply_markup" in texts[-1].params
     joined = "".join(api.messages[(CHAT, c.result["message_id"])]["text"] for c in texts)
     assert joined.count("<scan> & more") == 200
+
+
+async def test_an_error_quoting_input_carries_no_live_link_or_mention(
+    api: FakeBotApi, fake_router: RecordingRouter, memory_bot: TelegramAdapter
+) -> None:
+    async def quoting(chat: ChatRef, args: list[str]) -> list[Reply]:
+        raise InvalidInput("I don't know the carrier “https://evil.example @admin”. Send /help.")
+
+    fake_router.scripts["track"] = quoting
+    api.push_text(CHAT, "/track x")
+    text = (await api.wait_for("sendMessage")).params["text"]
+    assert "https://evil" not in text and "@admin" not in text
+    assert "/help" in text  # the bot's own command hint stays tappable
