@@ -13,9 +13,10 @@ through their constructors.
 - While the bot serves chat platforms (``run`` with a token), a health port: ``/health``,
   ``/ready`` and ``/metrics`` (``bots.ops``, ``bots.metrics``); the metrics hooks are put in
   here, at the edges.
-- With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop pushes are stored,
-  answered at once and processed in the background; what a previous run left is processed
-  at start. 17TRACK's client restarts numbers 17TRACK stopped following (``retrack``).
+- With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop, 17TRACK and
+  AfterShip pushes are stored, answered at once and processed in the background (tracking
+  pushes in batches); what a previous run left is processed at start. 17TRACK's client
+  restarts numbers 17TRACK stopped following (``retrack``).
 
 Everything opened is closed on exit, the last opened first.
 """
@@ -50,7 +51,7 @@ from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService, PollStats
-from storage.db import Database
+from storage.db import Database, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
 # used: a sandbox console needs none of them, and they are most of the start-up time.
@@ -94,6 +95,7 @@ class Runtime:
     webhook_url: str = ""
     telegram_route: TelegramRoute | None = None
     inbox: WebhookInbox | None = None
+    pushes: WebhookInbox | None = None
     webhooks: WebhookServer | None = None
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
     ops_url: str = ""
@@ -317,7 +319,15 @@ async def _open_webhooks(
 ) -> None:
     """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
     port), entered on ``stack`` so they close with the runtime."""
-    from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
+    from bots.webhook_inbox import (
+        AFTERSHIP,
+        SEVENTEEN_TRACK,
+        TIKTOK,
+        Inboxes,
+        WebhookInbox,
+        order_events,
+        tracking_pushes,
+    )
     from bots.webhook_sink import ServiceSink
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
     from core.providers.seventeen_track import SeventeenTrackClient
@@ -337,13 +347,21 @@ async def _open_webhooks(
         # Started before the server and stopped after it: nothing accepted waits unserved.
         inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
         runtime.inbox = await stack.enter_async_context(inbox.running())
+        # Tracking pushes are stored in a file of their own (an answer never waits for the
+        # poller's transactions), answered, then processed in batches like a poll cycle.
+        store = await stack.enter_async_context(open_inbox(inbox_path(settings.db)))
+        batches = tracking_pushes(sink)
+        pushes = WebhookInbox(
+            store, clock, {}, batch_handlers={SEVENTEEN_TRACK: batches, AFTERSHIP: batches}
+        )
+        runtime.pushes = await stack.enter_async_context(pushes.running())
     if settings.webhook_port is not None:
         app = make_app(
             _webhook_config(settings),
             MeteredSink(sink, runtime.metrics),
             clock,
             telegram=runtime.telegram_route,
-            inbox=runtime.inbox,
+            inbox=Inboxes(*(i for i in (runtime.pushes, runtime.inbox) if i is not None)),
             seen_store=db.webhook_seen,
         )
         runtime.webhooks = app[SERVER_KEY]

@@ -1,7 +1,10 @@
 """The background half of webhook delivery: stored pushes processed after the answer.
 
-``bots.webhooks`` answers a TikTok Shop push as soon as :meth:`WebhookInbox.accept` has
-committed it to the database (``storage.inbox``); this worker then hands it to its handler.
+``bots.webhooks`` answers a TikTok Shop push (and, with keys, a 17TRACK or AfterShip tracking
+push) as soon as :meth:`WebhookInbox.accept` has committed it to the database
+(``storage.inbox``); this worker then hands it to its handler. Tracking pushes are processed
+in batches (``tracking_pushes``): every due push in a round goes through the poll path at
+once, one transaction for all of them.
 Guarantees:
 
 - **Nothing accepted is lost.** A push is answered 200 only after its row is committed. The
@@ -22,17 +25,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from bots.webhooks import WebhookSink
+from core.cooperative import Breather
 from core.guards import retry_backoff
+from core.models import Shipment
 from core.ports import Clock
-from core.providers import tiktok_shop
+from core.providers import aftership, seventeen_track, tiktok_shop
 from storage.inbox import InboxItem, SqliteInbox
 
-__all__ = ["TIKTOK", "Handler", "WebhookInbox", "order_events"]
+__all__ = [
+    "AFTERSHIP",
+    "SEVENTEEN_TRACK",
+    "TIKTOK",
+    "BatchHandler",
+    "Handler",
+    "Inboxes",
+    "WebhookInbox",
+    "order_events",
+    "tracking_pushes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +56,15 @@ TIKTOK = "tiktok_shop"
 
 Handler = Callable[[bytes], Awaitable[None]]
 """Processes one stored push body; raises to have it retried later."""
+
+BatchHandler = Callable[[Sequence[InboxItem]], Awaitable[None]]
+"""Processes several stored pushes of one provider at once; raises to have them retried."""
+
+SEVENTEEN_TRACK = "17track"
+"""The provider name 17TRACK tracking pushes are stored under."""
+
+AFTERSHIP = "aftership"
+"""The provider name AfterShip tracking pushes are stored under."""
 
 
 def order_events(sink: WebhookSink) -> Handler:
@@ -58,8 +82,72 @@ def order_events(sink: WebhookSink) -> Handler:
     return handle
 
 
+def tracking_pushes(sink: WebhookSink) -> BatchHandler:
+    """The handler for stored 17TRACK and AfterShip tracking pushes: decode each, then hand
+    every snapshot of the batch to ``sink.ingest`` at once (one pass through the poll path)."""
+
+    async def handle(items: Sequence[InboxItem]) -> None:
+        shipments: list[Shipment] = []
+        breathe = Breather()
+        for item in items:
+            await breathe()
+            try:
+                shipment = _tracking_snapshot(item)
+            except (ValueError, TypeError):
+                # It was decoded before it was stored, so this cannot heal by retrying.
+                log.error("a stored %s push cannot be decoded; it is dropped", item.provider)
+                continue
+            if shipment is not None:
+                shipments.append(shipment)
+        if shipments:
+            await sink.ingest(shipments)
+
+    return handle
+
+
+def _tracking_snapshot(item: InboxItem) -> Shipment | None:
+    """The snapshot a stored tracking push carries, as of when it was received."""
+    if item.provider == SEVENTEEN_TRACK:
+        return seventeen_track.parse_push(item.body).shipment(now=item.received_at)
+    if item.provider == AFTERSHIP:
+        return aftership.parse_webhook(item.body).shipment(now=item.received_at)
+    raise ValueError(f"{item.provider} pushes carry no tracking snapshot")
+
+
+class Inboxes:
+    """Several inboxes as one for the webhook server: a push goes to the first that handles
+    its provider (``bots.webhooks.NotificationInbox``)."""
+
+    def __init__(self, *inboxes: WebhookInbox) -> None:
+        self._inboxes = inboxes
+
+    def handles(self, provider: str) -> bool:
+        return any(inbox.handles(provider) for inbox in self._inboxes)
+
+    async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
+        for inbox in self._inboxes:
+            if inbox.handles(provider):
+                return await inbox.accept(provider, notification_id, body)
+        raise LookupError(f"no inbox takes {provider} pushes")
+
+
+def _alone(handler: BatchHandler, item: InboxItem) -> Handler:
+    """``handler`` for ``item`` by itself, as a one-push handler."""
+
+    async def handle(_body: bytes) -> None:
+        await handler([item])
+
+    return handle
+
+
 class WebhookInbox:
-    """Accepts pushes into the durable inbox and processes them in a background task."""
+    """Accepts pushes into the durable inbox and processes them in a background task.
+
+    ``handlers`` process one push at a time; ``batch_handlers`` (tracking pushes) get every
+    due push of their provider in a round at once. Pushes that arrive while one append is
+    being committed are stored together in the next (group commit): the answer to each still
+    waits for its own row to be committed.
+    """
 
     def __init__(
         self,
@@ -67,15 +155,19 @@ class WebhookInbox:
         clock: Clock,
         handlers: Mapping[str, Handler],
         *,
+        batch_handlers: Mapping[str, BatchHandler] | None = None,
         retry_base: timedelta = timedelta(seconds=30),
         retry_max: timedelta = timedelta(hours=1),
         keep_done: timedelta = timedelta(hours=48),
-        batch: int = 50,
+        batch: int = 500,
         idle_wait: float = 30.0,
     ) -> None:
         self._store = store
         self._clock = clock
         self._handlers = dict(handlers)
+        self._batch_handlers = dict(batch_handlers or {})
+        self._pending: list[tuple[str, str, bytes, asyncio.Future[bool]]] = []
+        self._appending: asyncio.Task[None] | None = None
         self._retry_base = retry_base
         self._retry_max = retry_max
         self._keep_done = keep_done
@@ -84,11 +176,42 @@ class WebhookInbox:
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
 
+    def handles(self, provider: str) -> bool:
+        """Whether pushes from ``provider`` are stored and processed here."""
+        return provider in self._handlers or provider in self._batch_handlers
+
     async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
-        """Store a verified push and wake the worker; False when it was already stored."""
-        added = await self._store.add(provider, notification_id, body, self._clock.now())
+        """Store a verified push and wake the worker; False when it was already stored.
+
+        Returns once the push's row is committed; raises when it could not be stored."""
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._pending.append((provider, notification_id, body, future))
+        if self._appending is None:
+            self._appending = asyncio.create_task(self._append(), name="webhook-inbox-append")
+        added = await asyncio.shield(future)
         self._wake.set()
         return added
+
+    async def _append(self) -> None:
+        """Commit the waiting pushes, all that arrived meanwhile in one transaction each."""
+        try:
+            while self._pending:
+                waiting, self._pending = self._pending, []
+                rows = [(provider, nid, body) for provider, nid, body, _ in waiting]
+                try:
+                    added = await self._store.add_many(rows, self._clock.now())
+                except Exception as err:  # every waiting request answers 500 and is resent
+                    for *_, future in waiting:
+                        future.set_exception(err)
+                    continue
+                for (*_, future), stored in zip(waiting, added, strict=True):
+                    future.set_result(stored)
+        finally:
+            self._appending = None
+
+    async def pending(self) -> int:
+        """How many stored pushes are not processed yet."""
+        return await self._store.pending_count()
 
     async def drain(self) -> int:
         """Process every due push now (waiting for a drain in progress); return how many
@@ -99,11 +222,37 @@ class WebhookInbox:
                 items = await self._store.due(self._clock.now(), self._batch)
                 if not items:
                     return done
+                batched: dict[str, list[InboxItem]] = {}
                 for item in items:
-                    done += await self._process(item)
+                    if item.provider in self._batch_handlers:
+                        batched.setdefault(item.provider, []).append(item)
+                    else:
+                        done += await self._process(item)
+                for provider, group in batched.items():
+                    done += await self._process_batch(self._batch_handlers[provider], group)
 
-    async def _process(self, item: InboxItem) -> int:
-        handler = self._handlers.get(item.provider)
+    async def _process_batch(self, handler: BatchHandler, items: list[InboxItem]) -> int:
+        """Process ``items`` in one call; if that fails, one at a time, so that one bad push
+        is retried alone and the others are not held back by it."""
+        try:
+            await handler(items)
+        except Exception as err:
+            log.warning(
+                "a batch of %d %s pushes failed (%s); processing them one by one",
+                len(items),
+                items[0].provider,
+                type(err).__name__,
+            )
+            done = 0
+            for item in items:
+                done += await self._process(item, _alone(handler, item))
+            return done
+        # The commit point: until this returns, a crash means the batch is processed again.
+        await self._store.mark_done_many([item.id for item in items], self._clock.now())
+        return len(items)
+
+    async def _process(self, item: InboxItem, handler: Handler | None = None) -> int:
+        handler = handler or self._handlers.get(item.provider)
         try:
             if handler is None:
                 raise LookupError(f"no handler for {item.provider} pushes")

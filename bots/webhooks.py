@@ -8,6 +8,11 @@ poll, so alerts fire within seconds. A 17TRACK ``TRACKING_STOPPED`` push goes to
 silently dropped. TikTok Shop order events go to ``WebhookSink.order_event`` (TikTok sends
 no tracking events: the order is re-read instead).
 
+With an inbox that handles them, 17TRACK and AfterShip tracking pushes take the same road:
+stored, answered "accepted", then processed in batches through one ``WebhookSink.ingest``
+call each, like a poll cycle — a burst after a carrier's outage is acknowledged as fast as it
+can be stored. A 17TRACK ``TRACKING_STOPPED`` push is still handled in the request.
+
 TikTok Shop asks for a quick 200 (providers.md §1.7, "Return 200 quickly"; its retry policy
 is not documented, so a slow answer may be retried or dropped), while processing an event
 means several shop and tracking-API calls with retries that can take tens of seconds. With
@@ -93,6 +98,10 @@ class WebhookSink(Protocol):
 
 class NotificationInbox(Protocol):
     """Durable storage for verified pushes that are processed after the answer."""
+
+    def handles(self, provider: str) -> bool:
+        """Whether pushes from ``provider`` are stored here (else processed in the request)."""
+        ...
 
     async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
         """Store the push for processing (committed on return); False when it was already
@@ -290,6 +299,13 @@ class WebhookServer:
         except Exception as err:
             return self._malformed("17track", err)
 
+        # 17TRACK pushes carry no id: the body itself identifies a repeat.
+        notification = hashlib.sha256(body).hexdigest()
+        inbox = self._inbox
+        if push.event != "TRACKING_STOPPED" and inbox is not None and inbox.handles("17track"):
+            # A push with nothing to track is stored too; the batch skips it.
+            return await self._store("17track", notification, body, inbox)
+
         async def work() -> str:
             if stopped:
                 return await self._sink.tracking_stopped(push.number, push.carrier)
@@ -298,8 +314,7 @@ class WebhookServer:
             await self._sink.ingest([shipment])
             return "processed"
 
-        # 17TRACK pushes carry no id: the body itself identifies a repeat.
-        return await self._deliver("17track", hashlib.sha256(body).hexdigest(), work)
+        return await self._deliver("17track", notification, work)
 
     def _aftership_verifier(self) -> Verifier | None:
         secret = self._config.aftership_secret
@@ -321,11 +336,14 @@ class WebhookServer:
         if self._stale("aftership", event.sent_at):
             return _json(200, status="stale")
 
+        notification = event.event_id or hashlib.sha256(body).hexdigest()
+        if self._inbox is not None and self._inbox.handles("aftership"):
+            return await self._store("aftership", notification, body, self._inbox)
+
         async def work() -> str:
             await self._sink.ingest([shipment])
             return "processed"
 
-        notification = event.event_id or hashlib.sha256(body).hexdigest()
         return await self._deliver("aftership", notification, work)
 
     def _tiktok_verifier(self) -> Verifier | None:
@@ -346,7 +364,7 @@ class WebhookServer:
             return _json(200, status="stale")
 
         notification = event.notification_id or hashlib.sha256(body).hexdigest()
-        if self._inbox is not None:
+        if self._inbox is not None and self._inbox.handles("tiktok_shop"):
             return await self._store("tiktok_shop", notification, body, self._inbox)
 
         async def work() -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from core.cooperative import Breather
 from core.eta import EtaModel, ObservationRepository, combine, observation_from
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
 from core.ports import Clock, TrackingProvider
@@ -79,7 +80,11 @@ class EstimatingProvider:
     async def enrich(self, shipments: Sequence[Shipment]) -> list[Shipment]:
         """Set each parcel's window and learn from the delivered ones (pushed parcels too)."""
         now = self._clock.now()
-        done = [self._with_eta(shipment.key, shipment, now) for shipment in shipments]
+        done: list[Shipment] = []
+        breathe = Breather()  # estimating is the costly part of a batch of pushes
+        for shipment in shipments:
+            await breathe()
+            done.append(self._with_eta(shipment.key, shipment, now))
         for shipment in done:
             if shipment.status is Status.DELIVERED and shipment.key not in self._observed:
                 await self._learn(shipment.key, shipment)

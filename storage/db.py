@@ -32,7 +32,7 @@ from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
 from storage.connection import InlineReader, Reader, SerialConnection
 from storage.guilds import SqliteDiscordGuilds
 from storage.inbox import SqliteInbox
-from storage.migrations import Migration, apply_migrations
+from storage.migrations import INBOX_MIGRATIONS, Migration, apply_migrations
 from storage.observations import SqliteObservations
 from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
@@ -43,7 +43,7 @@ from storage.subscriptions import SqliteSubscriptions
 from storage.views import SqliteViews
 from storage.webhook_seen import SqliteSeenPushes
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database"]
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database", "inbox_path", "open_inbox"]
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,41 @@ def _owner_only(location: str) -> None:
             continue
         except PermissionError:
             log.warning("cannot make %s private to its owner", name)
+
+
+def inbox_path(path: str | Path) -> str:
+    """Where ``open_inbox`` keeps the pushes of the database at ``path``: beside it, with
+    ``.inbox`` before the suffix (``parcelbot.inbox.sqlite3``); ``":memory:"`` stays so."""
+    location = str(path)
+    if location == _MEMORY:
+        return location
+    file = Path(location)
+    return str(file.with_name(f"{file.stem}.inbox{file.suffix or '.sqlite3'}"))
+
+
+@asynccontextmanager
+async def open_inbox(
+    path: str | Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS
+) -> AsyncIterator[SqliteInbox]:
+    """A webhook inbox in a database file of its own (created if needed); closed on exit.
+
+    Pushes are committed here before they are answered. In the main database each append
+    would wait for the write lock behind whatever the poller or the push processing holds
+    (SQLite has one writer per file, a poll cycle's transaction takes tens of milliseconds);
+    in a file of its own an append waits only for other appends. Same settings as the main
+    file (WAL, ``synchronous=NORMAL``): a committed push survives a crash of the process.
+    """
+    location = str(path)
+    if location != _MEMORY:
+        Path(location).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(location)  # pushes hold orders: their file is the owner's alone too
+    conn = await aiosqlite.connect(location, isolation_level=None)
+    try:
+        await _configure(conn, busy_timeout_ms)
+        await apply_migrations(conn, INBOX_MIGRATIONS)
+        yield SqliteInbox(SerialConnection(conn))
+    finally:
+        await conn.close()
 
 
 async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:

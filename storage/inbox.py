@@ -8,6 +8,8 @@ the same notification again) until ``purge`` removes it.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +18,11 @@ from storage.codec import time_from_text, time_to_text
 from storage.connection import SerialConnection
 
 __all__ = ["InboxItem", "SqliteInbox"]
+
+_INSERT = (
+    "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, next_attempt_at) "
+    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, notification_id) DO NOTHING"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +62,28 @@ class SqliteInbox:
         The row is committed when this returns: from then on the notification is not lost.
         """
         changed = await self._conn.write(
-            "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, "
-            "next_attempt_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (provider, notification_id) DO NOTHING",
-            (provider, notification_id, body, time_to_text(now), time_to_text(now)),
+            _INSERT, (provider, notification_id, body, time_to_text(now), time_to_text(now))
         )
         return changed > 0
+
+    async def add_many(
+        self, notifications: Sequence[tuple[str, str, bytes]], now: datetime
+    ) -> list[bool]:
+        """Store several (provider, notification id, body) in one transaction; per one, True
+        when it was stored, False when it was already there (or earlier in the list).
+
+        Every row is committed when this returns."""
+        if not notifications:
+            return []
+        at = time_to_text(now)
+
+        def insert(conn: sqlite3.Connection) -> list[bool]:
+            return [
+                conn.execute(_INSERT, (provider, notification_id, body, at, at)).rowcount > 0
+                for provider, notification_id, body in notifications
+            ]
+
+        return await self._conn.run_transaction(insert)
 
     async def due(self, now: datetime, limit: int) -> list[InboxItem]:
         """Unprocessed notifications whose next attempt is due, oldest first."""
@@ -78,6 +101,15 @@ class SqliteInbox:
             "UPDATE webhook_inbox SET done_at = ?, body = NULL WHERE id = ?",
             (time_to_text(now), item_id),
         )
+
+    async def mark_done_many(self, item_ids: Sequence[int], now: datetime) -> None:
+        """``mark_done`` for several notifications in one statement."""
+        if item_ids:
+            await self._conn.write(
+                "UPDATE webhook_inbox SET done_at = ?, body = NULL "
+                "WHERE id IN (SELECT value FROM json_each(?))",
+                (time_to_text(now), json.dumps(list(item_ids))),
+            )
 
     async def mark_failed(self, item_id: int, retry_at: datetime) -> None:
         """Processing failed: count the attempt and try again at ``retry_at``."""

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import aiosqlite
 
 __all__ = [
+    "INBOX_MIGRATIONS",
     "MIGRATIONS",
     "Migration",
     "SchemaTooNewError",
@@ -346,6 +347,9 @@ MIGRATIONS: list[Migration] = [
     _WEBHOOK_SEEN,
 ]
 """Every schema step in order; the schema version is the number applied."""
+
+INBOX_MIGRATIONS: list[Migration] = [_WEBHOOK_INBOX]
+"""The schema of a push inbox kept in a file of its own (``storage.db.open_inbox``)."""
 
 
 def latest_version(migrations: list[Migration] | None = None) -> int:

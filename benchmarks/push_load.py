@@ -1,0 +1,304 @@
+"""Signed 17TRACK pushes against the real bot process: acknowledgement latency and whether
+every push is processed.
+
+Run: ``.venv/bin/python benchmarks/push_load.py --base /path/to/old/checkout``
+
+Each side (``base``, ``this``; see ``benchmarks/ab.py``) runs in a fresh process per round,
+alternating: the bot's own composition root (``bots.runtime.open_runtime``) with a 17TRACK key
+and the webhook server on a loopback port, on a fresh database where ``--parcels`` parcels
+are each followed by one chat. A client in another process sends signed pushes over HTTP
+(up to 64 at once):
+
+- *burst*: ``--burst`` pushes as fast as they are answered (what a carrier sends after an
+  outage). Target: ≥ 3,000 acknowledged per second, p99 acknowledgement ≤ 50 ms.
+- *steady*: ``--rate`` pushes per second for ``--seconds`` seconds, sent on schedule; a
+  push's latency counts from its scheduled time. Target: p99 ≤ 50 ms.
+
+Every push adds one new scan to its parcel and carries the parcel's whole history, as
+17TRACK's do. After the client is done the bot is given time to finish processing, then the
+stored scans are counted: "lost" is the number of pushes answered 200 whose scan is not stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import multiprocessing
+import resource
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import aiohttp
+from ab import checkouts, child_result, interleave, median, percentile, run_child
+from aiohttp import web
+
+from bots.runtime import open_runtime
+from bots.settings import load_settings
+from core.models import ChatRef, Platform, ShipmentKey, Subscription, TrackingNumber
+from core.providers import seventeen_track
+
+_VECTORS = Path(__file__).resolve().parent.parent / "tests/data/providers/seventeen_track"
+_BASE_TIME = datetime(2026, 1, 2, tzinfo=UTC)
+_CONCURRENCY = 64
+
+
+def _template() -> tuple[str, dict[str, Any]]:
+    doc = json.loads((_VECTORS / "webhook_vectors.json").read_text(encoding="utf-8"))
+    return doc["security_key"], json.loads(doc["vectors"][0]["raw_body"])
+
+
+def _number(parcel: int) -> str:
+    return f"94001112062064{parcel:08d}"
+
+
+def _body(template: dict[str, Any], parcel: int, scans: int) -> bytes:
+    """The push for ``parcel`` carrying its whole history: the template's scans and
+    ``scans`` new ones."""
+    doc = copy.deepcopy(template)
+    doc["data"]["number"] = _number(parcel)
+    provider = doc["data"]["track_info"]["tracking"]["providers"][0]
+    first = provider["events"][0]
+    added = []
+    for scan in range(scans, 0, -1):
+        at = _BASE_TIME + timedelta(minutes=scan)
+        event = dict(first, description=f"Sorted at hub {scan}", time_utc=at.isoformat())
+        event["time_iso"] = at.isoformat()
+        added.append(event)
+    provider["events"] = added + provider["events"]
+    doc["data"]["track_info"]["latest_event"] = added[0] if added else first
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+# -- the client (a process of its own) -------------------------------------------------------
+
+
+def _client(url: str, mode: str, count: int, rate: float, parcels: int) -> dict[str, Any]:
+    return asyncio.run(_send(url, mode, count, rate, parcels))
+
+
+async def _send(url: str, mode: str, count: int, rate: float, parcels: int) -> dict[str, Any]:
+    key, template = _template()
+    # Bodies prepared before the clock starts: the client measures the server, not JSON.
+    bodies: list[tuple[bytes, str]] = []
+    sent_per_parcel = [0] * parcels
+    for index in range(count):
+        parcel = index % parcels
+        sent_per_parcel[parcel] += 1
+        body = _body(template, parcel, sent_per_parcel[parcel])
+        bodies.append((body, seventeen_track.push_signature(key, body)))
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    connector = aiohttp.TCPConnector(limit=_CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as http:
+
+        async def post(index: int, due: float | None) -> None:
+            body, sign = bodies[index]
+            # A burst's latency counts from the send: the client's own queue is not the bot's.
+            sent = time.perf_counter() if due is None else due
+            async with http.post(f"{url}/webhooks/17track", data=body, headers={"sign": sign}) as r:
+                answer = await r.json() if r.status == 200 else {"status": str(r.status)}
+            latencies.append(time.perf_counter() - sent)
+            word = str(answer.get("status", r.status))
+            statuses[word] = statuses.get(word, 0) + 1
+
+        start = time.perf_counter()
+        if mode == "burst":
+            queue = iter(range(count))
+
+            async def worker() -> None:
+                for index in queue:
+                    await post(index, None)
+
+            await asyncio.gather(*(worker() for _ in range(_CONCURRENCY)))
+        else:
+            tasks = []
+            for index in range(count):
+                due = start + index / rate
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                tasks.append(asyncio.create_task(post(index, due)))
+            await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+    return {
+        "latencies": latencies,
+        "statuses": statuses,
+        "elapsed": elapsed,
+        "per_parcel": sent_per_parcel,
+    }
+
+
+# -- the bot (this process) -------------------------------------------------------------------
+
+
+async def _serve(mode: str, count: int, rate: float, parcels: int) -> dict[str, Any]:
+    key, _ = _template()
+    with tempfile.TemporaryDirectory() as folder:
+        settings = load_settings(
+            db=str(Path(folder) / "push.sqlite3"),
+            seventeen_track_api_key=key,
+            tracking_providers="17track",
+            webhook_port=0,
+            webhook_host="127.0.0.1",
+            log_level="WARNING",
+        )
+        async with open_runtime(settings) as runtime:
+            for parcel in range(parcels):
+                await runtime.db.subscriptions.add(
+                    Subscription(
+                        chat=ChatRef(Platform.TELEGRAM, f"c{parcel}", f"c{parcel}"),
+                        key=ShipmentKey("usps", TrackingNumber(_number(parcel))),
+                    )
+                )
+            cpu_before = resource.getrusage(resource.RUSAGE_SELF)
+            context = multiprocessing.get_context("spawn")
+            with context.Pool(1) as pool:
+                pending = pool.apply_async(
+                    _client, (runtime.webhook_url, mode, count, rate, parcels)
+                )
+                # Waited for on a thread: the bot keeps serving meanwhile.
+                sent = await asyncio.to_thread(pending.get)
+            # Let the bot finish what it accepted (the old code processed in the request).
+            finish = time.perf_counter()
+            deadline = finish + 300
+            # Where the checkout keeps tracking pushes: their own inbox, else the main one.
+            waiting = getattr(runtime, "pushes", None) or runtime.db.inbox
+            count_waiting = getattr(waiting, "pending", None) or waiting.pending_count
+            while time.perf_counter() < deadline:
+                rows = await count_waiting()
+                if rows == 0:
+                    break
+                await asyncio.sleep(0.1)
+            backlog = time.perf_counter() - finish
+            cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+            stored = await _stored_scans(runtime.db.path)
+    answered = sum(n for word, n in sent["statuses"].items() if word in {"processed", "accepted"})
+    expected = sum(sent["per_parcel"])
+    return {
+        "p50": median(sent["latencies"]) * 1000,
+        "p99": percentile(sent["latencies"], 0.99) * 1000,
+        "rate": count / sent["elapsed"],
+        "statuses": sent["statuses"],
+        "answered": answered,
+        "lost": expected - stored if answered == count else answered - stored,
+        "backlog_s": backlog,
+        "cpu_ms_per_push": 1000
+        * (cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime)
+        / count,
+    }
+
+
+def _ceiling(count: int, parcels: int) -> dict[str, float]:
+    return asyncio.run(_empty_server(count, parcels))
+
+
+async def _empty_server(count: int, parcels: int) -> dict[str, float]:
+    """The client against an HTTP handler that reads the body and answers at once."""
+
+    async def accept(request: web.Request) -> web.Response:
+        await request.read()
+        return web.json_response({"status": "accepted"})
+
+    app = web.Application()
+    app.router.add_post("/webhooks/17track", accept)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(1) as pool:
+            pending = pool.apply_async(_client, (url, "burst", count, 0.0, parcels))
+            sent = await asyncio.to_thread(pending.get)
+    finally:
+        await runner.cleanup()
+    return {"rate": count / sent["elapsed"], "p99": percentile(sent["latencies"], 0.99) * 1000}
+
+
+async def _stored_scans(path: str) -> int:
+    """New scans stored, over all parcels (each push added one)."""
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM events WHERE description LIKE 'Sorted at hub %'"
+        ).fetchone()
+    return int(row[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--base", help="another parcelbot checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parcels", type=int, default=2000)
+    parser.add_argument("--burst", type=int, default=10_000)
+    parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--child", choices=["burst", "steady"], help=argparse.SUPPRESS)
+    parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        child_result(
+            asyncio.run(_serve(options.child, options.count, options.rate, options.parcels))
+        )
+        return
+    sides = checkouts(options.base)
+    script = Path(__file__).resolve()
+    common = ["--parcels", str(options.parcels), "--rate", str(options.rate)]
+    steady_count = int(options.rate * options.seconds)
+
+    def runner(args: list[str]) -> Callable[[str, Path], dict[str, Any]]:
+        return lambda _label, path: run_child(path, script, args)
+
+    results = {}
+    for mode, count in (("burst", options.burst), ("steady", steady_count)):
+        args = ["--child", mode, "--count", str(count), *common]
+        results[mode] = interleave(options.rounds, sides, runner(args))
+    # What this machine allows at all: the same client against a handler that does nothing.
+    ceiling = [_ceiling(options.burst, options.parcels) for _ in range(options.rounds)]
+    print()
+    print(f"Medians of {options.rounds} interleaved rounds; {options.parcels:,} followed parcels.")
+    print()
+    print("| measure | " + " | ".join(label for label, _ in sides) + " | target |")
+    print("|---|" + "---|" * len(sides) + "---|")
+
+    def row(name: str, mode: str, key: str, unit: str, target: str, *, fmt: str = ",.1f") -> None:
+        cells = [
+            f"{median([r[key] for r in results[mode][label]]):{fmt}} {unit}".strip()
+            for label, _ in sides
+        ]
+        print(f"| {name} | " + " | ".join(cells) + f" | {target} |")
+
+    burst = f"burst of {options.burst:,}"
+    row(f"{burst}: acknowledged per second", "burst", "rate", "/s", "≥ 3,000/s", fmt=",.0f")
+    row(f"{burst}: ack p50", "burst", "p50", "ms", "—")
+    row(f"{burst}: ack p99", "burst", "p99", "ms", "≤ 50 ms")
+    row(f"{burst}: pushes lost", "burst", "lost", "", "0", fmt=",.0f")
+    row(f"{burst}: processing left after the last ack", "burst", "backlog_s", "s", "—", fmt=",.2f")
+    row(f"{burst}: bot CPU per push", "burst", "cpu_ms_per_push", "ms", "—", fmt=",.2f")
+    steady = f"steady {options.rate:,.0f}/s for {options.seconds:.0f} s"
+    row(f"{steady}: ack p50", "steady", "p50", "ms", "—")
+    row(f"{steady}: ack p99", "steady", "p99", "ms", "≤ 50 ms")
+    row(f"{steady}: pushes lost", "steady", "lost", "", "0", fmt=",.0f")
+    row(
+        f"{steady}: processing left after the last ack", "steady", "backlog_s", "s", "—", fmt=",.2f"
+    )
+    print(
+        f"| reference: burst of {options.burst:,} against an empty handler, same client "
+        f"| {median([c['rate'] for c in ceiling]):,.0f}/s, p99 "
+        f"{median([c['p99'] for c in ceiling]):,.1f} ms | — |" + " |" * (len(sides) - 1)
+    )
+    for mode in results:
+        for label, _ in sides:
+            print(f"answers, {mode}, {label}: {[r['statuses'] for r in results[mode][label]]}")
+
+
+if __name__ == "__main__":
+    main()

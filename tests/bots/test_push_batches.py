@@ -1,0 +1,165 @@
+"""Tracking pushes through the durable inbox: stored before the answer, then processed in
+batches through the poll path (real aiohttp app, real service, real SQLite file)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+
+from bots.runtime import open_runtime
+from bots.settings import load_settings
+from bots.webhook_inbox import SEVENTEEN_TRACK, WebhookInbox, tracking_pushes
+from bots.webhooks import WebhookConfig, make_app, serve
+from core.models import ShipmentKey, Subscription
+from core.providers import seventeen_track
+from storage.db import inbox_path
+from storage.inbox import InboxItem, SqliteInbox
+from tests.bots.test_webhook_sink import (
+    NOW,
+    NUMBER,
+    PUSH_BODY,
+    PUSH_KEY,
+    World,
+    follow,
+    pushed_snapshot,
+    resigned,
+    world,
+)
+from tests.fakes import chat
+
+__all__ = ["world"]  # the fixture, shared with the sink's tests
+
+
+def _pending_rows(path: object) -> list[tuple[str, object]]:
+    """The inbox as another process sees it: only what was committed."""
+    with sqlite3.connect(str(path)) as conn:
+        return list(
+            conn.execute("SELECT provider, done_at FROM webhook_inbox WHERE done_at IS NULL")
+        )
+
+
+async def test_a_tracking_push_is_committed_before_the_answer_and_processed_later(
+    world: World,
+) -> None:
+    await follow(world, ShipmentKey("usps", NUMBER))
+    # A worker that does not run on its own: processing happens only when drained below.
+    inbox = WebhookInbox(
+        world.db.inbox,
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.sink)},
+    )
+    app = make_app(
+        WebhookConfig(seventeen_track_key=PUSH_KEY), world.sink, world.clock, inbox=inbox
+    )
+    body = resigned(lambda doc: doc.update(extra=1))
+    sign = seventeen_track.push_signature(PUSH_KEY, body)
+    async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
+        response = await world.http.post(
+            f"{url}/webhooks/17track", content=body, headers={"sign": sign}
+        )
+        assert response.json() == {"status": "accepted"}
+        # Durable at the moment of the answer: committed, visible to another connection.
+        assert _pending_rows(world.path) == [(SEVENTEEN_TRACK, None)]
+        assert await world.db.outbox.pending_count() == 0
+        again = await world.http.post(
+            f"{url}/webhooks/17track", content=body, headers={"sign": sign}
+        )
+        assert again.json() == {"status": "duplicate"}
+    assert await inbox.drain() == 1
+    assert _pending_rows(world.path) == []
+    stored = await world.db.shipments.get(ShipmentKey("usps", NUMBER))
+    assert stored is not None and len(stored.events) == len(pushed_snapshot().events)
+    [entry] = await world.db.outbox.due(NOW.replace(year=NOW.year + 1), 10)
+    assert entry.chat == chat("buyer")
+
+
+class _CountingInbox:
+    """The real inbox store, counting its commits and recording what the handler got."""
+
+    def __init__(self, store: SqliteInbox) -> None:
+        self.store = store
+        self.appends = 0
+
+    async def add_many(
+        self, notifications: Sequence[tuple[str, str, bytes]], now: datetime
+    ) -> list[bool]:
+        self.appends += 1
+        return await self.store.add_many(notifications, now)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+async def test_a_burst_is_stored_in_few_commits_and_handled_in_one_batch(world: World) -> None:
+    counting = _CountingInbox(world.db.inbox)
+    batches: list[list[str]] = []
+
+    async def handler(items: Sequence[InboxItem]) -> None:
+        batches.append([item.notification_id for item in items])
+
+    inbox = WebhookInbox(
+        counting,  # type: ignore[arg-type]
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: handler},
+    )
+    ids = [f"push-{n}" for n in range(40)]
+    answers = await asyncio.gather(
+        *(inbox.accept(SEVENTEEN_TRACK, nid, b"{}") for nid in ids),
+        inbox.accept(SEVENTEEN_TRACK, "push-0", b"{}"),  # a repeat within the burst
+    )
+    assert answers == [True] * 40 + [False]
+    # Arrivals during a commit share the next one: far fewer commits than pushes.
+    assert counting.appends < len(ids)
+    assert await inbox.drain() == 40
+    assert batches == [ids]
+    assert await world.db.inbox.pending_count() == 0
+
+
+async def test_a_failing_batch_is_retried_push_by_push(world: World) -> None:
+    handled: list[str] = []
+
+    async def handler(items: Sequence[InboxItem]) -> None:
+        if any(item.notification_id == "bad" for item in items):
+            raise RuntimeError("cannot process")
+        handled.extend(item.notification_id for item in items)
+
+    inbox = WebhookInbox(world.db.inbox, world.clock, {}, batch_handlers={SEVENTEEN_TRACK: handler})
+    for nid in ("a", "bad", "b"):
+        assert await inbox.accept(SEVENTEEN_TRACK, nid, b"{}")
+    assert await inbox.drain() == 2
+    assert handled == ["a", "b"]
+    # The bad one waits for its retry; nothing is dropped.
+    assert await world.db.inbox.pending_count() == 1
+
+
+async def test_the_bot_keeps_tracking_pushes_in_their_own_file(tmp_path: Path) -> None:
+    settings = load_settings(
+        db=str(tmp_path / "bot.sqlite3"),
+        seventeen_track_api_key=PUSH_KEY,
+        tracking_providers="17track",
+        webhook_port=0,
+    )
+    parcel = ShipmentKey("usps", NUMBER)
+    async with open_runtime(settings) as runtime, httpx.AsyncClient() as http:
+        assert runtime.pushes is not None
+        await runtime.db.subscriptions.add(Subscription(chat=chat("buyer"), key=parcel))
+        sign = seventeen_track.push_signature(PUSH_KEY, PUSH_BODY)
+        response = await http.post(
+            f"{runtime.webhook_url}/webhooks/17track", content=PUSH_BODY, headers={"sign": sign}
+        )
+        assert response.json() == {"status": "accepted"}
+        # Committed in the push file, not in the main database's inbox.
+        assert await runtime.db.inbox.pending_count() == 0
+        await runtime.pushes.drain()
+        assert await runtime.pushes.pending() == 0
+        stored = await runtime.db.shipments.get(parcel)
+    files = await asyncio.to_thread(lambda: {str(p) for p in tmp_path.iterdir()})
+    assert inbox_path(settings.db) in files
+    assert stored is not None and len(stored.events) == len(pushed_snapshot().events)
