@@ -1008,7 +1008,7 @@ class ParcelService:
         if picked:
             return TrackRequest(ident.text, picked, now)
         typos = carriers.suspected_typos(ident.text)
-        if typos:
+        if typos and not reader.looks_fake(ident.text):
             subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
             typo = advice.typo_reply(
                 ident.text,
@@ -1018,7 +1018,13 @@ class ParcelService:
             )
             # It repeats the number: for the asker's eyes only.
             return replace(typo, private=True) if _seen(chat).shared else typo
-        candidates = _plausible(ident)
+        candidates = carriers.plausible(ident.matches)
+        if not candidates and reader.looks_fake(ident.text):
+            return Reply(
+                "Sample or made-up number",
+                _notes(ident.text, None, _seen(chat)),
+                kind=ReplyKind.ERROR,
+            )
         if not candidates:
             raise CarrierNotDetected()
         if len({match.carrier.code for match in candidates}) > 1:
@@ -1493,22 +1499,18 @@ def _seen(chat: ChatRef, *, follower: bool = True) -> View:
     return privacy.view(privacy.context_of(chat), follower=follower, owner=chat.user_id)
 
 
-def _plausible(ident: Identifier) -> list[CarrierMatch]:
-    """Carrier readings worth asking about: failed check digits only when nothing else fits."""
-    verified = [m for m in ident.matches if m.check_digit_valid is True]
-    if verified:
-        return verified
-    return [m for m in ident.matches if m.check_digit_valid is None]
+def _notes(number: str, match: CarrierMatch | None, seen: View) -> tuple[str, ...]:
+    """``advice.number_notes`` naming the number as ``seen`` allows (masked where others
+    read)."""
+    shown = seen.name("", number)
+    return tuple(note.replace(number, shown) for note in advice.number_notes(number, match))
 
 
 def _with_notes(reply: Reply, ident: Identifier, carrier: str, seen: View) -> Reply:
     """``reply`` with the warnings its number deserves (sample or fake-looking, no check
     digit in the carrier's format), naming the number as ``seen`` allows."""
     match = next((m for m in ident.matches if m.carrier.code == carrier), None)
-    shown = seen.name("", ident.text)
-    notes = tuple(
-        note.replace(ident.text, shown) for note in advice.number_notes(ident.text, match)
-    )
+    notes = _notes(ident.text, match, seen)
     return replace(reply, lines=(*reply.lines, *notes)) if notes else reply
 
 
