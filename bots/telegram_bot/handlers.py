@@ -291,7 +291,7 @@ class TelegramHandlers:
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: ChatRef, text: str) -> None:
         # Error sentences may quote what someone typed: inert like every other text.
         await context.bot.send_message(
-            chat.chat_id, html.escape(inert(text, commands=False)), parse_mode=ParseMode.HTML
+            chat.chat_id, html.escape(inert(text)), parse_mode=ParseMode.HTML
         )
 
     async def _is_admin(

@@ -66,18 +66,17 @@ class _Block:
 
 
 # Telegram turns bare text into live entities by itself: links (with or without a scheme),
-# @mentions, #hashtags, $cashtags and /commands (a tap sends the command in the chat). A word
-# joiner (U+2060, invisible) after the marker or before a dot breaks each of them.
-_AUTO_ENTITY = re.compile(r"(?<=[@#$/])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
-_AUTO_LINK = re.compile(r"(?<=[@#$])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
+# @mentions, #hashtags and $cashtags. A word joiner (U+2060, invisible) after the marker or
+# before a dot breaks each of them. /commands stay tappable: a tap only sends the command as
+# the person who taps, as if typed (and destructive ones ask for confirmation).
+_AUTO_ENTITY = re.compile(r"(?<=[@#$])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
 _JOINER = "\u2060"
 
 
-def inert(text: str, *, commands: bool = True) -> str:
-    """``text`` with no control characters and nothing Telegram would make live (before
-    HTML escaping, which ``_text_block`` does). ``commands=False`` leaves ``/commands``
-    tappable (for the bot's own error sentences, which quote input only in checked forms)."""
-    return (_AUTO_ENTITY if commands else _AUTO_LINK).sub(_JOINER, clean(text))
+def inert(text: str) -> str:
+    """``text`` with no control characters and no link or mention Telegram would make of it
+    (before HTML escaping, which ``_text_block`` does)."""
+    return _AUTO_ENTITY.sub(_JOINER, clean(text))
 
 
 def _text_block(plain: str, *, bold: bool = False, label: str = "") -> list[_Block]:

@@ -137,7 +137,8 @@ class _Tags(HTMLParser):
         self.text.append(data)
 
 
-_TG_LIVE = re.compile(r"://|(?<![\w\u2060])[@#$/]\w|\w\.\w")
+# Links and mentions (``/commands`` are left tappable on purpose: see ``render.inert``).
+_TG_LIVE = re.compile(r"://|(?<![\w\u2060])[@#$]\w|\w\.\w")
 
 
 def _telegram_live(markup: str) -> list[str]:
