@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         return _backup(settings.db, args.path)
     from bots.runtime import run
+    from core.errors import StorageUnavailable
 
     secrets = settings.secret_values
     try:
@@ -81,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run(settings, console=args.command == "console"))
     except KeyboardInterrupt:
         return 130
+    except StorageUnavailable as err:
+        print(f"parcelbot: {err.reason}", file=sys.stderr)
+        return 1
     except Exception as err:
         # One sentence, never a traceback: tracebacks of HTTP clients carry URLs, and the
         # Telegram Bot API's URLs carry the token. The details go to the (redacted) debug log.
