@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from core.service import ParcelService
 
 __all__ = [
+    "ADMIN_IN_SHARED",
     "COMMANDS",
     "DEEP_LINK_PREFIX",
     "LOCALISED_DESCRIPTIONS",
@@ -127,6 +128,11 @@ LOCALISED_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "help": "O que eu posso fazer",
     },
 }
+
+
+ADMIN_IN_SHARED = frozenset({"forget"})
+"""Commands that change or delete what a shared chat (a group) holds for all its members:
+there, only the platform's admins may run them (and press their confirmation buttons)."""
 
 
 def describe_command(spec: CommandSpec, language: str = "") -> str:
@@ -387,7 +393,8 @@ class CommandRouter:
         return [await self._service.quiet(chat, " ".join(args))]
 
     async def _forget(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        return [await self._service.forget(chat)]
+        answer, token = (*args, "", "")[:2]
+        return [await self._service.forget(chat, answer, token)]
 
     async def _help(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [self.help_reply()]
