@@ -13,6 +13,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import carriers, eta, incidents
+from core.eta_news import NO_ARRIVAL_DATE
 from core.models import (
     CarrierMatch,
     ChatRef,
@@ -280,7 +281,6 @@ def shipment_reply(
     group with ``group``). ``promised_by`` is the chat's own order's promise (never the
     shipment's: a promise belongs to the order's verified owner).
     """
-    del now  # reserved for relative wording ("2 hours ago")
     seen = _view(seen, group)
     name = carrier_name(shipment.carrier)
     shown = seen.name(label, shipment.number)
@@ -307,9 +307,13 @@ def shipment_reply(
             f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}"
             + (f": {detail}" if detail else "")
         )
-    if not shipment.is_final and shipment.eta is not None:
+    if (
+        not shipment.is_final
+        and shipment.eta is not None
+        and shipment.incident not in NO_ARRIVAL_DATE
+    ):
         promise = promised_by if seen.has(Field.PROMISE) else None
-        lines.extend(eta.describe(shipment.eta, promise, tz))
+        lines.extend(eta.describe(shipment.eta, promise, tz, carrier=name, now=now))
     if explanation is not None:
         lines.append(explanation.what_happened)
         lines.extend(f"• {step}" for step in explanation.next_steps)

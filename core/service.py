@@ -54,6 +54,7 @@ from core import (
     advice,
     alerts,
     carriers,
+    eta_news,
     faq,
     incidents,
     ownership,
@@ -83,6 +84,7 @@ from core.models import (
     CarrierMatch,
     ChatRef,
     ChatSettings,
+    EtaTold,
     IncidentReason,
     Order,
     OrderId,
@@ -242,6 +244,8 @@ class ParcelService:
         # Per polled parcel: the incidents last derived for it and how long the clock alone
         # leaves them (and the delivery check) as they are; see ``_enrich``.
         self._settled: dict[ShipmentKey, _Settled] = {}
+        # What chats were told about arrivals, written once the alerts are stored.
+        self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
         self._flusher = OutboxFlusher(
             store,
             clock,
@@ -839,7 +843,9 @@ class ParcelService:
             )
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
-                pairs = self._pairs(found, subscribers.get(key, ()), settings)
+                pairs = self._pairs(
+                    found, subscribers.get(key, ()), settings, writes[index].shipment, now
+                )
                 pairs = _promised_only(pairs, promised.get(key, set()))
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
@@ -997,6 +1003,9 @@ class ParcelService:
         added = await self._store.shipments.save_many(writes)
         if added:
             self._flusher.wake()
+        tells, self._tells = self._tells, []
+        for chat, key, told in tells:
+            await self._store.subscriptions.tell(chat, key, told)
         return added
 
     def _limit(self, chat: ChatRef) -> None:
@@ -1143,7 +1152,7 @@ class ParcelService:
             previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
         )
         if found and subscribers:
-            pairs = self._pairs(found, subscribers, settings)
+            pairs = self._pairs(found, subscribers, settings, write.shipment, now)
             if pairs:
                 write = replace(write, alerts=pairs)
         return write
@@ -1269,20 +1278,41 @@ class ParcelService:
             return None
         return settled.reasons
 
-    @staticmethod
     def _pairs(
+        self,
         found: Sequence[Alert],
         subscribers: Sequence[Subscription],
         settings: Mapping[str, ChatSettings],
+        shipment: Shipment | None = None,
+        now: datetime | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
-        """(chat, alert) for every subscriber whose effective preference wants the alert."""
+        """(chat, alert) for every subscriber whose effective preference wants the alert.
+
+        With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
+        what that chat was last told (``eta_news.chat_alerts``); what each chat now knows is
+        remembered once the alerts are stored (``_save_many``).
+        """
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
             if sub.archived:
                 continue
             chat_settings = settings.get(sub.chat.chat_key, _DEFAULT_SETTINGS)
             preference = preferences.effective(sub, chat_settings)
-            pairs.extend((sub.chat, alert) for alert in found if alerts.wanted(alert, preference))
+            chat_found = found
+            if shipment is not None and now is not None:
+                chat_found, told = eta_news.chat_alerts(
+                    found,
+                    shipment,
+                    sub.told,
+                    now,
+                    tz=chat_settings.timezone,
+                    promised_by=shipment.promised_by,
+                )
+                if told is not None and told != sub.told:
+                    self._tells.append((sub.chat, sub.key, told))
+            pairs.extend(
+                (sub.chat, alert) for alert in chat_found if alerts.wanted(alert, preference)
+            )
         return tuple(pairs)
 
     async def _settings_for(
@@ -1374,12 +1404,20 @@ class ParcelService:
         link = (await self._store.orders.for_chat(chat)).get(shipment.key)
         if subscribed is None:
             subscribed = sub is not None and not sub.archived
+        now = self._clock.now()
+        if sub is not None and not sub.archived and sub.told is None:
+            # The first window this chat is shown is the one lateness is judged against.
+            _, told = eta_news.estimate_news(
+                shipment, None, now, tz=settings.timezone, promised_by=shipment.promised_by
+            )
+            if told is not None:
+                await self._store.subscriptions.tell(chat, shipment.key, told)
         return shipment_reply(
             shipment,
             tz=settings.timezone,
             subscribed=subscribed,
             label=sub.label if sub else "",
-            now=self._clock.now(),
+            now=now,
             seen=_seen(chat, follower=sub is not None or link is not None),
             promised_by=link.promised_by if link is not None else None,
         )

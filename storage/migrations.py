@@ -283,6 +283,18 @@ _WEBHOOK_INBOX = Migration(
     ),
 )
 
+_ETA_TOLD = Migration(
+    description="what each chat was told about a parcel's arrival",
+    statements=(
+        # The latest day first promised, the most likely day last told (ISO dates in the
+        # chat's zone), when, and whether the chat heard the parcel is running late.
+        "ALTER TABLE subscriptions ADD COLUMN eta_first_latest TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_day TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_told_at TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_late INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 _PROMISES_ON_LINKS = Migration(
     description="shops' promised dates move from parcels to the verified chats' order links",
     statements=(
@@ -342,6 +354,7 @@ MIGRATIONS: list[Migration] = [
     _PROACTIVE,
     _ORDER_INDEX,
     _WEBHOOK_INBOX,
+    _ETA_TOLD,
     _PROMISES_ON_LINKS,
     _PROOF_ATTEMPTS,
     _WEBHOOK_SEEN,
