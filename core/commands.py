@@ -7,6 +7,7 @@ each adapter turns them into text in one place with ``error_text``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -173,6 +174,10 @@ def _unknown(name: str) -> InvalidInput:
     return InvalidInput(f"I don't know the command /{shown}. Send /help to see what I can do.")
 
 
+# Words only (letters and spaces): a label or a phrase, never a number.
+_WORDS = re.compile(r"[^\W\d_]+(?:[\s'’-]+[^\W\d_]+)*")
+
+
 def _target(args: Sequence[str]) -> tuple[str, str | None]:
     """The parcel a command's arguments name: one number (with the carrier its words chose),
     or else the whole text, which may be a label."""
@@ -266,10 +271,16 @@ class CommandRouter:
             topic = faq.match(text) if free else None
             if topic is not None:
                 return [advice.faq_reply(topic)]
-            if free and not command:
+            if free and (not command or _WORDS.fullmatch(text)):
                 raise InvalidInput(
                     "I found no tracking number in that message. Send just the number, "
                     f"for example {reader.EXAMPLE_NUMBER}, or /help to see what I can do."
+                )
+            if _WORDS.fullmatch(text):
+                shown = text if len(text) <= 40 else text[:37] + "…"
+                raise InvalidInput(
+                    f"“{shown}” is not a tracking number, and none of your parcels has that "
+                    "label; send /list to see them."
                 )
             return [await self._service.track(chat, text)]
         replies: list[Reply] = []
