@@ -119,13 +119,14 @@ class Runtime:
             sources.append(self.provider)
         if self.shop is not None:
             sources.append(self.shop)
+        # The service's tracker decides, with its hysteresis (failing after several failed
+        # calls in a row, back after several good ones): one failed call, or a failed quota
+        # reading for the metrics, does not make a one-source bot unready.
         failing = self.service.failing_sources
         providers: dict[str, str] = {}
         for source in sources:
             name = str(getattr(source, "name", type(source).__name__))
-            state = getattr(source, "health", None)
-            down = bool(getattr(state, "failing", False)) or name in failing
-            providers[name] = "failing" if down else "ok"
+            providers[name] = "failing" if name in failing else "ok"
         return {"mode": "sandbox" if self.sandbox else "live", "providers": providers}
 
     async def advance(self, delta: timedelta) -> PollStats:

@@ -213,6 +213,11 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
             fake.route("POST", f"{PREFIX}/{action}", down)
         with pytest.raises(TrackingError):
             await ops.runtime.service.track(chat("8"), usps(900))
+        # One failed call is a blip, not an outage: still ready.
+        assert (await ops.ready())[0] == 200
+        for serial in range(901, 900 + ServiceConfig().fail_after_calls):
+            with pytest.raises(TrackingError):
+                await ops.runtime.service.track(chat("8"), usps(serial))
         status, body = await ops.ready()
         assert status == 503 and body["failing"] == ["sources"]
         assert body["checks"]["sources"]["states"] == {"17track": "failing"}
