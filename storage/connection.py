@@ -124,16 +124,8 @@ class SerialConnection:
         ``sqlite3`` connection and must only read.
         """
 
-        def read() -> _T:
-            conn = self._conn._conn  # aiosqlite's own sqlite3 connection
-            conn.execute("BEGIN DEFERRED")
-            try:
-                return work(conn)
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-
-        return await self._hand_off(read)
+        # On aiosqlite's own sqlite3 connection, in its thread.
+        return await self._hand_off(lambda: _read_transaction(self._conn._conn, work))
 
     async def _hand_off(self, job: Callable[[], _T]) -> _T:
         async with self._lock:
@@ -149,6 +141,16 @@ class SerialConnection:
             # No transaction was open (BEGIN failed, COMMIT went through, or SQLite already
             # rolled back by itself): nothing to undo.
             log.debug("rollback found no open transaction")
+
+
+def _read_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """``work`` inside one read transaction on ``conn``, which is ended whatever happens."""
+    conn.execute("BEGIN DEFERRED")
+    try:
+        return work(conn)
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 class Reader(Protocol):
@@ -185,13 +187,7 @@ class InlineReader:
 
     async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work`` inside one read transaction (one consistent state); return its result."""
-        conn = self._conn
-        conn.execute("BEGIN DEFERRED")
-        try:
-            return work(conn)
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        return _read_transaction(self._conn, work)
 
     def close(self) -> None:
         self._conn.close()
