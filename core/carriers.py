@@ -13,7 +13,7 @@ Nothing here does I/O or raises on user text: unknown input simply has no matche
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
@@ -36,6 +36,7 @@ __all__ = [
     "get_carrier",
     "looks_like_order_id",
     "normalise",
+    "plausible",
     "readings",
     "stands_out",
     "suspected_typos",
@@ -613,6 +614,13 @@ def stands_out(number: str) -> bool:
         and -candidate.sort_key[1] >= least_specificity
         for candidate in _candidates(number)
     )
+
+
+def plausible(matches: Sequence[CarrierMatch]) -> list[CarrierMatch]:
+    """The readings worth offering: the verified ones, else those by format only (a failed
+    check digit is never offered as a carrier)."""
+    verified = [match for match in matches if match.check_digit_valid is True]
+    return verified or [match for match in matches if match.check_digit_valid is None]
 
 
 def suspected_typos(number: str) -> list[CarrierMatch]:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from core import advice, faq, reader
+from core import advice, carriers, faq, reader
 from core.errors import InvalidInput, TrackingError
 from core.identifiers import check_text
 from core.models import ChatRef
@@ -285,7 +285,7 @@ class CommandRouter:
 
     async def _track_pasted(self, chat: ChatRef, pasted: Pasted, verb: str = "track") -> Reply:
         if pasted.named is not None:
-            fitting = [m for m in pasted.matches if m.check_digit_valid is not False]
+            fitting = carriers.plausible(pasted.matches)
             return advice.mismatch_reply(pasted.number, pasted.named, fitting, verb=verb)
         return await self._service.track(chat, pasted.number, pasted.carrier)
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Final
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from core import carriers
 from core.carrier_formats import FORMATS, NumberFormat
@@ -151,12 +151,14 @@ class Pasted:
     ``named`` is a carrier named right after the number whose formats the number does *not*
     fit (``named_words`` is how it was written); ``insist`` says the buyer added
     :data:`INSIST_WORD`. ``typo`` marks a number that fits a carrier's format only with a
-    failed check digit. ``pasted`` is the text as it appeared.
+    failed check digit. ``pasted`` is the text as it appeared, from offset ``at`` of
+    ``Reading.text``.
     """
 
     number: TrackingNumber
     pasted: str
     matches: tuple[CarrierMatch, ...]
+    at: int = 0
     order_id: OrderId | None = None
     carrier: str | None = None
     named: Carrier | None = None
@@ -238,10 +240,14 @@ MIN_LOOSE: Final = 6
 _TOKEN = re.compile(r"[0-9A-Za-z]+")
 # What may sit between two groups of one printed number.
 _GROUP_GAP = re.compile(r"[ \t]{1,3}|[ \t]?[-.][ \t]?")
+# Short words that sit next to numbers in messages and never start or end one.
 _STOPWORDS = frozenset(
     {
         *("a", "an", "and", "at", "by", "for", "from", "id", "in", "is", "it", "my"),
         *("nr", "no", "of", "on", "or", "our", "ref", "the", "to", "via", "ur", "your"),
+        *("box", "item", "code", "this", "that", "here", "with", "will", "has", "was", "are"),
+        *("see", "use", "its", "you", "new", "now", "call", "text", "sent", "ship", "pkg"),
+        *("resi", "kode", "nomor", "no.", "num", "nr.", "pcs", "qty", "x"),
     }
 )
 _MAX_PIECE_LONG = 6
@@ -263,8 +269,12 @@ class _Token:
 def _joinable(token: _Token) -> bool:
     if token.has_digit:
         return True
+    # Upper-case letters are printed parts of numbers ("RR 123 456 785 ID"); lower-case
+    # short words are joined only when they are not everyday words.
     word = token.text.casefold()
-    return len(word) <= 3 and word not in _STOPWORDS and carriers.get_carrier(word) is None
+    if len(word) > 4 or carriers.get_carrier(word) is not None:
+        return False
+    return token.text.isupper() or word not in _STOPWORDS
 
 
 def _runs(text: str) -> list[list[_Token]]:
@@ -302,17 +312,17 @@ def _split_run(
     """The best split of ``run`` into numbers and whether every group with a digit is covered.
 
     Best means: most digit groups covered, then fewest numbers (never a number cut in two),
-    then the strongest readings.
+    then the strongest readings, then the most groups (a suffix such as "CN" stays on).
     """
     size = len(run)
-    # best[i]: (covered, -numbers, strength) for run[i:], with the pieces chosen.
-    best: list[tuple[tuple[int, int, int], list[_Piece]]] = [((0, 0, 0), [])] * (size + 1)
+    # best[i]: (covered, -numbers, strength, groups) for run[i:], with the pieces chosen.
+    best: list[tuple[tuple[int, int, int, int], list[_Piece]]] = [((0, 0, 0, 0), [])] * (size + 1)
     for first in range(size - 1, -1, -1):
-        (covered, count, strength), pieces = best[first + 1]
-        choice = ((covered, count, strength), pieces)
+        choice = best[first + 1]
         joined = ""
         long_pieces = 0
         digit_groups = 0
+        typed = False
         for last in range(first, size):
             token = run[last]
             joined += token.text.upper()
@@ -320,19 +330,31 @@ def _split_run(
             digit_groups += token.has_digit
             if len(joined) > _MAX_JOIN or (last > first and long_pieces > 1):
                 break
+            typed = typed or (token.has_digit and any(char.islower() for char in token.text))
+            if last > first and not typed and (_stray(run[first]) or _stray(token)):
+                continue
             judged = _judge(joined, hints, loose=loose and first == 0 and last == size - 1)
             if judged is None:
                 continue
-            (rest_covered, rest_count, rest_strength), rest = best[last + 1]
+            (rest_covered, rest_count, rest_strength, rest_groups), rest = best[last + 1]
             score = (
                 rest_covered + digit_groups,
                 rest_count - 1,
                 rest_strength + judged.strength,
+                rest_groups + last - first + 1,
             )
-            if score > choice[0]:
+            # On a tie the longer first number wins: never a prefix of a longer valid one.
+            if score >= choice[0]:
                 choice = (score, [_Piece(judged, first, last), *rest])
         best[first] = choice
     return best[0][1], not _partial(run, best[0][1])
+
+
+def _stray(edge: _Token) -> bool:
+    """Whether a lower-case word at the edge of a join is a word of the message rather than
+    part of the number ("NVSGABC1234567 - ok"); a number typed in lower case has lower-case
+    letters next to its digits too ("1z sbx 123…")."""
+    return not edge.has_digit and not edge.text.isupper()
 
 
 def _partial(run: Sequence[_Token], pieces: Sequence[_Piece]) -> bool:
@@ -413,10 +435,9 @@ def _link_parts(link: str) -> tuple[str | None, list[str]]:
     parts = urlsplit(link if "://" in link else "https://" + link)
     carrier = _HOSTS.get(_domain(parts.hostname or "")) or None
     texts = [unquote(segment) for segment in parts.path.split("/") if segment]
-    texts += [value for _, value in parse_qsl(parts.query)]
-    fragment = unquote(parts.fragment)
-    for chunk in re.split(r"[/?&]", fragment):
-        texts.append(chunk.split("=", 1)[-1])
+    # Query values, and bare values too ("track?SPXID012…"); a fragment may hold either.
+    for chunk in re.split(r"[&;]", parts.query) + re.split(r"[/?&]", parts.fragment):
+        texts.append(unquote(chunk.split("=", 1)[-1].replace("+", " ")))
     return carrier, texts
 
 
@@ -605,6 +626,7 @@ def _pasted(
             number=number,
             pasted=item.pasted,
             matches=matches,
+            at=item.start,
             order_id=order_id,
             carrier=chosen,
             named=named,

@@ -65,7 +65,6 @@ from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
-    CarrierMatch,
     ChatRef,
     ChatSettings,
     Order,
@@ -884,7 +883,7 @@ class ParcelService:
         if picked:
             return TrackRequest(ident.text, picked, now)
         typos = carriers.suspected_typos(ident.text)
-        if typos:
+        if typos and not reader.looks_fake(ident.text):
             subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
             return advice.typo_reply(
                 ident.text,
@@ -892,7 +891,13 @@ class ParcelService:
                 alternatives=[m for m in ident.matches if m.check_digit_valid is None],
                 known={sub.key.number: sub.label for sub in subs},
             )
-        candidates = _plausible(ident)
+        candidates = carriers.plausible(ident.matches)
+        if not candidates and reader.looks_fake(ident.text):
+            return Reply(
+                "Sample or made-up number",
+                advice.number_notes(ident.text, None),
+                kind=ReplyKind.ERROR,
+            )
         if not candidates:
             raise CarrierNotDetected()
         if len({match.carrier.code for match in candidates}) > 1:
@@ -1204,14 +1209,6 @@ def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
         if sub.label and sub.label.casefold() == wanted:
             return sub
     return None
-
-
-def _plausible(ident: Identifier) -> list[CarrierMatch]:
-    """Carrier readings worth asking about: failed check digits only when nothing else fits."""
-    verified = [m for m in ident.matches if m.check_digit_valid is True]
-    if verified:
-        return verified
-    return [m for m in ident.matches if m.check_digit_valid is None]
 
 
 def _with_notes(reply: Reply, ident: Identifier, carrier: str) -> Reply:

@@ -90,3 +90,41 @@ def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
     assert f"UPS {NUMBER}" in done.stdout
     loaded = [line for line in done.stdout.splitlines() if line.startswith("LOADED")]
     assert loaded == ["LOADED "], done.stdout
+
+
+# One conversation through the real program per kind of paste: what the buyer typed, and
+# what must appear in the answer (in this order in the output).
+PASTES: tuple[tuple[str, str, str], ...] = (
+    ("grouped", "9400 1118 9900 0000 0002 75", "USPS 9400111899000000000275"),
+    ("link", "https://www.fedex.com/fedextrack/?trknbr=771200000041", "FedEx 771200000041"),
+    (
+        "e-mail line",
+        "Your order has shipped with J&T Express, tracking number 812345678901.",
+        "J&T Express 812345678901",
+    ),
+    ("fullwidth", "１ＺＳＢＸ１２３０３０００００２６３", f"UPS {NUMBER}"),
+    ("zero-width", f"\ufeff{NUMBER[:6]}\u200b{NUMBER[6:]}", f"UPS {NUMBER}"),
+    ("several", f"{NUMBER} 771200000041", "FedEx 771200000041"),
+    ("label", f"/subscribe {NUMBER} amazon headphones", f"amazon headphones — UPS {NUMBER}"),
+    ("track a label", "/track amazon headphones", f"amazon headphones — UPS {NUMBER}"),
+    ("carrier word", "/track 771200000041 evri", "Is 771200000041 really an Evri number?"),
+    ("typo", "771200000042", "looks like a FedEx number but its check digit does not match"),
+    (
+        "cut short",
+        "9400 1118 9900 0000 0000 275",
+        "I could not read “9400 1118 9900 0000 0000 275”",
+    ),
+    ("sample", "1Z999AA10123456784", "looks like a sample or made-up number"),
+    ("plain word", "hi", "Hi! I track your parcels."),
+    ("question", "my tracking is not updating", "Tracking not updating"),
+    ("explain", "/explain peak season", "Peak-season delays"),
+)
+
+
+def test_console_understands_what_buyers_paste(tmp_path: Path) -> None:
+    out = _console(tmp_path / "paste.sqlite3", "".join(f"{text}\n" for _, text, _ in PASTES))
+    position = 0
+    for category, _, expected in PASTES:
+        found = out.find(expected, position)
+        assert found >= 0, (category, expected, out[position:])
+        position = found + len(expected)

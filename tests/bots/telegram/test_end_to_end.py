@@ -261,6 +261,59 @@ async def test_commands_are_published_in_english_and_localised(
     assert set(published["es"]) == set(published[""])
 
 
+async def test_pasted_text_is_read_by_the_core_reader(
+    api: FakeBotApi, bot: TelegramAdapter
+) -> None:
+    """Free text over the real Bot API stack: a grouped number, a link and an e-mail with two
+    numbers are read by the same core reader as every other adapter."""
+    mark = api.mark()
+    api.push_text(CHAT, "9400 1118 9900 0000 0002 75")
+    grouped = await api.wait_for("sendMessage", after=mark)
+    assert f"USPS {ORDER_PARCEL}" in grouped.params["text"]
+
+    mark = api.mark()
+    api.push_text(CHAT, "https://www.fedex.com/fedextrack/?trknbr=771200000041")
+    link = await api.wait_for("sendMessage", after=mark)
+    assert "FedEx 771200000041" in link.params["text"]
+
+    mark = api.mark()
+    api.push_text(
+        CHAT,
+        f"Your order has shipped in two boxes!\nBox 1: {NUMBER}\nBox 2: 7712 0000 0041\nThanks",
+    )
+    both = await api.wait_count("sendMessage", 2, after=mark)
+    assert f"UPS {NUMBER}" in both[0].params["text"]
+    assert "FedEx 771200000041" in both[1].params["text"]
+
+
+async def test_a_number_cut_short_or_mistyped_is_never_tracked(
+    api: FakeBotApi, bot: TelegramAdapter
+) -> None:
+    mark = api.mark()
+    api.push_text(CHAT, "9400 1118 9900 0000 0000 275")
+    unread = await api.wait_for("sendMessage", after=mark)
+    assert "could not read" in unread.params["text"]
+    assert "USPS" not in unread.params["text"]
+
+    mark = api.mark()
+    api.push_text(CHAT, "771200000042")
+    typo = await api.wait_for("sendMessage", after=mark)
+    assert "check digit does not match" in typo.params["text"]
+    assert {b["text"] for b in iter_buttons(api.last_message(CHAT))} == {"It is J&T Express"}
+
+
+async def test_plain_words_and_questions(api: FakeBotApi, bot: TelegramAdapter) -> None:
+    mark = api.mark()
+    api.push_text(CHAT, "Hello")
+    hello = await api.wait_for("sendMessage", after=mark)
+    assert "/track" in hello.params["text"]
+
+    mark = api.mark()
+    api.push_text(CHAT, "it says delivered but I did not receive it")
+    answer = await api.wait_for("sendMessage", after=mark)
+    assert "Marked delivered, but not there" in answer.params["text"]
+
+
 async def test_an_update_that_cannot_be_read_is_logged_once_and_skipped(
     api: FakeBotApi, bot: TelegramAdapter, caplog: pytest.LogCaptureFixture
 ) -> None:
