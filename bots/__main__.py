@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "db":
         return _backup(settings.db, args.path)
     from bots.runtime import run
+    from core.errors import StorageUnavailable
 
     try:
         if args.command == "track":
@@ -79,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(run(settings, console=args.command == "console"))
     except KeyboardInterrupt:
         return 130
+    except StorageUnavailable as err:
+        print(f"parcelbot: {err.reason}", file=sys.stderr)
+        return 1
 
 
 def _backup(database: str, path: str) -> int:

@@ -260,7 +260,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     """Open the database (and, with keys, the HTTP client), build the service and its parts,
     start the webhook server when a port is set; close everything on exit."""
     async with contextlib.AsyncExitStack() as stack:
-        db = await stack.enter_async_context(Database.open(settings.db))
+        # One running bot per database: a second would send every alert again.
+        db = await stack.enter_async_context(Database.open(settings.db, single_writer=True))
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider

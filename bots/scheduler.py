@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from core.errors import StorageUnavailable
 from core.flusher import FlushStats
 from core.ports import Notifier
 from core.service import ParcelService, PollStats
@@ -54,6 +55,8 @@ def build_scheduler(
                 await on_cycle()
             if on_poll is not None:
                 on_poll(stats)
+        except StorageUnavailable:
+            pass  # the storage layer logged the sentence once; the next cycle tries again
         except Exception:
             log.exception("poll cycle failed")
 

@@ -12,7 +12,7 @@ from typing import Final
 
 from core import faq
 from core.models import Carrier, CarrierMatch, TrackingNumber
-from core.reader import INSIST_WORD, MAX_NUMBERS, corrections, looks_fake
+from core.reader import INSIST_WORD, MAX_NUMBERS, corrections, looks_fake, repairs
 from core.replies import Button, Reply, ReplyKind
 
 __all__ = [
@@ -116,9 +116,15 @@ def mismatch_reply(
 def unread_sentence(pasted: str) -> str:
     """One sentence for a run that looks like a number but could not be read whole."""
     shown = pasted if len(pasted) <= 60 else pasted[:57] + "…"
+    fixes = repairs(pasted)
+    if len(fixes) == 1:
+        return (
+            f"I could not read “{shown}” as one whole tracking number — did you mean "
+            f"{fixes[0]}, with one character less or more?"
+        )
     return (
-        f"I could not read “{shown}” as one tracking number: part of it fits a carrier and "
-        "part does not, so please check it against the label and send it again."
+        f"I could not read “{shown}” as one whole tracking number; please check it against "
+        "the label and send it again."
     )
 
 

@@ -8,10 +8,11 @@
     ├── ShipmentNotFound           the carrier has no record of the number
     ├── OrderNotFound              the shop has no such order
     ├── NotAuthorised              the chat may not see this order (or is out of attempts)
-    └── ProviderError              a tracking/order source failed
-        ├── ProviderUnavailable    timeouts, 5xx, malformed answers
-        ├── RateLimited            429 or our own per-user limit; carries ``retry_after``
-        └── ProviderAuthError      bad or expired credentials, quota exhausted
+    ├── ProviderError              a tracking/order source failed
+    │   ├── ProviderUnavailable    timeouts, 5xx, malformed answers
+    │   ├── RateLimited            429 or our own per-user limit; carries ``retry_after``
+    │   └── ProviderAuthError      bad or expired credentials, quota exhausted
+    └── StorageUnavailable         the database cannot be used now; ``reason`` says why
 
 Every error carries ``user_message``: one sentence, safe to show (no secrets, no stack trace).
 Adapters turn errors into text in exactly one place each, using that sentence.
@@ -30,6 +31,7 @@ __all__ = [
     "ProviderUnavailable",
     "RateLimited",
     "ShipmentNotFound",
+    "StorageUnavailable",
     "TrackingError",
 ]
 
@@ -119,3 +121,18 @@ class ProviderAuthError(ProviderError):
     default_message = (
         "The tracking service refused our credentials. The bot's operator has been told."
     )
+
+
+class StorageUnavailable(TrackingError):
+    """The database cannot be used now: locked by another program, disk full, read-only,
+    damaged, or already in use by another parcelbot. ``reason`` is one sentence for the
+    operator's log (the file and what to do); nothing was half written."""
+
+    default_message = "I can't reach my records right now. Please try again in a few minutes."
+
+    def __init__(self, reason: str, user_message: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(user_message)
+
+    def __str__(self) -> str:
+        return self.reason

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from core import alerts, preferences
 from core.digest import digest_reply
+from core.errors import StorageUnavailable
 from core.guards import retry_backoff
 from core.models import (
     Alert,
@@ -116,7 +117,9 @@ class OutboxFlusher:
             try:
                 async with self._turn:
                     await self._flush(notifier, 200, on_flush, interval)
-            except Exception:  # a database hiccup must not end delivery for good
+            except StorageUnavailable:
+                pass  # the storage layer logged the sentence once; try again next interval
+            except Exception:  # a bug in one flush must not end delivery for good
                 log.exception("outbox flush failed")
             if self._stopping:
                 break

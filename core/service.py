@@ -56,6 +56,7 @@ from core.errors import (
     NotAuthorised,
     OrderNotFound,
     ProviderError,
+    ProviderUnavailable,
     RateLimited,
     ShipmentNotFound,
     TrackingError,
@@ -116,6 +117,11 @@ class ServiceConfig:
 
     refresh_after: timedelta = timedelta(minutes=5)
     """A stored snapshot younger than this answers /track without asking the provider."""
+    stale_deadline: timedelta = timedelta(seconds=2)
+    """How long a person's request waits for the source when a stored snapshot exists; then
+    the stored one answers, saying how old it is. A source marked failing is not asked."""
+    fresh_deadline: timedelta = timedelta(seconds=20)
+    """How long a person's request waits for the source about a parcel never stored."""
     error_retry: timedelta = timedelta(hours=1)
     """When a poll of one parcel fails, try that parcel again after this long."""
     flush_retry_base: timedelta = timedelta(seconds=30)
@@ -263,7 +269,28 @@ class ParcelService:
             now=self._clock.now(),
         )
         reply = _with_notes(reply, ident, request.carrier)
+        reply = self._stale_note(reply, shipment)
         return await self._with_order(chat, shipment, reply, parcel.indexed, parcel.links)
+
+    def _stale_note(self, reply: Reply, shipment: Shipment) -> Reply:
+        """Say so when the answer is a stored snapshot the source could not refresh.
+
+        ``_answer`` returns a snapshot older than ``refresh_after`` (and not final) only when
+        the source failed, took too long or is marked failing, so age alone tells.
+        """
+        checked = shipment.checked_at
+        if checked is None or shipment.is_final:
+            return reply
+        age = self._clock.now() - checked
+        if age < self._config.refresh_after:
+            return reply
+        known = carriers.get_carrier(shipment.carrier)
+        who = known.name if known is not None else shipment.carrier.upper()
+        note = (
+            f"Last checked {_ago(age)}; {who} tracking is not answering right now, "
+            "so this may not be the latest."
+        )
+        return replace(reply, lines=(note, *reply.lines))
 
     async def find_label(self, chat: ChatRef, text: str) -> str | None:
         """The number of the chat's parcel labelled ``text`` (any case), or None."""
@@ -935,10 +962,33 @@ class ParcelService:
             if (fresh_enough or stored.is_final) and not needs_promise:
                 return stored
         first_seen = stored.first_seen if stored is not None else request.first_seen or now
-        batch = await self.track_batch([replace(request, first_seen=first_seen)])
+        # What answers when the source cannot: the stored snapshot, however old.
+        fallback = stored if stored is not None and stored.checked_at is not None else None
+        source = self._source_for(request.carrier)
+        name = source.name if source is not None else ""
+        if fallback is not None and name in self._health.failing:
+            return fallback
+        deadline = self._config.stale_deadline if fallback else self._config.fresh_deadline
+        asked = [replace(request, first_seen=first_seen)]
+        try:
+            # A person is waiting: the client's full retries would take a minute or more.
+            async with asyncio.timeout(deadline.total_seconds()):
+                batch = await self.track_batch(asked)
+        except TimeoutError as err:
+            late = ProviderUnavailable(provider=name)
+            self._note_call(asked, None, late)
+            if fallback is not None:
+                return fallback
+            raise late from err
+        except ProviderError:
+            if fallback is not None:
+                return fallback
+            raise
         fresh = batch.shipments.get(request.key)
         if fresh is None:
             error = batch.errors.get(request.key)
+            if isinstance(error, ProviderError) and fallback is not None:
+                return fallback
             if isinstance(error, TrackingError):
                 raise error
             raise ShipmentNotFound()
@@ -1186,6 +1236,18 @@ _PREFERENCE_TEXT: Mapping[Preference, str] = {
     Preference.EXCEPTIONS: "only problems: failed deliveries, delays, customs, lost parcels.",
     Preference.OFF: "no alerts (you can still ask with /track).",
 }
+
+
+def _ago(age: timedelta) -> str:
+    """``8 minutes ago``, ``3 hours ago``, ``2 days ago``."""
+    minutes = max(1, int(age.total_seconds() // 60))
+    if minutes < 120:
+        amount, unit = minutes, "minute"
+    elif minutes < 48 * 60:
+        amount, unit = minutes // 60, "hour"
+    else:
+        amount, unit = minutes // (24 * 60), "day"
+    return f"{amount} {unit}{'' if amount == 1 else 's'} ago"
 
 
 def _older(pushed: Shipment, stored: Shipment) -> bool:

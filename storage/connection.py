@@ -7,6 +7,10 @@ lets one task at a time in: ``read`` for single queries, ``write`` for single st
 that runs on the worker thread in a single hand-off). Write transactions start with
 ``BEGIN IMMEDIATE`` so a second process waits (``busy_timeout``) for the write lock up front
 instead of failing with "database is locked" when a reader upgrades to a writer.
+
+Failures an operator can fix (locked by another program, disk full, read-only, damaged) come
+out as ``core.errors.StorageUnavailable`` with one sentence (``storage.faults``), logged once
+at WARNING when they start and once when statements succeed again.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
+
+from storage.faults import storage_error
 
 __all__ = ["InlineReader", "Reader", "Row", "SerialConnection", "Transaction"]
 
@@ -34,12 +40,35 @@ class SerialConnection:
     """Serialises use of one autocommit-mode aiosqlite connection between tasks."""
 
     def __init__(
-        self, conn: aiosqlite.Connection, on_commit: Callable[[], None] | None = None
+        self,
+        conn: aiosqlite.Connection,
+        on_commit: Callable[[], None] | None = None,
+        *,
+        path: str = "",
     ) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
         # Told after every committed ``transaction`` (must not raise or block).
         self._on_commit = on_commit
+        self._path = path or "(in memory)"
+        self._trouble: str | None = None
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Turn SQLite failures an operator can fix into ``StorageUnavailable``."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as err:
+            translated = storage_error(err, self._path)
+            if translated is None:
+                raise
+            if self._trouble != translated.reason:
+                self._trouble = translated.reason
+                log.warning("storage: %s", translated.reason)
+            raise translated from err
+        if self._trouble is not None:
+            self._trouble = None
+            log.warning("storage: the database %s works again", self._path)
 
     @property
     def raw(self) -> aiosqlite.Connection:
@@ -48,13 +77,15 @@ class SerialConnection:
 
     async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         """Run one query and return every row."""
-        async with self._lock:
-            return list(await self._conn.execute_fetchall(sql, params))
+        with self._guard():
+            async with self._lock:
+                return list(await self._conn.execute_fetchall(sql, params))
 
     async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement in its own transaction; return the number of rows it changed."""
-        async with self._lock:
-            cursor = await self._conn.execute(sql, params)
+        with self._guard():
+            async with self._lock:
+                cursor = await self._conn.execute(sql, params)
         if self._on_commit is not None:
             self._on_commit()
         return cursor.rowcount
@@ -62,13 +93,14 @@ class SerialConnection:
     @asynccontextmanager
     async def snapshot(self) -> AsyncIterator[Transaction]:
         """Hold the connection for several queries that must see one consistent state."""
-        async with self._lock:
-            try:
-                await self._conn.execute("BEGIN DEFERRED")
-                yield Transaction(self._conn)
-            finally:
-                # A read transaction has nothing to keep; ending it releases the snapshot.
-                await asyncio.shield(self._rollback())
+        with self._guard():
+            async with self._lock:
+                try:
+                    await self._conn.execute("BEGIN DEFERRED")
+                    yield Transaction(self._conn)
+                finally:
+                    # A read transaction has nothing to keep; ending it releases the snapshot.
+                    await asyncio.shield(self._rollback())
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -78,14 +110,15 @@ class SerialConnection:
         the rollback is queued behind them (shielded, so a second cancellation cannot skip
         it); it also covers a ``BEGIN`` or ``COMMIT`` that failed or was cancelled.
         """
-        async with self._lock:
-            try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                yield Transaction(self._conn)
-                await self._conn.execute("COMMIT")
-            except BaseException:
-                await asyncio.shield(self._rollback())
-                raise
+        with self._guard():
+            async with self._lock:
+                try:
+                    await self._conn.execute("BEGIN IMMEDIATE")
+                    yield Transaction(self._conn)
+                    await self._conn.execute("COMMIT")
+                except BaseException:
+                    await asyncio.shield(self._rollback())
+                    raise
         if self._on_commit is not None:
             self._on_commit()
 
@@ -128,16 +161,17 @@ class SerialConnection:
         return await self._hand_off(lambda: _read_transaction(self._conn._conn, work))
 
     async def _hand_off(self, job: Callable[[], _T]) -> _T:
-        async with self._lock:
-            # aiosqlite has no public way to run a function on its worker thread (where its
-            # sqlite3 connection lives); ``_execute`` is how its own methods do it.
-            run = cast("Callable[[Callable[[], _T]], Awaitable[_T]]", self._conn._execute)
-            return await run(job)
+        with self._guard():
+            async with self._lock:
+                # aiosqlite has no public way to run a function on its worker thread (where
+                # its sqlite3 connection lives); ``_execute`` is how its own methods do it.
+                run = cast("Callable[[Callable[[], _T]], Awaitable[_T]]", self._conn._execute)
+                return await run(job)
 
     async def _rollback(self) -> None:
         try:
             await self._conn.execute("ROLLBACK")
-        except sqlite3.OperationalError:
+        except sqlite3.Error:
             # No transaction was open (BEGIN failed, COMMIT went through, or SQLite already
             # rolled back by itself): nothing to undo.
             log.debug("rollback found no open transaction")

@@ -21,13 +21,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 import aiosqlite
 
+from core.errors import StorageUnavailable
 from core.ports import Clock
 from storage.chats import SqliteChats, SqliteMeta
 from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
 from storage.connection import InlineReader, Reader, SerialConnection
+from storage.faults import storage_error
 from storage.guilds import SqliteDiscordGuilds
 from storage.inbox import SqliteInbox
 from storage.migrations import INBOX_MIGRATIONS, Migration, apply_migrations
@@ -43,6 +46,11 @@ from storage.views import SqliteViews
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database", "inbox_path", "open_inbox"]
 
 log = logging.getLogger(__name__)
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 DEFAULT_BUSY_TIMEOUT_MS = 15_000
 """How long a write waits for another connection's write lock before giving up."""
@@ -101,31 +109,53 @@ class Database:
         clock: Clock | None = None,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         migrations: list[Migration] | None = None,
+        single_writer: bool = False,
     ) -> AsyncIterator[Database]:
-        """Open (creating if needed) and migrate the database; close it on exit.
+        """Open (creating if needed), check and migrate the database; close it on exit.
 
         ``path`` is a file (its folder is created) or ``":memory:"`` for a throwaway database.
         ``clock`` stamps rows whose time the caller did not give (default: the wall clock).
-        Raises ``SchemaTooNewError`` when the file comes from a newer version of parcelbot.
+        With ``single_writer`` (the running bot) the file is locked for this process: a second
+        one is refused, since two would each send every alert. The file is checked first
+        (``PRAGMA quick_check``) and a damaged one is not written to.
+
+        Raises ``SchemaTooNewError`` when the file comes from a newer version of parcelbot,
+        and ``StorageUnavailable`` (one sentence, ``storage.faults``) when the file is in use
+        by another parcelbot, damaged, read-only, locked, on a full disk or cannot be opened.
         """
         location = str(path)
-        if location != _MEMORY:
-            Path(location).parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: transactions are explicit BEGIN IMMEDIATE … COMMIT.
-        conn = await aiosqlite.connect(location, isolation_level=None)
+        lock: _WriterLock | None = None
+        try:
+            if location != _MEMORY:
+                Path(location).parent.mkdir(parents=True, exist_ok=True)
+                if single_writer:
+                    lock = _WriterLock.take(location)
+            # Autocommit mode: transactions are explicit BEGIN IMMEDIATE … COMMIT.
+            conn = await aiosqlite.connect(location, isolation_level=None)
+        except (OSError, sqlite3.Error) as err:
+            if lock is not None:
+                lock.release()
+            raise _translated(err, location) from err
         checkpointer: Checkpointer | None = None
         reader: InlineReader | None = None
         try:
-            await _configure(conn, busy_timeout_ms)
-            await apply_migrations(conn, migrations)
-            if location != _MEMORY and await _journal_mode(conn) == "wal":
-                # Checkpoints run beside the writer (storage.checkpoints); its own are a
-                # safety net only.
-                checkpointer = await Checkpointer.open(location, busy_timeout_ms)
-                await conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES:d}")
-                # WAL lets a second connection read while the first one writes.
-                reader = InlineReader.open(location, _READER_BUSY_TIMEOUT_MS)
-            serial = SerialConnection(conn, checkpointer.nudge if checkpointer else None)
+            try:
+                await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms):d}")
+                await _check(conn, location)
+                await _configure(conn, busy_timeout_ms)
+                await apply_migrations(conn, migrations)
+                if location != _MEMORY and await _journal_mode(conn) == "wal":
+                    # Checkpoints run beside the writer (storage.checkpoints); its own are a
+                    # safety net only.
+                    checkpointer = await Checkpointer.open(location, busy_timeout_ms)
+                    await conn.execute(f"PRAGMA wal_autocheckpoint = {SAFETY_NET_PAGES:d}")
+                    # WAL lets a second connection read while the first one writes.
+                    reader = InlineReader.open(location, _READER_BUSY_TIMEOUT_MS)
+            except (OSError, sqlite3.Error) as err:
+                raise _translated(err, location) from err
+            serial = SerialConnection(
+                conn, checkpointer.nudge if checkpointer else None, path=location
+            )
             yield cls(
                 serial,
                 clock or _WallClock(),
@@ -139,6 +169,8 @@ class Database:
             if checkpointer is not None:
                 await checkpointer.close()
             await conn.close()
+            if lock is not None:
+                lock.release()
 
     async def info(self) -> dict[str, str]:
         """The connection's effective settings and schema version, for diagnostics."""
@@ -162,6 +194,53 @@ class Database:
     async def optimize(self) -> None:
         """Let SQLite refresh its query-planner statistics (cheap; run now and then)."""
         await self._conn.write("PRAGMA optimize")
+
+
+def _translated(err: OSError | sqlite3.Error, location: str) -> Exception:
+    translated = storage_error(err, location)
+    return err if translated is None else translated
+
+
+async def _check(conn: aiosqlite.Connection, location: str) -> None:
+    """Refuse a damaged file before anything writes to it (``PRAGMA quick_check``)."""
+    async with conn.execute("PRAGMA quick_check") as cursor:
+        rows = await cursor.fetchall()
+    found = [str(row[0]) for row in rows]
+    if found != ["ok"]:
+        log.error("storage: quick_check of %s found %s", location, "; ".join(found[:3]))
+        raise StorageUnavailable(
+            f"the database {location} is damaged; stop parcelbot, move the file aside and "
+            "restore a backup (parcelbot db backup makes one)"
+        )
+
+
+class _WriterLock:
+    """An exclusive lock on ``<database>.lock`` for as long as one process runs the bot."""
+
+    def __init__(self, handle: IO[bytes]) -> None:
+        self._handle = handle
+
+    @classmethod
+    def take(cls, location: str) -> _WriterLock | None:
+        """Lock the database for this process; ``StorageUnavailable`` when another holds it.
+
+        None where the platform has no ``fcntl`` (Windows): no lock there."""
+        if fcntl is None:
+            return None
+        handle = open(location + ".lock", "ab")  # noqa: SIM115 - held until release()
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as err:
+            handle.close()
+            raise StorageUnavailable(
+                f"another parcelbot is already running on the database {location}; stop it "
+                "first (two would each send every alert)"
+            ) from err
+        return cls(handle)
+
+    def release(self) -> None:
+        # Closing the file releases the lock; the file stays (deleting it would race).
+        self._handle.close()
 
 
 def inbox_path(path: str | Path) -> str:
@@ -193,7 +272,7 @@ async def open_inbox(
     try:
         await _configure(conn, busy_timeout_ms)
         await apply_migrations(conn, INBOX_MIGRATIONS)
-        yield SqliteInbox(SerialConnection(conn))
+        yield SqliteInbox(SerialConnection(conn, path=location))
     finally:
         await conn.close()
 

@@ -296,7 +296,7 @@ def outcome(replies: Sequence[object] | None, error: str = "") -> tuple[str, ...
     the error it raised.
     """
     if replies is None:
-        if "could not read" in error or "part of it" in error:
+        if "could not read" in error:
             return ("unread",)
         if "check digit" in error:
             return ("typo",)

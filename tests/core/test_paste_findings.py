@@ -132,3 +132,31 @@ async def test_track_accepts_a_label(router: CommandRouter) -> None:
 async def test_explain_answers_the_questions_buyers_ask(router: CommandRouter, topic: str) -> None:
     replies = await say(router, f"/explain {topic}")
     assert replies[0].lines
+
+
+async def test_a_number_with_one_digit_too_many_gets_the_only_repair(
+    router: CommandRouter,
+) -> None:
+    message = await refused(router, "9400 1118 9900 0000 0000 275")
+    assert f"did you mean {USPS}" in message
+
+
+async def test_a_typo_one_slip_from_one_of_my_parcels_names_it(router: CommandRouter) -> None:
+    await say(router, f"/subscribe {FEDEX} headphones")
+    replies = await say(router, "771200000042")
+    assert f"Did you mean {FEDEX} (headphones), one of yours?" in text_of(replies)
+    assert any(button.args == (FEDEX,) for button in replies[0].buttons)
+
+
+async def test_more_numbers_than_the_limit_are_counted_and_said(router: CommandRouter) -> None:
+    numbers = [UPS, FEDEX, USPS, "LTN74207623N1", "YT2229521272164446", "RB402137651GB"]
+    replies = await say(router, "Your parcels: " + ", ".join(numbers))
+    assert [reply.title.split()[-1] for reply in replies[:5]] == numbers[:5]
+    assert "send the other 1 in another message" in replies[5].lines[0]
+
+
+@pytest.mark.parametrize("command", ["/history", "/report", "/mute"])
+async def test_labels_work_wherever_a_number_does(router: CommandRouter, command: str) -> None:
+    await say(router, f"/subscribe {UPS} birthday present")
+    replies = await say(router, f"{command} Birthday Present")
+    assert replies and replies[0].kind is not ReplyKind.ERROR
