@@ -204,8 +204,9 @@ class InlineReader:
     meanwhile.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
         self._conn = conn
+        self._path = path or "(in memory)"
 
     @classmethod
     def open(cls, location: str, busy_timeout_ms: int) -> InlineReader:
@@ -217,11 +218,19 @@ class InlineReader:
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        return cls(conn, location)
 
     async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` inside one read transaction (one consistent state); return its result."""
-        return _read_transaction(self._conn, work)
+        """Run ``work`` inside one read transaction (one consistent state); return its result.
+
+        Failures an operator can fix come out as ``StorageUnavailable``, as on the writer."""
+        try:
+            return _read_transaction(self._conn, work)
+        except (sqlite3.Error, OSError) as err:
+            translated = storage_error(err, self._path)
+            if translated is None:
+                raise
+            raise translated from err
 
     def close(self) -> None:
         self._conn.close()
