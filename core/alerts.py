@@ -18,7 +18,9 @@ Rules, per poll:
   states seen only in between two polls are not replayed.
 - **derived incidents** (late, not yet active, stale, loop; see ``core.incidents``): one alert
   when one opens that was not open for the old snapshot at its ``checked_at``.
-- **eta_changed**: the most likely arrival moved by one day or more (key: the new date).
+- **eta_changed**: the most likely arrival day changed (a candidate: each chat hears of it only
+  when it moved a day or more from the day that chat was last told, at most once a day, see
+  ``core.eta_news``).
 - **delivery_check**: a day after delivery, once, ask whether the parcel really arrived.
 - **First snapshot** (``old is None``): no backlog. At most one alert, for the open incident
   (provider or derived) — the only thing worth interrupting someone who just subscribed; its
@@ -61,7 +63,6 @@ from core.replies import Button, Reply, ReplyKind, format_local
 __all__ = [
     "DELIVERY_CHECK_AFTER",
     "DELIVERY_CHECK_WINDOW",
-    "ETA_SHIFT",
     "NEVER_ACTIVATED",
     "PREFERENCE_KINDS",
     "alert_reply",
@@ -74,9 +75,6 @@ __all__ = [
     "scan_identity",
     "wanted",
 ]
-
-ETA_SHIFT = timedelta(days=1)
-"""How far the most likely arrival must move before subscribers hear about it."""
 
 PREFERENCE_KINDS: Mapping[Preference, frozenset[AlertKind]] = {
     Preference.ALL: frozenset(AlertKind),
@@ -281,13 +279,20 @@ def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEven
 
 
 def _eta_alert(old: Shipment, new: Shipment) -> Alert | None:
+    """A candidate: the most likely day changed. Whether a chat hears of it is decided per
+    chat against what it was last told (``core.eta_news.chat_alerts``)."""
     if old.eta is None or new.eta is None or new.status in _NO_ETA_NEWS:
         return None
-    if abs(new.eta.most_likely - old.eta.most_likely) < ETA_SHIFT:
+    new_day = new.eta.most_likely.astimezone(UTC).date()
+    old_day = old.eta.most_likely.astimezone(UTC).date()
+    if new_day == old_day:
         return None
-    new_day = new.eta.most_likely.astimezone(UTC).date().isoformat()
-    old_day = old.eta.most_likely.astimezone(UTC).date().isoformat()
-    return Alert(AlertKind.ETA_CHANGED, new.key, _key(new, "eta", new_day), detail=old_day)
+    return Alert(
+        AlertKind.ETA_CHANGED,
+        new.key,
+        _key(new, "eta", new_day.isoformat()),
+        detail=old_day.isoformat(),
+    )
 
 
 def diff(
@@ -430,7 +435,12 @@ def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str
             )
             about = explain(reason)
             title = f"{about.title}: {name}"
-            lines = (about.what_happened, scan, *_steps(about.next_steps))
+            promised = (
+                f"It was expected by {_date(alert.detail)}."
+                if alert.kind is AlertKind.LATE and alert.detail
+                else ""
+            )
+            lines = (about.what_happened, promised, scan, *_steps(about.next_steps))
         case AlertKind.ETA_CHANGED:
             title = f"New delivery estimate: {name}"
             new_day = (

@@ -61,6 +61,7 @@ __all__ = [
     "describe",
     "moved_days",
     "observation_from",
+    "source_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -559,34 +560,65 @@ def moved_days(old: Eta | None, new: Eta, tz: str | tzinfo = "UTC") -> int:
     return (new.most_likely.astimezone(zone).date() - before).days
 
 
-_SOURCE_TEXT = {
-    EtaSource.CARRIER: "Estimate: the carrier's",
-    EtaSource.LEARNED: "Estimate: ours, from past deliveries on this route",
-    EtaSource.PRIOR: "Estimate: ours, from the carrier's published transit times",
-    EtaSource.COMBINED: "Estimate: the carrier's, checked against past deliveries",
-    EtaSource.PROMISE: "Estimate: the shop's promised date",
-}
-
-
 def _day(moment: date) -> str:
     return f"{moment:%a} {moment.day} {moment:%b}"
 
 
-def describe(eta: Eta, promised_by: datetime | None, tz: str | tzinfo = "UTC") -> list[str]:
-    """Reply lines for a window, in the buyer's time zone ``tz``.
+def _span(first: date, last: date) -> str:
+    """``Thu 10 – Mon 14 Dec``; the first month is named only when it differs."""
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first:%a} {first.day} – {_day(last)}"
+    return f"{_day(first)} – {_day(last)}"
 
-    The window, the most likely day, how it compares with the original promise ("on time" or
-    "about N days later than promised") when one is known, and where the estimate comes from.
+
+def source_text(eta: Eta, carrier: str = "") -> str:
+    """Whose estimate it is, in plain words (``carrier`` is the carrier's display name)."""
+    whose = f"{carrier}'s" if carrier else "The carrier's"
+    deliveries = f"{eta.based_on:,} similar deliveries" if eta.based_on > 0 else "past deliveries"
+    match eta.source:
+        case EtaSource.CARRIER:
+            return f"{whose} estimate"
+        case EtaSource.COMBINED:
+            return f"{whose} estimate, checked against {deliveries}"
+        case EtaSource.LEARNED:
+            return f"Our estimate from {deliveries}"
+        case EtaSource.PROMISE:
+            return "The shop's promised date"
+        case _:
+            published = f"{carrier}'s" if carrier else "the carrier's"
+            return f"Our estimate from {published} published transit times"
+
+
+def describe(
+    eta: Eta,
+    promised_by: datetime | None,
+    tz: str | tzinfo = "UTC",
+    *,
+    carrier: str = "",
+    now: datetime | None = None,
+) -> list[str]:
+    """Reply lines for a window, in whole days in the buyer's time zone ``tz``.
+
+    ``Arrives Thu 10 – Mon 14 Dec, most likely Fri 11``; hours only when the window is today
+    (``now``, the delivery day). Then how it compares with the shop's promise ("on time" or
+    "about N days later than promised") when one is known, and whose estimate it is.
     """
     zone = resolve_zone(tz)
     first = eta.earliest.astimezone(zone)
     last = eta.latest.astimezone(zone)
     likely = eta.most_likely.astimezone(zone).date()
+    today = now.astimezone(zone).date() if now is not None else None
     if first.date() == last.date():
-        window = f"Arrives {_day(first.date())}, between {first:%H:%M} and {last:%H:%M}"
+        if first.date() == today:
+            window = f"Arrives today, between {first:%H:%M} and {last:%H:%M}"
+        else:
+            window = f"Arrives {_day(first.date())}"
     else:
-        window = f"Arrives between {_day(first.date())} and {_day(last.date())}"
-    lines = [window, f"Most likely: {_day(likely)}"]
+        shown = f"{likely:%a} {likely.day}"
+        if (likely.year, likely.month) != (last.year, last.month):
+            shown = _day(likely)
+        window = f"Arrives {_span(first.date(), last.date())}, most likely {shown}"
+    lines = [window]
     if promised_by is not None:
         promised = promised_by.astimezone(zone).date()
         late = (likely - promised).days
@@ -598,5 +630,5 @@ def describe(eta: Eta, promised_by: datetime | None, tz: str | tzinfo = "UTC") -
         else:
             unit = "day" if late == 1 else "days"
             lines.append(f"About {late} {unit} later than promised ({_day(promised)})")
-    lines.append(_SOURCE_TEXT[eta.source])
+    lines.append(source_text(eta, carrier))
     return lines

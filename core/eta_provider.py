@@ -16,6 +16,7 @@ from datetime import datetime
 from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
 from core.eta import EtaModel, ObservationRepository, combine, observation_from
+from core.incidents import never_handed_over
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
 from core.ports import Clock, TrackingProvider
 
@@ -96,9 +97,11 @@ class EstimatingProvider:
         return done
 
     def _with_eta(self, key: ShipmentKey, shipment: Shipment, now: datetime) -> Shipment:
-        if shipment.is_final:
+        if shipment.is_final or never_handed_over(shipment, now):
+            # A label never scanned long past its limit gets no estimate sliding day by day:
+            # the parcel was probably never handed over (an incident says so instead).
             self._seen.pop(key, None)
-            return shipment
+            return shipment if shipment.eta is None else replace(shipment, eta=None)
         last = shipment.last_event
         last_scan = last.time if last is not None else None
         seen = self._seen.get(key)

@@ -39,6 +39,7 @@ __all__ = [
     "DELIVERY_CHECK_AFTER",
     "DELIVERY_CHECK_WINDOW",
     "DERIVED_REASONS",
+    "NEVER_HANDED_OVER_AFTER",
     "NOT_YET_ACTIVE_AFTER",
     "STALE_AFTER",
     "TERMINAL_REASONS",
@@ -55,6 +56,8 @@ __all__ = [
     "find_loop",
     "known_codes",
     "last_scan_time",
+    "never_handed_over",
+    "never_handed_over_after",
     "provider_incident",
     "route_class",
     "settled_until",
@@ -76,6 +79,17 @@ class RouteClass(StrEnum):
 
 NOT_YET_ACTIVE_AFTER = timedelta(hours=48)
 """A label with no carrier scan this long after the number was first seen is an incident."""
+
+NEVER_HANDED_OVER_AFTER: Mapping[RouteClass, timedelta] = {
+    # Sellers are asked to ship within 1–3 working days; a label still unscanned after a
+    # week (more where the first scan happens abroad) was most likely never handed over.
+    RouteClass.DOMESTIC: timedelta(days=6),
+    RouteClass.REGIONAL: timedelta(days=7),
+    RouteClass.CROSS_BORDER: timedelta(days=8),
+    RouteClass.LONG_HAUL: timedelta(days=10),
+    RouteClass.UNKNOWN: timedelta(days=7),
+}
+"""How long a label may stay unscanned before the parcel counts as never handed over."""
 
 STALE_AFTER: Mapping[RouteClass, timedelta] = {
     # Carriers scan domestic parcels at least daily; four silent days is a real stall.
@@ -102,6 +116,7 @@ DELIVERY_CHECK_WINDOW = timedelta(days=7)
 DERIVED_REASONS = frozenset(
     {
         IncidentReason.NOT_YET_ACTIVE,
+        IncidentReason.NEVER_HANDED_OVER,
         IncidentReason.LATE,
         IncidentReason.STALE,
         IncidentReason.LOOP,
@@ -260,6 +275,19 @@ def _route_class(origin_place: str, destination_place: str, carrier_code: str) -
     return RouteClass.UNKNOWN
 
 
+def never_handed_over_after(shipment: Shipment) -> timedelta:
+    """How long a label may stay unscanned before the parcel counts as never handed over."""
+    return NEVER_HANDED_OVER_AFTER[route_class(shipment)]
+
+
+def never_handed_over(shipment: Shipment, now: datetime) -> bool:
+    """True when ``shipment`` has no carrier scan long past its carrier-aware limit."""
+    if shipment.status not in _UNSCANNED:
+        return False
+    seen = _first_seen(shipment)
+    return seen is not None and now - seen >= never_handed_over_after(shipment)
+
+
 def stale_after(shipment: Shipment) -> timedelta:
     """How long without a new scan before ``shipment`` counts as stale."""
     return STALE_AFTER[route_class(shipment)]
@@ -385,7 +413,9 @@ def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
             reasons.append(IncidentReason.LATE)
     if shipment.status in _UNSCANNED:
         seen = _first_seen(shipment)
-        if seen is not None and now - seen >= NOT_YET_ACTIVE_AFTER:
+        if seen is not None and now - seen >= never_handed_over_after(shipment):
+            reasons.append(IncidentReason.NEVER_HANDED_OVER)
+        elif seen is not None and now - seen >= NOT_YET_ACTIVE_AFTER:
             reasons.append(IncidentReason.NOT_YET_ACTIVE)
     if shipment.status in _MOVING:
         last = last_scan_time(shipment)
@@ -414,6 +444,7 @@ def settled_until(shipment: Shipment, since: datetime) -> datetime | None:
         seen = _first_seen(shipment)
         if seen is not None:
             moments.append(seen + NOT_YET_ACTIVE_AFTER)
+            moments.append(seen + never_handed_over_after(shipment))
     if shipment.status in _MOVING:
         last = last_scan_time(shipment)
         if last is not None:
@@ -615,6 +646,16 @@ _REASONS: Mapping[IncidentReason, Explanation] = {
             "Tracking usually starts within 48 hours after the seller ships.",
             "If it still shows nothing, contact the seller: the parcel may not have been "
             "handed over yet.",
+        ),
+        "seller",
+    ),
+    IncidentReason.NEVER_HANDED_OVER: Explanation(
+        "Probably never handed to the carrier",
+        "A shipping label exists, but the carrier has never scanned the parcel: it was "
+        "probably never handed to the carrier.",
+        (
+            "Ask the seller to ship it or refund you.",
+            "Keep your order number and this message for the claim (/report).",
         ),
         "seller",
     ),

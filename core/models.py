@@ -7,7 +7,7 @@ Times are timezone-aware UTC ``datetime`` values; a naive datetime is a bug.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import NewType
 
@@ -21,6 +21,7 @@ __all__ = [
     "ChatSettings",
     "Eta",
     "EtaSource",
+    "EtaTold",
     "IncidentReason",
     "Order",
     "OrderId",
@@ -92,6 +93,7 @@ class IncidentReason(StrEnum):
     STALE = "stale"
     LATE = "late"
     NOT_YET_ACTIVE = "not_yet_active"
+    NEVER_HANDED_OVER = "never_handed_over"
     LOOP = "loop"
     OTHER = "other"
 
@@ -376,8 +378,25 @@ class ChatSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class EtaTold:
+    """What one chat has been told about a parcel's arrival (days in the chat's time zone)."""
+
+    first_latest: date
+    """The latest day first promised: the shop's promise, else the first window's last day."""
+    day: date
+    """The most likely day this chat was last told."""
+    at: datetime
+    """When it was last told."""
+    late: bool = False
+    """Whether this chat has been told the parcel is running late."""
+
+
+@dataclass(frozen=True, slots=True)
 class Subscription:
-    """A chat following a parcel. ``archived`` subscriptions form the order history."""
+    """A chat following a parcel. ``archived`` subscriptions form the order history.
+
+    ``told`` is what the chat has been told about the parcel's arrival (None: nothing yet).
+    """
 
     chat: ChatRef
     key: ShipmentKey
@@ -386,6 +405,7 @@ class Subscription:
     muted: bool = False
     archived: bool = False
     created_at: datetime | None = None
+    told: EtaTold | None = None
 
 
 @dataclass(frozen=True, slots=True)

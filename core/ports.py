@@ -14,6 +14,7 @@ from core.models import (
     Alert,
     ChatRef,
     ChatSettings,
+    EtaTold,
     Order,
     OrderId,
     OutboxEntry,
@@ -136,6 +137,10 @@ class SubscriptionRepository(Protocol):
     async def get(self, chat: ChatRef, key: ShipmentKey) -> Subscription | None: ...
 
     async def update(self, subscription: Subscription) -> None: ...
+
+    async def tell(self, chat: ChatRef, key: ShipmentKey, told: EtaTold) -> None:
+        """Remember what the chat has been told about the parcel's arrival (``EtaTold``)."""
+        ...
 
     async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
         """The chat's subscriptions, newest first."""

@@ -12,6 +12,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from core import carriers, eta, incidents
+from core.eta_news import NO_ARRIVAL_DATE
 from core.models import (
     CarrierMatch,
     Order,
@@ -226,7 +227,6 @@ def shipment_reply(
 
     In group chats (``group``) the proof of delivery's names are left out.
     """
-    del now  # reserved for relative wording ("2 hours ago")
     name = carrier_name(shipment.carrier)
     title = f"{label} — {name} {shipment.number}" if label else f"{name} {shipment.number}"
     lines = [stage_bar(stage_of(shipment.status))]
@@ -245,8 +245,12 @@ def shipment_reply(
     if shipment.status is Status.DELIVERED and shipment.proof is not None:
         detail = "" if group or not shipment.proof.detail else f": {shipment.proof.detail}"
         lines.append(f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}{detail}")
-    if not shipment.is_final and shipment.eta is not None:
-        lines.extend(eta.describe(shipment.eta, shipment.promised_by, tz))
+    if (
+        not shipment.is_final
+        and shipment.eta is not None
+        and shipment.incident not in NO_ARRIVAL_DATE
+    ):
+        lines.extend(eta.describe(shipment.eta, shipment.promised_by, tz, carrier=name, now=now))
     if explanation is not None:
         lines.append(explanation.what_happened)
         lines.extend(f"• {step}" for step in explanation.next_steps)

@@ -16,7 +16,7 @@ import re
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core import incidents
 from core.models import IncidentReason, Shipment, ShipmentKey, Status, Subscription
@@ -92,10 +92,25 @@ def outcome(shipment: Shipment, promised_by: datetime | None, now: datetime, tz:
     if shipment.is_final:
         # Never delivered (lost, returned, expired): late by definition when a promise existed.
         return Outcome(True, True if promised_day else None, finished_at=finished_at)
-    if promised_day is not None and now.astimezone(local).date() > promised_day:
-        days = (now.astimezone(local).date() - promised_day).days
+    # An open parcel is judged as of its last check: after that, it may well have arrived.
+    judged = min(now, shipment.checked_at) if shipment.checked_at is not None else now
+    if promised_day is not None and judged.astimezone(local).date() > promised_day:
+        days = (judged.astimezone(local).date() - promised_day).days
         return Outcome(False, True, days)
     return Outcome(False, None)
+
+
+FRESH_FOR = timedelta(hours=6)
+"""How old an open parcel's last check may be before ``/orders`` says "as of" it."""
+
+
+def _stale_since(
+    shipment: Shipment | None, result: Outcome | None, now: datetime
+) -> datetime | None:
+    """When an open parcel was last checked, if that is too long ago to speak of it as now."""
+    if shipment is None or result is None or result.finished or shipment.checked_at is None:
+        return None
+    return shipment.checked_at if now - shipment.checked_at > FRESH_FOR else None
 
 
 def _promise(shipment: Shipment, link: OrderLink | None) -> datetime | None:
@@ -322,6 +337,9 @@ def history_reply(
             status += f" ({result.days_late} day{'s' if result.days_late != 1 else ''} late)"
         elif result is not None and result.late is False:
             status += " (on time)"
+        stale = _stale_since(shipment, result, now)
+        if stale is not None:
+            status += f" as of {format_local(stale, tz)}"
         archived = " [archived]" if row.archived else ""
         lines.append(f"• {', '.join(parts)}: {status}{archived}")
     if len(rows) > 20:

@@ -48,7 +48,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from core import advice, alerts, carriers, faq, incidents, polling, preferences, reader
+from core import advice, alerts, carriers, eta_news, faq, incidents, polling, preferences, reader
 from core.cooperative import Breather
 from core.errors import (
     CarrierNotDetected,
@@ -68,6 +68,7 @@ from core.models import (
     Alert,
     ChatRef,
     ChatSettings,
+    EtaTold,
     Order,
     OrderId,
     Preference,
@@ -212,6 +213,8 @@ class ParcelService:
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
         self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
+        # What chats were told about arrivals, written once the alerts are stored.
+        self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
         self._flusher = OutboxFlusher(
             store,
             clock,
@@ -715,7 +718,9 @@ class ParcelService:
             )
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
-                pairs = self._pairs(found, subscribers.get(key, ()), settings)
+                pairs = self._pairs(
+                    found, subscribers.get(key, ()), settings, writes[index].shipment, now
+                )
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
         added = await self._save_many(writes) if writes else 0
@@ -872,6 +877,9 @@ class ParcelService:
         added = await self._store.shipments.save_many(writes)
         if added:
             self._flusher.wake()
+        tells, self._tells = self._tells, []
+        for chat, key, told in tells:
+            await self._store.subscriptions.tell(chat, key, told)
         return added
 
     def _limit(self, chat: ChatRef) -> None:
@@ -1023,7 +1031,7 @@ class ParcelService:
             previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
         )
         if found and subscribers:
-            pairs = self._pairs(found, subscribers, settings)
+            pairs = self._pairs(found, subscribers, settings, write.shipment, now)
             if pairs:
                 write = replace(write, alerts=pairs)
         return write
@@ -1066,20 +1074,41 @@ class ParcelService:
         )
         return SnapshotWrite(shipment, next_check), found
 
-    @staticmethod
     def _pairs(
+        self,
         found: Sequence[Alert],
         subscribers: Sequence[Subscription],
         settings: Mapping[str, ChatSettings],
+        shipment: Shipment | None = None,
+        now: datetime | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
-        """(chat, alert) for every subscriber whose effective preference wants the alert."""
+        """(chat, alert) for every subscriber whose effective preference wants the alert.
+
+        With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
+        what that chat was last told (``eta_news.chat_alerts``); what each chat now knows is
+        remembered once the alerts are stored (``_save_many``).
+        """
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
             if sub.archived:
                 continue
             chat_settings = settings.get(sub.chat.chat_key, _DEFAULT_SETTINGS)
             preference = preferences.effective(sub, chat_settings)
-            pairs.extend((sub.chat, alert) for alert in found if alerts.wanted(alert, preference))
+            chat_found = found
+            if shipment is not None and now is not None:
+                chat_found, told = eta_news.chat_alerts(
+                    found,
+                    shipment,
+                    sub.told,
+                    now,
+                    tz=chat_settings.timezone,
+                    promised_by=shipment.promised_by,
+                )
+                if told is not None and told != sub.told:
+                    self._tells.append((sub.chat, sub.key, told))
+            pairs.extend(
+                (sub.chat, alert) for alert in chat_found if alerts.wanted(alert, preference)
+            )
         return tuple(pairs)
 
     async def _settings_for(
@@ -1170,13 +1199,21 @@ class ParcelService:
         sub = await self._store.subscriptions.get(chat, shipment.key)
         if subscribed is None:
             subscribed = sub is not None and not sub.archived
+        now = self._clock.now()
+        if sub is not None and not sub.archived and sub.told is None:
+            # The first window this chat is shown is the one lateness is judged against.
+            _, told = eta_news.estimate_news(
+                shipment, None, now, tz=settings.timezone, promised_by=shipment.promised_by
+            )
+            if told is not None:
+                await self._store.subscriptions.tell(chat, shipment.key, told)
         return shipment_reply(
             shipment,
             tz=settings.timezone,
             subscribed=subscribed,
             label=sub.label if sub else "",
             group=chat.is_group,
-            now=self._clock.now(),
+            now=now,
         )
 
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:

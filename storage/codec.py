@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from core.models import (
@@ -20,6 +20,7 @@ from core.models import (
     ChatSettings,
     Eta,
     EtaSource,
+    EtaTold,
     IncidentReason,
     Platform,
     Preference,
@@ -362,7 +363,8 @@ def settings_from_row(row: Sequence[Any]) -> ChatSettings:
 
 def subscription_from_row(row: Sequence[Any]) -> Subscription:
     """(platform, chat_id, user_id, is_group, carrier, number, label, preference, muted,
-    archived, created_at) → ``Subscription``."""
+    archived, created_at, eta_first_latest, eta_day, eta_told_at, eta_late) →
+    ``Subscription``."""
     (
         platform,
         chat_id,
@@ -375,7 +377,19 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
         muted,
         archived,
         created_at,
+        first_latest,
+        day,
+        told_at,
+        late,
     ) = row
+    told = None
+    if first_latest is not None and day is not None and told_at is not None:
+        told = EtaTold(
+            first_latest=date.fromisoformat(first_latest),
+            day=date.fromisoformat(day),
+            at=datetime.fromisoformat(told_at),
+            late=bool(late),
+        )
     return Subscription(
         chat=chat_from_columns(platform, chat_id, user_id, is_group),
         key=ShipmentKey(carrier, TrackingNumber(number)),
@@ -384,4 +398,5 @@ def subscription_from_row(row: Sequence[Any]) -> Subscription:
         muted=bool(muted),
         archived=bool(archived),
         created_at=opt_text(created_at),
+        told=told,
     )

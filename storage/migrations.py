@@ -283,6 +283,18 @@ _WEBHOOK_INBOX = Migration(
     ),
 )
 
+_ETA_TOLD = Migration(
+    description="what each chat was told about a parcel's arrival",
+    statements=(
+        # The latest day first promised, the most likely day last told (ISO dates in the
+        # chat's zone), when, and whether the chat heard the parcel is running late.
+        "ALTER TABLE subscriptions ADD COLUMN eta_first_latest TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_day TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_told_at TEXT",
+        "ALTER TABLE subscriptions ADD COLUMN eta_late INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -290,6 +302,7 @@ MIGRATIONS: list[Migration] = [
     _PROACTIVE,
     _ORDER_INDEX,
     _WEBHOOK_INBOX,
+    _ETA_TOLD,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
-from core.models import ChatRef, ShipmentKey, Subscription
+from core.models import ChatRef, EtaTold, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
 from storage.connection import Row, SerialConnection
@@ -16,7 +16,8 @@ __all__ = ["SqliteSubscriptions"]
 # Column order of storage.codec.subscription_from_row.
 _SELECT = """
 SELECT s.platform, s.chat_id, s.user_id, s.is_group, s.carrier, s.number, s.label,
-    s.preference, s.muted, s.archived, s.created_at
+    s.preference, s.muted, s.archived, s.created_at,
+    s.eta_first_latest, s.eta_day, s.eta_told_at, s.eta_late
 FROM subscriptions AS s
 """
 
@@ -111,6 +112,25 @@ class SqliteSubscriptions:
                 subscription.chat.chat_key,
                 subscription.key.carrier,
                 subscription.key.number,
+            ),
+        )
+
+    async def tell(self, chat: ChatRef, key: ShipmentKey, told: EtaTold) -> None:
+        """Remember what the chat has now been told about the parcel's arrival.
+
+        Does nothing when the chat does not follow the parcel.
+        """
+        await self._conn.write(
+            "UPDATE subscriptions SET eta_first_latest = ?, eta_day = ?, eta_told_at = ?, "
+            "eta_late = ? WHERE chat_key = ? AND carrier = ? AND number = ?",
+            (
+                told.first_latest.isoformat(),
+                told.day.isoformat(),
+                time_to_text(told.at),
+                int(told.late),
+                chat.chat_key,
+                key.carrier,
+                key.number,
             ),
         )
 

@@ -451,10 +451,24 @@ def test_describe_renders_the_window_in_the_buyers_zone() -> None:
         source=EtaSource.LEARNED,
     )
     lines = describe(window, None, "America/Sao_Paulo")
-    assert lines[0] == "Arrives between Mon 4 Mar and Thu 7 Mar"
-    assert lines[1] == "Most likely: Tue 5 Mar"
-    assert lines[-1].startswith("Estimate: ours")
-    assert describe(window, None, "Europe/Berlin")[0] == "Arrives between Tue 5 Mar and Fri 8 Mar"
+    assert lines[0] == "Arrives Mon 4 – Thu 7 Mar, most likely Tue 5"
+    assert lines[-1] == "Our estimate from past deliveries"
+    assert (
+        describe(window, None, "Europe/Berlin")[0] == "Arrives Tue 5 – Fri 8 Mar, most likely Wed 6"
+    )
+    counted = replace(window, based_on=1243)
+    assert describe(counted, None, "UTC")[-1] == "Our estimate from 1,243 similar deliveries"
+
+
+def test_describe_names_both_months_across_a_month_end() -> None:
+    window = Eta(
+        earliest=datetime(2024, 11, 29, 12, tzinfo=UTC),
+        latest=datetime(2024, 12, 3, 12, tzinfo=UTC),
+        most_likely=datetime(2024, 11, 30, 12, tzinfo=UTC),
+        source=EtaSource.CARRIER,
+    )
+    lines = describe(window, None, "UTC", carrier="UPS")
+    assert lines == ["Arrives Fri 29 Nov – Tue 3 Dec, most likely Sat 30 Nov", "UPS's estimate"]
 
 
 def test_describe_compares_with_the_promise() -> None:
@@ -470,7 +484,7 @@ def test_describe_compares_with_the_promise() -> None:
     assert "On time (promised by Sun 10 Mar)" in on_time
     slipping = describe(window, datetime(2024, 3, 8, 3, tzinfo=UTC), "UTC")
     assert any(line.startswith("On time") and "slip" in line for line in slipping)
-    assert "checked against past deliveries" in slipping[-1]
+    assert slipping[-1] == "The carrier's estimate, checked against past deliveries"
 
 
 def test_describe_same_day_window_shows_hours() -> None:
@@ -480,9 +494,13 @@ def test_describe_same_day_window_shows_hours() -> None:
         most_likely=datetime(2024, 3, 5, 18, tzinfo=UTC),
         source=EtaSource.CARRIER,
     )
-    lines = describe(window, None, "America/Sao_Paulo")
-    assert lines[0] == "Arrives Tue 5 Mar, between 10:00 and 20:00"
-    assert lines[-1] == "Estimate: the carrier's"
+    # Hours only on the delivery day itself.
+    today = datetime(2024, 3, 5, 12, tzinfo=UTC)
+    lines = describe(window, None, "America/Sao_Paulo", carrier="UPS", now=today)
+    assert lines[0] == "Arrives today, between 10:00 and 20:00"
+    assert lines[-1] == "UPS's estimate"
+    ahead = describe(window, None, "America/Sao_Paulo", now=today - days(2))
+    assert ahead[0] == "Arrives Tue 5 Mar"
 
 
 def test_moved_days_counts_local_days() -> None:

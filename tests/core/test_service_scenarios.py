@@ -19,7 +19,7 @@ from storage.db import Database
 from tests.fakes import FakeClock, RecordingNotifier, chat
 
 END_STATES: dict[Scenario, tuple[Status, IncidentReason | None]] = {
-    Scenario.NOT_YET_ACTIVE: (Status.INFO_RECEIVED, IncidentReason.NOT_YET_ACTIVE),
+    Scenario.NOT_YET_ACTIVE: (Status.INFO_RECEIVED, IncidentReason.NEVER_HANDED_OVER),
     Scenario.NORMAL: (Status.DELIVERED, None),
     Scenario.OUT_FOR_DELIVERY_SIGNED: (Status.DELIVERED, None),
     Scenario.LEFT_AT_DOOR: (Status.DELIVERED, None),
