@@ -498,35 +498,24 @@ def run_folds(
 
     labelled = [(o, obs, fold_of(obs)) for o, obs in delivered]
     n_train = sum(1 for _, obs, _ in labelled if _local_day(obs.ordered_at) < folds[0].start)
+    # Online: one pass over time serves every fold. Frozen: one model per fold.
+    passes: list[tuple[list[Observation], list[tuple[Order, Observation, str]]]]
     if online:
+        end = folds[-1].end
         history = [
-            obs
-            for _, obs, fold in labelled
-            if fold is None and _local_day(obs.ordered_at) < folds[-1].end
+            obs for _, obs, fold in labelled if fold is None and _local_day(obs.ordered_at) < end
         ]
-        rows = [(o, obs, fold.label) for o, obs, fold in labelled if fold is not None]
-        _score_rows(
-            make_model(),
-            history,
-            rows,
-            medians,
-            scores,
-            timing=timing,
-            online=True,
-        )
+        passes = [(history, [(o, obs, f.label) for o, obs, f in labelled if f is not None])]
     else:
-        for fold in folds:
-            history = [obs for _, obs, _ in labelled if _local_day(obs.ordered_at) < fold.start]
-            rows = [(o, obs, fold.label) for o, obs, f in labelled if f is fold]
-            _score_rows(
-                make_model(),
-                history,
-                rows,
-                medians,
-                scores,
-                timing=timing,
-                online=False,
+        passes = [
+            (
+                [obs for _, obs, _ in labelled if _local_day(obs.ordered_at) < fold.start],
+                [(o, obs, fold.label) for o, obs, f in labelled if f is fold],
             )
+            for fold in folds
+        ]
+    for history, rows in passes:
+        _score_rows(make_model(), history, rows, medians, scores, timing=timing, online=online)
     pooled = _scores()
     for fold_scores in scores.values():
         for name, score in fold_scores.items():

@@ -113,8 +113,10 @@ class Metrics:
         )
         self.provider_quota = Gauge(
             "parcelbot_provider_quota_remaining",
-            "Requests left in the provider's rate-limit window, as it last said",
-            ["provider"],
+            "What the provider last said is left: kind=rate_window, requests in the current "
+            "rate-limit window (a response header); kind=registrations, new numbers the "
+            "17TRACK key may still register (getquota)",
+            ["provider", "kind"],
             registry=r,
         )
         self.commands = Counter(

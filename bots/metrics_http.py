@@ -46,7 +46,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         for header in _REMAINING_HEADERS:
             value = response.headers.get(header)
             if value is not None and value.strip().isdigit():
-                m.provider_quota.labels(provider).set(int(value))
+                m.provider_quota.labels(provider, "rate_window").set(int(value))
                 break
         return response
 

@@ -91,7 +91,7 @@ class OpsServer:
             try:
                 await self._before_scrape()
             except Exception as err:  # a scrape still shows every counter
-                log.warning("metrics: backlog figures unavailable (%s)", type(err).__name__)
+                log.warning("metrics: some figures unavailable (%s)", type(err).__name__)
         return web.Response(body=self._metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
 

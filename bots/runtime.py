@@ -28,6 +28,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     from bots.webhook_inbox import WebhookInbox
     from bots.webhook_sink import ServiceSink
     from bots.webhooks import TelegramRoute, WebhookConfig, WebhookServer
+    from core.providers.seventeen_track import SeventeenTrackClient
     from core.providers.tiktok_shop import TikTokShopClient
 
 __all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
@@ -70,6 +72,8 @@ __all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "o
 log = logging.getLogger(__name__)
 
 _CLOCK_KEY = "sandbox_clock"
+QUOTA_EVERY = 900.0
+"""Seconds between readings of 17TRACK's registration quota for ``/metrics``."""
 
 
 @dataclass
@@ -98,6 +102,7 @@ class Runtime:
     pushes: WebhookInbox | None = None
     webhooks: WebhookServer | None = None
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    _quota_read_at: float | None = field(default=None, repr=False)
     ops_url: str = ""
 
     @property
@@ -162,9 +167,22 @@ class Runtime:
         return {**self.health(), "webhooks": counts}
 
     async def refresh_backlog(self) -> None:
-        """Read the backlog gauges from the database (before each ``/metrics`` scrape)."""
+        """Read the backlog gauges from the database (before each ``/metrics`` scrape), and
+        17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``."""
         now = self.clock.now()
         self.metrics.backlog(await self.db.stats.backlog(now), now)
+        tracker = self._seventeen_track()
+        due = self._quota_read_at is None or time.monotonic() - self._quota_read_at > QUOTA_EVERY
+        if tracker is not None and due:
+            self._quota_read_at = time.monotonic()
+            quota = await tracker.get_quota()
+            self.metrics.provider_quota.labels("17track", "registrations").set(quota.remaining)
+
+    def _seventeen_track(self) -> SeventeenTrackClient | None:
+        from core.providers.seventeen_track import SeventeenTrackClient
+
+        sources = self.provider.providers if isinstance(self.provider, ProviderRouter) else ()
+        return next((p for p in sources if isinstance(p, SeventeenTrackClient)), None)
 
     async def save_clock(self) -> None:
         """Persist the sandbox's virtual time so a restart continues from it."""

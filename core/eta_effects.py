@@ -8,6 +8,7 @@ lacks that key.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,6 +58,13 @@ def detail_keys(
         keys.append(f"delay={min(int(delay_days * 2), 12)}")
     if details is None:
         return tuple(keys)
+    return (*keys, *_detail_part(details))
+
+
+@functools.lru_cache(maxsize=4096)
+def _detail_part(details: ParcelDetails) -> tuple[str, ...]:
+    """The keys a parcel's details give (the same at every stage, so worked out once)."""
+    keys: list[str] = []
     if details.destination_zip:
         digits = details.destination_zip.strip()
         keys.append(f"dzip2={digits[:2]}")

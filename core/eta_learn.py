@@ -24,6 +24,7 @@ bounded however long the bot runs.
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -214,6 +215,11 @@ def _forget_oldest(table: dict[_K, _Ring] | dict[_K, _Effect]) -> None:
         del table[key]
 
 
+@functools.lru_cache(maxsize=65_536)
+def _factor(key: str) -> str:
+    return key.split("=", 1)[0]
+
+
 def _shrink(own: tuple[float, float], parent: float, strength: float) -> float:
     value, weight = own
     if weight <= 0:
@@ -311,7 +317,7 @@ class StageLearner:
 
     def _keys(self, facts: Facts) -> list[str]:
         factors = self.config.factors
-        return [key for key in facts.keys if key.split("=", 1)[0] in factors]
+        return [key for key in facts.keys if _factor(key) in factors]
 
     def _effect(self, key: str, now: float) -> float:
         state = self._effects.get(key)

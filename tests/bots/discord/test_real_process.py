@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -37,6 +38,18 @@ async def wait_for(fake: FakeDiscord, check: Callable[[Request], bool], seconds:
             await asyncio.sleep(0.05)
 
 
+class ReadyDiscord(FakeDiscord):
+    """The fake, telling when it has sent READY and the guild (events after it are handled)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.identified = asyncio.Event()
+
+    async def _ready(self) -> None:
+        await super()._ready()
+        self.identified.set()
+
+
 def metric(text: str, name: str, **labels: str) -> float:
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
@@ -48,7 +61,7 @@ def metric(text: str, name: str, **labels: str) -> float:
 async def test_the_real_process_answers_track_on_a_fake_discord(
     tmp_path: Path, free_tcp_port: int
 ) -> None:
-    fake = FakeDiscord(members=[(ALICE, "alice")])
+    fake = ReadyDiscord(members=[(ALICE, "alice")])
     await fake.start()
     env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
     env.update(
@@ -75,9 +88,7 @@ async def test_the_real_process_answers_track_on_a_fake_discord(
         synced = await wait_for(fake, lambda r: r.method == "PUT", 60)
         assert synced.path == f"/applications/{APP_ID}/commands"
         assert "track" in {command["name"] for command in synced.body}
-        async with asyncio.timeout(30):
-            while fake._socket is None:  # noqa: ASYNC110 - the fake has no connect event
-                await asyncio.sleep(0.05)
+        await asyncio.wait_for(fake.identified.wait(), 30)
 
         interaction = fake.slash(ALICE, "track", number=NUMBER)
         await fake.dispatch("INTERACTION_CREATE", interaction)

@@ -218,6 +218,9 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
         assert body["checks"]["sources"]["states"] == {"17track": "failing"}
         samples = await ops.metrics()
         assert samples["parcelbot_provider_errors_total{provider=17track}"] >= 1
+        quota = "parcelbot_provider_quota_remaining{kind=registrations,provider=17track}"
+        assert samples[quota] == tracker.quota  # getquota still answers
+        last_reading = tracker.quota
         assert samples["parcelbot_provider_calls_total{provider=17track}"] >= 2
 
         tracker.install(fake)
@@ -226,6 +229,11 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
             await ops.runtime.service.track(chat("9"), usps(serial))
         status, body = await ops.ready()
         assert status == 200, body
+        ops.runtime._quota_read_at = None  # the next scrape reads the quota again
+        fake.route("POST", f"{PREFIX}/getquota", down)
+        samples = await ops.metrics()  # a failed reading keeps the last one; the scrape answers
+        assert samples[quota] == last_reading != tracker.quota
+        assert samples["parcelbot_outbox_backlog"] == 0
 
 
 def usps(serial: int) -> str:
