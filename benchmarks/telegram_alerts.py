@@ -36,7 +36,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -45,7 +44,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bots.notifier import PlatformNotifier
 from bots.telegram_bot import build_adapter
 from core.clock import SystemClock
-from core.commands import CommandSpec
 from core.models import (
     Alert,
     AlertKind,
@@ -60,10 +58,9 @@ from core.models import (
 )
 from core.ports import SnapshotWrite
 from core.providers.sandbox import SandboxProvider
-from core.replies import Reply
 from core.service import ParcelService
 from storage.db import Database
-from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi, FloodLimits
+from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi, FloodLimits, NoCommands
 
 LIMIT = 30.0
 CHATS = 200
@@ -73,18 +70,6 @@ SCENARIOS = {
     "refusals": {"latency": 0.0, "refuse_rate": 0.05},
 }
 _TAG = re.compile(r"#A(\d+)#")
-
-
-class _NoCommands:
-    """The benchmark sends alerts only; the adapter wants a router."""
-
-    specs: Mapping[str, CommandSpec] = {}
-
-    async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
-        return []
-
-    async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
-        return []
 
 
 def _chat(index: int) -> ChatRef:
@@ -144,7 +129,7 @@ async def run(
             service = ParcelService(provider=SandboxProvider(clock), store=db, clock=clock)
             async with api.serve():
                 adapter = build_adapter(
-                    TOKEN, _NoCommands(), base_url=api.base_url, poll_timeout=1.0
+                    TOKEN, NoCommands(), base_url=api.base_url, poll_timeout=1.0
                 )
                 async with adapter:
                     notifier = PlatformNotifier({Platform.TELEGRAM: adapter.sender})

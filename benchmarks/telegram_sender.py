@@ -22,32 +22,18 @@ import os
 import random
 import sys
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bots.telegram_bot import build_adapter
-from core.commands import CommandSpec
 from core.models import ChatRef, Platform
 from core.replies import Button, Reply, ReplyKind
-from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi, FloodLimits
+from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi, FloodLimits, NoCommands
 
 GLOBAL_RATE = 30
 PERIOD = 1.0
 CHAT_INTERVAL = 1.0
-
-
-class _NoCommands:
-    """The sender needs no router; the adapter wants one."""
-
-    specs: Mapping[str, CommandSpec] = {}
-
-    async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
-        return []
-
-    async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
-        return []
 
 
 def _alert(index: int) -> Reply:
@@ -78,7 +64,7 @@ async def run(alerts: int, chats: int, workers: int, order: str = "rounds") -> d
     failures = 0
 
     async with api.serve():
-        adapter = build_adapter(TOKEN, _NoCommands(), base_url=api.base_url, poll_timeout=1.0)
+        adapter = build_adapter(TOKEN, NoCommands(), base_url=api.base_url, poll_timeout=1.0)
         async with adapter:
             sender = adapter.sender
 

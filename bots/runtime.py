@@ -31,7 +31,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
 from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
+from core import polling
 from core.clock import DemoClock, SystemClock
 from core.eta import EtaModel
 from core.eta_provider import EstimatingProvider
@@ -51,7 +52,7 @@ from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
-from core.service import ParcelService, PollStats
+from core.service import ParcelService, PollStats, ServiceConfig
 from storage.db import Database, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
@@ -307,7 +308,15 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model = EtaModel()
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
-        service = ParcelService(provider=estimating, store=db, clock=clock, orders=orders)
+        config = ServiceConfig()
+        if settings.sandbox_only:
+            # The sandbox's clock runs ``sandbox_speed`` times faster than the poller: without
+            # a cap a scan could wait many real minutes (core.polling's hours) to be seen.
+            cycle = timedelta(seconds=settings.poll_interval * settings.sandbox_speed)
+            config = replace(config, poll_at_most=max(cycle, polling.MIN_INTERVAL))
+        service = ParcelService(
+            provider=estimating, store=db, clock=clock, orders=orders, config=config
+        )
         runtime = Runtime(
             settings=settings,
             db=db,

@@ -118,6 +118,10 @@ class ServiceConfig:
 
     refresh_after: timedelta = timedelta(minutes=5)
     """A stored snapshot younger than this answers /track without asking the provider."""
+    poll_at_most: timedelta | None = None
+    """Poll every followed parcel at least this often, whatever ``core.polling`` says. For the
+    sandbox demo, whose virtual clock runs fast (at 60×, a 12 h interval is 12 real minutes of
+    silence after a scan): the runtime sets it to one poll cycle of virtual time."""
     stale_deadline: timedelta = timedelta(seconds=2)
     """How long a person's request waits for the source when a stored snapshot exists; then
     the stored one answers, saying how old it is. A source marked failing is not asked."""
@@ -521,7 +525,7 @@ class ParcelService:
             )
         )
         await self._store.shipments.schedule(
-            shipment.key, polling.next_check(shipment, now, self._rng, webhook_fed=fed)
+            shipment.key, self._next_check(shipment, now, webhook_fed=fed)
         )
         name = f"“{label}” " if label else ""
         reply = await self._shipment_reply(chat, shipment, subscribed=True)
@@ -872,6 +876,16 @@ class ParcelService:
 
     # ---------------------------------------------------------------- internals
 
+    def _next_check(
+        self, shipment: Shipment, now: datetime, *, webhook_fed: bool
+    ) -> datetime | None:
+        """``core.polling.next_check``, never later than ``poll_at_most`` from now."""
+        due = polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
+        cap = self._config.poll_at_most
+        if due is None or cap is None:
+            return due
+        return min(due, now + cap)
+
     async def _save_many(self, writes: Sequence[SnapshotWrite]) -> int:
         """Store snapshots with their alerts; wake the delivery of any alert queued."""
         added = await self._store.shipments.save_many(writes)
@@ -1067,11 +1081,7 @@ class ParcelService:
         found = []
         if previous is not None:
             found = alerts.diff(previous, shipment, now, reasons=reasons)
-        next_check = (
-            polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
-            if followed
-            else None
-        )
+        next_check = self._next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
         return SnapshotWrite(shipment, next_check), found
 
     def _pairs(

@@ -18,7 +18,7 @@ import pytest
 from bots.runtime import open_runtime
 from bots.settings import Settings, load_settings
 from bots.shop_tokens import TOKENS_KEY
-from core.clock import SystemClock
+from core.clock import DemoClock, SystemClock
 from core.models import OrderId, TrackingNumber
 from core.providers.aftership import AfterShipClient
 from core.providers.router import ProviderRouter
@@ -207,3 +207,19 @@ async def test_telegram_webhook_route_checks_the_secret(tmp_path: Path) -> None:
 
         health = runtime.ops_details()
         assert health["mode"] == "sandbox" and health["webhooks"]["telegram.processed"] == 1
+
+
+async def test_the_idle_sandbox_sees_a_scan_within_a_poll_cycle_of_real_time(
+    tmp_path: Path,
+) -> None:
+    """The demo's clock runs 60× faster than the poller: a parcel is polled at least once per
+    cycle of virtual time, so a scan is announced within seconds, not an hour-long interval
+    later (12 real minutes at 60×)."""
+    settings = load_settings(db=str(tmp_path / "demo.sqlite3"), sandbox_speed=60, poll_interval=15)
+    async with open_runtime(settings) as runtime:
+        assert isinstance(runtime.clock, DemoClock)
+        await runtime.service.subscribe(chat(), "1ZSBX1230300000263")
+        # 40 real seconds later: under a minute of the demo, nearly three cycles.
+        runtime.clock.offset += timedelta(seconds=40 * 60)
+        stats = await runtime.service.poll_due(settings.poll_batch)
+        assert stats.checked == 1

@@ -14,43 +14,23 @@ import pytest
 
 from core.commands import CommandRouter
 from core.models import (
-    Alert,
-    AlertKind,
     ChatRef,
-    Shipment,
     ShipmentKey,
-    Status,
-    Subscription,
-    TrackingEvent,
     TrackingNumber,
 )
-from core.ports import ChatUnreachable, SnapshotWrite
+from core.ports import ChatUnreachable
 from core.providers.sandbox import SandboxProvider
 from core.replies import Reply
 from core.service import ParcelService, ServiceConfig
 from storage.db import Database
 from tests.fakes import FakeClock, chat
+from tests.outbox_helpers import queue_alerts
 
 KEY = ShipmentKey("ups", TrackingNumber("1ZTESTCONCUR00001"))
 
 
 async def _queue(db: Database, clock: FakeClock, chats: list[ChatRef], count: int) -> None:
-    now = clock.now()
-    events = tuple(
-        TrackingEvent(now - timedelta(hours=count - i), Status.IN_TRANSIT, f"scan {i}", "Hub")
-        for i in range(count)
-    )
-    shipment = Shipment(
-        "ups", KEY.number, Status.IN_TRANSIT, events, checked_at=now, first_seen=now
-    )
-    for who in chats:
-        await db.subscriptions.add(Subscription(who, KEY, created_at=now))
-    alerts = tuple(
-        (who, Alert(AlertKind.MOVED, KEY, f"{KEY}|moved|{i}", event=events[i]))
-        for who in chats
-        for i in range(count)
-    )
-    await db.shipments.save_many([SnapshotWrite(shipment, None, alerts)])
+    await queue_alerts(db, chats, count, clock.now(), key=KEY)
 
 
 class GatedNotifier:

@@ -6,44 +6,25 @@ from datetime import timedelta
 
 from core.commands import CommandRouter
 from core.models import (
-    Alert,
-    AlertKind,
     ChatRef,
-    Shipment,
     ShipmentKey,
-    Status,
     Subscription,
-    TrackingEvent,
     TrackingNumber,
 )
-from core.ports import ChatUnreachable, SnapshotWrite
+from core.ports import ChatUnreachable
 from core.replies import Reply
 from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import TimedNotifier, outbox_rows
 from tests.fakes import FakeClock, RecordingNotifier, chat
+from tests.outbox_helpers import queue_alerts
 
 KEY = ShipmentKey("ups", TrackingNumber("1ZTESTOUTBOX00001"))
 
 
 async def _queue(db: Database, clock: FakeClock, chats: list[ChatRef], count: int) -> None:
     """A followed parcel and ``count`` ``moved`` alerts for each chat, in one snapshot write."""
-    now = clock.now()
-    events = tuple(
-        TrackingEvent(now - timedelta(hours=count - i), Status.IN_TRANSIT, f"scan {i}", "Hub")
-        for i in range(count)
-    )
-    shipment = Shipment(
-        "ups", KEY.number, Status.IN_TRANSIT, events, checked_at=now, first_seen=now
-    )
-    for who in chats:
-        await db.subscriptions.add(Subscription(who, KEY, created_at=now))
-    alerts = tuple(
-        (who, Alert(AlertKind.MOVED, KEY, f"{KEY}|moved|{i}", event=events[i]))
-        for who in chats
-        for i in range(count)
-    )
-    await db.shipments.save_many([SnapshotWrite(shipment, None, alerts)])
+    await queue_alerts(db, chats, count, clock.now(), key=KEY)
 
 
 async def test_transient_failures_back_off_exponentially_then_deliver_once(

@@ -17,23 +17,15 @@ from bots.discord_bot import DiscordSender
 from bots.discord_bot.bot import AnyBot
 from bots.notifier import PlatformNotifier
 from core.models import (
-    Alert,
-    AlertKind,
     ChatRef,
     Platform,
-    Shipment,
-    ShipmentKey,
-    Status,
-    Subscription,
-    TrackingEvent,
-    TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.service import ParcelService
 from storage.db import Database
 from tests.bots.discord.fake_discord import FakeDiscord
 from tests.bots.discord.loopback import loopback_bot, loopback_discord
 from tests.fakes import FakeClock
+from tests.outbox_helpers import queue_alerts
 
 __all__ = ["loopback_bot", "loopback_discord"]  # fixtures
 
@@ -49,23 +41,8 @@ def _dm(user_id: int) -> str:
 
 
 async def _queue(db: Database, clock: FakeClock, users: list[int]) -> None:
-    now = clock.now()
-    writes = []
-    for user_id in users:
-        who = ChatRef(Platform.DISCORD, str(user_id), str(user_id))
-        key = ShipmentKey("ups", TrackingNumber(f"1ZDISC{user_id % 100_000:08d}"))
-        events = tuple(
-            TrackingEvent(now - timedelta(hours=PER_CHAT - i), Status.IN_TRANSIT, f"scan {i}")
-            for i in range(PER_CHAT)
-        )
-        await db.subscriptions.add(Subscription(who, key, created_at=now))
-        alerts = tuple(
-            (who, Alert(AlertKind.MOVED, key, f"{key}|moved|{i}", event=events[i]))
-            for i in range(PER_CHAT)
-        )
-        shipment = Shipment("ups", key.number, Status.IN_TRANSIT, events, checked_at=now)
-        writes.append(SnapshotWrite(shipment, None, alerts))
-    await db.shipments.save_many(writes)
+    chats = [ChatRef(Platform.DISCORD, str(user), str(user)) for user in users]
+    await queue_alerts(db, chats, PER_CHAT, clock.now())
 
 
 async def test_a_dm_answering_5xx_and_one_refusing_hold_back_no_one(  # noqa: PLR0917 - fixtures

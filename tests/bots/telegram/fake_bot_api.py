@@ -20,7 +20,7 @@ import random
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -28,6 +28,10 @@ from typing import Any
 
 from aiohttp import web
 from telegram.request import BaseRequest, RequestData
+
+from core.commands import CommandSpec
+from core.models import ChatRef
+from core.replies import Reply
 
 __all__ = [
     "BOT_ID",
@@ -37,6 +41,7 @@ __all__ = [
     "FakeBotApi",
     "FloodLimits",
     "InMemoryRequest",
+    "NoCommands",
     "iter_buttons",
     "visible_text",
 ]
@@ -740,6 +745,18 @@ class FakeBotApi:
             message.pop("reply_markup", None)
         self.messages[key] = message
         return message
+
+
+class NoCommands:
+    """A router that answers nothing: for runs that only send (the adapter wants one)."""
+
+    specs: Mapping[str, CommandSpec] = {}
+
+    async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
+        return []
+
+    async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
+        return []
 
 
 def _snake(method: str) -> str:

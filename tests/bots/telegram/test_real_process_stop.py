@@ -7,44 +7,24 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.models import (
-    Alert,
-    AlertKind,
     ChatRef,
     Platform,
-    Shipment,
-    ShipmentKey,
-    Status,
-    Subscription,
-    TrackingEvent,
-    TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from storage.db import Database
 from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.outbox_helpers import queue_alerts
 
 CHAT = 4242
 
 
 async def _seed(path: Path) -> None:
-    now = datetime.now(UTC)
-    who = ChatRef(Platform.TELEGRAM, str(CHAT), str(CHAT))
-    key = ShipmentKey("ups", TrackingNumber("1ZSTOP0000000001"))
-    events = tuple(
-        TrackingEvent(now - timedelta(hours=2 - i), Status.IN_TRANSIT, f"scan {i}", "Hub")
-        for i in range(2)
-    )
     async with Database.open(path) as db:
-        await db.subscriptions.add(Subscription(who, key, created_at=now))
-        alerts = tuple(
-            (who, Alert(AlertKind.MOVED, key, f"{key}|moved|{i}", event=events[i]))
-            for i in range(2)
-        )
-        shipment = Shipment("ups", key.number, Status.IN_TRANSIT, events, checked_at=now)
-        await db.shipments.save_many([SnapshotWrite(shipment, None, alerts)])
+        who = ChatRef(Platform.TELEGRAM, str(CHAT), str(CHAT))
+        await queue_alerts(db, [who], 2, datetime.now(UTC))
 
 
 async def test_sigterm_finishes_the_send_in_flight_and_exits_cleanly(tmp_path: Path) -> None:
