@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 
@@ -74,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bots.runtime import run
     from core.errors import StorageUnavailable
 
+    secrets = settings.secret_values
     try:
         if args.command == "track":
             return asyncio.run(_track_once(settings, args.number, args.carrier))
@@ -83,6 +85,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StorageUnavailable as err:
         print(f"parcelbot: {err.reason}", file=sys.stderr)
         return 1
+    except Exception as err:
+        # One sentence, never a traceback: tracebacks of HTTP clients carry URLs, and the
+        # Telegram Bot API's URLs carry the token. The details go to the (redacted) debug log.
+        logging.getLogger("bots").debug("parcelbot stopped", exc_info=err)
+        print(failure_sentence(err, secrets), file=sys.stderr)
+        return 1
+
+
+def failure_sentence(err: BaseException, secrets: Sequence[str]) -> str:
+    """The one sentence printed when parcelbot cannot start or stops on an error."""
+    from bots.logs import redact
+
+    name = type(err).__name__
+    if name == "InvalidToken":
+        text = "Telegram refused the bot token; check PARCELBOT_TELEGRAM_TOKEN."
+    elif name == "LoginFailure":
+        text = "Discord refused the bot token; check PARCELBOT_DISCORD_TOKEN."
+    else:
+        lines = str(err).strip().splitlines()
+        detail = lines[0][:200] if lines else ""
+        text = f"it stopped on {name}" + (f" ({detail})." if detail else ".")
+    return "parcelbot could not run: " + redact(text, secrets)
 
 
 def _backup(database: str, path: str) -> int:

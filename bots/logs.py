@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
+import threading
+import traceback
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Literal
 
-__all__ = ["JsonFormatter", "configure_logging"]
+__all__ = ["JsonFormatter", "configure_logging", "install_excepthooks", "redact"]
 
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _QUIET = ("httpx", "httpcore", "apscheduler", "aiosqlite")
+
+_REDACTED = "<redacted>"
 
 _undo_redaction: Callable[[], None] | None = None
 
@@ -61,7 +67,36 @@ def configure_logging(
         _undo_redaction()
         _undo_redaction = None
     wanted = [secret for secret in secrets if secret]
+    install_excepthooks(wanted)
     if wanted:
         from bots.telegram_bot.redaction import install_redaction
 
         _undo_redaction = install_redaction(*wanted)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``<redacted>``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, _REDACTED)
+    return text
+
+
+def install_excepthooks(secrets: Iterable[str]) -> None:
+    """Print uncaught exceptions (main thread and other threads) with the secrets redacted.
+
+    Redaction in logging only sees log records; Python prints an uncaught exception's
+    traceback itself, past every handler, and an HTTP error's traceback holds the Telegram
+    Bot API URL with the token in it.
+    """
+    wanted = [secret for secret in secrets if secret]
+
+    def show(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+        sys.stderr.write(redact("".join(traceback.format_exception(kind, value, tb)), wanted))
+
+    def show_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            show(args.exc_type, args.exc_value, args.exc_traceback)
+
+    sys.excepthook = show
+    threading.excepthook = show_thread

@@ -238,9 +238,12 @@ async def _tiktok_shop(
     settings: Settings, http: httpx.AsyncClient, db: Database, clock: Clock
 ) -> TikTokShopClient:
     """The shop client with the freshest tokens known; refreshed ones are stored."""
-    from bots.shop_tokens import TokenKeeper, initial_tokens, load_tokens
+    from bots.shop_tokens import TokenBox, TokenKeeper, initial_tokens, load_tokens
     from core.providers.tiktok_shop import TikTokShopClient
 
+    box = TokenBox(
+        _reveal(settings.tiktok_token_key), app_secret=_reveal(settings.tiktok_app_secret)
+    )
     configured = initial_tokens(
         _reveal(settings.tiktok_access_token),
         _reveal(settings.tiktok_refresh_token),
@@ -252,8 +255,8 @@ async def _tiktok_shop(
         http,
         app_key=settings.tiktok_app_key or "",
         app_secret=_reveal(settings.tiktok_app_secret),
-        tokens=await load_tokens(db.meta, configured),
-        on_token_refresh=TokenKeeper(db.meta, configured),
+        tokens=await load_tokens(db.meta, configured, box),
+        on_token_refresh=TokenKeeper(db.meta, configured, box),
         shop_id=settings.tiktok_shop_id or "",
         shop_cipher=settings.tiktok_shop_cipher or "",
         api_base=settings.tiktok_api_base_url,
@@ -387,6 +390,7 @@ async def _open_webhooks(
             clock,
             telegram=runtime.telegram_route,
             inbox=Inboxes(*(i for i in (runtime.pushes, runtime.inbox) if i is not None)),
+            seen_store=db.webhook_seen,
         )
         runtime.webhooks = app[SERVER_KEY]
         runtime.metrics.watch_webhooks(runtime.webhooks.counts)

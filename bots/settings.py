@@ -150,6 +150,14 @@ class Settings(BaseSettings):
     tiktok_refresh_token_expires_at: datetime | None = Field(
         None, description="When the refresh token expires (Unix seconds or ISO 8601)"
     )
+    tiktok_token_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that encrypts the refreshed seller tokens in the database (Fernet, from "
+            "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key()"
+            ".decode())'`; empty: derived from the app secret)"
+        ),
+    )
     tiktok_api_base_url: str = Field(
         "https://open-api.tiktokglobalshop.com", description="TikTok Shop API host"
     )

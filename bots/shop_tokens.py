@@ -5,19 +5,29 @@ The client refreshes the access token before it expires and the refresh token ma
 every new pair is stored (``db.meta``) and wins over the settings at the next start. A stored
 pair remembers a fingerprint of the settings' refresh token it descends from: when the
 seller authorises the shop again and puts new tokens in the settings, those win instead.
+
+Stored pairs are encrypted (``TokenBox``: Fernet, authenticated) with the key from
+``PARCELBOT_TIKTOK_TOKEN_KEY``, or one derived from the app secret (HKDF-SHA256) when that
+is unset, so a copy of the database file alone does not hand out the seller's account. A pair
+stored in clear by an older version is read once and written back encrypted.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
 from core.providers.tiktok_shop import TokenSet
 
-__all__ = ["TOKENS_KEY", "Meta", "TokenKeeper", "initial_tokens", "load_tokens"]
+__all__ = ["TOKENS_KEY", "Meta", "TokenBox", "TokenKeeper", "initial_tokens", "load_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,37 @@ class Meta(Protocol):
     async def get(self, key: str) -> str | None: ...
 
     async def set(self, key: str, value: str) -> None: ...
+
+
+_SEALED = "fernet:"
+
+
+class TokenBox:
+    """Encrypts and decrypts the stored token pair (Fernet: AES-128-CBC + HMAC-SHA256)."""
+
+    def __init__(self, key: str = "", *, app_secret: str = "") -> None:
+        """``key`` is a Fernet key; without one a key is derived from ``app_secret``."""
+        if not key and not app_secret:
+            raise ValueError("a token key or the app secret is needed to store tokens")
+        self._fernet = Fernet(key.encode() if key else _derived_key(app_secret))
+
+    def seal(self, text: str) -> str:
+        return _SEALED + self._fernet.encrypt(text.encode()).decode()
+
+    def open(self, stored: str) -> str:
+        """The plain text of ``stored``; raises ``ValueError`` when it cannot be decrypted
+        (another key). Text stored in clear by an older version passes through."""
+        if not stored.startswith(_SEALED):
+            return stored
+        try:
+            return self._fernet.decrypt(stored[len(_SEALED) :].encode()).decode()
+        except InvalidToken as err:
+            raise ValueError("stored tokens were encrypted with another key") from err
+
+
+def _derived_key(app_secret: str) -> bytes:
+    kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"parcelbot seller tokens v1")
+    return base64.urlsafe_b64encode(kdf.derive(app_secret.encode()))
 
 
 def _fingerprint(refresh_token: str) -> str:
@@ -59,13 +100,19 @@ def initial_tokens(
     )
 
 
-async def load_tokens(meta: Meta, configured: TokenSet) -> TokenSet:
-    """The stored pair when it descends from ``configured``'s refresh token, else ``configured``."""
+async def load_tokens(meta: Meta, configured: TokenSet, box: TokenBox) -> TokenSet:
+    """The stored pair when it descends from ``configured``'s refresh token, else ``configured``.
+
+    A pair an older version stored in clear is written back encrypted."""
     raw = await meta.get(TOKENS_KEY)
     if not raw:
         return configured
     try:
-        doc = json.loads(raw)
+        text = box.open(raw)
+        if text is raw:
+            await meta.set(TOKENS_KEY, box.seal(raw))
+            log.info("stored TikTok Shop tokens are now encrypted")
+        doc = json.loads(text)
         if doc["seed"] != _fingerprint(configured.refresh_token):
             log.info("TikTok Shop tokens in the settings are new; the stored pair is replaced")
             return configured
@@ -83,10 +130,11 @@ async def load_tokens(meta: Meta, configured: TokenSet) -> TokenSet:
 
 
 class TokenKeeper:
-    """``on_token_refresh`` callback: stores every refreshed pair."""
+    """``on_token_refresh`` callback: stores every refreshed pair, encrypted."""
 
-    def __init__(self, meta: Meta, configured: TokenSet) -> None:
+    def __init__(self, meta: Meta, configured: TokenSet, box: TokenBox) -> None:
         self._meta = meta
+        self._box = box
         self._seed = _fingerprint(configured.refresh_token)
 
     async def __call__(self, tokens: TokenSet) -> None:
@@ -99,4 +147,4 @@ class TokenKeeper:
             "open_id": tokens.open_id,
             "seller_name": tokens.seller_name,
         }
-        await self._meta.set(TOKENS_KEY, json.dumps(doc))
+        await self._meta.set(TOKENS_KEY, self._box.seal(json.dumps(doc)))

@@ -350,6 +350,10 @@ class ServiceSink:
     ) -> int:
         """Ask the provider about shop parcels (registering new ones with it) and store what
         it answers through the poll path; return the alerts queued."""
+        if promises:
+            # A shop's promise is kept for the chats that proved the order, never on the
+            # parcel (``core.privacy``).
+            await self._db.orders.update_promises(promises)
         requests: dict[ShipmentKey, TrackRequest] = {}
         for parcel in parcels:
             carrier = parcel.carrier or await self.carrier_for(parcel.number)
@@ -369,11 +373,7 @@ class ServiceSink:
             for key, error in batch.errors.items():
                 if isinstance(error, TrackingError):
                     log.info("shop parcel %s not tracked: %s", key.carrier, type(error).__name__)
-            for answered in batch.shipments.values():
-                promise = promises.get(answered.number)
-                if promise is not None and answered.promised_by is None:
-                    answered = replace(answered, promised_by=promise)  # noqa: PLW2901
-                shipments.append(answered)
+            shipments.extend(batch.shipments.values())
         if not shipments:
             return 0
         stats = await self._service.ingest(shipments, webhook=False)

@@ -44,6 +44,7 @@ Health, readiness and metrics are not served here but on the operations server
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -52,6 +53,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -64,6 +66,7 @@ from core.providers import aftership, seventeen_track, tiktok_shop
 __all__ = [
     "SERVER_KEY",
     "NotificationInbox",
+    "SeenStore",
     "TelegramFeed",
     "TelegramRoute",
     "WebhookConfig",
@@ -118,6 +121,22 @@ class WebhookConfig:
     max_body: int = 1024 * 1024
     dedupe_size: int = 20_000
     dedupe_ttl: float = 48 * 3600.0
+    max_push_age: timedelta = timedelta(days=3)
+    """A signed push dated longer ago than this is a replay (or hopelessly late): ignored."""
+    read_timeout: float = 10.0
+    """Seconds a sender may take to send its whole body before it is answered 408."""
+
+
+class SeenStore(Protocol):
+    """Notification ids already processed, kept across restarts (``storage.webhook_seen``)."""
+
+    async def seen(self, provider: str, notification_id: str) -> bool:
+        """Whether this notification was processed before."""
+        ...
+
+    async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
+        """Record a processed notification (and drop records older than the filter's span)."""
+        ...
 
 
 class TelegramFeed(Protocol):
@@ -186,8 +205,10 @@ class WebhookServer:
         monotonic: Callable[[], float] = time.monotonic,
         telegram: TelegramRoute | None = None,
         inbox: NotificationInbox | None = None,
+        seen_store: SeenStore | None = None,
     ) -> None:
         self._inbox = inbox
+        self._seen_store = seen_store
         self._config = config
         self._sink = sink
         self._clock = clock
@@ -232,13 +253,21 @@ class WebhookServer:
         is processed: 503 when the receiver is not taking anything now (``NotReceiving``),
         500 otherwise.
         """
+        durable = self._seen_store if seen is None else None
         seen = self._seen if seen is None else seen
         key = f"{provider}:{notification}"
         if not seen.claim(key, self._monotonic()):
             self._count(f"{provider}.duplicate")
             return _json(200, status="duplicate")
         try:
+            if durable is not None and await durable.seen(provider, notification):
+                # Processed before a restart: the in-memory filter forgot, the database did not.
+                seen.finish(key, self._monotonic())
+                self._count(f"{provider}.duplicate")
+                return _json(200, status="duplicate")
             outcome = await work()
+            if durable is not None:
+                await durable.remember(provider, notification, self._clock.now())
         except NotReceiving:
             seen.release(key)
             return _json(503, error="not receiving")
@@ -265,9 +294,10 @@ class WebhookServer:
             return body
         try:
             push = seventeen_track.parse_push(body)
-        except (ValueError, TypeError):
-            self._count("17track.malformed")
-            return _json(400, error="malformed body")
+            stopped = push.event == "TRACKING_STOPPED"
+            shipment = None if stopped else push.shipment(now=self._clock.now())
+        except Exception as err:
+            return self._malformed("17track", err)
 
         # 17TRACK pushes carry no id: the body itself identifies a repeat.
         notification = hashlib.sha256(body).hexdigest()
@@ -277,9 +307,8 @@ class WebhookServer:
             return await self._store("17track", notification, body, inbox)
 
         async def work() -> str:
-            if push.event == "TRACKING_STOPPED":
+            if stopped:
                 return await self._sink.tracking_stopped(push.number, push.carrier)
-            shipment = push.shipment(now=self._clock.now())
             if shipment is None:
                 return "ignored"
             await self._sink.ingest([shipment])
@@ -301,16 +330,18 @@ class WebhookServer:
             return body
         try:
             event = aftership.parse_webhook(body)
-        except (ValueError, TypeError):
-            self._count("aftership.malformed")
-            return _json(400, error="malformed body")
+            shipment = event.shipment(now=self._clock.now())
+        except Exception as err:
+            return self._malformed("aftership", err)
+        if self._stale("aftership", event.sent_at):
+            return _json(200, status="stale")
 
         notification = event.event_id or hashlib.sha256(body).hexdigest()
         if self._inbox is not None and self._inbox.handles("aftership"):
             return await self._store("aftership", notification, body, self._inbox)
 
         async def work() -> str:
-            await self._sink.ingest([event.shipment(now=self._clock.now())])
+            await self._sink.ingest([shipment])
             return "processed"
 
         return await self._deliver("aftership", notification, work)
@@ -327,9 +358,10 @@ class WebhookServer:
             return body
         try:
             event = tiktok_shop.parse_webhook(body)
-        except (ValueError, TypeError):
-            self._count("tiktok_shop.malformed")
-            return _json(400, error="malformed body")
+        except Exception as err:
+            return self._malformed("tiktok_shop", err)
+        if self._stale("tiktok_shop", event.timestamp):
+            return _json(200, status="stale")
 
         notification = event.notification_id or hashlib.sha256(body).hexdigest()
         if self._inbox is not None and self._inbox.handles("tiktok_shop"):
@@ -340,6 +372,22 @@ class WebhookServer:
             return "processed"
 
         return await self._deliver("tiktok_shop", notification, work)
+
+    def _malformed(self, provider: str, err: Exception) -> web.Response:
+        """400 for a verified body that cannot be read (bad JSON, too deeply nested, not the
+        provider's shape): the sender's fault, never a 500 and never a traceback."""
+        self._count(f"{provider}.malformed")
+        log.info("%s push refused: unreadable body (%s)", provider, type(err).__name__)
+        return _json(400, error="malformed body")
+
+    def _stale(self, provider: str, sent_at: datetime | None) -> bool:
+        """Whether a push that says when it was sent is older than ``max_push_age`` (a replay
+        of an old signed body, or one too late to matter); it is then counted and logged."""
+        if sent_at is None or self._clock.now() - sent_at <= self._config.max_push_age:
+            return False
+        self._count(f"{provider}.stale")
+        log.warning("%s push ignored: sent %s, too long ago", provider, sent_at.isoformat())
+        return True
 
     async def _store(
         self, provider: str, notification: str, body: bytes, inbox: NotificationInbox
@@ -366,11 +414,16 @@ class WebhookServer:
         # StreamReader.read(n) returns what has arrived, up to n bytes: read until the end.
         body = bytearray()
         try:
-            while len(body) <= limit:
-                chunk = await request.content.read(limit + 1 - len(body))
-                if not chunk:
-                    break
-                body += chunk
+            # A sender that trickles its body ties up a connection: it gets read_timeout.
+            async with asyncio.timeout(self._config.read_timeout):
+                while len(body) <= limit:
+                    chunk = await request.content.read(limit + 1 - len(body))
+                    if not chunk:
+                        break
+                    body += chunk
+        except TimeoutError:
+            self._count("slow_sender")
+            return _json(408, error="body not received in time")
         except (ConnectionError, ValueError):
             return _json(400, error="unreadable body")
         if len(body) > limit:
@@ -420,11 +473,15 @@ def make_app(
     *,
     telegram: TelegramRoute | None = None,
     inbox: NotificationInbox | None = None,
+    seen_store: SeenStore | None = None,
 ) -> web.Application:
     """The aiohttp application: three push endpoints under ``config.prefix``, and
     ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop
-    pushes are stored and answered at once, then processed in the background."""
-    server = WebhookServer(config, sink, clock, telegram=telegram, inbox=inbox)
+    pushes are stored and answered at once, then processed in the background. With
+    ``seen_store`` the repeat filter for provider pushes outlives a restart."""
+    server = WebhookServer(
+        config, sink, clock, telegram=telegram, inbox=inbox, seen_store=seen_store
+    )
     # A little headroom over max_body so the handler, not aiohttp, answers 413 with JSON.
     app = web.Application(client_max_size=config.max_body + 1024)
     prefix = config.prefix.rstrip("/")

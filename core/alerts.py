@@ -58,7 +58,8 @@ from core.models import (
     Status,
     TrackingEvent,
 )
-from core.replies import Button, Reply, ReplyKind, format_local
+from core.privacy import Field, View
+from core.replies import Button, Reply, ReplyKind, format_local, scan_text
 
 __all__ = [
     "DELIVERY_CHECK_AFTER",
@@ -71,6 +72,7 @@ __all__ = [
     "diff",
     "event_key",
     "expiry_alert",
+    "promise_late",
     "proof_text",
     "scan_identity",
     "wanted",
@@ -215,6 +217,13 @@ def _incident_alert(shipment: Shipment, reason: IncidentReason) -> Alert:
     )
 
 
+def promise_late(shipment: Shipment) -> Alert:
+    """The late alert for one chat whose order's promised date passed (the promise lives on
+    that chat's order link, not on the parcel). Its key is the derived late alert's, so a
+    parcel is called late at most once per chat however both see it."""
+    return _incident_alert(shipment, IncidentReason.LATE)
+
+
 def _derived_alerts(shipment: Shipment, reasons: tuple[IncidentReason, ...]) -> list[Alert]:
     """Alerts for the derived incidents among ``reasons`` (``derive_all`` of ``shipment``)."""
     return [_incident_alert(shipment, reason) for reason in reasons if reason in DERIVED_REASONS]
@@ -229,12 +238,13 @@ def _delivery_check(shipment: Shipment) -> Alert:
     )
 
 
-def proof_text(proof: ProofOfDelivery | None) -> str:
+def proof_text(proof: ProofOfDelivery | None, *, detail_ok: bool = True) -> str:
     """A short phrase for a proof of delivery. A signer's name is left out: alerts may be
-    read in group chats, and the name stays on the timeline."""
+    read in group chats, and the name stays on the timeline. The kind's free-text detail
+    (where it was left) only with ``detail_ok``."""
     if proof is None:
         return ""
-    detail = proof.detail.strip()
+    detail = proof.detail.strip() if detail_ok else ""
     match proof.kind:
         case ProofKind.SIGNATURE:
             return "Signed for on delivery"
@@ -377,11 +387,13 @@ def wanted(alert: Alert, preference: Preference) -> bool:
     return alert.kind in PREFERENCE_KINDS[preference]
 
 
-def _scan_line(event: TrackingEvent | None, tz: str) -> str:
+def _scan_line(event: TrackingEvent | None, tz: str, seen: View | None) -> str:
     if event is None:
         return ""
-    where = f" — {event.location}" if event.location.strip() else ""
-    return f"{event.description}{where} ({format_local(event.time, tz)})"
+    if seen is None:
+        where = f" — {event.location}" if event.location.strip() else ""
+        return f"{event.description}{where} ({format_local(event.time, tz)})"
+    return scan_text(event, tz, seen)
 
 
 def _steps(steps: Sequence[str]) -> tuple[str, ...]:
@@ -396,19 +408,30 @@ def _date(iso_day: str) -> str:
     return format_local(day, with_time=False)
 
 
-def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str = "") -> Reply:
+def alert_reply(
+    alert: Alert,
+    shipment: Shipment,
+    *,
+    tz: str = "UTC",
+    label: str = "",
+    seen: View | None = None,
+) -> Reply:
     """One short, plain message for ``alert`` about ``shipment`` in the chat's time zone.
 
     Incidents carry their explanation and next steps; every alert offers Refresh and
-    Timeline buttons, the delivery follow-up a Report button instead of Refresh.
+    Timeline buttons, the delivery follow-up a Report button instead of Refresh. What it
+    carries follows ``seen`` (``core.privacy``; default: a private chat): where others read,
+    the parcel is its label or masked number, the owner is mentioned and no button or scan
+    text carries the number or a name.
     """
-    name = label.strip() or shipment.number
+    name = seen.name(label, shipment.number) if seen is not None else label.strip()
+    name = name or shipment.number
     args = (str(shipment.number), shipment.carrier)
     refresh = Button("Refresh", action="track", args=args)
     timeline = Button("Timeline", action="history", args=args)
-    scan = _scan_line(alert.event, tz)
+    scan = _scan_line(alert.event, tz, seen)
     lines: tuple[str, ...]
-    buttons = (refresh, timeline)
+    buttons: tuple[Button, ...] = (refresh, timeline)
     match alert.kind:
         case AlertKind.SHIPPED:
             title = f"On its way: {name}"
@@ -425,9 +448,12 @@ def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str
         case AlertKind.DELIVERED:
             title = f"Delivered: {name}"
             when = shipment.delivered_at or (alert.event.time if alert.event else None)
+            proof = alert.detail
+            if seen is not None and not seen.has(Field.PERSON):
+                proof = proof_text(shipment.proof, detail_ok=False) if proof else ""
             lines = (
                 f"Delivered {format_local(when, tz)}." if when else "Delivered.",
-                f"{alert.detail}." if alert.detail else "",
+                f"{proof}." if proof else "",
             )
         case AlertKind.INCIDENT | AlertKind.LATE:
             reason = alert.incident or (
@@ -476,9 +502,12 @@ def alert_reply(alert: Alert, shipment: Shipment, *, tz: str = "UTC", label: str
             lines = (about.what_happened, *_steps(about.next_steps))
         case _:  # pragma: no cover - every kind is handled above
             title, lines = name, (scan,)
+    if seen is not None and not seen.has(Field.NUMBER_BUTTONS):
+        buttons = ()
     return Reply(
         title=title,
         lines=tuple(line for line in lines if line),
         buttons=buttons,
         kind=ReplyKind.ALERT,
+        owner=seen.mention() if seen is not None else "",
     )

@@ -7,6 +7,7 @@ each adapter turns them into text in one place with ``error_text``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from core.service import ParcelService
 
 __all__ = [
+    "ADMIN_IN_SHARED",
     "COMMANDS",
     "DEEP_LINK_PREFIX",
     "LOCALISED_DESCRIPTIONS",
@@ -128,6 +130,11 @@ LOCALISED_DESCRIPTIONS: dict[str, dict[str, str]] = {
 }
 
 
+ADMIN_IN_SHARED = frozenset({"forget"})
+"""Commands that change or delete what a shared chat (a group) holds for all its members:
+there, only the platform's admins may run them (and press their confirmation buttons)."""
+
+
 def describe_command(spec: CommandSpec, language: str = "") -> str:
     """The command's description in ``language`` (an IETF code such as ``pt-BR``) when we
     have one, else in English."""
@@ -165,6 +172,10 @@ def parse_command(text: str) -> ParsedCommand:
 def _unknown(name: str) -> InvalidInput:
     shown = name if name.isascii() and name.isalnum() and len(name) <= 20 else "that"
     return InvalidInput(f"I don't know the command /{shown}. Send /help to see what I can do.")
+
+
+# Words only (letters and spaces): a label or a phrase, never a number.
+_WORDS = re.compile(r"[^\W\d_]+(?:[\s'’-]+[^\W\d_]+)*")
 
 
 def _target(args: Sequence[str]) -> tuple[str, str | None]:
@@ -260,10 +271,16 @@ class CommandRouter:
             topic = faq.match(text) if free else None
             if topic is not None:
                 return [advice.faq_reply(topic)]
-            if free and not command:
+            if free and (not command or _WORDS.fullmatch(text)):
                 raise InvalidInput(
                     "I found no tracking number in that message. Send just the number, "
                     f"for example {reader.EXAMPLE_NUMBER}, or /help to see what I can do."
+                )
+            if _WORDS.fullmatch(text):
+                shown = text if len(text) <= 40 else text[:37] + "…"
+                raise InvalidInput(
+                    f"“{shown}” is not a tracking number, and none of your parcels has that "
+                    "label; send /list to see them."
                 )
             return [await self._service.track(chat, text)]
         replies: list[Reply] = []
@@ -376,7 +393,8 @@ class CommandRouter:
         return [await self._service.quiet(chat, " ".join(args))]
 
     async def _forget(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        return [await self._service.forget(chat)]
+        answer, token = (*args, "", "")[:2]
+        return [await self._service.forget(chat, answer, token)]
 
     async def _help(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [self.help_reply()]

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from core.alerts import alert_reply
 from core.models import Alert, Shipment, ShipmentKey
+from core.privacy import Field, View
 from core.replies import Button, Reply, ReplyKind
 
 __all__ = ["MAX_PARCELS", "digest_reply"]
@@ -20,12 +21,12 @@ MAX_PARCELS = 15
 """Parcels shown one by one in a digest; more are summarised (chat messages have limits)."""
 
 
-def _headline(alert: Alert, shipment: Shipment | None, label: str) -> str:
+def _headline(alert: Alert, shipment: Shipment | None, label: str, seen: View | None) -> str:
     """The alert's own title without the parcel name (``Out for delivery``)."""
     if shipment is None:
         return alert.kind.value.replace("_", " ").capitalize()
-    title = alert_reply(alert, shipment, label=label).title
-    name = label.strip() or shipment.number
+    title = alert_reply(alert, shipment, label=label, seen=seen).title
+    name = (seen.name(label, shipment.number) if seen else label.strip()) or shipment.number
     for suffix in (f": {name}", f" {name}"):
         if title.endswith(suffix):
             return title[: -len(suffix)]
@@ -38,8 +39,12 @@ def digest_reply(
     labels: Mapping[ShipmentKey, str],
     *,
     reason: str = "while notifications were paused",
+    seen: View | None = None,
 ) -> Reply:
-    """The digest for ``alerts`` (oldest first), grouped by parcel in order of first alert."""
+    """The digest for ``alerts`` (oldest first), grouped by parcel in order of first alert.
+
+    Parcels are named as ``seen`` allows (``core.privacy``; default: a private chat); where
+    others read there are no Timeline buttons (they carry the number)."""
     by_parcel: dict[ShipmentKey, list[Alert]] = {}
     for alert in alerts:
         by_parcel.setdefault(alert.key, []).append(alert)
@@ -54,14 +59,18 @@ def digest_reply(
             break
         label = labels.get(key, "")
         shipment = shipments.get(key)
-        changes = "; ".join(_headline(alert, shipment, label) for alert in items)
-        name = f"{label} ({key.number})" if label else str(key.number)
+        changes = "; ".join(_headline(alert, shipment, label, seen) for alert in items)
+        if seen is None or seen.has(Field.NUMBER):
+            name = f"{label} ({key.number})" if label else str(key.number)
+        else:
+            name = seen.name(label, key.number)
         lines.append(f"• {name}: {changes}")
-        if len(buttons) < 5:
+        if len(buttons) < 5 and (seen is None or seen.has(Field.NUMBER_BUTTONS)):
             buttons.append(Button(f"Timeline {label or key.number}"[:40], "history", (key.number,)))
     return Reply(
         f"{count} update{plural} {reason}",
         tuple(lines),
         buttons=tuple(buttons),
         kind=ReplyKind.ALERT,
+        owner=seen.mention() if seen is not None else "",
     )

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 
 from core import alerts, preferences
 from core.digest import digest_reply
@@ -28,7 +29,8 @@ from core.models import (
     Subscription,
 )
 from core.ports import ChatUnreachable, Clock, Notifier
-from core.replies import Reply, ReplyKind
+from core.privacy import View
+from core.replies import Reply, ReplyKind, for_chat
 from core.repositories import Store
 
 __all__ = ["FlushStats", "OutboxFlusher"]
@@ -297,15 +299,18 @@ class OutboxFlusher:
                 if settings.quiet_start and settings.quiet_end
                 else "while I could not reach you"
             )
-            digest = digest_reply(
-                [entry.alert for entry in bundle], shipments, labels, reason=reason
+            alerts_held = [entry.alert for entry in bundle]
+            digest = for_chat(
+                chat,
+                lambda seen: digest_reply(alerts_held, shipments, labels, reason=reason, seen=seen),
             )
             messages.append((bundle, digest))
         else:
             singles = keep
         for entry in singles:
             sub = subs.get(entry.alert.key)
-            reply = _render(entry.alert, shipments.get(entry.alert.key), sub, settings)
+            alert, shipment = entry.alert, shipments.get(entry.alert.key)
+            reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
             messages.append(([entry], reply))
         for batch, reply in messages:
             if self._stopping:
@@ -430,7 +435,14 @@ def _render(
     shipment: Shipment | None,
     sub: Subscription | None,
     settings: ChatSettings,
+    seen: View,
 ) -> Reply:
+    label = sub.label if sub else ""
     if shipment is None:
-        return Reply(f"Update for {alert.key.number}", (alert.detail,), kind=ReplyKind.ALERT)
-    return alerts.alert_reply(alert, shipment, tz=settings.timezone, label=sub.label if sub else "")
+        return Reply(
+            f"Update for {seen.name(label, alert.key.number)}",
+            (alert.detail,) if not seen.shared else (),
+            kind=ReplyKind.ALERT,
+            owner=seen.mention(),
+        )
+    return alerts.alert_reply(alert, shipment, tz=settings.timezone, label=label, seen=seen)

@@ -6,7 +6,8 @@ Telegram, an embed on Discord, plain text on the console).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,7 @@ from core import carriers, eta, incidents
 from core.eta_news import NO_ARRIVAL_DATE
 from core.models import (
     CarrierMatch,
+    ChatRef,
     Order,
     OrderId,
     OrderStatus,
@@ -23,8 +25,10 @@ from core.models import (
     Stage,
     Status,
     Subscription,
+    TrackingEvent,
     TrackingNumber,
 )
+from core.privacy import Context, Field, View, context_of, view
 
 __all__ = [
     "STAGE_LABELS",
@@ -35,6 +39,8 @@ __all__ = [
     "ReplyKind",
     "carrier_name",
     "choice_reply",
+    "for_chat",
+    "for_context",
     "format_local",
     "list_reply",
     "order_line",
@@ -93,7 +99,9 @@ class Reply:
     """What the bot says: a title, lines of text, labelled fields, buttons and a link.
 
     ``private`` marks replies with personal data (order details): adapters must not post them
-    where others can read.
+    where others can read. ``shared`` is the same message as the rule in ``core.privacy``
+    allows it where others read (``for_context`` picks it); ``owner`` is the user id of the
+    person a shared message is about, for the adapter's mention.
     """
 
     title: str
@@ -104,6 +112,8 @@ class Reply:
     kind: ReplyKind = ReplyKind.INFO
     private: bool = False
     attachment: Attachment | None = None
+    shared: Reply | None = None
+    owner: str = ""
 
     def plain_text(self) -> str:
         """The reply as plain text, one item a line (the console's rendering)."""
@@ -112,6 +122,33 @@ class Reply:
         if self.link:
             parts.append(self.link)
         return "\n".join(part for part in parts if part)
+
+
+def for_context(reply: Reply, context: Context) -> Reply | None:
+    """The variant of ``reply`` an adapter may post in ``context``; None: none may be posted
+    there (private replies in shared contexts: point to the private chat instead)."""
+    if context not in (Context.GROUP, Context.SERVER):
+        return reply
+    if reply.private or reply.attachment is not None or reply.kind is ReplyKind.CHOICE:
+        # A choice asks about one number with buttons that carry it.
+        return None
+    return reply.shared if reply.shared is not None else reply
+
+
+def for_chat(chat: ChatRef, make: Callable[[View], Reply], *, follower: bool = True) -> Reply:
+    """``make``'s reply for ``chat``, with its shared variant attached.
+
+    A group chat gets the shared message itself; a private chat or DM gets the full one with
+    the shared variant beside it (a Discord alert may be posted in a server channel).
+    """
+    context = context_of(chat)
+    if context is Context.GROUP:
+        return make(view(context, follower=follower, owner=chat.user_id))
+    full = make(view(context, follower=follower))
+    if full.private:
+        return full
+    shared = make(view(Context.SERVER, follower=follower, owner=chat.user_id))
+    return replace(full, shared=shared)
 
 
 STATUS_LABELS: dict[Status, str] = {
@@ -214,6 +251,19 @@ def _tracking_link(shipment: Shipment) -> str:
     return carrier.tracking_url(shipment.number) if carrier is not None else ""
 
 
+def _view(view_: View | None, group: bool) -> View:
+    if view_ is not None:
+        return view_
+    return view(Context.GROUP if group else Context.PRIVATE)
+
+
+def scan_text(event: TrackingEvent, tz: str, seen: View) -> str:
+    """One scan as the view allows it: the carrier's words and place, or just the status."""
+    text = event.description if seen.has(Field.SCAN_TEXT) else STATUS_LABELS[event.status]
+    place = f" — {event.location}" if event.location.strip() and seen.has(Field.PLACE) else ""
+    return f"{text}{place} ({format_local(event.time, tz)})"
+
+
 def shipment_reply(
     shipment: Shipment,
     *,
@@ -222,13 +272,22 @@ def shipment_reply(
     label: str = "",
     group: bool = False,
     now: datetime | None = None,
+    seen: View | None = None,
+    promised_by: datetime | None = None,
 ) -> Reply:
     """The answer to /track: stage bar, status, last scan and place, ETA, and what to do.
 
-    In group chats (``group``) the proof of delivery's names are left out.
+    What it carries follows ``seen`` (``core.privacy``; without it: a private chat, or a
+    group with ``group``). ``promised_by`` is the chat's own order's promise (never the
+    shipment's: a promise belongs to the order's verified owner).
     """
+    seen = _view(seen, group)
     name = carrier_name(shipment.carrier)
-    title = f"{label} — {name} {shipment.number}" if label else f"{name} {shipment.number}"
+    shown = seen.name(label, shipment.number)
+    if label.strip() and seen.has(Field.NUMBER):
+        title = f"{label} — {name} {shipment.number}"
+    else:
+        title = f"{shown} — {name}" if shown != shipment.number else f"{name} {shipment.number}"
     lines = [stage_bar(stage_of(shipment.status))]
     status_text = STATUS_LABELS[shipment.status]
     explanation = None
@@ -238,63 +297,92 @@ def shipment_reply(
     lines.append(f"Status: {status_text}")
     last = shipment.last_event
     if last is not None:
-        place = f" — {last.location}" if last.location else ""
-        lines.append(f"Last scan: {last.description}{place} ({format_local(last.time, tz)})")
+        scan = scan_text(last, tz, seen)
+        lines.append(f"Last scan: {scan}")
     else:
         lines.append("No scans yet.")
     if shipment.status is Status.DELIVERED and shipment.proof is not None:
-        detail = "" if group or not shipment.proof.detail else f": {shipment.proof.detail}"
-        lines.append(f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}{detail}")
+        detail = shipment.proof.detail if seen.has(Field.PERSON) else ""
+        lines.append(
+            f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}"
+            + (f": {detail}" if detail else "")
+        )
     if (
         not shipment.is_final
         and shipment.eta is not None
         and shipment.incident not in NO_ARRIVAL_DATE
     ):
-        lines.extend(eta.describe(shipment.eta, shipment.promised_by, tz, carrier=name, now=now))
+        promise = promised_by if seen.has(Field.PROMISE) else None
+        lines.extend(eta.describe(shipment.eta, promise, tz, carrier=name, now=now))
     if explanation is not None:
         lines.append(explanation.what_happened)
         lines.extend(f"• {step}" for step in explanation.next_steps)
-    link = _tracking_link(shipment)
+    numbered = seen.has(Field.NUMBER_BUTTONS)
+    link = _tracking_link(shipment) if numbered else ""
+    number_field = shipment.number if seen.has(Field.NUMBER) else shown
     return Reply(
         title,
         tuple(lines),
-        fields=(("Carrier", name), ("Tracking number", shipment.number)),
-        buttons=shipment_buttons(shipment.key, subscribed=subscribed, link=link),
+        fields=(("Carrier", name), ("Tracking number", number_field)),
+        buttons=shipment_buttons(shipment.key, subscribed=subscribed, link=link)
+        if numbered
+        else (),
         link=link,
         kind=ReplyKind.SHIPMENT,
+        owner=seen.mention(),
     )
 
 
-def timeline_reply(shipment: Shipment, *, tz: str = "UTC", group: bool = False) -> Reply:
-    """Every scan, newest first, with the place and local time."""
+def timeline_reply(
+    shipment: Shipment,
+    *,
+    tz: str = "UTC",
+    group: bool = False,
+    seen: View | None = None,
+    label: str = "",
+) -> Reply:
+    """Every scan, newest first, with the place and local time (as ``seen`` allows)."""
+    seen = _view(seen, group)
     name = carrier_name(shipment.carrier)
     lines = []
     for event in reversed(shipment.events):
-        place = f" — {event.location}" if event.location else ""
-        lines.append(f"{format_local(event.time, tz)}: {event.description}{place}")
+        text = event.description if seen.has(Field.SCAN_TEXT) else STATUS_LABELS[event.status]
+        place = f" — {event.location}" if event.location and seen.has(Field.PLACE) else ""
+        lines.append(f"{format_local(event.time, tz)}: {text}{place}")
     if not lines:
         lines.append("No scans yet.")
-    link = _tracking_link(shipment)
-    del group  # timelines hold carrier events only, safe anywhere
+    numbered = seen.has(Field.NUMBER_BUTTONS)
+    link = _tracking_link(shipment) if numbered else ""
+    shown = seen.name(label, shipment.number) if seen.shared else shipment.number
     return Reply(
-        f"Timeline — {name} {shipment.number}",
+        f"Timeline — {name} {shown}",
         tuple(lines),
-        buttons=(Button("Refresh", "track", (shipment.number, shipment.carrier)),),
+        buttons=(Button("Refresh", "track", (shipment.number, shipment.carrier)),)
+        if numbered
+        else (),
         link=link,
         kind=ReplyKind.TIMELINE,
+        owner=seen.mention(),
     )
 
 
 def choice_reply(
-    number: TrackingNumber, matches: tuple[CarrierMatch, ...], *, order_id: OrderId | None
+    number: TrackingNumber,
+    matches: tuple[CarrierMatch, ...],
+    *,
+    order_id: OrderId | None,
+    seen: View | None = None,
 ) -> Reply:
-    """Ask which carrier (or order) a number belongs to, with one button per reading."""
+    """Ask which carrier (or order) a number belongs to, with one button per reading.
+
+    The buttons carry the number, so where others read (``seen`` shared) the question is
+    private: the adapter points to the private chat instead."""
     buttons: list[Button] = []
-    seen: set[str] = set()
+    known: set[str] = set()
     for match in matches:
-        if match.carrier.code in seen:
+        if match.carrier.code in known:
             continue
-        seen.add(match.carrier.code)
+        known.add(match.carrier.code)
         buttons.append(Button(match.carrier.name, "track", (number, match.carrier.code)))
     if order_id is not None:
         buttons.insert(0, Button("It's a shop order id", "verify", (order_id,)))
@@ -303,11 +391,16 @@ def choice_reply(
         ("This number fits more than one reading. Pick one and I will remember it.",),
         buttons=tuple(buttons),
         kind=ReplyKind.CHOICE,
+        private=seen is not None and seen.shared,
     )
 
 
 def list_reply(
-    subscriptions: list[Subscription], shipments: dict[ShipmentKey, Shipment], *, tz: str
+    subscriptions: list[Subscription],
+    shipments: dict[ShipmentKey, Shipment],
+    *,
+    tz: str,
+    seen: View | None = None,
 ) -> Reply:
     """Active parcels, then the archive."""
     if not subscriptions:
@@ -319,7 +412,7 @@ def list_reply(
     archived: list[str] = []
     for sub in subscriptions:
         shipment = shipments.get(sub.key)
-        name = sub.label or sub.key.number
+        name = _view(seen, False).name(sub.label, sub.key.number)
         status = STATUS_LABELS[shipment.status] if shipment else "waiting for first check"
         when = ""
         if shipment is not None and shipment.last_event is not None:

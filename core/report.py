@@ -114,7 +114,8 @@ def _stale_since(
 
 
 def _promise(shipment: Shipment, link: OrderLink | None) -> datetime | None:
-    return shipment.promised_by or (link.promised_by if link is not None else None)
+    del shipment  # a promise belongs to the chat's order link, never to the shared parcel
+    return link.promised_by if link is not None else None
 
 
 def _incidents(shipment: Shipment) -> list[tuple[datetime | None, IncidentReason, str]]:

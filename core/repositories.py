@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from core.models import ChatRef, ChatSettings, OrderId, Shipment, ShipmentKey, Subscription
+from core.ownership import Attempts, Scope
 from core.ports import (
     ChatRepository,
     DueParcels,
@@ -22,6 +23,7 @@ from core.ports import (
 )
 
 __all__ = [
+    "AttemptRepository",
     "ChatView",
     "IndexedOrder",
     "OrderIndex",
@@ -61,6 +63,11 @@ class ProactiveShipments(ShipmentRepository, Protocol):
     async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
         """``due(now, limit)`` in one query with, for those parcels, which have an active
         subscription and which were pushed at or after ``pushed_since``."""
+        ...
+
+    async def forget_unfollowed(self, keys: Sequence[ShipmentKey]) -> int:
+        """Delete the parcels among ``keys`` nobody follows or linked any more, with their
+        events, and anonymise what was learned from them; return rows changed."""
         ...
 
     async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
@@ -116,6 +123,10 @@ class OrderLinkRepository(Protocol):
 
     async def forget_chat(self, chat: ChatRef) -> int: ...
 
+    async def promises(self, keys: Sequence[ShipmentKey]) -> dict[ShipmentKey, dict[str, datetime]]:
+        """Per parcel, the chat keys whose linked order promised a date, and the date."""
+        ...
+
 
 class IndexedOrder(Protocol):
     """The shop order a tracking number ships (a row of the order index)."""
@@ -137,6 +148,17 @@ class OrderIndex(Protocol):
     async def find(self, number: str) -> IndexedOrder | None:
         """The order a tracking number ships, or None when the index does not know it."""
         ...
+
+
+class AttemptRepository(Protocol):
+    """Failed ownership proofs per (scope, subject), kept across restarts
+    (``core.ownership``). Subjects are opaque strings chosen by the service."""
+
+    async def get(self, scope: Scope, subject: str) -> Attempts: ...
+
+    async def put(self, scope: Scope, subject: str, state: Attempts) -> None: ...
+
+    async def clear(self, scope: Scope, subject: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,6 +216,9 @@ class Store(Protocol):
 
     @property
     def order_index(self) -> OrderIndex: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...
 
     @property
     def views(self) -> ReadViews: ...

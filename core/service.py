@@ -38,9 +38,11 @@ The proactive side — what happens without anyone asking — works like this:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import hmac
 import logging
 import random
+import secrets
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,7 +50,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, runtime_checkable
 
-from core import advice, alerts, carriers, eta_news, faq, incidents, polling, preferences, reader
+from core import (
+    advice,
+    alerts,
+    carriers,
+    eta_news,
+    faq,
+    incidents,
+    ownership,
+    polling,
+    preferences,
+    privacy,
+    reader,
+)
 from core.cooperative import Breather
 from core.errors import (
     CarrierNotDetected,
@@ -66,9 +80,12 @@ from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
+    AlertKind,
+    CarrierMatch,
     ChatRef,
     ChatSettings,
     EtaTold,
+    IncidentReason,
     Order,
     OrderId,
     Preference,
@@ -79,6 +96,7 @@ from core.models import (
     TrackBatch,
     TrackRequest,
 )
+from core.ownership import LockPolicy, Scope
 from core.ports import (
     Clock,
     Notifier,
@@ -86,7 +104,9 @@ from core.ports import (
     SnapshotWrite,
     TrackingProvider,
 )
+from core.privacy import View
 from core.replies import (
+    Button,
     Reply,
     ReplyKind,
     choice_reply,
@@ -103,6 +123,10 @@ from core.repositories import IndexedOrder, OrderLink, Store
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
 log = logging.getLogger(__name__)
+
+
+_USER_PROOFS = LockPolicy(5, timedelta(minutes=15), timedelta(minutes=15), timedelta(days=1))
+_ORDER_PROOFS = LockPolicy(10, timedelta(days=1), timedelta(hours=1), timedelta(days=7))
 
 
 class _Unread:
@@ -133,15 +157,19 @@ class ServiceConfig:
     """The first retry of a failed delivery waits this long; each further one twice as long."""
     flush_retry_max: timedelta = timedelta(hours=2)
     """Retries of a failed delivery never wait longer than this (alerts are never dropped)."""
+    user_proofs: LockPolicy = _USER_PROOFS
+    """Failed ownership proofs one person may make before a (growing) lockout."""
+    order_proofs: LockPolicy = _ORDER_PROOFS
+    """Failed proofs for one order, across every account, before it is locked for everyone."""
     send_timeout: timedelta = timedelta(seconds=30)
     """One message's send (the platform's queueing included) is given up after this long and
     retried later; a hung platform call never holds a chat's alerts for good."""
     max_send_attempts: int = 10
     """A chat whose message failed this many times in a row is parked until the person writes
     again (its alerts wait; see ``core.flusher``)."""
-    ownership_attempts: int = 5
-    ownership_window: timedelta = timedelta(minutes=15)
     user_requests_per_minute: int = 30
+    confirm_within: timedelta = timedelta(minutes=2)
+    """How long a destructive command's confirmation button works."""
     archive_after: timedelta = timedelta(days=7)
     """Delivered and returned parcels move to the archive this long after they finished
     (never sooner than a day after delivery: the delivery follow-up comes first)."""
@@ -211,10 +239,10 @@ class ParcelService:
         self._config = config or ServiceConfig()
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._user_limit = SlidingWindow(self._config.user_requests_per_minute, 60.0)
-        self._ownership = SlidingWindow(
-            self._config.ownership_attempts, self._config.ownership_window.total_seconds()
-        )
         self._verified: dict[str, set[OrderId]] = defaultdict(set)
+        # Pending confirmations of /forget: token -> (chat key, user id, valid until). Kept in
+        # memory on purpose: a restart makes every old button stale.
+        self._confirmations: dict[str, tuple[str, str, datetime]] = {}
         self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
         # What chats were told about arrivals, written once the alerts are stored.
@@ -260,22 +288,26 @@ class ParcelService:
         if carrier is None and ident.order_id is not None and not ident.matches:
             return await self.lookup_order(chat, ident.order_id, None)
         if carrier is None and ident.order_id is not None and self._orders is not None:
-            return choice_reply(ident.text, ident.matches, order_id=ident.order_id)
+            return choice_reply(
+                ident.text, ident.matches, order_id=ident.order_id, seen=_seen(chat)
+            )
         request = await self._resolve(chat, ident, carrier, picked=view.carrier_pick)
         if isinstance(request, Reply):
             return request
         parcel = await self._store.views.parcel(chat, request.key)
         shipment = await self._answer(request, parcel.shipment)
         sub = parcel.subscription
+        link = parcel.links.get(shipment.key)
         reply = shipment_reply(
             shipment,
             tz=view.settings.timezone,
             subscribed=sub is not None and not sub.archived,
             label=sub.label if sub else "",
-            group=chat.is_group,
             now=self._clock.now(),
+            seen=_seen(chat, follower=sub is not None or link is not None),
+            promised_by=link.promised_by if link is not None else None,
         )
-        reply = _with_notes(reply, ident, request.carrier)
+        reply = _with_notes(reply, ident, request.carrier, _seen(chat))
         reply = self._stale_note(reply, shipment)
         return await self._with_order(chat, shipment, reply, parcel.indexed, parcel.links)
 
@@ -389,19 +421,16 @@ class ParcelService:
                     kind=ReplyKind.ORDER,
                     private=True,
                 )
-            now = time.monotonic()
-            if not self._ownership.hit(owner, now):
-                wait = int(self._ownership.retry_after(owner, now) // 60) + 1
-                raise NotAuthorised(
-                    f"Too many wrong attempts. Please try again in about {wait} minutes."
-                )
+            await self._proofs_allowed(owner, oid)
         order = await self._read_order(self._orders, oid)
         if oid not in self._verified[owner]:
             if order is None or not _owns(order, proof or ""):
+                await self._proof_failed(owner, oid)
                 raise NotAuthorised(
                     "That does not match the order. Check the order id and the postcode "
                     "(or last 4 phone digits) and try again."
                 )
+            await self._store.attempts.clear(Scope.USER, _subject(Scope.USER, owner))
             self._verified[owner].add(oid)
         if order is None:
             raise OrderNotFound()
@@ -409,7 +438,7 @@ class ParcelService:
         linked_at = self._clock.now()
         for request in order.shipments:
             try:
-                shipment = await self._fetch(request, promised_by=order.promised_by)
+                shipment = await self._fetch(request)
             except TrackingError as err:
                 log.info("order %s parcel %s not available: %s", oid, request.number, err)
                 continue
@@ -420,6 +449,37 @@ class ParcelService:
             )
         return order_reply(order, shipments, private=True)
 
+    async def _proofs_allowed(self, owner: str, oid: OrderId) -> None:
+        """Raise ``NotAuthorised`` while the person or the order is locked out of proofs
+        (``core.ownership``; the records are in the database, so a restart changes nothing)."""
+        now = self._clock.now()
+        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
+            state = await self._store.attempts.get(scope, _subject(scope, subject))
+            until = ownership.locked_until(state, now)
+            if until is not None:
+                wait = max(1, int((until - now).total_seconds() // 60) + 1)
+                raise NotAuthorised(
+                    f"Too many wrong attempts. Please try again in about {wait} minutes."
+                )
+
+    async def _proof_failed(self, owner: str, oid: OrderId) -> None:
+        """Count a failed proof against the person and the order; log each order lockout."""
+        now = self._clock.now()
+        policies = {Scope.USER: self._config.user_proofs, Scope.ORDER: self._config.order_proofs}
+        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
+            key = _subject(scope, subject)
+            state = await self._store.attempts.get(scope, key)
+            after = ownership.after_failure(state, now, policies[scope])
+            await self._store.attempts.put(scope, key, after)
+            if scope is Scope.ORDER and after.lockouts > state.lockouts:
+                log.warning(
+                    "order %s locked until %s after %d failed ownership proofs (lockout %d)",
+                    privacy.mask(oid),
+                    after.locked_until.isoformat() if after.locked_until else "-",
+                    policies[scope].attempts,
+                    after.lockouts,
+                )
+
     async def history(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """The whole timeline of a parcel (by number or by the chat's own label)."""
         self._limit(chat)
@@ -428,7 +488,10 @@ class ParcelService:
             return request
         shipment = await self._fetch(request)
         settings = await self._store.chats.get_settings(chat)
-        return timeline_reply(shipment, tz=settings.timezone, group=chat.is_group)
+        sub = await self._store.subscriptions.get(chat, shipment.key)
+        return timeline_reply(
+            shipment, tz=settings.timezone, seen=_seen(chat), label=sub.label if sub else ""
+        )
 
     async def explain(self, chat: ChatRef, code: str) -> Reply:
         """What a status or incident code means and what to do about it."""
@@ -500,7 +563,9 @@ class ParcelService:
         keys = list({sub.key: None for sub in subs} | dict.fromkeys(links))
         shipments = await self._store.shipments.get_many(keys)
         settings = await self._store.chats.get_settings(chat)
-        return history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
+        reply = history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
+        # Numbers, order ids and shops: for the chat's own eyes only (``core.privacy``).
+        return replace(reply, private=True)
 
     # ---------------------------------------------------------------- subscriptions
 
@@ -532,7 +597,7 @@ class ParcelService:
         lines = (f"Subscribed {name}— I will tell you when it moves.", *reply.lines)
         if shipment.is_final:
             lines = (f"Saved {name}— this parcel's journey has ended.", *reply.lines)
-        return _with_notes(replace(reply, lines=lines), ident, request.carrier)
+        return _with_notes(replace(reply, lines=lines), ident, request.carrier, _seen(chat))
 
     async def unsubscribe(self, chat: ChatRef, text: str) -> Reply:
         """Stop following a parcel (found by number or label)."""
@@ -542,28 +607,84 @@ class ParcelService:
                 "You are not subscribed to that parcel. Send /list to see your parcels."
             )
         await self._store.subscriptions.remove(chat, sub.key)
-        return Reply("Unsubscribed", (f"No more updates for {sub.label or sub.key.number}.",))
+        name = _seen(chat).name(sub.label, sub.key.number)
+        return Reply("Unsubscribed", (f"No more updates for {name}.",))
 
     async def list_parcels(self, chat: ChatRef) -> Reply:
         """The chat's parcels: active first, then the archive (order history)."""
         subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
         shipments = await self._store.shipments.get_many([sub.key for sub in subs])
         settings = await self._store.chats.get_settings(chat)
-        return list_reply(subs, shipments, tz=settings.timezone)
+        return list_reply(subs, shipments, tz=settings.timezone, seen=_seen(chat))
 
     async def list_numbers(self, chat: ChatRef) -> list[tuple[str, str]]:
         """(number, label) of the chat's active parcels, for autocomplete."""
         subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
         return [(sub.key.number, sub.label) for sub in subs]
 
-    async def forget(self, chat: ChatRef) -> Reply:
-        """Delete everything stored about this chat."""
+    async def forget(self, chat: ChatRef, answer: str = "", token: str = "") -> Reply:
+        """Delete everything stored about this chat, after an explicit confirmation.
+
+        Without ``answer`` nothing is deleted: the reply asks, with a Yes button bound to this
+        person in this chat that works for ``confirm_within`` (and not after a restart).
+        ``answer`` "confirm" with that button's ``token`` deletes; "cancel", or any other or
+        stale token, deletes nothing. (In shared chats the adapter also requires the
+        platform's admin right, ``core.commands.ADMIN_IN_SHARED``.)
+        """
+        now = self._clock.now()
+        if answer.lower() not in {"confirm", "cancel"}:
+            return self._ask_to_forget(chat, now)
+        pending = self._confirmations.get(token)
+        # Only the person who asked, in the chat where they asked, can use the button.
+        mine = pending is not None and pending[:2] == (chat.chat_key, chat.user_id)
+        if mine:
+            del self._confirmations[token]
+        if answer.lower() == "cancel":
+            return Reply("Nothing deleted", ("Your data is as it was.",))
+        if pending is None or not mine or now > pending[2]:
+            return Reply(
+                "That button has expired",
+                ("Nothing was deleted. Send /forget again if you still want it.",),
+            )
+        subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
+        linked = await self._store.orders.for_chat(chat)
+        keys = list({sub.key: None for sub in subs} | dict.fromkeys(linked))
         removed = await self._store.subscriptions.forget_chat(chat)
-        removed += await self._store.orders.forget_chat(chat)
+        # Parcels only this chat followed go too, with their events and proof of delivery.
+        removed += await self._store.shipments.forget_unfollowed(keys)
         self._verified.pop(f"{chat.platform}:{chat.user_id}", None)
         return Reply(
             "Forgotten",
             (f"I deleted everything I stored about this chat ({removed} records).",),
+        )
+
+    def _ask_to_forget(self, chat: ChatRef, now: datetime) -> Reply:
+        for stale in [t for t, entry in self._confirmations.items() if entry[2] < now]:
+            del self._confirmations[stale]
+        while len(self._confirmations) >= _CONFIRMATIONS_MAX:
+            del self._confirmations[next(iter(self._confirmations))]
+        token = secrets.token_urlsafe(9)
+        self._confirmations[token] = (
+            chat.chat_key,
+            chat.user_id,
+            now + self._config.confirm_within,
+        )
+        minutes = max(1, int(self._config.confirm_within.total_seconds() // 60))
+        whose = (
+            "this group's parcels, settings and order links, for everyone in it"
+            if chat.is_group
+            else "your parcels, settings, order links and alerts"
+        )
+        return Reply(
+            "Delete everything?",
+            (
+                f"This deletes {whose}. It cannot be undone.",
+                f"Tap Yes within {minutes} minutes to go ahead.",
+            ),
+            buttons=(
+                Button("Yes, delete everything", "forget", ("confirm", token)),
+                Button("Cancel", "forget", ("cancel", token)),
+            ),
         )
 
     # ---------------------------------------------------------------- preferences
@@ -581,7 +702,7 @@ class ParcelService:
         if target.strip():
             sub = await self._require_subscription(chat, target)
             await self._store.subscriptions.update(replace(sub, preference=preference))
-            name = sub.label or sub.key.number
+            name = _seen(chat).name(sub.label, sub.key.number)
             return Reply(
                 f"Notifications for {name}: {preference.value}",
                 (_PREFERENCE_TEXT[preference],),
@@ -600,7 +721,7 @@ class ParcelService:
         self._limit(chat)
         sub = await self._require_subscription(chat, text)
         await self._store.subscriptions.update(replace(sub, muted=muted))
-        name = sub.label or sub.key.number
+        name = _seen(chat).name(sub.label, sub.key.number)
         if muted:
             return Reply(
                 f"Muted {name}",
@@ -716,6 +837,7 @@ class ParcelService:
                 if found:
                     alerting.append((len(writes), key, found))
                 writes.append(write)
+        alerting, promised = await self._promises_kept(writes, alerting, now)
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
                 [key for _index, key, _found in alerting]
@@ -725,6 +847,7 @@ class ParcelService:
                 pairs = self._pairs(
                     found, subscribers.get(key, ()), settings, writes[index].shipment, now
                 )
+                pairs = _promised_only(pairs, promised.get(key, set()))
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
         added = await self._save_many(writes) if writes else 0
@@ -934,23 +1057,25 @@ class ParcelService:
         typos = carriers.suspected_typos(ident.text)
         if typos and not reader.looks_fake(ident.text):
             subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
-            return advice.typo_reply(
+            typo = advice.typo_reply(
                 ident.text,
                 typos,
                 alternatives=[m for m in ident.matches if m.check_digit_valid is None],
                 known={sub.key.number: sub.label for sub in subs},
             )
+            # It repeats the number: for the asker's eyes only.
+            return replace(typo, private=True) if _seen(chat).shared else typo
         candidates = carriers.plausible(ident.matches)
         if not candidates and reader.looks_fake(ident.text):
             return Reply(
                 "Sample or made-up number",
-                advice.number_notes(ident.text, None),
+                _notes(ident.text, None, _seen(chat)),
                 kind=ReplyKind.ERROR,
             )
         if not candidates:
             raise CarrierNotDetected()
         if len({match.carrier.code for match in candidates}) > 1:
-            return choice_reply(ident.text, tuple(candidates), order_id=None)
+            return choice_reply(ident.text, tuple(candidates), order_id=None, seen=_seen(chat))
         return TrackRequest(ident.text, candidates[0].carrier.code, now)
 
     async def _request_for(
@@ -962,26 +1087,21 @@ class ParcelService:
             return TrackRequest(sub.key.number, sub.key.carrier)
         return await self._resolve(chat, parse_identifier(text), carrier)
 
-    async def _fetch(
-        self, request: TrackRequest, *, promised_by: datetime | None = None
-    ) -> Shipment:
+    async def _fetch(self, request: TrackRequest) -> Shipment:
         """The parcel's snapshot: the stored one when fresh, else asked from the provider.
 
         A fresh answer goes through the same path as a poll, so subscribers get the alerts
-        for anything it reveals. ``promised_by`` (a shop's promise) is kept with the parcel.
+        for anything it reveals.
         """
         stored = await self._store.shipments.get(request.key)
-        return await self._answer(request, stored, promised_by=promised_by)
+        return await self._answer(request, stored)
 
-    async def _answer(
-        self, request: TrackRequest, stored: Shipment | None, *, promised_by: datetime | None = None
-    ) -> Shipment:
+    async def _answer(self, request: TrackRequest, stored: Shipment | None) -> Shipment:
         """``_fetch`` for a parcel whose stored snapshot (``stored``) was read already."""
         now = self._clock.now()
         if stored is not None and stored.checked_at is not None:
             fresh_enough = now - stored.checked_at < self._config.refresh_after
-            needs_promise = promised_by is not None and stored.promised_by is None
-            if (fresh_enough or stored.is_final) and not needs_promise:
+            if fresh_enough or stored.is_final:
                 return stored
         first_seen = stored.first_seen if stored is not None else request.first_seen or now
         # What answers when the source cannot: the stored snapshot, however old.
@@ -1014,8 +1134,6 @@ class ParcelService:
             if isinstance(error, TrackingError):
                 raise error
             raise ShipmentNotFound()
-        if promised_by is not None and fresh.promised_by is None:
-            fresh = replace(fresh, promised_by=promised_by)
         subs = (await self._store.subscriptions.subscribers([request.key])).get(request.key, [])
         settings = await self._settings_for([subs])
         fed = bool(
@@ -1062,7 +1180,9 @@ class ParcelService:
         """The snapshot to store (incident, first seen, promise), its next check (only when
         someone follows the parcel) and the alerts the change deserves, for no chat yet."""
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
-        promised_by = fresh.promised_by or (previous.promised_by if previous else None)
+        # A promised date is the shop's word to one buyer: it lives on that chat's order link
+        # (``OrderLink.promised_by``), never on the parcel every follower reads.
+        promised_by = None
         shipment = fresh
         # Most snapshots already carry these values: copying a Shipment is not free.
         if (
@@ -1083,6 +1203,43 @@ class ParcelService:
             found = alerts.diff(previous, shipment, now, reasons=reasons)
         next_check = self._next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
         return SnapshotWrite(shipment, next_check), found
+
+    async def _promises_kept(
+        self,
+        writes: Sequence[SnapshotWrite],
+        alerting: list[tuple[int, ShipmentKey, list[Alert]]],
+        now: datetime,
+    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, set[str]]]:
+        """Add the late alert for parcels past a date some chat's order promised.
+
+        A promise belongs to one chat's order link, so the alert goes only to those chats:
+        the second value says, per parcel, which chats (by chat key) a promise-late alert is
+        for (``_promised_only`` keeps it from everyone else).
+        """
+        open_keys = [
+            write.shipment.key
+            for write in writes
+            if not write.shipment.is_final and write.shipment.status is not Status.DELIVERED
+        ]
+        if not open_keys:
+            return alerting, {}
+        promises = await self._store.orders.promises(open_keys)
+        if not promises:
+            return alerting, {}
+        index_of = {write.shipment.key: index for index, write in enumerate(writes)}
+        found_for = {key: (index, found) for index, key, found in alerting}
+        late_for: dict[ShipmentKey, set[str]] = {}
+        for key, chats in promises.items():
+            passed = {chat_key for chat_key, promised in chats.items() if now > promised}
+            if not passed or key not in index_of:
+                continue
+            late = alerts.promise_late(writes[index_of[key]].shipment)
+            index, found = found_for.get(key, (index_of[key], []))
+            if all(alert.dedupe_key != late.dedupe_key for alert in found):
+                found = [*found, late]
+                late_for[key] = passed
+            found_for[key] = (index, found)
+        return [(index, key, found) for key, (index, found) in found_for.items()], late_for
 
     def _pairs(
         self,
@@ -1207,6 +1364,7 @@ class ParcelService:
     ) -> Reply:
         settings = await self._store.chats.get_settings(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
+        link = (await self._store.orders.for_chat(chat)).get(shipment.key)
         if subscribed is None:
             subscribed = sub is not None and not sub.archived
         now = self._clock.now()
@@ -1222,8 +1380,9 @@ class ParcelService:
             tz=settings.timezone,
             subscribed=subscribed,
             label=sub.label if sub else "",
-            group=chat.is_group,
             now=now,
+            seen=_seen(chat, follower=sub is not None or link is not None),
+            promised_by=link.promised_by if link is not None else None,
         )
 
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
@@ -1234,7 +1393,7 @@ class ParcelService:
             f"Time zone: {settings.timezone}.",
         ]
         for sub in subs:
-            name = sub.label or sub.key.number
+            name = _seen(chat).name(sub.label, sub.key.number)
             if sub.muted:
                 lines.append(f"{name}: muted.")
             elif sub.preference is not None:
@@ -1274,6 +1433,7 @@ class ParcelService:
 
 _DEFAULT_SETTINGS = ChatSettings()
 
+_CONFIRMATIONS_MAX = 10_000
 
 _UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
 
@@ -1320,11 +1480,43 @@ def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
     return None
 
 
-def _with_notes(reply: Reply, ident: Identifier, carrier: str) -> Reply:
+def _promised_only(
+    pairs: tuple[tuple[ChatRef, Alert], ...], late_for: set[str]
+) -> tuple[tuple[ChatRef, Alert], ...]:
+    """``pairs`` without promise-late alerts for chats whose order promised nothing."""
+    if not late_for:
+        return pairs
+    return tuple(
+        (chat, alert)
+        for chat, alert in pairs
+        if alert.kind is not AlertKind.LATE
+        or alert.incident is not IncidentReason.LATE
+        or chat.chat_key in late_for
+    )
+
+
+def _subject(scope: Scope, value: str) -> str:
+    """The stored stand-in for a person or an order in the proof records (a digest)."""
+    return hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()[:32]
+
+
+def _seen(chat: ChatRef, *, follower: bool = True) -> View:
+    """What a reply to ``chat`` may carry (``core.privacy``)."""
+    return privacy.view(privacy.context_of(chat), follower=follower, owner=chat.user_id)
+
+
+def _notes(number: str, match: CarrierMatch | None, seen: View) -> tuple[str, ...]:
+    """``advice.number_notes`` naming the number as ``seen`` allows (masked where others
+    read)."""
+    shown = seen.name("", number)
+    return tuple(note.replace(number, shown) for note in advice.number_notes(number, match))
+
+
+def _with_notes(reply: Reply, ident: Identifier, carrier: str, seen: View) -> Reply:
     """``reply`` with the warnings its number deserves (sample or fake-looking, no check
-    digit in the carrier's format)."""
+    digit in the carrier's format), naming the number as ``seen`` allows."""
     match = next((m for m in ident.matches if m.carrier.code == carrier), None)
-    notes = advice.number_notes(ident.text, match)
+    notes = _notes(ident.text, match, seen)
     return replace(reply, lines=(*reply.lines, *notes)) if notes else reply
 
 

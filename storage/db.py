@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ import aiosqlite
 
 from core.errors import StorageUnavailable
 from core.ports import Clock
+from storage.attempts import SqliteAttempts
 from storage.chats import SqliteChats, SqliteMeta
 from storage.checkpoints import SAFETY_NET_PAGES, Checkpointer
 from storage.connection import InlineReader, Reader, SerialConnection
@@ -42,6 +44,7 @@ from storage.shipments import SqliteShipments
 from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
 from storage.views import SqliteViews
+from storage.webhook_seen import SqliteSeenPushes
 
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database", "inbox_path", "open_inbox"]
 
@@ -95,6 +98,8 @@ class Database:
         self.order_index = SqliteOrderIndex(conn)
         self.inbox = SqliteInbox(conn)
         self.observations = SqliteObservations(conn)
+        self.attempts = SqliteAttempts(conn)
+        self.webhook_seen = SqliteSeenPushes(conn)
         self.stats = SqliteStats(conn)
         # Chat commands read on a connection of their own (see storage.views).
         self.views = SqliteViews(reader or conn)
@@ -128,6 +133,7 @@ class Database:
         try:
             if location != _MEMORY:
                 Path(location).parent.mkdir(parents=True, exist_ok=True)
+                _owner_only(location)
                 if single_writer:
                     lock = _WriterLock.take(location)
             # Autocommit mode: transactions are explicit BEGIN IMMEDIATE … COMMIT.
@@ -194,6 +200,22 @@ class Database:
     async def optimize(self) -> None:
         """Let SQLite refresh its query-planner statistics (cheap; run now and then)."""
         await self._conn.write("PRAGMA optimize")
+
+
+def _owner_only(location: str) -> None:
+    """Create the database file readable and writable by its owner only (0600), and tighten a
+    file (and its WAL and shared-memory files) another program left open to others: it holds
+    chats, orders and the shop's tokens. SQLite gives new WAL files the database's mode."""
+    # O_CREAT with mode 0600: never a moment where the new file is readable by others.
+    os.close(os.open(location, os.O_RDWR | os.O_CREAT, 0o600))
+    for name in (location, location + "-wal", location + "-shm"):
+        try:
+            if os.stat(name).st_mode & 0o077:
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            log.warning("cannot make %s private to its owner", name)
 
 
 def _translated(err: OSError | sqlite3.Error, location: str) -> Exception:
@@ -268,6 +290,7 @@ async def open_inbox(
     location = str(path)
     if location != _MEMORY:
         Path(location).parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(location)  # pushes hold orders: their file is the owner's alone too
     conn = await aiosqlite.connect(location, isolation_level=None)
     try:
         await _configure(conn, busy_timeout_ms)

@@ -295,6 +295,58 @@ _ETA_TOLD = Migration(
     ),
 )
 
+_PROMISES_ON_LINKS = Migration(
+    description="shops' promised dates move from parcels to the verified chats' order links",
+    statements=(
+        # A promise was kept on the shared parcel row, where every follower read it. Each chat
+        # that proved the order keeps it on its own link; then the parcels forget it.
+        """
+        UPDATE order_links SET promised_by = (
+            SELECT s.promised_by FROM shipments AS s
+            WHERE s.carrier = order_links.carrier AND s.number = order_links.number
+        )
+        WHERE promised_by IS NULL AND EXISTS (
+            SELECT 1 FROM shipments AS s
+            WHERE s.carrier = order_links.carrier AND s.number = order_links.number
+                AND s.promised_by IS NOT NULL
+        )
+        """,
+        "UPDATE shipments SET promised_by = NULL WHERE promised_by IS NOT NULL",
+    ),
+)
+
+_PROOF_ATTEMPTS = Migration(
+    description="failed ownership proofs per person and per order, with lockouts",
+    statements=(
+        """
+        CREATE TABLE proof_attempts (
+            scope TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            failures INTEGER NOT NULL DEFAULT 0,
+            window_start TEXT,
+            locked_until TEXT,
+            lockouts INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (scope, subject)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
+_WEBHOOK_SEEN = Migration(
+    description="processed provider pushes, so a replay after a restart is a duplicate",
+    statements=(
+        """
+        CREATE TABLE webhook_seen (
+            provider TEXT NOT NULL,
+            notification_id TEXT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (provider, notification_id)
+        ) WITHOUT ROWID
+        """,
+        "CREATE INDEX webhook_seen_age ON webhook_seen (seen_at)",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -303,6 +355,9 @@ MIGRATIONS: list[Migration] = [
     _ORDER_INDEX,
     _WEBHOOK_INBOX,
     _ETA_TOLD,
+    _PROMISES_ON_LINKS,
+    _PROOF_ATTEMPTS,
+    _WEBHOOK_SEEN,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

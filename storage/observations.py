@@ -17,7 +17,7 @@ from core.models import ShipmentKey
 from storage.codec import opt_text, opt_time, time_from_text, time_to_text
 from storage.connection import SerialConnection
 
-__all__ = ["SqliteObservations", "parcel_digest"]
+__all__ = ["SqliteObservations", "country_only", "parcel_digest"]
 
 _INSERT = (
     "INSERT OR IGNORE INTO eta_observations (parcel, carrier, service, origin, destination, "
@@ -36,6 +36,11 @@ _SELECT_PAGE = (
 def parcel_digest(key: ShipmentKey) -> str:
     """The stored stand-in for a parcel's key (hex SHA-256 of ``carrier:number``)."""
     return hashlib.sha256(str(key).encode()).hexdigest()
+
+
+def country_only(place: str) -> str:
+    """The last part of a place (``Portland, OR, US`` → ``US``): a region shared by many."""
+    return place.rsplit(",", 1)[-1].strip()
 
 
 def _from_row(row: Sequence[Any]) -> Observation:

@@ -6,6 +6,7 @@ the order was theirs, and ``forget_chat`` deletes it with the rest of the chat's
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from core.models import ChatRef, OrderId, ShipmentKey, TrackingNumber
@@ -59,6 +60,36 @@ class SqliteOrderLinks:
         rows = await self._conn.read(_SELECT + "WHERE chat_key = ?", (chat.chat_key,))
         links = [_link((r[0], r[1], r[2], r[3], r[4], r[5])) for r in rows]
         return {link.key: link for link in links}
+
+    async def promises(self, keys: Sequence[ShipmentKey]) -> dict[ShipmentKey, dict[str, datetime]]:
+        """Per parcel, the chats (by chat key) whose linked order promised a date, and that
+        date; parcels without one are left out."""
+        found: dict[ShipmentKey, dict[str, datetime]] = {}
+        wanted = set(keys)
+        numbers = sorted({key.number for key in wanted})
+        for start in range(0, len(numbers), 500):
+            chunk = numbers[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = await self._conn.read(
+                "SELECT chat_key, carrier, number, promised_by FROM order_links "  # noqa: S608
+                f"WHERE promised_by IS NOT NULL AND number IN ({marks})",
+                chunk,
+            )
+            for chat_key, carrier, number, promised in rows:
+                key = ShipmentKey(carrier, TrackingNumber(number))
+                if key in wanted and promised:
+                    found.setdefault(key, {})[chat_key] = datetime.fromisoformat(promised)
+        return found
+
+    async def update_promises(self, promises: Mapping[str, datetime]) -> int:
+        """A shop's newer promised date for the links to these numbers (by number)."""
+        changed = 0
+        for number, promised in promises.items():
+            changed += await self._conn.write(
+                "UPDATE order_links SET promised_by = ? WHERE number = ?",
+                (opt_time(promised), number),
+            )
+        return changed
 
     async def forget_chat(self, chat: ChatRef) -> int:
         """Delete the chat's links; return how many went."""

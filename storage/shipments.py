@@ -25,6 +25,7 @@ from storage.codec import (
     time_to_text,
 )
 from storage.connection import SerialConnection
+from storage.observations import country_only, parcel_digest
 
 __all__ = ["SqliteShipments", "read_snapshot"]
 
@@ -602,6 +603,43 @@ class SqliteShipments:
             (_keys_json(keys), time_to_text(since)),
         )
         return {ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows}
+
+    async def forget_unfollowed(self, keys: Sequence[ShipmentKey]) -> int:
+        """Delete the parcels among ``keys`` that no chat follows or linked to an order any
+        more, with their events (a proof of delivery names a person, scans hold addresses),
+        and reduce what arrival estimates learned from them to facts that identify no one
+        (no parcel digest, no promised date, countries instead of places). Returns the rows
+        deleted or changed. For ``/forget``; parcels someone else follows stay.
+        """
+        changed = 0
+        async with self._conn.transaction() as tx:
+            for key in keys:
+                followed = await tx.read(
+                    "SELECT 1 FROM subscriptions WHERE carrier = ? AND number = ? "
+                    "UNION ALL SELECT 1 FROM order_links WHERE carrier = ? AND number = ? "
+                    "LIMIT 1",
+                    (key.carrier, key.number, key.carrier, key.number),
+                )
+                if followed:
+                    continue
+                # Events go with their parcel (ON DELETE CASCADE).
+                changed += await tx.write(
+                    "DELETE FROM shipments WHERE carrier = ? AND number = ?",
+                    (key.carrier, key.number),
+                )
+                learned = await tx.read(
+                    "SELECT id, origin, destination FROM eta_observations WHERE parcel = ?",
+                    (parcel_digest(key),),
+                )
+                for row_id, origin, destination in learned:
+                    changed += await tx.write(
+                        "UPDATE eta_observations SET parcel = NULL, promised_by = NULL, "
+                        "origin = ?, destination = ? WHERE id = ?",
+                        (country_only(origin), country_only(destination), row_id),
+                    )
+        # Parcels were deleted through this connection: what it remembers is stale.
+        self.clear_event_memo()
+        return changed
 
     async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
         """Forget that these parcels were pushed: polling alone follows them from now on."""

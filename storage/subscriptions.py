@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
-from core.models import ChatRef, EtaTold, ShipmentKey, Subscription
+from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
 from storage.connection import Row, SerialConnection
@@ -198,9 +198,9 @@ class SqliteSubscriptions:
         """Delete everything stored about the chat; return how many rows went.
 
         That is its subscriptions (active and archived), its settings, its remembered carrier
-        picks, its order links and every outbox row addressed to it (sent ones too: they hold
-        its ids and the alerts it received). Parcels themselves stay: they hold no data about a
-        person.
+        picks, its order links, every outbox row addressed to it (sent ones too: they hold
+        its ids and the alerts it received) and, on Discord, where its alerts go. Parcels are
+        handled by ``SqliteShipments.forget_unfollowed``.
         """
         chat_key = chat.chat_key
         removed = 0
@@ -210,5 +210,10 @@ class SqliteSubscriptions:
                 removed += await tx.write(
                     f"DELETE FROM {table} WHERE chat_key = ?",  # noqa: S608
                     (chat_key,),
+                )
+            if chat.platform is Platform.DISCORD and chat.user_id.isdigit():
+                # Where the person's Discord alerts go (server channel, DM state).
+                removed += await tx.write(
+                    "DELETE FROM discord_members WHERE user_id = ?", (int(chat.user_id),)
                 )
         return removed

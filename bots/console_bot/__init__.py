@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from core.commands import CommandRouter, error_text
 from core.errors import InvalidInput, TrackingError
 from core.models import ChatRef, Platform
+from core.privacy import clean
 from core.providers.sandbox import SAMPLE_NUMBERS, SAMPLE_ORDERS
 from core.replies import Reply
 
@@ -53,7 +54,8 @@ def render(reply: Reply) -> str:
     if reply.attachment is not None:
         body = reply.attachment.content.decode("utf-8", errors="replace")
         text += f"\n📎 {reply.attachment.filename}\n{body}"
-    return text
+    # A provider's text must never drive the terminal (escape sequences, bells, bidi).
+    return clean(text)
 
 
 class ConsoleSender:
@@ -76,7 +78,7 @@ class ConsoleSession:
         self._out = out
 
     def say(self, text: str) -> None:
-        self._out.write(text + "\n")
+        self._out.write(clean(text) + "\n")
         self._out.flush()
 
     def greet(self) -> None:

@@ -16,7 +16,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bots.discord_bot.render import COG_NAME, render
+from bots.discord_bot.render import COG_NAME, escape, render
 from bots.discord_bot.store import GuildSettings, GuildStore
 from core.commands import CommandSpec, error_text
 from core.errors import InvalidInput, TrackingError
@@ -109,7 +109,8 @@ def describe_error(error: BaseException) -> str:
 
 async def answer_error(interaction: discord.Interaction[Any], error: BaseException) -> None:
     """Tell the user what went wrong, ephemerally, whatever state the interaction is in."""
-    text = describe_error(error)
+    # The sentence may quote what the person typed: shown as typed, never as markup.
+    text = escape(describe_error(error))
     try:
         if not interaction.response.is_done():
             await interaction.response.send_message(text, ephemeral=True)
@@ -166,9 +167,8 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         user = interaction.user
         replies = list(await self._router.run(chat_of(user), name, list(args)))
-        if name == "forget":
-            await self._guilds.forget_member(user.id)
-        elif name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
+        # /forget deletes the member's alert route itself, once confirmed (the core's forget).
+        if name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
             await self._guilds.remember_home(user.id, interaction.guild_id, interaction.channel_id)
         replies.extend(await self._pending_notice(user.id))
         await deliver(interaction, replies, ephemeral=ephemeral)
@@ -349,7 +349,8 @@ class ParcelCog(commands.Cog, name=COG_NAME):
             reply = Reply(
                 "Alerts in this server",
                 (
-                    f"Your parcel alerts will be posted in <#{settings.alerts_channel_id}> "
+                    "Your parcel alerts will be posted in "
+                    f"{_channel_name(interaction, settings.alerts_channel_id)} "
                     "with a mention. Order details still come only to you.",
                 ),
             )
@@ -385,7 +386,11 @@ class ParcelCog(commands.Cog, name=COG_NAME):
             settings.guild_id, channel.id if channel else None, settings.allow_public
         )
         await self._guilds.save(settings)
-        await deliver(interaction, [_settings_reply(settings)], ephemeral=True)
+        await deliver(
+            interaction,
+            [_settings_reply(settings, _channel_name(interaction, settings.alerts_channel_id))],
+            ephemeral=True,
+        )
 
     @setup.command(name="allow-public", description="Allow members' alerts in the alerts channel")
     @app_commands.describe(state="on: members may opt in; off: alerts go by DM only")
@@ -398,7 +403,11 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         settings = await self._guilds.get(interaction.guild_id)
         settings = GuildSettings(settings.guild_id, settings.alerts_channel_id, state == "on")
         await self._guilds.save(settings)
-        await deliver(interaction, [_settings_reply(settings)], ephemeral=True)
+        await deliver(
+            interaction,
+            [_settings_reply(settings, _channel_name(interaction, settings.alerts_channel_id))],
+            ephemeral=True,
+        )
 
     @commands.Cog.listener()
     async def on_guild_remove(self, guild: discord.Guild) -> None:
@@ -407,8 +416,16 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         log.info("left server %s; its settings were deleted", guild.id)
 
 
-def _settings_reply(settings: GuildSettings) -> Reply:
-    channel = f"<#{settings.alerts_channel_id}>" if settings.alerts_channel_id else "none"
+def _channel_name(interaction: discord.Interaction[Any], channel_id: int | None) -> str:
+    """``#name`` of a channel of the interaction's server. Replies are plain text rendered
+    inert (``render.escape``), so a channel is named rather than linked."""
+    guild = interaction.guild
+    channel = guild.get_channel(channel_id) if guild is not None and channel_id else None
+    return f"#{channel.name}" if channel is not None else "the alerts channel"
+
+
+def _settings_reply(settings: GuildSettings, channel_name: str) -> Reply:
+    channel = channel_name if settings.alerts_channel_id else "none"
     lines = [
         f"Alerts channel: {channel}",
         f"Public alerts: {'on' if settings.allow_public else 'off'}",

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import discord
 from discord.ext import commands
 
+from core.privacy import clean
 from core.replies import Button, Reply, ReplyKind
 
 __all__ = [
@@ -93,7 +94,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEM
     def __init__(self, label: str, action: str, args: list[str], custom_id: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label[:_BUTTON_LABEL_MAX] or action,
+                label=clean(label)[:_BUTTON_LABEL_MAX] or action,
                 style=discord.ButtonStyle.secondary,
                 custom_id=custom_id,
             )
@@ -140,9 +141,26 @@ class Rendered:
     file: discord.File | None
 
 
+# Discord's markdown lets a backslash make any ASCII punctuation literal. Escaped: every
+# character that starts inline markup (emphasis, code, spoilers, ``<@…>``/``<#…>``/
+# ``</cmd:id>``/``<t:…>``/``<:emoji:id>`` tokens, quotes, mentions), the ``](`` of every
+# masked link, the ``://`` of every bare link, and the marker that starts a heading, list or
+# subtext line. What is left is inert text.
+_INLINE = re.compile(r"([\\*_~`|<>@])|\](?=\s*\()|:(?=//)")
+_LINE_START = re.compile(r"^(\s*)(#|-|\+)", re.MULTILINE)
+_NUMBERED = re.compile(r"^(\s*\d+)([.)])", re.MULTILINE)
+
+
+def _escape_inline(match: re.Match[str]) -> str:
+    return "\\" + match.group(0)
+
+
 def escape(text: str) -> str:
-    """Text shown as-is: no markdown effects and no pings."""
-    return discord.utils.escape_mentions(discord.utils.escape_markdown(text))
+    """Text shown as-is: no markdown, no links, no mentions or other tokens, no control
+    characters (``core.privacy.clean``)."""
+    text = _INLINE.sub(_escape_inline, clean(text))
+    text = _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
+    return _NUMBERED.sub(lambda m: f"{m.group(1)}\\{m.group(2)}", text)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -187,7 +205,9 @@ def _view(reply: Reply, *, actions: bool) -> discord.ui.View | None:
         if button.url:
             urls.add(button.url)
             view.add_item(
-                discord.ui.Button(label=_cut(button.label, _BUTTON_LABEL_MAX), url=button.url)
+                discord.ui.Button(
+                    label=_cut(clean(button.label), _BUTTON_LABEL_MAX), url=button.url
+                )
             )
             continue
         if not actions:

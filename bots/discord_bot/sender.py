@@ -26,7 +26,8 @@ from bots.discord_bot.render import render
 from bots.discord_bot.store import GuildStore, MemberRoute
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable
-from core.replies import Reply
+from core.privacy import Context
+from core.replies import Reply, for_context
 
 __all__ = ["DiscordSender"]
 
@@ -76,8 +77,13 @@ class DiscordSender:
 
     async def _deliver(self, user_id: int, reply: Reply) -> None:
         route = await self._guilds.member(user_id)
-        public = not reply.private and route.public_guild_id is not None
-        if public and await self._post_public(route, reply):
+        # Only the variant the rule allows in a server channel is ever posted there.
+        shown = for_context(reply, Context.SERVER)
+        if (
+            shown is not None
+            and route.public_guild_id is not None
+            and await self._post_public(route, shown)
+        ):
             return
         await self._send_dm(route, reply)
 

@@ -15,6 +15,7 @@ rolling restart). Switching to polling removes it: PTB's polling starts with
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import os
@@ -27,6 +28,7 @@ from typing import Any, Self, TypeAlias
 from telegram import Update
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, ExtBot
 from telegram.request import BaseRequest, HTTPXRequest
 
@@ -165,7 +167,11 @@ class TelegramAdapter:
         poll_timeout: float = 10.0,
         undo_redaction: Callable[[], None] | None = None,
         flood_control: FloodControl | None = None,
+        start_retry: float = 1.0,
+        start_retry_max: float = 60.0,
     ) -> None:
+        self.start_retry = start_retry
+        self.start_retry_max = start_retry_max
         self.app = app
         self.handlers = handlers
         self.sender = sender
@@ -193,7 +199,7 @@ class TelegramAdapter:
             raise
 
     async def _start(self) -> None:
-        await self.app.initialize()
+        await self._initialize()
         # post_init is only called by run_polling/run_webhook, so call it ourselves.
         if self.app.post_init is not None:
             await self.app.post_init(self.app)
@@ -215,6 +221,26 @@ class TelegramAdapter:
                 allowed_updates=list(ALLOWED_UPDATES),
             )
             log.info("Telegram bot @%s is polling for updates", self.username)
+
+    async def _initialize(self) -> None:
+        """``initialize`` (it asks ``getMe``), retried with backoff while the Bot API cannot
+        be reached: a network outage at start-up is waited out, not a reason to exit. A
+        refused token (``InvalidToken``) or a refused request is raised at once."""
+        delay = self.start_retry
+        while True:
+            try:
+                await self.app.initialize()
+                return
+            except NetworkError as err:
+                if isinstance(err, BadRequest):
+                    raise
+                log.warning(
+                    "Telegram Bot API unreachable at start-up (%s); retrying in %.0f s",
+                    type(err).__name__,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.start_retry_max)
 
     async def stop(self) -> None:
         """Stop receiving, let running handlers finish, and close the HTTP clients."""

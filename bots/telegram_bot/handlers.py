@@ -34,9 +34,15 @@ from telegram.ext import (
     filters,
 )
 
-from bots.telegram_bot.render import CallbackCodec, deep_link_payload
-from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, private_note
-from core.commands import LOCALISED_DESCRIPTIONS, CommandSpec, describe_command, error_text
+from bots.telegram_bot.render import CallbackCodec, inert
+from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, shown_in
+from core.commands import (
+    ADMIN_IN_SHARED,
+    LOCALISED_DESCRIPTIONS,
+    CommandSpec,
+    describe_command,
+    error_text,
+)
 from core.errors import TrackingError
 from core.models import ChatRef, Platform
 from core.replies import Reply
@@ -150,7 +156,7 @@ class TelegramHandlers:
         if chat.is_group and await self.groups.replies_off(chat.chat_id):
             return
         name = message.text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
-        await self._answer(context, chat, name, list(context.args or []))
+        await self._answer(context, chat, name, list(context.args or []), message=message)
 
     async def on_other_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A command the router may know by another name (an alias) or not at all."""
@@ -167,7 +173,7 @@ class TelegramHandlers:
                 return
         elif addressee and addressee.lower() != (context.bot.username or "").lower():
             return
-        await self._answer(context, chat, name.lower(), args)
+        await self._answer(context, chat, name.lower(), args, message=message)
 
     async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, chat = update.effective_message, chat_ref(update)
@@ -175,7 +181,7 @@ class TelegramHandlers:
             return
         async with self._typing(context, chat):
             replies = await self.router.handle_text(chat, message.text)
-        await self._post(context, chat, replies, payload="")
+        await self._post(context, chat, replies)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, chat_ref(update)
@@ -255,11 +261,17 @@ class TelegramHandlers:
         args: list[str],
         *,
         edit: Message | None = None,
+        message: Message | None = None,
     ) -> None:
+        # The command and its confirmation button alike: a group's data is its admins'.
+        shared = chat.is_group and name in ADMIN_IN_SHARED
+        if shared and not await self._is_admin(context, message, chat):
+            await self._say(context, chat, "Only this group's admins can do that here.")
+            return
         slow = name in _SLOW_COMMANDS or (name == "start" and bool(args))
         async with self._typing(context, chat, enabled=slow):
             replies = await self.router.run(chat, name, args)
-        await self._post(context, chat, replies, payload=deep_link_payload(name, args), edit=edit)
+        await self._post(context, chat, replies, edit=edit)
 
     async def _post(
         self,
@@ -267,24 +279,27 @@ class TelegramHandlers:
         chat: ChatRef,
         replies: list[Reply],
         *,
-        payload: str,
         edit: Message | None = None,
     ) -> None:
         for index, reply in enumerate(replies):
             target = edit if index == 0 else None
-            shown = reply
-            if chat.is_group and reply.private:
-                # Personal data never goes to a group: point to the private chat instead.
-                shown, target = private_note(context.bot.username or "", payload), None
+            shown = shown_in(chat, reply, context.bot.username or "")
+            if shown is not reply and shown is not reply.shared:
+                target = None  # a pointer to the private chat is a new message
             await post_reply(context.bot, chat.chat_id, shown, self.codec, edit=target)
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: ChatRef, text: str) -> None:
-        await context.bot.send_message(chat.chat_id, html.escape(text), parse_mode=ParseMode.HTML)
+        # Error sentences may quote what someone typed: inert like every other text.
+        await context.bot.send_message(
+            chat.chat_id, html.escape(inert(text)), parse_mode=ParseMode.HTML
+        )
 
     async def _is_admin(
-        self, context: ContextTypes.DEFAULT_TYPE, message: Message, chat: ChatRef
+        self, context: ContextTypes.DEFAULT_TYPE, message: Message | None, chat: ChatRef
     ) -> bool:
-        if message.sender_chat is not None and str(message.sender_chat.id) == chat.chat_id:
+        """Whether the person is an admin of the group (``getChatMember``)."""
+        sender = message.sender_chat if message is not None else None
+        if sender is not None and str(sender.id) == chat.chat_id:
             return True  # an anonymous admin posts as the group itself
         member = await context.bot.get_chat_member(chat.chat_id, int(chat.user_id))
         return member.status in _ADMIN_STATUSES

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.errors import InvalidInput
+from core.privacy import clean
 from core.replies import Button, Reply, ReplyKind
 
 __all__ = [
@@ -26,7 +27,7 @@ __all__ = [
     "CallbackCodec",
     "Rendered",
     "deep_link",
-    "deep_link_payload",
+    "inert",
     "keyboard",
     "render",
     "render_html",
@@ -41,8 +42,7 @@ CALLBACK_DATA_LIMIT = 64
 
 _BUTTONS_PER_ROW = 2
 _LONG_PREFIX = "~"
-_LINKABLE = frozenset({"track", "status", "subscribe", "history", "timeline", "verify"})
-_PAYLOAD_OK = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OWNER = "For the parcel's owner"
 _ICONS = {ReplyKind.ALERT: "🔔 ", ReplyKind.ERROR: "⚠️ ", ReplyKind.CHOICE: "❓ "}
 
 
@@ -65,8 +65,23 @@ class _Block:
     visible: int
 
 
+# Telegram turns bare text into live entities by itself: links (with or without a scheme),
+# @mentions, #hashtags and $cashtags. A word joiner (U+2060, invisible) after the marker or
+# before a dot breaks each of them. /commands stay tappable: a tap only sends the command as
+# the person who taps, as if typed (and destructive ones ask for confirmation).
+_AUTO_ENTITY = re.compile(r"(?<=[@#$])(?=\w)|(?<=:)(?=//)|(?<=\w)(?=\.\w)")
+_JOINER = "\u2060"
+
+
+def inert(text: str) -> str:
+    """``text`` with no control characters and no link or mention Telegram would make of it
+    (before HTML escaping, which ``_text_block`` does)."""
+    return _AUTO_ENTITY.sub(_JOINER, clean(text))
+
+
 def _text_block(plain: str, *, bold: bool = False, label: str = "") -> list[_Block]:
     """``plain`` escaped (bold, or after a bold ``label``), cut into pieces if too long."""
+    plain, label = inert(plain), inert(label)
     head = f"<b>{html.escape(label)}:</b> " if label else ""
     overhead = _units(f"{label}: ") if label else 0
     open_tag, close_tag = ("<b>", "</b>") if bold else ("", "")
@@ -96,6 +111,9 @@ def _cut(plain: str, budget: int) -> list[str]:
 
 def _blocks(reply: Reply) -> list[_Block]:
     blocks: list[_Block] = []
+    if reply.owner.isdigit():
+        # Who a message in a group is about: a mention of that person, nothing more.
+        blocks.append(_Block(f'<a href="tg://user?id={reply.owner}">{_OWNER}</a>', len(_OWNER)))
     icon = _ICONS.get(reply.kind, "")
     if reply.title:
         blocks.extend(_text_block(icon + reply.title, bold=True))
@@ -167,12 +185,12 @@ class CallbackCodec:
 def keyboard(buttons: tuple[Button, ...], codec: CallbackCodec) -> InlineKeyboardMarkup | None:
     """Action buttons two to a row, then each link button on a row of its own."""
     actions = [
-        InlineKeyboardButton(button.label, callback_data=codec.encode(button.command))
+        InlineKeyboardButton(clean(button.label), callback_data=codec.encode(button.command))
         for button in buttons
         if button.action
     ]
     links = [
-        [InlineKeyboardButton(button.label, url=button.url)]
+        [InlineKeyboardButton(clean(button.label), url=button.url)]
         for button in buttons
         if not button.action and _is_web_url(button.url)
     ]
@@ -200,19 +218,6 @@ def render(reply: Reply, codec: CallbackCodec) -> list[Rendered]:
         Rendered(text, markup if index == len(texts) - 1 else None)
         for index, text in enumerate(texts)
     ]
-
-
-def deep_link_payload(name: str, args: list[str] | tuple[str, ...]) -> str:
-    """The ``/start`` payload that opens the private chat on the same parcel or order, or "".
-
-    Only the number or order id travels in the link, never a proof such as a postcode: in the
-    private chat the person is asked for it again.
-    """
-    if name in _LINKABLE and args:
-        payload = f"track_{args[0]}"
-        if _PAYLOAD_OK.fullmatch(payload):
-            return payload
-    return ""
 
 
 def deep_link(username: str, payload: str = "") -> str:

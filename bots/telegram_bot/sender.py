@@ -14,7 +14,8 @@ from bots.telegram_bot.limiter import background_sends, retry_seconds
 from bots.telegram_bot.render import CallbackCodec, Rendered, deep_link, render
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable
-from core.replies import Button, Reply
+from core.privacy import Context
+from core.replies import Button, Reply, for_context
 
 __all__ = [
     "GroupSwitch",
@@ -25,6 +26,7 @@ __all__ = [
     "deliver",
     "post_reply",
     "private_note",
+    "shown_in",
 ]
 
 log = logging.getLogger(__name__)
@@ -107,6 +109,15 @@ def private_note(username: str, payload: str = "") -> Reply:
         ),
         buttons=(Button("Open private chat", url=deep_link(username, payload)),),
     )
+
+
+def shown_in(chat: ChatRef, reply: Reply, username: str) -> Reply:
+    """What may be posted in ``chat`` for ``reply``: in a group only the variant the rule
+    allows where others read (``core.privacy``), else a pointer to the private chat (whose
+    link carries no number or order id)."""
+    if not chat.is_group:
+        return reply
+    return for_context(reply, Context.GROUP) or private_note(username)
 
 
 async def post_reply(
@@ -195,8 +206,7 @@ class TelegramSender:
             if await self._groups.replies_off(chat.chat_id):
                 log.info("not posting to group %s: its admins switched replies off", chat.chat_id)
                 return
-            if reply.private:
-                reply = private_note(self._username())
+            reply = shown_in(chat, reply, self._username())
         # Alerts yield to answers: a person waiting for a reply goes first.
         with background_sends():
             await deliver(lambda: post_reply(self._bot, chat.chat_id, reply, self._codec))

@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -308,6 +308,8 @@ class WebhookEvent:
     carrier: str
     first_in_tag: bool = False
     tracking: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    sent_at: datetime | None = None
+    """When AfterShip sent it (``ts``), for the receiver's freshness check."""
 
     def shipment(self, carrier: str | None = None, now: datetime | None = None) -> Shipment:
         request = TrackRequest(self.number, carrier if carrier is not None else self.carrier)
@@ -327,7 +329,18 @@ def parse_webhook(body: bytes) -> WebhookEvent:
         carrier=carrier_from_slug(text_of(msg, "slug")),
         first_in_tag=bool(doc.get("is_tracking_first_tag")),
         tracking=msg,
+        sent_at=_sent_at(doc.get("ts")),
     )
+
+
+def _sent_at(value: object) -> datetime | None:
+    """``ts`` (Unix seconds) as an aware time; None when absent or not a plausible number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _meta_code(result: HttpResult) -> int | None:

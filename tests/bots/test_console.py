@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
+from bots.console_bot import ConsoleSender
+from core.alerts import alert_reply
+from core.models import Alert, AlertKind, Shipment, Status, TrackingEvent, TrackingNumber
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
+from tests.fakes import chat
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
 
@@ -59,6 +65,20 @@ def test_console_bad_input_is_one_sentence(tmp_path: Path) -> None:
     assert "only letters and digits" in out
     assert "I don't know the command /nope" in out
     assert "/advance 6h" in out
+
+
+async def test_provider_text_cannot_drive_the_terminal() -> None:
+    """A carrier's scan text with terminal escapes (title change, bell, clear screen) and a
+    bidi override is printed without any of them."""
+    hostile = "Arrived\x1b]0;pwned\x07\x1b[2J at hub\u202e"
+    event = TrackingEvent(datetime(2026, 3, 2, 9, tzinfo=UTC), Status.IN_TRANSIT, hostile)
+    shipment = Shipment("ups", TrackingNumber("1ZSBX1230300000076"), Status.IN_TRANSIT, (event,))
+    reply = alert_reply(Alert(AlertKind.MOVED, shipment.key, "k", event=event), shipment)
+    out = io.StringIO()
+    await ConsoleSender(out).send(chat("console"), reply)
+    printed = out.getvalue()
+    assert "Arrived]0;pwned[2J at hub" in printed
+    assert not any(char in printed for char in "\x1b\x07\u202e")
 
 
 _PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx")

@@ -17,7 +17,7 @@ import pytest
 
 from bots.runtime import open_runtime
 from bots.settings import Settings, load_settings
-from bots.shop_tokens import TOKENS_KEY
+from bots.shop_tokens import TOKENS_KEY, TokenBox
 from core.clock import DemoClock, SystemClock
 from core.models import OrderId, TrackingNumber
 from core.providers.aftership import AfterShipClient
@@ -123,7 +123,10 @@ async def test_keys_build_the_real_providers_in_order_and_close_everything(
         assert health["mode"] == "live"
         assert health["providers"] == {"17track": "ok", "aftership": "ok", "tiktok_shop": "ok"}
         stored = await runtime.db.meta.get(TOKENS_KEY)
-        assert stored is not None and NEW_TOKEN in stored
+        # Stored encrypted (with the key derived from the app secret), never in clear.
+        assert stored is not None and stored.startswith("fernet:")
+        assert NEW_TOKEN not in stored and "TTP_refresh" not in stored
+        assert NEW_TOKEN in TokenBox(app_secret=APP_SECRET).open(stored)
         url = runtime.webhook_url
 
     assert http.is_closed

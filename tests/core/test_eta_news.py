@@ -205,17 +205,20 @@ def test_no_arrival_date_for_refused_returning_returned_or_lost_parcels() -> Non
 
 
 def test_orders_judges_lateness_as_of_the_last_check() -> None:
-    from core.models import ChatRef, Platform, Subscription
+    from core.models import ChatRef, OrderId, Platform, Subscription
     from core.report import history_reply
+    from core.repositories import OrderLink
 
     promised = T0 + D
     checked = T0 + 2 * D + H
-    shipment = replace(parcel(window(T0 + 3 * D)), promised_by=promised, checked_at=checked)
+    shipment = replace(parcel(window(T0 + 3 * D)), checked_at=checked)
     me = ChatRef(Platform.CONSOLE, "1", "1")
     sub = Subscription(chat=me, key=shipment.key)
-    fresh = history_reply([sub], {shipment.key: shipment}, {}, now=checked + H, tz="UTC")
+    # The promise is this chat's, on its order link (never on the shared parcel).
+    links = {shipment.key: OrderLink(shipment.key, OrderId("576000000000000001"), T0, "", promised)}
+    fresh = history_reply([sub], {shipment.key: shipment}, links, now=checked + H, tz="UTC")
     assert any("(1 day late)" in line and "as of" not in line for line in fresh.lines)
     # Four days on, nothing newer is known: it was one day late when last checked, and says so.
-    old = history_reply([sub], {shipment.key: shipment}, {}, now=checked + 4 * D, tz="UTC")
+    old = history_reply([sub], {shipment.key: shipment}, links, now=checked + 4 * D, tz="UTC")
     line = next(line for line in old.lines if "day late" in line)
     assert "(1 day late) as of Wed 9 Dec" in line

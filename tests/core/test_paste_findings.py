@@ -160,3 +160,13 @@ async def test_labels_work_wherever_a_number_does(router: CommandRouter, command
     await say(router, f"/subscribe {UPS} birthday present")
     replies = await say(router, f"{command} Birthday Present")
     assert replies and replies[0].kind is not ReplyKind.ERROR
+
+
+@pytest.mark.parametrize("text", ["hello there friend", "where is it"])
+async def test_words_without_a_number_are_told_so(router: CommandRouter, text: str) -> None:
+    assert "found no tracking number" in await refused(router, text)
+
+
+async def test_track_with_an_unknown_label_says_so(router: CommandRouter) -> None:
+    message = await refused(router, "/track birthday present")
+    assert message.startswith("“birthday present” is not a tracking number")

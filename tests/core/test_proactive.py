@@ -343,15 +343,22 @@ async def test_late_fires_after_the_shops_promise(
     order = await router.run(me, "verify", ["576000000000000007", "00007"])
     number = order[0].buttons[0].args[0]
     await service.subscribe(me, number)
+    # Someone else follows the same number without having proved the order.
+    other = chat("stranger")
+    await service.subscribe(other, number)
     key = ShipmentKey("fedex", TrackingNumber(number))
     stored = await db.shipments.get(key)
-    assert stored is not None and stored.promised_by is not None
-    promised = stored.promised_by
+    # The promise is the order owner's: on their order link, not on the shared parcel.
+    assert stored is not None and stored.promised_by is None
+    link = (await db.orders.for_chat(me)).get(key)
+    assert link is not None and link.promised_by is not None
+    promised = link.promised_by
     await walk(service, timed, clock, hours=8 * 24)
     late_title = explain(IncidentReason.LATE).title
     late = [at for at, text in _titles(timed, me) if text.startswith(late_title)]
     assert len(late) == 1
     assert late[0] > promised
+    assert not [text for _at, text in _titles(timed, other) if text.startswith(late_title)]
     history = (await router.run(me, "orders", []))[0]
     text = "\n".join(history.lines)
     assert "576000000000000007" in text and "Sandbox Shop" in text
@@ -491,7 +498,10 @@ async def test_forget_also_forgets_order_links(service: ParcelService, db: Datab
     me = chat("forgetful")
     await router.run(me, "verify", ["576000000000000001", "00001"])
     assert await db.orders.for_chat(me)
-    await router.run(me, "forget", [])
+    asked = (await router.run(me, "forget", []))[0]
+    assert await db.orders.for_chat(me)  # nothing goes before the confirmation
+    yes = next(button for button in asked.buttons if button.label.startswith("Yes"))
+    await router.run(me, yes.action, list(yes.args))
     assert await db.orders.for_chat(me) == {}
 
 

@@ -103,12 +103,15 @@ def test_never_a_truncated_prefix_of_a_longer_valid_number(text: str) -> None:
 
 
 def _words(written: str, pasted: str) -> list[str]:
-    """The groups of ``written`` up to the first lower-case word (unless the number itself
-    was typed in lower case): "NVSGABC1234567 ok" is a number and a word."""
+    """The groups of ``written`` up to the first word: a capitalised one, or a lower-case one
+    unless the number itself was typed in lower case ("NVSGABC1234567 ok" is a number and a
+    word, "1z sbx 123 03 0000 0263" one number)."""
     typed_lower = any(char.islower() for char in pasted)
     groups: list[str] = []
     for group in re.split(r"[^0-9A-Za-z]+", written):
-        if not typed_lower and not any(c.isdigit() for c in group) and not group.isupper():
+        word = not any(c.isdigit() for c in group)
+        # A capitalised word ("Box") is a word of the message even next to a typed number.
+        if word and not group.isupper() and (group.istitle() or not typed_lower):
             break
         groups.append(group)
     return groups

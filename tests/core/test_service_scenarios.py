@@ -133,7 +133,10 @@ async def test_forget_deletes_the_chat_and_nothing_else(
     mine, theirs = chat("me"), chat("them")
     await service.subscribe(mine, SAMPLE_NUMBERS[Scenario.NORMAL])
     await service.subscribe(theirs, SAMPLE_NUMBERS[Scenario.LOST])
-    reply = await service.forget(mine)
+    asked = await service.forget(mine)
+    assert len(await db.subscriptions.for_chat(mine)) == 1  # asked first, nothing deleted
+    answer, token = asked.buttons[0].args
+    reply = await service.forget(mine, answer, token)
     assert "deleted" in reply.lines[0]
     assert await db.subscriptions.for_chat(mine) == []
     assert len(await db.subscriptions.for_chat(theirs)) == 1

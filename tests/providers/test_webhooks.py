@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiohttp import web
 
-from bots.webhooks import SERVER_KEY, WebhookConfig, make_app
+from bots.webhooks import SERVER_KEY, SeenStore, WebhookConfig, make_app
 from core.models import Shipment, Status
 from core.providers import aftership, seventeen_track, tiktok_shop
+from storage.db import Database
 from tests.fakes import FakeClock
 from tests.providers.fake_server import load
 
@@ -64,9 +68,15 @@ class Hooks:
         return await self.http.post(self.url + path, content=body, headers=headers)
 
 
-async def start(config: WebhookConfig) -> AsyncIterator[Hooks]:
+# The recorded pushes were sent on 1 January 2026; the server's clock is a few minutes later.
+SENT = datetime(2026, 1, 1, 12, 10, tzinfo=UTC)
+
+
+async def start(
+    config: WebhookConfig, *, clock: FakeClock | None = None, seen_store: SeenStore | None = None
+) -> AsyncIterator[Hooks]:
     sink = RecordingSink()
-    app = make_app(config, sink, FakeClock())
+    app = make_app(config, sink, clock or FakeClock(SENT), seen_store=seen_store)
     runner = web.AppRunner(app, shutdown_timeout=0.2)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -237,3 +247,79 @@ async def test_counts_refusals_and_serves_no_health_page(hooks: Hooks) -> None:
     # Health and metrics live on the operations port (bots.ops), not the public one.
     assert (await hooks.http.get(hooks.url + "/health")).status_code == 404
     assert (await hooks.http.get(hooks.url + "/webhooks/17track")).status_code == 405
+
+
+# ------------------------------------------------------------------ hardening
+
+
+async def test_a_deeply_nested_signed_body_is_400_not_500(hooks: Hooks) -> None:
+    def signed(path: str, body: bytes) -> dict[str, str]:
+        if path.endswith("17track"):
+            return {"sign": seventeen_track.push_signature(CONFIG.seventeen_track_key, body)}
+        return {"aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)}
+
+    for path in ("/webhooks/17track", "/webhooks/aftership"):
+        for body in (b"[" * 20_000 + b"]" * 20_000, b'{"data":' * 3_000 + b"1" + b"}" * 3_000):
+            response = await hooks.post(path, body, signed(path, body))
+            assert response.status_code == 400, (path, response.text)
+            assert response.json() == {"error": "malformed body"}
+
+
+def _aftership_sent(at: datetime, event_id: str) -> tuple[bytes, dict[str, str]]:
+    """The recorded AfterShip push, as if sent at ``at``, signed."""
+    doc = json.loads(AFTERSHIP["vectors"][0]["raw_body"])
+    doc["ts"], doc["event_id"] = int(at.timestamp()), event_id
+    body = json.dumps(doc).encode()
+    return body, {
+        "aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)
+    }
+
+
+async def test_a_push_sent_long_ago_is_ignored(hooks: Hooks) -> None:
+    old = _aftership_sent(datetime(2023, 5, 1, tzinfo=UTC), "replayed-from-2023")
+    response = await hooks.post("/webhooks/aftership", *old)
+    assert response.json() == {"status": "stale"}
+    assert hooks.sink.shipments == []
+    assert hooks.app[SERVER_KEY].counts["aftership.stale"] == 1
+    # The same push sent now is processed.
+    fresh = _aftership_sent(SENT, "replayed-from-2023")
+    assert (await hooks.post("/webhooks/aftership", *fresh)).json() == {"status": "processed"}
+
+
+async def test_repeat_filters_survive_a_restart(tmp_path: Path) -> None:
+    async with Database.open(tmp_path / "hooks.sqlite3") as db:
+        async for first in start(CONFIG, seen_store=db.webhook_seen):
+            assert (await first.post("/webhooks/17track", *seventeen())).json() == {
+                "status": "processed"
+            }
+            assert (await first.post("/webhooks/aftership", *after())).json() == {
+                "status": "processed"
+            }
+    # A new process on the same database: the replays are duplicates.
+    async with Database.open(tmp_path / "hooks.sqlite3") as db:
+        async for second in start(CONFIG, seen_store=db.webhook_seen):
+            assert (await second.post("/webhooks/17track", *seventeen())).json() == {
+                "status": "duplicate"
+            }
+            assert (await second.post("/webhooks/aftership", *after())).json() == {
+                "status": "duplicate"
+            }
+            assert second.sink.shipments == []
+
+
+async def test_a_slow_sender_is_cut_off() -> None:
+    config = replace(CONFIG, read_timeout=0.5)
+    async for hooks in start(config):
+        host, port = hooks.url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        body, headers = seventeen()
+        head = (
+            f"POST /webhooks/17track HTTP/1.1\r\nHost: x\r\nsign: {headers['sign']}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        )
+        writer.write(head.encode() + body[:10])  # then nothing more
+        await writer.drain()
+        status = await asyncio.wait_for(reader.readline(), timeout=10)
+        writer.close()
+        assert b" 408 " in status
+        assert hooks.sink.shipments == []

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 import discord
+import simcord
 
 from bots.discord_bot.sender import DiscordSender
 from core.service import FlushStats, ParcelService
@@ -14,8 +15,10 @@ from tests.fakes import FakeClock
 __all__ = [
     "action_custom_ids",
     "advance_until_alerts",
+    "bot_messages",
     "embed_of",
     "message_custom_ids",
+    "public_server",
     "walk",
 ]
 
@@ -73,3 +76,21 @@ async def walk(
         queued += (await service.poll_due()).alerts
         await service.flush_outbox(sender)
     return queued
+
+
+def bot_messages(channel: simcord.ChannelHandle, env: simcord.Env) -> list[discord.Message]:
+    """What the bot posted in ``channel``."""
+    assert env.bot.user is not None
+    return [m for m in channel.history() if m.author.id == env.bot.user.id]
+
+
+async def public_server(env: simcord.Env) -> tuple[simcord.ChannelHandle, simcord.ChannelHandle]:
+    """A server whose admin set an alerts channel and allowed public alerts: (general, alerts)."""
+    guild = env.guild
+    general = guild.create_text_channel("general")
+    alerts = guild.create_text_channel("parcel-alerts")
+    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
+    admin = guild.add_member(env.create_user("admin"), roles=[role])
+    await admin.slash(general, "setup alerts-channel", channel=alerts)
+    await admin.slash(general, "setup allow-public", state="on")
+    return general, alerts

@@ -15,7 +15,13 @@ from core.replies import Attachment, Reply, ReplyKind
 from core.service import ParcelService
 from storage.db import Database
 from storage.guilds import SqliteDiscordGuilds
-from tests.bots.discord.helpers import advance_until_alerts, embed_of, message_custom_ids
+from tests.bots.discord.helpers import (
+    advance_until_alerts,
+    bot_messages,
+    embed_of,
+    message_custom_ids,
+    public_server,
+)
 from tests.fakes import FakeClock
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
@@ -27,22 +33,6 @@ def _chat(user: simcord.MemberActor | simcord.UserHandle) -> ChatRef:
 
 def _messages(channel: simcord.ChannelHandle) -> list[discord.Message]:
     return channel.history()
-
-
-def _bot_messages(channel: simcord.ChannelHandle, env: simcord.Env) -> list[discord.Message]:
-    assert env.bot.user is not None
-    return [m for m in channel.history() if m.author.id == env.bot.user.id]
-
-
-async def _public_server(env: simcord.Env) -> tuple[simcord.ChannelHandle, simcord.ChannelHandle]:
-    guild = env.guild
-    general = guild.create_text_channel("general")
-    alerts = guild.create_text_channel("parcel-alerts")
-    role = guild.create_role("mods", permissions=discord.Permissions(manage_guild=True))
-    admin = guild.add_member(env.create_user("admin"), roles=[role])
-    await admin.slash(general, "setup alerts-channel", channel=alerts)
-    await admin.slash(general, "setup allow-public", state="on")
-    return general, alerts
 
 
 async def test_a_moving_parcel_sends_exactly_one_dm_per_alert(
@@ -66,7 +56,7 @@ async def test_a_moving_parcel_sends_exactly_one_dm_per_alert(
     assert "shoes" in embed.title or NUMBER in embed.title
     assert message_custom_ids(dms[0])  # Refresh/Timeline
     # Nothing went to the server channel, and nothing is sent twice.
-    assert _bot_messages(general, simcord_env) == []
+    assert bot_messages(general, simcord_env) == []
     again = await service.flush_outbox(sender)
     assert again.sent == 0
     assert len(alice.user.dm_channel.history()) == 1
@@ -93,7 +83,7 @@ async def test_opted_in_alerts_go_to_the_servers_channel_with_a_mention(
     simcord_env: simcord.Env, service: ParcelService, clock: FakeClock, sender: DiscordSender
 ) -> None:
     simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
+    general, alerts = await public_server(simcord_env)
     alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
     bob = simcord_env.guild.add_member(simcord_env.create_user("bob"))
     await alice.slash(general, "alerts", where="server")
@@ -102,7 +92,7 @@ async def test_opted_in_alerts_go_to_the_servers_channel_with_a_mention(
     stats = await advance_until_alerts(service, clock, sender)
 
     assert stats.sent == 1
-    posted = _bot_messages(alerts, simcord_env)
+    posted = bot_messages(alerts, simcord_env)
     assert len(posted) == 1
     assert posted[0].content == alice.mention
     assert [user.id for user in posted[0].mentions] == [alice.id]
@@ -117,13 +107,13 @@ async def test_private_replies_always_go_by_dm(
     simcord_env: simcord.Env, sender: DiscordSender
 ) -> None:
     simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
+    general, alerts = await public_server(simcord_env)
     alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
     await alice.slash(general, "alerts", where="server")
 
     await sender.send(_chat(alice), Reply("Order 576", ("Postcode 10115",), private=True))
 
-    assert _bot_messages(alerts, simcord_env) == []
+    assert bot_messages(alerts, simcord_env) == []
     assert embed_of(alice.user.dm_channel.history()[0]).title == "Order 576"
 
 
@@ -131,14 +121,14 @@ async def test_a_private_file_goes_by_dm_with_the_embed(
     simcord_env: simcord.Env, sender: DiscordSender
 ) -> None:
     simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
+    general, alerts = await public_server(simcord_env)
     alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
     await alice.slash(general, "alerts", where="server")
     pack = Attachment(f"report-{NUMBER}.md", f"# Evidence pack {NUMBER}\n".encode())
 
     await sender.send(_chat(alice), Reply("Evidence pack", private=True, attachment=pack))
 
-    assert _bot_messages(alerts, simcord_env) == []
+    assert bot_messages(alerts, simcord_env) == []
     dm = alice.user.dm_channel.history()[0]
     assert embed_of(dm).title == "Evidence pack"
     assert [file.filename for file in dm.attachments] == [pack.filename]
@@ -149,7 +139,7 @@ async def test_a_member_who_left_gets_alerts_by_dm(
     simcord_env: simcord.Env, sender: DiscordSender, guilds: SqliteDiscordGuilds
 ) -> None:
     simcord_env.create_guild("Shop fans")
-    general, alerts = await _public_server(simcord_env)
+    general, alerts = await public_server(simcord_env)
     alice = simcord_env.guild.add_member(simcord_env.create_user("alice"))
     await alice.slash(general, "alerts", where="server")
     simcord_env.guild.remove_member(alice)
@@ -157,7 +147,7 @@ async def test_a_member_who_left_gets_alerts_by_dm(
 
     await sender.send(_chat(alice), Reply("Moved", kind=ReplyKind.ALERT))
 
-    assert _bot_messages(alerts, simcord_env) == []
+    assert bot_messages(alerts, simcord_env) == []
     assert len(alice.user.dm_channel.history()) == 1
     assert (await guilds.member(alice.id)).public_guild_id is None
 
@@ -189,7 +179,7 @@ async def test_closed_dms_pause_alerts_and_the_member_is_told_once(
 
     assert stats.paused == 1 and stats.sent == 0
     assert (await db.chats.get_settings(_chat(alice))).paused
-    notices = _bot_messages(general, simcord_env)
+    notices = bot_messages(general, simcord_env)
     assert len(notices) == 1
     assert notices[0].content == f"{alice.mention} {DM_CLOSED_NOTICE}"
     assert [user.id for user in notices[0].mentions] == [alice.id]
@@ -197,7 +187,7 @@ async def test_closed_dms_pause_alerts_and_the_member_is_told_once(
     with pytest.raises(ChatUnreachable) as caught:
         await sender.send(_chat(alice), Reply("Moved", kind=ReplyKind.ALERT))
     assert caught.value.permanent
-    assert len(_bot_messages(general, simcord_env)) == 1
+    assert len(bot_messages(general, simcord_env)) == 1
     listed = await alice.slash(general, "list")
     assert listed.followups == []
 
@@ -218,7 +208,7 @@ async def test_closed_dms_without_a_channel_are_told_on_the_next_command(
     assert first.followups[0].ephemeral
     second = await alice.slash(general, "list")
     assert second.followups == []
-    assert _bot_messages(general, simcord_env) == []
+    assert bot_messages(general, simcord_env) == []
 
 
 async def test_dms_that_work_again_reset_the_notice(

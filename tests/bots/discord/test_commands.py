@@ -330,7 +330,38 @@ async def test_forget_also_deletes_where_alerts_go(
 
     result = await alice.slash(channel, "forget")
 
+    # Asked first: nothing is deleted until the person confirms.
     assert result.response is not None
-    assert embed_of(result.response).title == "Forgotten"
+    assert embed_of(result.response).title == "Delete everything?"
+    assert (await guilds.member(alice.id)).home_channel_id == channel.id
+    confirmed = await alice.click(result.response, label="Yes, delete everything")
+
+    assert confirmed.response is not None
+    assert embed_of(confirmed.response).title == "Forgotten"
     assert (await guilds.member(alice.id)).home_channel_id is None
     assert await db.subscriptions.for_chat(_chat(alice)) == []
+
+
+async def test_a_stale_forget_button_deletes_nothing(
+    simcord_env: simcord.Env, channel: simcord.ChannelHandle, sender: DiscordSender, db: Database
+) -> None:
+    alice = _member(simcord_env, "alice")
+    await alice.slash(channel, "subscribe", number=NUMBER)
+    # An old message whose button stands for a bare /forget (``pb:forget:``).
+    await sender.send(_chat(alice), Reply("Old", buttons=(Button("Forget me", "forget", ()),)))
+    old = alice.user.dm_channel.history()[-1]
+
+    pressed = await alice.user.click(old, label="Forget me")
+
+    assert pressed.response is not None
+    assert embed_of(pressed.response).title == "Delete everything?"
+    assert len(await db.subscriptions.for_chat(_chat(alice))) == 1
+    # An old confirmation (after a restart, or used once already) does nothing either.
+    await sender.send(
+        _chat(alice),
+        Reply("Older", buttons=(Button("Yes", "forget", ("confirm", "tokenfromlastweek")),)),
+    )
+    stale = await alice.user.click(alice.user.dm_channel.history()[-1], label="Yes")
+    assert stale.response is not None
+    assert embed_of(stale.response).title == "That button has expired"
+    assert len(await db.subscriptions.for_chat(_chat(alice))) == 1

@@ -32,12 +32,12 @@ def test_values_are_escaped_so_scans_cannot_ping_or_format() -> None:
         fields=(("Note", "@here"),),
     )
     embed = render(reply).embed
-    assert embed.title is not None and "@\u200beveryone" in embed.title
+    assert embed.title is not None and "\\@everyone" in embed.title
     assert "\\*\\*Parcel\\*\\*" in embed.title
     assert embed.description is not None
-    assert "<@&" not in embed.description.replace("\\", "")
+    assert "\\<\\@&" in embed.description  # the token's opening bracket is escaped
     assert "\\_door\\_" in embed.description
-    assert embed.fields[0].value == "@\u200bhere"
+    assert embed.fields[0].value == "\\@here"
 
 
 def test_long_replies_fit_discords_limits() -> None:

@@ -66,7 +66,7 @@ async def test_admin_sets_the_alerts_channel_and_allows_public_alerts(
 
     assert first.ephemeral and second.ephemeral
     assert second.response is not None
-    assert f"<#{alerts.id}>" in (embed_of(second.response).description or "")
+    assert "#parcel-alerts" in (embed_of(second.response).description or "")
     assert await guilds.get(guild.id) == GuildSettings(guild.id, alerts.id, True)
 
     await admin.slash(general, "setup allow-public", state="off")

@@ -162,7 +162,8 @@ async def test_group_never_sees_order_details(api: FakeBotApi, bot: TelegramAdap
         text = call.params["text"]
         assert ORDER_PARCEL not in text and "Order status" not in text
     link = _button(api.last_message(GROUP), "Open private chat")["url"]
-    assert link == f"https://t.me/{BOT_USERNAME}?start=track_{ORDER}"
+    # Not even the link to the private chat carries the order id where others read.
+    assert link == f"https://t.me/{BOT_USERNAME}"
 
     # The same person, in private, proves the order and sees it.
     mark = api.mark()
@@ -170,11 +171,12 @@ async def test_group_never_sees_order_details(api: FakeBotApi, bot: TelegramAdap
     private = await api.wait_for("sendMessage", after=mark)
     assert ORDER_PARCEL in private.params["text"]
 
-    # A tracking number in the group shows the carrier's events.
+    # A tracking number in the group shows the parcel's state under a masked number.
     mark = api.mark()
     api.push_text(GROUP, f"/track {NUMBER}", user_id=member)
     status = await api.wait_for("sendMessage", after=mark)
-    assert f"UPS {NUMBER}" in status.params["text"]
+    assert f"…{NUMBER[-4:]} — UPS" in status.params["text"]
+    assert NUMBER not in status.params["text"]
 
 
 async def test_flood_control_answer_is_retried_after_the_given_delay(
@@ -337,3 +339,73 @@ async def test_an_update_that_cannot_be_read_is_logged_once_and_skipped(
     skipped = [r for r in caplog.records if "could not be read" in r.getMessage()]
     assert len(skipped) == 1
     assert all("Elm" not in r.getMessage() and r.exc_info is None for r in caplog.records)
+
+
+# ------------------------------------------------------------------ /forget in a group
+
+MEMBER, ADMIN = 7001, 7002
+
+
+def _group(user: int) -> ChatRef:
+    return ChatRef(Platform.TELEGRAM, str(GROUP), str(user), is_group=True)
+
+
+async def _subscriptions(db: Database) -> int:
+    return len(await db.subscriptions.for_chat(_group(MEMBER)))
+
+
+async def test_only_an_admin_who_confirms_can_forget_a_group(
+    api: FakeBotApi, bot: TelegramAdapter, router: CommandRouter, db: Database
+) -> None:
+    api.admins[GROUP].add(ADMIN)
+    await router.run(_group(MEMBER), "subscribe", [NUMBER])
+    assert await _subscriptions(db) == 1
+
+    # Any member: refused, nothing deleted.
+    mark = api.mark()
+    api.push_text(GROUP, "/forget", user_id=MEMBER)
+    refused = await api.wait_for("sendMessage", after=mark)
+    assert "admins" in refused.params["text"]
+    assert await _subscriptions(db) == 1
+
+    # The admin: asked first, nothing deleted yet.
+    mark = api.mark()
+    api.push_text(GROUP, "/forget", user_id=ADMIN)
+    asked = await api.wait_for("sendMessage", after=mark)
+    assert "Delete everything?" in asked.params["text"]
+    assert await _subscriptions(db) == 1
+    message = api.last_message(GROUP)
+    yes = next(b for b in iter_buttons(message) if b["text"].startswith("Yes"))
+
+    # A member pressing the admin's Yes: refused.
+    mark = api.mark()
+    api.push_callback(message, yes["callback_data"], user_id=MEMBER)
+    refused = await api.wait_for("sendMessage", after=mark)
+    assert "admins" in refused.params["text"]
+    assert await _subscriptions(db) == 1
+
+    # The admin confirms: gone.
+    mark = api.mark()
+    api.push_callback(message, yes["callback_data"], user_id=ADMIN)
+    done = await api.wait_for("sendMessage", after=mark)
+    assert "Forgotten" in done.params["text"]
+    assert await _subscriptions(db) == 0
+
+    # The same button again (stale): nothing happens to anything.
+    await router.run(_group(MEMBER), "subscribe", [NUMBER])
+    mark = api.mark()
+    api.push_callback(message, yes["callback_data"], user_id=ADMIN)
+    stale = await api.wait_for("sendMessage", after=mark)
+    assert "expired" in stale.params["text"]
+    assert await _subscriptions(db) == 1
+
+
+async def test_a_confirmation_expires(router: CommandRouter, clock: FakeClock) -> None:
+    me = ChatRef(Platform.TELEGRAM, "55", "55")
+    await router.run(me, "subscribe", [NUMBER])
+    asked = (await router.run(me, "forget", []))[0]
+    yes = next(b for b in asked.buttons if b.label.startswith("Yes"))
+    clock.advance(timedelta(minutes=3))
+    late = (await router.run(me, yes.action, list(yes.args)))[0]
+    assert late.title == "That button has expired"
+    assert len(await router.service.list_numbers(me)) == 1

@@ -8,7 +8,7 @@ import pytest
 
 from bots.telegram_bot import TelegramAdapter
 from core.commands import COMMANDS
-from core.errors import ShipmentNotFound
+from core.errors import InvalidInput, ShipmentNotFound
 from core.models import ChatRef
 from core.replies import Attachment, Button, Reply
 from tests.bots.telegram.conftest import RecordingRouter
@@ -206,7 +206,8 @@ async def test_private_reply_in_group_becomes_a_deep_link(
     assert int(sent.params["chat_id"]) == GROUP
     assert "Jane" not in sent.params["text"] and "10115" not in sent.params["text"]
     button = next(iter_buttons(api.last_message(GROUP)))
-    assert button["url"] == f"https://t.me/{BOT_USERNAME}?start=track_576000000000000001"
+    # Not even the link to the private chat carries the order id where others read.
+    assert button["url"] == f"https://t.me/{BOT_USERNAME}"
     chat = fake_router.calls[0][0]
     assert chat.is_group and chat.user_id == str(CHAT) and chat.chat_id == str(GROUP)
 
@@ -264,3 +265,16 @@ async def test_long_reply_is_split_and_attachment_sent(
     assert "reply_markup" in texts[-1].params
     joined = "".join(api.messages[(CHAT, c.result["message_id"])]["text"] for c in texts)
     assert joined.count("<scan> & more") == 200
+
+
+async def test_an_error_quoting_input_carries_no_live_link_or_mention(
+    api: FakeBotApi, fake_router: RecordingRouter, memory_bot: TelegramAdapter
+) -> None:
+    async def quoting(chat: ChatRef, args: list[str]) -> list[Reply]:
+        raise InvalidInput("I don't know the carrier “https://evil.example @admin”. Send /help.")
+
+    fake_router.scripts["track"] = quoting
+    api.push_text(CHAT, "/track x")
+    text = (await api.wait_for("sendMessage")).params["text"]
+    assert "https://evil" not in text and "@admin" not in text
+    assert "/help" in text  # the bot's own command hint stays tappable

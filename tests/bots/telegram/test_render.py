@@ -11,7 +11,6 @@ from bots.telegram_bot.render import (
     MESSAGE_LIMIT,
     CallbackCodec,
     deep_link,
-    deep_link_payload,
     render,
     render_html,
 )
@@ -121,11 +120,5 @@ def test_long_commands_travel_as_tokens() -> None:
 
 
 def test_deep_links() -> None:
-    assert deep_link_payload("track", ["1Z999AA10123456784", "ups"]) == "track_1Z999AA10123456784"
-    assert deep_link_payload("verify", ["576000000000000001", "10115"]) == (
-        "track_576000000000000001"
-    )
-    assert deep_link_payload("track", ["a b"]) == ""
-    assert deep_link_payload("list", []) == ""
     assert deep_link("parcel_bot", "track_1") == "https://t.me/parcel_bot?start=track_1"
     assert deep_link("parcel_bot") == "https://t.me/parcel_bot"

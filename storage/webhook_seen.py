@@ -1,0 +1,41 @@
+"""Provider pushes already processed, by notification id (``bots.webhooks.SeenStore``).
+
+The webhook server's repeat filter lives in memory; this table lets it outlive a restart, so a
+replayed 17TRACK or AfterShip push is answered "duplicate" instead of being processed again.
+Records older than ``keep`` are dropped as new ones are written.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from storage.codec import time_to_text
+from storage.connection import SerialConnection
+
+__all__ = ["SqliteSeenPushes"]
+
+
+class SqliteSeenPushes:
+    """Processed push ids on SQLite (table ``webhook_seen``)."""
+
+    def __init__(self, conn: SerialConnection, keep: timedelta = timedelta(days=7)) -> None:
+        self._conn = conn
+        self._keep = keep
+
+    async def seen(self, provider: str, notification_id: str) -> bool:
+        rows = await self._conn.read(
+            "SELECT 1 FROM webhook_seen WHERE provider = ? AND notification_id = ?",
+            (provider, notification_id),
+        )
+        return bool(rows)
+
+    async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
+        async with self._conn.transaction() as tx:
+            await tx.write(
+                "INSERT OR IGNORE INTO webhook_seen (provider, notification_id, seen_at) "
+                "VALUES (?, ?, ?)",
+                (provider, notification_id, time_to_text(at)),
+            )
+            await tx.write(
+                "DELETE FROM webhook_seen WHERE seen_at < ?", (time_to_text(at - self._keep),)
+            )
