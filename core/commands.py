@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from core import advice, carriers, faq, reader
+from core import advice, carriers, faq, privacy, reader
 from core.errors import InvalidInput, TrackingError
 from core.identifiers import check_text
 from core.models import ChatRef
@@ -338,8 +338,9 @@ class CommandRouter:
                 chat, pasted.number, label, carrier=pasted.carrier
             )
             if pasted.named is not None:
+                shown = privacy.view(privacy.context_of(chat)).name("", pasted.number)
                 note = (
-                    f"“{pasted.named_words}” is kept in the label: {pasted.number} does not "
+                    f"“{pasted.named_words}” is kept in the label: {shown} does not "
                     f"fit {pasted.named.name}'s number formats."
                 )
                 reply = replace(reply, lines=(*reply.lines, note))

@@ -134,3 +134,17 @@ def test_random_text_never_crashes(
         _one_sentence(err.user_message)
     else:
         assert all(reply.title for reply in replies)
+
+
+async def test_a_note_about_a_mismatched_carrier_word_masks_the_number_in_a_group(
+    service: ParcelService,
+) -> None:
+    from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
+
+    number = SAMPLE_NUMBERS[Scenario.NORMAL]  # a UPS number
+    router = CommandRouter(service)
+    group = chat("group", "member", group=True)
+    replies = await router.run(group, "subscribe", [number, "fedex", "gift"])
+    text = "\n".join(line for reply in replies for line in (reply.title, *reply.lines))
+    assert "kept in the label" in text
+    assert number not in text and f"…{number[-4:]}" in text
