@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Final
 
-from core import faq
+from core import carriers, faq
+from core.carrier_formats import S10_COUNTRIES
 from core.models import Carrier, CarrierMatch, TrackingNumber
 from core.reader import INSIST_WORD, MAX_NUMBERS, corrections, looks_fake, repairs
 from core.replies import Button, Reply, ReplyKind
@@ -21,6 +22,7 @@ __all__ = [
     "mismatch_reply",
     "more_numbers_reply",
     "number_notes",
+    "region_note",
     "typo_reply",
     "unread_sentence",
 ]
@@ -156,6 +158,33 @@ def number_notes(number: str, match: CarrierMatch | None) -> tuple[str, ...]:
             "them: if nothing shows up, compare the number with the label."
         )
     return tuple(notes)
+
+
+def region_note(number: str, carrier_code: str, country: str) -> str | None:
+    """A warning when ``carrier_code``'s parcels never reach ``country`` (ISO 3166-1 alpha-2,
+    where the order is going): a number from a carrier that does not deliver there is a known
+    sign of a fake. None when the carrier delivers there, anywhere, or it cannot be told.
+
+    International post (UPU S10 numbers) is handed to the destination's own post, so a foreign
+    post's number is never warned about.
+    """
+    carrier = carriers.get_carrier(carrier_code)
+    code = country.strip().upper()
+    if carrier is None or not code:
+        return None
+    served = carriers.served_countries(carrier)
+    if served is None or code in served:
+        return None
+    matches = [m for m in carriers.detect(number) if m.carrier.code == carrier.code]
+    if any(m.format_name.startswith("UPU S10") for m in matches):
+        return None
+    where = S10_COUNTRIES.get(code, code)
+    return (
+        f"⚠️ {carrier.name} does not deliver in {where}, where this order is going, so "
+        f"{number} may not be this order's parcel (a number from the wrong carrier is a known "
+        "seller trick). Ask the seller for the real number; if nothing scans within "
+        f"{DISPUTE_AFTER_DAYS} days, open a dispute with the marketplace."
+    )
 
 
 def faq_reply(item: faq.Topic) -> Reply:

@@ -38,6 +38,7 @@ __all__ = [
     "normalise",
     "plausible",
     "readings",
+    "served_countries",
     "stands_out",
     "suspected_typos",
     "validate",
@@ -634,3 +635,46 @@ def suspected_typos(number: str) -> list[CarrierMatch]:
         for candidate in ranked
         if candidate.match.check_digit_valid is False and not candidate.generic
     ]
+
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Regions of the catalogue that are not one country's name, as the countries they deliver in.
+# "Worldwide" and cross-border services deliver anywhere, so they are not listed.
+_SOUTH_EAST_ASIA = _codes("BN ID KH LA MM MY PH SG TH TL VN")
+_EUROPE = _codes(
+    "AD AT BE BG CH CY CZ DE DK EE ES FI FR GB GR HR HU IE IS IT LI LT LU LV MC MT NL NO PL PT "
+    "RO SE SI SK SM"
+)
+_REGION_PARTS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "south-east asia": _SOUTH_EAST_ASIA,
+        "europe": _EUROPE,
+        "north america": frozenset({"US", "CA", "MX"}),
+        "latin america": _codes("AR BO BR CL CO CR DO EC GT HN MX NI PA PE PY SV UY VE"),
+    }
+)
+_COUNTRY_CODES: Mapping[str, str] = MappingProxyType(
+    {name.casefold(): code for code, name in S10_COUNTRIES.items()}
+)
+
+
+def served_countries(carrier: Carrier) -> frozenset[str] | None:
+    """The countries (ISO 3166-1 alpha-2) ``carrier`` delivers in, from its catalogue region;
+    None when it delivers anywhere or its region is not known well enough to judge."""
+    region = carrier.region.casefold()
+    if not region or "worldwide" in region or "cross-border" in region:
+        return None
+    codes: set[str] = set()
+    for part in region.split(","):
+        # "United States (West)" is the United States.
+        name = re.sub(r"\s*\(.*\)\s*$", "", part).strip()
+        if name in _REGION_PARTS:
+            codes |= _REGION_PARTS[name]
+        elif name in _COUNTRY_CODES:
+            codes.add(_COUNTRY_CODES[name])
+        else:
+            return None
+    return frozenset(codes)

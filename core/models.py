@@ -347,6 +347,8 @@ class Order:
     promised_by: datetime | None = None
     postcode: str = ""
     phone_last4: str = ""
+    country: str = ""
+    """Where the order is going (ISO 3166-1 alpha-2), when the shop says."""
 
 
 @dataclass(frozen=True, slots=True)

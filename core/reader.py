@@ -324,6 +324,7 @@ def _split_run(
         long_pieces = 0
         digit_groups = 0
         typed = False
+        stray = False
         for last in range(first, size):
             token = run[last]
             joined += token.text.upper()
@@ -332,7 +333,10 @@ def _split_run(
             if len(joined) > _MAX_JOIN or (last > first and long_pieces > 1):
                 break
             typed = typed or (token.has_digit and any(char.islower() for char in token.text))
-            if last > first and not typed and (_stray(run[first]) or _stray(token)):
+            # A word of the message anywhere in the join, not only at its edges, keeps the
+            # groups apart ("275 Hi 275" is two fragments and a greeting, not one number).
+            stray = stray or _stray(token)
+            if last > first and not typed and stray:
                 continue
             judged = _judge(joined, hints, loose=loose and first == 0 and last == size - 1)
             if judged is None:

@@ -447,7 +447,13 @@ class ParcelService:
                 chat,
                 OrderLink(shipment.key, oid, linked_at, order.shop, order.promised_by),
             )
-        return order_reply(order, shipments, private=True)
+        reply = order_reply(order, shipments, private=True)
+        warnings = tuple(
+            note
+            for shipment in shipments
+            if (note := advice.region_note(shipment.number, shipment.carrier, order.country))
+        )
+        return replace(reply, lines=reply.lines + warnings) if warnings else reply
 
     async def _proofs_allowed(self, owner: str, oid: OrderId) -> None:
         """Raise ``NotAuthorised`` while the person or the order is locked out of proofs

@@ -391,6 +391,7 @@ def parse_order(raw: Mapping[str, Any], shop: str) -> Order | None:
         promised_by=first_time(raw, "delivery_option_required_delivery_time", "delivery_due_time"),
         postcode=text_of(address, "postal_code"),
         phone_last4=_phone_last4(text_of(address, "phone_number")),
+        country=text_of(address, "region_code").upper(),
     )
 
 

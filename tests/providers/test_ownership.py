@@ -50,6 +50,8 @@ async def test_wrong_postcode_refused_right_one_accepted(shop_service: ParcelSer
     assert reply.title == f"Order {ORDER}"
     assert reply.private
     assert "9400111206206406260787" in reply.plain_text()
+    # A USPS parcel for an order going to the United States raises no carrier warning.
+    assert "does not deliver" not in reply.plain_text()
     # Once verified, the order stays linked to this person.
     again = await shop_service.lookup_order(BUYER, OrderId(ORDER), None)
     assert again.title == f"Order {ORDER}"
