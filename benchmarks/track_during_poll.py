@@ -143,7 +143,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", help="another parcelbot checkout to compare with")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--track-size", type=int, default=100_000)
+    parser.add_argument("--track-size", type=int, default=100_000, help="0: skip the /track runs")
     parser.add_argument("--poll-sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--child", choices=["track", "poll"], help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
@@ -156,12 +156,16 @@ def main() -> None:
         return
     sides = checkouts(options.base)
     script = Path(__file__).resolve()
-    track = interleave(
-        options.rounds,
-        sides,
-        lambda _label, path: run_child(
-            path, script, ["--child", "track", "--size", str(options.track_size)]
-        ),
+    track = (
+        interleave(
+            options.rounds,
+            sides,
+            lambda _label, path: run_child(
+                path, script, ["--child", "track", "--size", str(options.track_size)]
+            ),
+        )
+        if options.track_size
+        else {}
     )
 
     def poller(size: int) -> Callable[[str, Path], dict[str, Any]]:
@@ -183,19 +187,24 @@ def main() -> None:
 
     size = f"{options.track_size:,}"
     for key, name, target in (
-        ("idle_p50", "/track p50, idle", "—"),
-        ("idle_p99", "/track p99, idle", "≤ 3 ms"),
-        ("busy_p50", f"/track p50 during a {size}-parcel poll", "—"),
-        ("busy_p99", f"/track p99 during a {size}-parcel poll", "≤ 10 ms"),
-        ("busy_max", f"/track max during a {size}-parcel poll", "—"),
+        ()
+        if not track
+        else (
+            ("idle_p50", "/track p50, idle", "—"),
+            ("idle_p99", "/track p99, idle", "≤ 3 ms"),
+            ("busy_p50", f"/track p50 during a {size}-parcel poll", "—"),
+            ("busy_p99", f"/track p99 during a {size}-parcel poll", "≤ 10 ms"),
+            ("busy_max", f"/track max during a {size}-parcel poll", "—"),
+        )
     ):
         row(name, {label: [r[key] for r in track[label]] for label, _ in sides}, "ms", target)
-    row(
-        f"poll rate with /track running, {size} parcels",
-        {label: [r["poll_rate"] for r in track[label]] for label, _ in sides},
-        "updates/s",
-        "—",
-    )
+    if track:
+        row(
+            f"poll rate with /track running, {size} parcels",
+            {label: [r["poll_rate"] for r in track[label]] for label, _ in sides},
+            "updates/s",
+            "—",
+        )
     for count, results in polls.items():
         for key, name in (("first", "first poll, all changed"), ("steady", "steady, next 24 h")):
             row(

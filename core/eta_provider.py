@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
 from core.eta import EtaModel, ObservationRepository, combine, observation_from
 from core.incidents import never_handed_over
@@ -22,6 +23,10 @@ from core.ports import Clock, TrackingProvider
 __all__ = ["EstimatingProvider"]
 
 log = logging.getLogger(__name__)
+
+
+# Bounds the last windows remembered (about 250 bytes a parcel).
+_SEEN_LIMIT = entries(ETA_MEMO_BYTES, 250)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,8 @@ class EstimatingProvider:
         else:
             own = self._model.estimate_shipment(shipment, now=now)
             estimate = combine(shipment.eta, own, now)
+            if len(self._seen) >= _SEEN_LIMIT:
+                self._seen.clear()  # bounded; starts over when full
             self._seen[key] = _Seen(shipment.status, last_scan, shipment.eta, estimate)
         return replace(shipment, eta=estimate)
 

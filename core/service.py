@@ -48,7 +48,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from core import (
     advice,
@@ -245,9 +245,6 @@ class ParcelService:
         self._confirmations: dict[str, tuple[str, str, datetime]] = {}
         self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
         self._next_housekeeping: datetime | None = None
-        # Per polled parcel: the incidents last derived for it and how long the clock alone
-        # leaves them (and the delivery check) as they are; see ``_enrich``.
-        self._settled: dict[ShipmentKey, _Settled] = {}
         # What chats were told about arrivals, written once the alerts are stored.
         self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
         self._flusher = OutboxFlusher(
@@ -839,7 +836,7 @@ class ParcelService:
                     continue
                 previous = old.get(key)
                 write, found = self._enrich(
-                    previous, fresh, now, followed=True, webhook_fed=key in fed, key=key
+                    previous, fresh, now, followed=True, webhook_fed=key in fed
                 )
                 if previous is None or write.shipment.events != previous.events:
                     changed += 1
@@ -1185,15 +1182,9 @@ class ParcelService:
         *,
         followed: bool,
         webhook_fed: bool,
-        key: ShipmentKey | None = None,
     ) -> tuple[SnapshotWrite, list[Alert]]:
         """The snapshot to store (incident, first seen, promise), its next check (only when
-        someone follows the parcel) and the alerts the change deserves, for no chat yet.
-
-        With ``key`` (polls) the derived incidents are remembered with how long the clock
-        alone leaves them as they are (``incidents.settled_until``); a later poll that finds
-        the parcel as it was then, within that span, reuses them and skips the diff.
-        """
+        someone follows the parcel) and the alerts the change deserves, for no chat yet."""
         first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
         # A promised date is the shop's word to one buyer: it lives on that chat's order link
         # (``OrderLink.promised_by``), never on the parcel every follower reads.
@@ -1208,35 +1199,14 @@ class ParcelService:
             shipment = replace(
                 fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by
             )
-        reused = (
-            self._settled_reasons(key, previous, shipment, now)
-            if key is not None and previous is not None
-            else None
-        )
-        if reused is not None:
-            # Nothing the incidents or alerts depend on changed since they were derived, and
-            # no time threshold was crossed since: the same incidents, and nothing to say.
-            reasons = reused
-            incident = reasons[0] if reasons else None
-            if incident is not shipment.incident:
-                shipment = replace(shipment, incident=incident)
-            found: list[Alert] = []
-        else:
-            raw_incident = shipment.incident
-            # Setting the incident leaves every reason unchanged, so the diff can reuse them.
-            reasons = incidents.derive_all(shipment, now)
-            incident = reasons[0] if reasons else None
-            if incident is not shipment.incident:
-                shipment = replace(shipment, incident=incident)
-            found = (
-                alerts.diff(previous, shipment, now, reasons=reasons)
-                if previous is not None
-                else []
-            )
-            if key is not None:
-                if len(self._settled) >= _SETTLED_LIMIT:
-                    self._settled.clear()
-                self._settled[key] = _Settled(shipment, raw_incident, reasons, now)
+        # Setting the incident leaves every reason unchanged, so the diff can reuse them.
+        reasons = incidents.derive_all(shipment, now)
+        incident = reasons[0] if reasons else None
+        if incident is not shipment.incident:
+            shipment = replace(shipment, incident=incident)
+        found = []
+        if previous is not None:
+            found = alerts.diff(previous, shipment, now, reasons=reasons)
         next_check = self._next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
         return SnapshotWrite(shipment, next_check), found
 
@@ -1276,23 +1246,6 @@ class ParcelService:
                 late_for[key] = passed
             found_for[key] = (index, found)
         return [(index, key, found) for key, (index, found) in found_for.items()], late_for
-
-    def _settled_reasons(
-        self, key: ShipmentKey, previous: Shipment, current: Shipment, now: datetime
-    ) -> tuple[IncidentReason, ...] | None:
-        """The incidents remembered for the parcel when they still hold for going from
-        ``previous`` to ``current`` at ``now`` (see ``_Settled.matches``), else None."""
-        settled = self._settled.get(key)
-        if settled is None or not settled.matches(previous, current, now):
-            return None
-        if not settled.measured:
-            # Measured on first reuse: most parcels polled once (or changed at every poll)
-            # never need it.
-            until = incidents.settled_until(settled.basis, settled.since)
-            settled = self._settled[key] = settled._replace(until=until, measured=True)
-        if settled.until is not None and now >= settled.until:
-            return None
-        return settled.reasons
 
     def _pairs(
         self,
@@ -1487,63 +1440,6 @@ class ParcelService:
 _DEFAULT_SETTINGS = ChatSettings()
 
 _CONFIRMATIONS_MAX = 10_000
-
-_SETTLED_LIMIT = 500_000
-"""Bounds ``ParcelService._settled`` (a few hundred bytes a parcel); when full it starts over."""
-
-
-class _Settled(NamedTuple):
-    """The incidents derived for ``basis`` at ``since``. ``raw_incident`` is the incident the
-    snapshot came with, before ``basis`` got the derived one. Once ``measured``, the clock
-    alone changes neither the incidents nor the delivery check before ``until`` (None: never;
-    ``incidents.settled_until``)."""
-
-    basis: Shipment
-    raw_incident: IncidentReason | None
-    reasons: tuple[IncidentReason, ...]
-    since: datetime
-    until: datetime | None = None
-    measured: bool = False
-
-    def matches(self, previous: Shipment, current: Shipment, now: datetime) -> bool:
-        """Whether going from ``previous`` (the stored snapshot) to ``current`` at ``now``
-        derives ``reasons`` again and deserves no alert (as ``alerts.diff`` would find), as
-        long as ``now`` is also before ``until``.
-
-        True when both are ``basis`` in every field incidents and alerts read and
-        ``previous`` was checked between ``since`` and ``now``. The incident field counts too
-        (a problem status's provider incident may come from it): ``previous`` must carry the
-        one derived then, ``current`` (not derived yet) the one the snapshot came with then.
-        """
-        checked = previous.checked_at
-        return (
-            checked is not None
-            and self.since <= checked <= now
-            and previous.incident is self.basis.incident
-            and current.incident is self.raw_incident
-            and _same_state(previous, self.basis)
-            and _same_state(current, self.basis)
-        )
-
-
-def _same_state(one: Shipment, other: Shipment) -> bool:
-    """Whether two snapshots agree on every field incidents and alerts read, except the
-    incident itself and ``checked_at`` (the history must be the very same tuple)."""
-    return (
-        one.events is other.events
-        and one.status is other.status
-        and one.number == other.number
-        and one.carrier == other.carrier
-        and (one.eta is other.eta or one.eta == other.eta)
-        and one.promised_by == other.promised_by
-        and one.first_seen == other.first_seen
-        and one.shipped_at == other.shipped_at
-        and one.delivered_at == other.delivered_at
-        and (one.proof is other.proof or one.proof == other.proof)
-        and one.origin == other.origin
-        and one.destination == other.destination
-    )
-
 
 _UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
 

@@ -157,16 +157,8 @@ class SerialConnection:
         ``sqlite3`` connection and must only read.
         """
 
-        def read() -> _T:
-            conn = self._conn._conn  # aiosqlite's own sqlite3 connection
-            conn.execute("BEGIN DEFERRED")
-            try:
-                return work(conn)
-            finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-
-        return await self._hand_off(read)
+        # On aiosqlite's own sqlite3 connection, in its thread.
+        return await self._hand_off(lambda: _read_transaction(self._conn._conn, work))
 
     async def _hand_off(self, job: Callable[[], _T]) -> _T:
         with self._guard():
@@ -183,6 +175,16 @@ class SerialConnection:
             # No transaction was open (BEGIN failed, COMMIT went through, or SQLite already
             # rolled back by itself): nothing to undo.
             log.debug("rollback found no open transaction")
+
+
+def _read_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    """``work`` inside one read transaction on ``conn``, which is ended whatever happens."""
+    conn.execute("BEGIN DEFERRED")
+    try:
+        return work(conn)
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
 
 
 class Reader(Protocol):
@@ -202,8 +204,9 @@ class InlineReader:
     meanwhile.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: str = "") -> None:
         self._conn = conn
+        self._path = path or "(in memory)"
 
     @classmethod
     def open(cls, location: str, busy_timeout_ms: int) -> InlineReader:
@@ -215,17 +218,19 @@ class InlineReader:
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        return cls(conn, location)
 
     async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
-        """Run ``work`` inside one read transaction (one consistent state); return its result."""
-        conn = self._conn
-        conn.execute("BEGIN DEFERRED")
+        """Run ``work`` inside one read transaction (one consistent state); return its result.
+
+        Failures an operator can fix come out as ``StorageUnavailable``, as on the writer."""
         try:
-            return work(conn)
-        finally:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            return _read_transaction(self._conn, work)
+        except (sqlite3.Error, OSError) as err:
+            translated = storage_error(err, self._path)
+            if translated is None:
+                raise
+            raise translated from err
 
     def close(self) -> None:
         self._conn.close()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from operator import attrgetter, is_
 from typing import Any
 
+from core.budgets import READ_CACHE_BYTES, WRITE_MEMO_BYTES, entries, snapshot_bytes
 from core.cooperative import Breather
 from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
 from core.ports import Clock, DueParcels, SnapshotWrite
@@ -135,12 +136,12 @@ _TOUCH_SHIPMENT = """
 UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND number = ?
 """
 
-# Bounds the memo's memory (about 150 bytes a parcel); when full it starts over.
-_MEMO_LIMIT = 500_000
+# Bounds the memo (about 200 bytes a parcel); when full it starts over.
+_MEMO_LIMIT = entries(WRITE_MEMO_BYTES, 200)
 
-# Bounds the stored-snapshot cache, counted in parcels plus events (200 to 400 bytes each, so
-# at most about 150 MB); see SqliteShipments._cache_put for what happens when it is full.
-_CACHE_LIMIT = 400_000
+# Bounds the stored-snapshot cache in bytes (``core.budgets.snapshot_bytes``); see
+# SqliteShipments._cache_put for what happens when it is full.
+_CACHE_LIMIT = READ_CACHE_BYTES
 
 _TIME = attrgetter("time")
 
@@ -301,17 +302,17 @@ class SqliteShipments:
         so a poller cycling through more parcels than fit keeps hitting the ones it has
         instead of evicting each just before it is needed again."""
         cache = self._cache
-        size = 1 + len(shipment.events)
+        size = snapshot_bytes(shipment)
         old = cache.pop(key, None)
         if old is None and self._cache_size + size > _CACHE_LIMIT:
             return
         if old is not None:
-            self._cache_size -= 1 + len(old.events)
+            self._cache_size -= snapshot_bytes(old)
         cache[key] = shipment
         self._cache_size += size
         while self._cache_size > _CACHE_LIMIT and len(cache) > 1:
             oldest = next(iter(cache))
-            self._cache_size -= 1 + len(cache.pop(oldest).events)
+            self._cache_size -= snapshot_bytes(cache.pop(oldest))
 
     async def get(self, key: ShipmentKey) -> Shipment | None:
         """The stored snapshot with its full history, or None when never saved."""
@@ -516,7 +517,7 @@ class SqliteShipments:
                     continue
             if (before is None and key not in new) or not _reads_back_as_is(shipment, sent[key]):
                 if before is not None:
-                    self._cache_size -= 1 + len(cache.pop(key).events)
+                    self._cache_size -= snapshot_bytes(cache.pop(key))
                 continue
             base = shipment
             if before is not None:

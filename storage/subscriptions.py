@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
@@ -21,8 +22,9 @@ FROM subscriptions AS s
 """
 
 
-# Bounds the decoded-subscription memo (a few hundred bytes a row); when full it starts over.
-_DECODED_LIMIT = 200_000
+# Bounds the decoded-subscription memo (about 700 bytes a row with its key); when full it
+# starts over.
+_DECODED_LIMIT = entries(SUBSCRIPTION_MEMO_BYTES, 700)
 
 
 class SqliteSubscriptions:

@@ -47,6 +47,7 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from core.budgets import SANDBOX_MEMO_BYTES, entries
 from core.carriers import normalise
 from core.cooperative import Breather
 from core.errors import ProviderUnavailable, ShipmentNotFound
@@ -692,9 +693,9 @@ def _build(
     return _Built(shipment, raw_start, speed, latest, upcoming)
 
 
-# Bounds SandboxProvider's memory of recent answers (a few hundred bytes a parcel); when full
-# it starts over.
-_RECENT_LIMIT = 200_000
+# Bounds SandboxProvider's memory of recent answers (about 1,700 bytes a parcel); when full it
+# starts over.
+_RECENT_LIMIT = entries(SANDBOX_MEMO_BYTES, 1700)
 
 
 class SandboxProvider:

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.budgets import snapshot_bytes
 from core.models import Shipment, ShipmentKey, Status, TrackingEvent
 from core.ports import SnapshotWrite
 from storage.codec import time_to_text
@@ -98,14 +99,20 @@ async def test_a_raw_write_by_another_connection_is_noticed(db_path: Path) -> No
 async def test_a_big_read_returns_everything_even_past_the_cache_bound(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("storage.shipments._CACHE_LIMIT", 3)
     keys = [key(f"1ZBOUND{i:04d}") for i in range(10)]
+    snapshots = [shipment(k, events=(event(0),)) for k in keys]
+    # Room for three of these snapshots, counted in bytes.
+    limit = 3 * snapshot_bytes(snapshots[0])
+    monkeypatch.setattr("storage.shipments._CACHE_LIMIT", limit)
     async with Database.open(db_path) as db:
-        await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in keys])
+        await db.shipments.save_many([write(s) for s in snapshots])
         first = await db.shipments.get_many(keys)
         again = await db.shipments.get_many(keys)
+        held = db.shipments._cache_size
+        cached = len(db.shipments._cache)
     assert list(first) == keys
     assert again == first
+    assert held <= limit and cached == 3
 
 
 async def test_two_snapshots_of_one_parcel_in_one_batch_are_cached_as_stored(
