@@ -249,6 +249,7 @@ _STOPWORDS = frozenset(
         *("box", "item", "code", "this", "that", "here", "with", "will", "has", "was", "are"),
         *("see", "use", "its", "you", "new", "now", "call", "text", "sent", "ship", "pkg"),
         *("resi", "kode", "nomor", "no.", "num", "nr.", "pcs", "qty", "x"),
+        *("hi", "hey", "hai", "halo", "hola", "oi", "yo", "ok", "pls", "plz", "thx", "ty"),
     }
 )
 _MAX_PIECE_LONG = 6
@@ -325,6 +326,7 @@ def _split_run(
         digit_groups = 0
         typed = False
         stray = False
+        titled = False
         for last in range(first, size):
             token = run[last]
             joined += token.text.upper()
@@ -336,7 +338,10 @@ def _split_run(
             # A word of the message anywhere in the join, not only at its edges, keeps the
             # groups apart ("275 Hi 275" is two fragments and a greeting, not one number).
             stray = stray or _stray(token)
-            if last > first and not typed and stray:
+            titled = titled or _titled(token)
+            # A capitalised word ("Hi", "Box") is a word of the message even next to a number
+            # typed in lower case; other lower-case words may be part of such a number.
+            if last > first and (titled or (not typed and stray)):
                 continue
             judged = _judge(joined, hints, loose=loose and first == 0 and last == size - 1)
             if judged is None:
@@ -360,6 +365,12 @@ def _stray(edge: _Token) -> bool:
     part of the number ("NVSGABC1234567 - ok"); a number typed in lower case has lower-case
     letters next to its digits too ("1z sbx 123…")."""
     return not edge.has_digit and not edge.text.isupper()
+
+
+def _titled(token: _Token) -> bool:
+    """Whether ``token`` is a capitalised word ("Hi"), not a printed group of a number."""
+    text = token.text
+    return len(text) > 1 and not token.has_digit and text[0].isupper() and text[1:].islower()
 
 
 def _partial(run: Sequence[_Token], pieces: Sequence[_Piece]) -> bool:

@@ -98,8 +98,22 @@ def test_never_a_truncated_prefix_of_a_longer_valid_number(text: str) -> None:
             # A longer valid number the buyer wrote: it leaves nothing of its run behind, or
             # only another number that was read.
             written_whole = not rest or rest in read_numbers
-            if len(longer) > len(pasted.number) and written_whole:
+            # Whole numbers side by side stay separate: a join of the number with the next
+            # numbers read is not a longer number the reader cut short.
+            others = _made_of(longer[len(pasted.number) :], read_numbers)
+            if len(longer) > len(pasted.number) and written_whole and not others:
                 assert not carriers.stands_out(longer), (pasted.number, longer, text)
+
+
+def _made_of(text: str, numbers: set[str]) -> bool:
+    """Whether ``text`` is one or more of ``numbers`` written one after another."""
+    if not text:
+        return False
+    return any(
+        text == number or (text.startswith(number) and _made_of(text[len(number) :], numbers))
+        for number in numbers
+        if number
+    )
 
 
 def _words(written: str, pasted: str) -> list[str]:
@@ -114,6 +128,10 @@ def _words(written: str, pasted: str) -> list[str]:
         if word and not group.isupper() and (group.istitle() or not typed_lower):
             break
         groups.append(group)
+    # Lower-case words at the end are words of the message, never the tail of a number
+    # ("nvsgabc1234567 your order"): the reader does not glue them on, by design.
+    while groups and not any(c.isdigit() for c in groups[-1]) and not groups[-1].isupper():
+        groups.pop()
     return groups
 
 
