@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -105,7 +106,7 @@ def test_never_a_truncated_prefix_of_a_longer_valid_number(text: str) -> None:
                 assert not carriers.stands_out(longer), (pasted.number, longer, text)
 
 
-def _made_of(text: str, numbers: set[str]) -> bool:
+def _made_of(text: str, numbers: Collection[str]) -> bool:
     """Whether ``text`` is one or more of ``numbers`` written one after another."""
     if not text:
         return False
