@@ -3,10 +3,12 @@ and the loopback fake provider server."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from core.commands import CommandRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
@@ -14,6 +16,12 @@ from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, RecordingNotifier
 from tests.providers.fake_server import FakeServer
+
+# CI explores a fixed set of generated examples, so a run of main never passes or fails by
+# chance; runs elsewhere keep drawing new examples and find new cases.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -122,17 +122,17 @@ def _words(written: str, pasted: str) -> list[str]:
     unless the number itself was typed in lower case ("NVSGABC1234567 ok" is a number and a
     word, "1z sbx 123 03 0000 0263" one number)."""
     typed_lower = any(char.islower() for char in pasted)
+    size = len(re.sub(r"[^0-9A-Za-z]", "", pasted))
     groups: list[str] = []
     for group in re.split(r"[^0-9A-Za-z]+", written):
         word = not any(c.isdigit() for c in group)
+        # Past the number, a lower-case word is a word of the message ("nvsgabc1234567 your
+        # order"): the reader never glues one onto the end of a number, by design.
+        past = sum(len(g) for g in groups) >= size
         # A capitalised word ("Box") is a word of the message even next to a typed number.
-        if word and not group.isupper() and (group.istitle() or not typed_lower):
+        if word and not group.isupper() and (group.istitle() or not typed_lower or past):
             break
         groups.append(group)
-    # Lower-case words at the end are words of the message, never the tail of a number
-    # ("nvsgabc1234567 your order"): the reader does not glue them on, by design.
-    while groups and not any(c.isdigit() for c in groups[-1]) and not groups[-1].isupper():
-        groups.pop()
     return groups
 
 
