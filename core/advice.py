@@ -176,7 +176,7 @@ def region_note(number: str, carrier_code: str, country: str) -> str | None:
     if served is None or code in served:
         return None
     matches = [m for m in carriers.detect(number) if m.carrier.code == carrier.code]
-    if any(m.format_name.startswith("UPU S10") for m in matches):
+    if any(m.country for m in matches):  # read through its issuing country: S10 post
         return None
     where = S10_COUNTRIES.get(code, code)
     return (
