@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from tests.bots.discord.fake_discord import APP_ID, FakeDiscord, Request
+from tests.bots.processes import start_bot
 
 ALICE = 900_000_000_000_000_555
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
@@ -63,8 +62,8 @@ async def test_the_real_process_answers_track_on_a_fake_discord(
 ) -> None:
     fake = ReadyDiscord(members=[(ALICE, "alice")])
     await fake.start()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
-    env.update(
+    process = await start_bot(
+        tmp_path,
         PARCELBOT_DISCORD_TOKEN=TOKEN,
         PARCELBOT_DISCORD_API_BASE_URL=fake.api_base,
         PARCELBOT_DISCORD_GATEWAY_URL=fake.gateway_url,
@@ -72,17 +71,6 @@ async def test_the_real_process_answers_track_on_a_fake_discord(
         PARCELBOT_HEALTH_PORT=str(free_tcp_port),
         PARCELBOT_LOG_FORMAT="json",
         PARCELBOT_LOG_LEVEL="DEBUG",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots",
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
     try:
         synced = await wait_for(fake, lambda r: r.method == "PUT", 60)

@@ -4,9 +4,7 @@ alert is on its way: the send finishes and is marked before the process exits, c
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,6 +13,7 @@ from core.models import (
     Platform,
 )
 from storage.db import Database
+from tests.bots.processes import start_bot
 from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.outbox_helpers import queue_alerts
 
@@ -32,25 +31,14 @@ async def test_sigterm_finishes_the_send_in_flight_and_exits_cleanly(tmp_path: P
     await _seed(database)
     api = FakeBotApi()
     gate = api.hold("sendMessage")
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
-    env.update(
-        PARCELBOT_TELEGRAM_TOKEN=TOKEN,
-        PARCELBOT_DB=str(database),
-        PARCELBOT_POLL_INTERVAL="3600",
-        PARCELBOT_LOG_LEVEL="INFO",
-    )
     async with api.serve():
-        env["PARCELBOT_TELEGRAM_API_BASE_URL"] = api.base_url
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bots",
-            "run",
-            cwd=tmp_path,
-            env=env,
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
+        process = await start_bot(
+            tmp_path,
+            PARCELBOT_TELEGRAM_TOKEN=TOKEN,
+            PARCELBOT_DB=str(database),
+            PARCELBOT_POLL_INTERVAL="3600",
+            PARCELBOT_LOG_LEVEL="INFO",
+            PARCELBOT_TELEGRAM_API_BASE_URL=api.base_url,
         )
         try:
             # The first alert is at the platform, not yet answered, when the stop comes.

@@ -4,37 +4,22 @@ one sentence and never the token; an unreachable Bot API is waited out, not a re
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
+from tests.bots.processes import start_bot
 from tests.bots.telegram.fake_bot_api import FakeBotApi
 
 WRONG_TOKEN = "123456789:AAwrongSecretPartThatMustNeverBePrinted01"
 
 
-def _env(tmp_path: Path, base_url: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
-    env.update(
+async def _start(tmp_path: Path, base_url: str) -> asyncio.subprocess.Process:
+    return await start_bot(
+        tmp_path,
         PARCELBOT_DB=str(tmp_path / "startup.sqlite3"),
         PARCELBOT_TELEGRAM_TOKEN=WRONG_TOKEN,
         PARCELBOT_TELEGRAM_API_BASE_URL=base_url,
-    )
-    return env
-
-
-async def _start(tmp_path: Path, base_url: str) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bots",
-        "run",
-        env=_env(tmp_path, base_url),
-        cwd=tmp_path,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
     )
 
 
