@@ -15,17 +15,8 @@ from typing import Any
 import httpx
 from aiolimiter import AsyncLimiter
 
-from core.errors import (
-    ProviderAuthError,
-    ProviderError,
-    ProviderUnavailable,
-    TrackingError,
-)
-from core.models import (
-    Shipment,
-    TrackBatch,
-    TrackRequest,
-)
+from core.errors import ProviderAuthError, ProviderError, ProviderUnavailable, TrackingError
+from core.models import Shipment, TrackBatch, TrackRequest
 from core.ports import Clock
 from core.providers._common import (
     chunked,

@@ -6,25 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from core.models import (
-    Eta,
-    Shipment,
-    Status,
-    TrackingEvent,
-    TrackingNumber,
-    TrackRequest,
-)
-from core.providers._common import (
-    carrier_eta,
-    join_parts,
-    text_of,
-    timeline,
-)
+from core.models import Eta, Shipment, Status, TrackingEvent, TrackingNumber, TrackRequest
+from core.providers._common import carrier_eta, join_parts, text_of, timeline
 from core.providers.aftership.units import PROVIDER, carrier_from_slug, map_tag
-from core.providers.http import (
-    parse_time,
-    proof_from_text,
-)
+from core.providers.http import parse_time, proof_from_text
 
 __all__ = ["parse_tracking"]
 

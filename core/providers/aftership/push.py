@@ -9,15 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from core.models import (
-    Shipment,
-    TrackingNumber,
-    TrackRequest,
-)
-from core.providers._common import (
-    decode_push,
-    text_of,
-)
+from core.models import Shipment, TrackingNumber, TrackRequest
+from core.providers._common import decode_push, text_of
 from core.providers.aftership.parse import parse_tracking
 from core.providers.aftership.units import carrier_from_slug
 

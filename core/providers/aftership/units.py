@@ -7,16 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.errors import (
-    CarrierNotDetected,
-    InvalidInput,
-    ProviderUnavailable,
-    TrackingError,
-)
-from core.models import (
-    IncidentReason,
-    Status,
-)
+from core.errors import CarrierNotDetected, InvalidInput, ProviderUnavailable, TrackingError
+from core.models import IncidentReason, Status
 
 __all__ = [
     "API_VERSION",
@@ -31,11 +23,8 @@ __all__ = [
 ]
 
 BASE_URL = "https://api.aftership.com/tracking"
-
 API_VERSION = "2025-04"
-
 MAX_BATCH = 25
-
 PROVIDER = "aftership"
 
 # Catalogue code → AfterShip courier slug; unlisted carriers are left to AfterShip's detection.
@@ -54,7 +43,6 @@ SLUGS: Mapping[str, str] = {
     "ontrac": "ontrac",
     "lasership": "lasership",
 }
-
 _SLUG_CARRIERS: Mapping[str, str] = {slug: code for code, slug in SLUGS.items()}
 
 
@@ -64,7 +52,6 @@ def carrier_from_slug(slug: str) -> str:
 
 
 _S = Status
-
 _R = IncidentReason
 
 TAG_MAP: Mapping[str, tuple[Status, IncidentReason | None]] = {

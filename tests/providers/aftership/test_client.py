@@ -31,11 +31,8 @@ from tests.providers.conftest import (
 from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply, load
 
 KEY = "asat_test"
-
 USPS = "9400111206206406260787"
-
 LIST = "/tracking/2025-04/trackings"
-
 TRACKING = load("aftership/get_tracking_2025-04.json")["body"]["data"]
 
 

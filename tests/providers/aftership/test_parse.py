@@ -7,10 +7,7 @@ from datetime import UTC, datetime
 
 from core.models import IncidentReason, ProofKind, Status
 from core.providers import aftership as af
-from tests.providers.conftest import (
-    assert_delivered,
-    req,
-)
+from tests.providers.conftest import assert_delivered, req
 from tests.providers.fake_server import load
 
 USPS = "9400111206206406260787"

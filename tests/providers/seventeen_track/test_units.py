@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.errors import (
-    InvalidInput,
-    ProviderAuthError,
-    RateLimited,
-)
+from core.errors import InvalidInput, ProviderAuthError, RateLimited
 from core.models import IncidentReason, Status
 from core.providers import seventeen_track as st
 
