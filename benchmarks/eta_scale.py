@@ -29,7 +29,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from core.eta.calendar import calendar_for_country
-from core.eta.model import EtaModel, Observation, ParcelDetails
+from core.eta.model import EtaModel
+from core.models import Observation, ParcelDetails
 
 REGIONS = [f"R{i:02d}" for i in range(27)]
 

@@ -30,11 +30,13 @@ __all__ = [
     "IncidentReason",
     "IndexedParcel",
     "MemberRoute",
+    "Observation",
     "Order",
     "OrderId",
     "OrderLink",
     "OrderStatus",
     "OutboxEntry",
+    "ParcelDetails",
     "ParcelView",
     "Platform",
     "Preference",
@@ -567,3 +569,37 @@ class MemberRoute:
     home_channel_id: int | None = None
     dm_closed: bool = False
     dm_notice_sent: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelDetails:
+    """What a shop knows about a parcel besides its regions; ``None`` means unknown.
+
+    Postcodes are read as prefixes, most significant digit first (Brazilian CEPs, US ZIP
+    codes and the like are geographic in their leading digits); ``origin_zip`` also stands in
+    for the sender, since one seller ships from one place. ``freight`` is what the buyer paid
+    for shipping (it follows distance and service), ``weight_g`` the total weight in grams.
+    """
+
+    origin_zip: str | None = None
+    destination_zip: str | None = None
+    freight: float | None = None
+    weight_g: float | None = None
+    items: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """One delivered parcel, what arrival estimates learn from (``core.eta``). Times are
+    aware; ``handed_over_at`` is the first carrier scan."""
+
+    carrier: str
+    service: str
+    origin: str
+    destination: str
+    ordered_at: datetime
+    handed_over_at: datetime | None
+    delivered_at: datetime
+    promised_by: datetime | None = None
+    details: ParcelDetails | None = None
+    """Postcodes, freight, weight and item count when the shop told us (sharper estimates)."""

@@ -8,7 +8,7 @@ library, ``core.models`` and ``core.replies`` (the platform-neutral ``Reply``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -22,6 +22,7 @@ from core.models import (
     GuildSettings,
     IndexedParcel,
     MemberRoute,
+    Observation,
     Order,
     OrderId,
     OrderLink,
@@ -46,6 +47,7 @@ __all__ = [
     "GuildStore",
     "KeyValueStore",
     "Notifier",
+    "ObservationRepository",
     "OrderIndex",
     "OrderLinkRepository",
     "OrderSource",
@@ -410,3 +412,22 @@ class GuildStore(Protocol):
     async def set_dm_state(self, user_id: int, *, closed: bool, notice_sent: bool) -> None: ...
 
     async def forget_member(self, user_id: int) -> int: ...
+
+
+class ObservationRepository(Protocol):
+    """Where delivered parcels are kept as history (``core.eta`` learns from it).
+
+    ``add`` stores a parcel once: with a ``key``, adding the same parcel again is ignored and
+    returns False. ``iter`` yields oldest first, in batches, so history never has to fit in
+    one query. ``forget`` removes what was learned from one parcel.
+    """
+
+    async def add(self, obs: Observation, key: ShipmentKey | None = None) -> bool: ...
+
+    async def all(self) -> list[Observation]: ...
+
+    def iter(self, batch: int = 500) -> AsyncIterator[Observation]: ...
+
+    async def count(self) -> int: ...
+
+    async def forget(self, key: ShipmentKey) -> int: ...

@@ -1,6 +1,6 @@
 """Delivered parcels kept as history for arrival estimates, on SQLite.
 
-Implements ``core.eta.model.ObservationRepository``.
+Implements ``core.ports.ObservationRepository``.
 
 An observation holds carrier, service, regions and four times, nothing about the buyer. The
 parcel it came from is remembered only as a SHA-256 digest of ``carrier:number``, enough to
@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.eta.model import Observation
-from core.models import ShipmentKey
+from core.models import Observation, ShipmentKey
 from storage.codec import opt_text, opt_time, time_from_text, time_to_text
 from storage.connection import SerialConnection
 

@@ -46,8 +46,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from core.eta.calendar import BusinessCalendar, calendar_for_country
-from core.eta.model import EtaConfig, EtaModel, Observation, ParcelDetails
-from core.models import Eta
+from core.eta.model import EtaConfig, EtaModel
+from core.models import Eta, Observation, ParcelDetails
 
 __all__ = [
     "BENCH_CARRIER",

@@ -3,11 +3,11 @@
 What lives here:
 
 - :mod:`core.eta.model` — ``EtaModel``: two stage distributions (order → delivery, first
-  carrier scan → delivery) learned online from every delivery, windows per parcel, the
-  ``Observation`` value and the ``ObservationRepository`` contract for delivered history.
+  carrier scan → delivery) learned online from every delivery, windows per parcel; it
+  learns from ``core.models.Observation`` rows kept behind ``core.ports.ObservationRepository``.
 - :mod:`core.eta.learn` — one stage's online learner: shrunk group levels, parcel effects and
   conformal windows from recent residuals.
-- :mod:`core.eta.effects` — parcel details (``ParcelDetails``) as effect keys.
+- :mod:`core.eta.effects` — parcel details (``core.models.ParcelDetails``) as effect keys.
 - :mod:`core.eta.stats` — quantile grids, the distribution shape estimates are read from.
 - :mod:`core.eta.calendar` — working-day arithmetic per carrier: weekends, holidays, zones.
 - :mod:`core.eta.priors` — carriers' published transit times, used before any history.

@@ -11,27 +11,11 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
-__all__ = ["ParcelDetails", "detail_keys"]
+from core.models import ParcelDetails
 
-
-@dataclass(frozen=True, slots=True)
-class ParcelDetails:
-    """What a shop knows about a parcel besides its regions; ``None`` means unknown.
-
-    Postcodes are read as prefixes, most significant digit first (Brazilian CEPs, US ZIP
-    codes and the like are geographic in their leading digits); ``origin_zip`` also stands in
-    for the sender, since one seller ships from one place. ``freight`` is what the buyer paid
-    for shipping (it follows distance and service), ``weight_g`` the total weight in grams.
-    """
-
-    origin_zip: str | None = None
-    destination_zip: str | None = None
-    freight: float | None = None
-    weight_g: float | None = None
-    items: int | None = None
+__all__ = ["detail_keys"]
 
 
 def _bin(value: float, step: float) -> str:

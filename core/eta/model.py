@@ -30,13 +30,12 @@ import functools
 import logging
 import statistics
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from typing import Protocol
 
 from core.eta.calendar import BusinessCalendar, calendar_for_country, resolve_zone
-from core.eta.effects import ParcelDetails, detail_keys
+from core.eta.effects import detail_keys
 from core.eta.learn import Facts, LearnerConfig, StageLearner
 from core.eta.priors import (
     GENERIC_PRIOR,
@@ -48,15 +47,19 @@ from core.eta.priors import (
     prior_index,
 )
 from core.eta.stats import Grid, cdf, lognormal_grid, quantile
-from core.models import Eta, EtaSource, Shipment, ShipmentKey, Status
+from core.models import (
+    Eta,
+    EtaSource,
+    Observation,
+    ParcelDetails,
+    Shipment,
+    Status,
+)
 
 __all__ = [
     "DEFAULT_CALENDAR",
     "EtaConfig",
     "EtaModel",
-    "Observation",
-    "ObservationRepository",
-    "ParcelDetails",
     "combine",
     "describe",
     "moved_days",
@@ -80,41 +83,6 @@ _COUNTRY_ZONES = {
 
 DEFAULT_CALENDAR = BusinessCalendar("", "UTC")
 """Monday to Friday in UTC, no holidays: for carriers whose country is unknown."""
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """One delivered parcel. Times are aware; ``handed_over_at`` is the first carrier scan."""
-
-    carrier: str
-    service: str
-    origin: str
-    destination: str
-    ordered_at: datetime
-    handed_over_at: datetime | None
-    delivered_at: datetime
-    promised_by: datetime | None = None
-    details: ParcelDetails | None = None
-    """Postcodes, freight, weight and item count when the shop told us (sharper estimates)."""
-
-
-class ObservationRepository(Protocol):
-    """Where delivered parcels are kept as history (storage implements this).
-
-    ``add`` stores a parcel once: with a ``key``, adding the same parcel again is ignored and
-    returns False. ``iter`` yields oldest first, in batches, so history never has to fit in
-    one query. ``forget`` removes what was learned from one parcel.
-    """
-
-    async def add(self, obs: Observation, key: ShipmentKey | None = None) -> bool: ...
-
-    async def all(self) -> list[Observation]: ...
-
-    def iter(self, batch: int = 500) -> AsyncIterator[Observation]: ...
-
-    async def count(self) -> int: ...
-
-    async def forget(self, key: ShipmentKey) -> int: ...
 
 
 # Parcel effects kept because dropping each one raised the pooled fold MAE of its stage

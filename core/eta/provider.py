@@ -15,10 +15,10 @@ from datetime import datetime
 
 from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
-from core.eta.model import EtaModel, ObservationRepository, combine, observation_from
+from core.eta.model import EtaModel, combine, observation_from
 from core.incidents import never_handed_over
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
-from core.ports import Clock, TrackingProvider
+from core.ports import Clock, ObservationRepository, TrackingProvider
 
 __all__ = ["EstimatingProvider"]
 

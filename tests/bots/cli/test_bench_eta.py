@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bots.cli import bench_eta
-from core.eta.model import EtaModel, Observation, ParcelDetails
-from core.models import Eta
+from core.eta.model import EtaModel
+from core.models import Eta, Observation, ParcelDetails
 
 COLUMNS = [
     "order_id",

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from core.eta.calendar import CALENDAR_DAYS
 from core.eta.effects import detail_keys
-from core.eta.model import EtaConfig, EtaModel, Observation, ParcelDetails
+from core.eta.model import EtaConfig, EtaModel
+from core.models import Observation, ParcelDetails
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 CARRIER = "acme"

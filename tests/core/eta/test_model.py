@@ -13,14 +13,21 @@ from core.eta.calendar import CALENDAR_DAYS, calendar_for_country
 from core.eta.model import (
     EtaConfig,
     EtaModel,
-    Observation,
     combine,
     describe,
     moved_days,
     observation_from,
 )
 from core.eta.priors import PRIORS, find_prior, normalise, prior_index
-from core.models import Eta, EtaSource, Shipment, Status, TrackingEvent, TrackingNumber
+from core.models import (
+    Eta,
+    EtaSource,
+    Observation,
+    Shipment,
+    Status,
+    TrackingEvent,
+    TrackingNumber,
+)
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 CARRIER = "acme"

@@ -10,8 +10,9 @@ import aiosqlite
 import pytest
 
 from core.eta.calendar import CALENDAR_DAYS
-from core.eta.model import EtaModel, Observation, ObservationRepository
-from core.models import EtaSource, ShipmentKey, TrackingNumber
+from core.eta.model import EtaModel
+from core.models import EtaSource, Observation, ShipmentKey, TrackingNumber
+from core.ports import ObservationRepository
 from storage.connection import SerialConnection
 from storage.migrations import apply_migrations
 from storage.observations import SqliteObservations
