@@ -110,11 +110,11 @@ def failure_sentence(err: BaseException, secrets: Sequence[str]) -> str:
 
 
 def _backup(database: str, path: str) -> int:
-    from storage.backup import BackupError, backup
+    import storage
 
     try:
-        size = backup(database, path)
-    except BackupError as err:
+        size = storage.backup(database, path)
+    except storage.BackupError as err:
         print(f"parcelbot: {err}", file=sys.stderr)
         return 1
     print(f"backed up {database} to {path} ({size} bytes)")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -29,14 +28,10 @@ from prometheus_client.registry import Collector
 from core.commands import CommandRouter
 from core.errors import TrackingError
 from core.flusher import FlushStats
-from core.models import ChatRef, Shipment
+from core.models import Backlog, ChatRef, PollStats, Shipment, ShopPush
+from core.ports import PushReceiver
 from core.replies import Reply
-from core.service import ParcelService, PollStats
-from storage.stats import Backlog
-
-if TYPE_CHECKING:
-    from bots.webhooks import WebhookSink
-    from core.providers import tiktok_shop
+from core.service import ParcelService
 
 __all__ = [
     "CONTENT_TYPE",
@@ -215,9 +210,9 @@ class MeteredRouter(CommandRouter):
 
 
 class MeteredSink:
-    """A ``WebhookSink`` that counts the alerts pushes queue, then hands on."""
+    """A ``PushReceiver`` that counts the alerts pushes queue, then hands on."""
 
-    def __init__(self, inner: WebhookSink, metrics: Metrics) -> None:
+    def __init__(self, inner: PushReceiver, metrics: Metrics) -> None:
         self._inner = inner
         self._metrics = metrics
 
@@ -226,8 +221,8 @@ class MeteredSink:
         self._metrics.alerts_queued.inc(alerts)
         return alerts
 
-    async def order_event(self, event: tiktok_shop.WebhookEvent) -> None:
-        await self._inner.order_event(event)
+    async def order_event(self, push: ShopPush) -> None:
+        await self._inner.order_event(push)
 
     async def tracking_stopped(self, number: str, carrier: str) -> str:
         return await self._inner.tracking_stopped(number, carrier)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage.stats import Backlog
+from core.models import Backlog
 
 __all__ = ["STALE_FACTOR", "Heartbeat", "Readiness", "database_reachable"]
 

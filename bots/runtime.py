@@ -48,12 +48,12 @@ from core.clock import DemoClock, SystemClock
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
-from core.models import Platform
+from core.models import Platform, PollStats
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
-from core.service import ParcelService, PollStats, ServiceConfig
-from storage.db import Database, inbox_path, open_inbox
+from core.service import ParcelService, ServiceConfig
+from storage import Database, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
 # used: a sandbox console needs none of them, and they are most of the start-up time.
@@ -63,10 +63,11 @@ if TYPE_CHECKING:
 
     from bots.telegram_bot import TelegramAdapter
     from bots.webhook_inbox import WebhookInbox
-    from bots.webhook_sink import ServiceSink
     from bots.webhooks import TelegramRoute, WebhookConfig, WebhookServer
     from core.providers.seventeen_track import SeventeenTrackClient
     from core.providers.tiktok_shop import TikTokShopClient
+    from core.pushes import Pushes
+    from core.shop_sync import ShopSync
 
 __all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
 
@@ -95,7 +96,8 @@ class Runtime:
     provider: TrackingProvider | None = None
     orders: OrderSource | None = None
     shop: TikTokShopClient | None = None
-    sink: ServiceSink | None = None
+    receiver: Pushes | None = None
+    shop_sync: ShopSync | None = None
     http: httpx.AsyncClient | None = None
     webhook_url: str = ""
     telegram_route: TelegramRoute | None = None
@@ -346,8 +348,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 async def _open_webhooks(
     runtime: Runtime, stack: contextlib.AsyncExitStack, provider: TrackingProvider
 ) -> None:
-    """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
-    port), entered on ``stack`` so they close with the runtime."""
+    """Where pushes go (``core.pushes``, ``core.shop_sync`` with a shop), the inbox worker
+    (with keys) and the webhook server (with a port), entered on ``stack`` so they close
+    with the runtime."""
     from bots.webhook_inbox import (
         AFTERSHIP,
         SEVENTEEN_TRACK,
@@ -357,9 +360,10 @@ async def _open_webhooks(
         order_events,
         tracking_pushes,
     )
-    from bots.webhook_sink import ServiceSink
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
     from core.providers.seventeen_track import SeventeenTrackClient
+    from core.pushes import Pushes
+    from core.shop_sync import ShopSync
 
     settings, db, clock = runtime.settings, runtime.db, runtime.clock
     restarter = None
@@ -367,8 +371,13 @@ async def _open_webhooks(
         restarter = next(
             (p for p in runtime.provider.providers if isinstance(p, SeventeenTrackClient)), None
         )
-    sink = runtime.sink = ServiceSink(
-        runtime.service, provider, db, clock, shop=runtime.shop, retracker=restarter
+    estimator = provider if isinstance(provider, EstimatingProvider) else None
+    if runtime.shop is not None:
+        runtime.shop_sync = ShopSync(
+            runtime.service, db, db.meta, clock, runtime.shop, max_batch=provider.max_batch
+        )
+    sink = runtime.receiver = Pushes(
+        runtime.service, db, estimator=estimator, retracker=restarter, shop=runtime.shop_sync
     )
     if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
@@ -466,13 +475,13 @@ async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[N
 
 def _add_order_sync(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
     """Keep the tracking-number index current with a periodic order search (TikTok Shop)."""
-    sink, interval = runtime.sink, runtime.settings.tiktok_sync_interval
-    if runtime.shop is None or sink is None or interval <= 0:
+    sync_job, interval = runtime.shop_sync, runtime.settings.tiktok_sync_interval
+    if sync_job is None or interval <= 0:
         return
 
     async def sync() -> None:
         try:
-            await sink.sync_orders()
+            await sync_job.sync_orders()
         except Exception as err:
             # ProviderError included: the client already logged the failure once.
             log.warning("order index sync failed: %s", type(err).__name__)

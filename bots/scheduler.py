@@ -18,8 +18,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.errors import StorageUnavailable
 from core.flusher import FlushStats
+from core.models import PollStats
 from core.ports import Notifier
-from core.service import ParcelService, PollStats
+from core.service import ParcelService
 
 __all__ = ["build_scheduler", "delivering"]
 

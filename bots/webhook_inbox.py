@@ -1,10 +1,11 @@
 """The background half of webhook delivery: stored pushes processed after the answer.
 
 ``bots.webhooks`` answers a TikTok Shop push (and, with keys, a 17TRACK or AfterShip tracking
-push) as soon as :meth:`WebhookInbox.accept` has committed it to the database
-(``storage.inbox``); this worker then hands it to its handler. Tracking pushes are processed
-in batches (``tracking_pushes``): every due push in a round goes through the poll path at
-once, one transaction for all of them.
+push) as soon as :meth:`WebhookInbox.accept` has committed it to the database (a
+``core.ports.PushStore``: ``storage.inbox`` in production); this worker then hands it to its
+handler, parsed by the provider's pure functions. Tracking pushes are processed in batches
+(``tracking_pushes``): every due push in a round goes through the poll path at once, one
+transaction for all of them.
 Guarantees:
 
 - **Nothing accepted is lost.** A push is answered 200 only after its row is committed. The
@@ -12,7 +13,8 @@ Guarantees:
   pending and it is processed at the next start (``running`` drains the inbox first).
 - **At least once, in practice once.** A push is handled again only when the process died
   after its handler ran and before ``mark_done`` committed. Handlers must tolerate that
-  (``ServiceSink.order_event`` re-reads the order and upserts, so a repeat changes nothing).
+  (``core.shop_sync.ShopSync.order_event`` re-reads the order and upserts, so a repeat
+  changes nothing).
   The inbox is unique per notification id, so TikTok re-sending the same push is no repeat.
 - **Failures are retried, never dropped.** A failing handler is retried with exponential
   backoff (``retry_base`` doubling up to ``retry_max``) until it succeeds. Only a stored body
@@ -29,13 +31,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from bots.webhooks import WebhookSink
 from core.cooperative import Breather
 from core.guards import retry_backoff
-from core.models import Shipment
-from core.ports import Clock
+from core.models import Shipment, StoredPush
+from core.ports import Clock, PushReceiver, PushStore
 from core.providers import aftership, seventeen_track, tiktok_shop
-from storage.inbox import InboxItem, SqliteInbox
 
 __all__ = [
     "AFTERSHIP",
@@ -57,7 +57,7 @@ TIKTOK = "tiktok_shop"
 Handler = Callable[[bytes], Awaitable[None]]
 """Processes one stored push body; raises to have it retried later."""
 
-BatchHandler = Callable[[Sequence[InboxItem]], Awaitable[None]]
+BatchHandler = Callable[[Sequence[StoredPush]], Awaitable[None]]
 """Processes several stored pushes of one provider at once; raises to have them retried."""
 
 SEVENTEEN_TRACK = "17track"
@@ -67,7 +67,7 @@ AFTERSHIP = "aftership"
 """The provider name AfterShip tracking pushes are stored under."""
 
 
-def order_events(sink: WebhookSink) -> Handler:
+def order_events(sink: PushReceiver) -> Handler:
     """The handler for stored TikTok Shop pushes: decode, then ``sink.order_event``."""
 
     async def handle(body: bytes) -> None:
@@ -77,16 +77,16 @@ def order_events(sink: WebhookSink) -> Handler:
             # It was decoded before it was stored, so this cannot heal by retrying.
             log.error("a stored TikTok Shop push cannot be decoded; it is dropped")
             return
-        await sink.order_event(event)
+        await sink.order_event(tiktok_shop.shop_push(event))
 
     return handle
 
 
-def tracking_pushes(sink: WebhookSink) -> BatchHandler:
+def tracking_pushes(sink: PushReceiver) -> BatchHandler:
     """The handler for stored 17TRACK and AfterShip tracking pushes: decode each, then hand
     every snapshot of the batch to ``sink.ingest`` at once (one pass through the poll path)."""
 
-    async def handle(items: Sequence[InboxItem]) -> None:
+    async def handle(items: Sequence[StoredPush]) -> None:
         shipments: list[Shipment] = []
         breathe = Breather()
         for item in items:
@@ -105,7 +105,7 @@ def tracking_pushes(sink: WebhookSink) -> BatchHandler:
     return handle
 
 
-def _tracking_snapshot(item: InboxItem) -> Shipment | None:
+def _tracking_snapshot(item: StoredPush) -> Shipment | None:
     """The snapshot a stored tracking push carries, as of when it was received."""
     if item.provider == SEVENTEEN_TRACK:
         return seventeen_track.parse_push(item.body).shipment(now=item.received_at)
@@ -131,7 +131,7 @@ class Inboxes:
         raise LookupError(f"no inbox takes {provider} pushes")
 
 
-def _alone(handler: BatchHandler, item: InboxItem) -> Handler:
+def _alone(handler: BatchHandler, item: StoredPush) -> Handler:
     """``handler`` for ``item`` by itself, as a one-push handler."""
 
     async def handle(_body: bytes) -> None:
@@ -151,7 +151,7 @@ class WebhookInbox:
 
     def __init__(
         self,
-        store: SqliteInbox,
+        store: PushStore,
         clock: Clock,
         handlers: Mapping[str, Handler],
         *,
@@ -222,7 +222,7 @@ class WebhookInbox:
                 items = await self._store.due(self._clock.now(), self._batch)
                 if not items:
                     return done
-                batched: dict[str, list[InboxItem]] = {}
+                batched: dict[str, list[StoredPush]] = {}
                 for item in items:
                     if item.provider in self._batch_handlers:
                         batched.setdefault(item.provider, []).append(item)
@@ -231,7 +231,7 @@ class WebhookInbox:
                 for provider, group in batched.items():
                     done += await self._process_batch(self._batch_handlers[provider], group)
 
-    async def _process_batch(self, handler: BatchHandler, items: list[InboxItem]) -> int:
+    async def _process_batch(self, handler: BatchHandler, items: list[StoredPush]) -> int:
         """Process ``items`` in one call; if that fails, one at a time, so that one bad push
         is retried alone and the others are not held back by it."""
         try:
@@ -251,7 +251,7 @@ class WebhookInbox:
         await self._store.mark_done_many([item.id for item in items], self._clock.now())
         return len(items)
 
-    async def _process(self, item: InboxItem, handler: Handler | None = None) -> int:
+    async def _process(self, item: StoredPush, handler: Handler | None = None) -> int:
         handler = handler or self._handlers.get(item.provider)
         try:
             if handler is None:

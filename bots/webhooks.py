@@ -1,17 +1,18 @@
-"""Incoming pushes from 17TRACK, AfterShip and TikTok Shop (aiohttp).
+"""Incoming pushes from 17TRACK, AfterShip and TikTok Shop (aiohttp): verify → parse → call.
 
 Every push is read as raw bytes, size-checked, verified in constant time against its
-provider's signature scheme, de-duplicated by notification id and only then parsed. Tracking
-pushes become ``Shipment`` snapshots handed to ``WebhookSink.ingest`` — the same path as a
-poll, so alerts fire within seconds. A 17TRACK ``TRACKING_STOPPED`` push goes to
-``WebhookSink.tracking_stopped``, so a followed parcel is restarted or polled again, never
-silently dropped. TikTok Shop order events go to ``WebhookSink.order_event`` (TikTok sends
-no tracking events: the order is re-read instead).
+provider's signature scheme, de-duplicated by notification id and only then parsed by its
+provider's pure functions; what to do with it is the core's (``core.ports.PushReceiver``,
+``core.pushes``). Tracking pushes become ``Shipment`` snapshots handed to ``ingest`` — the
+same path as a poll, so alerts fire within seconds. A 17TRACK ``TRACKING_STOPPED`` push goes
+to ``tracking_stopped``, so a followed parcel is restarted or polled again, never silently
+dropped. TikTok Shop events become a ``ShopPush`` for ``order_event`` (TikTok sends no
+tracking events: the order is re-read instead).
 
 With an inbox that handles them, 17TRACK and AfterShip tracking pushes take the same road:
-stored, answered "accepted", then processed in batches through one ``WebhookSink.ingest``
-call each, like a poll cycle — a burst after a carrier's outage is acknowledged as fast as it
-can be stored. A 17TRACK ``TRACKING_STOPPED`` push is still handled in the request.
+stored, answered "accepted", then processed in batches through one ``ingest`` call each,
+like a poll cycle — a burst after a carrier's outage is acknowledged as fast as it can be
+stored. A 17TRACK ``TRACKING_STOPPED`` push is still handled in the request.
 
 TikTok Shop asks for a quick 200 (providers.md §1.7, "Return 200 quickly"; its retry policy
 is not documented, so a slow answer may be retried or dropped), while processing an event
@@ -23,11 +24,11 @@ and, after a crash, at the next start. A push the inbox cannot store is answered
 TikTok sends it again. Without an inbox the event is processed inside the request.
 
 A snapshot whose carrier the provider did not name is still handed on (carrier ""): the
-sink tells the carrier from the number.
+core tells the carrier from the number.
 
 Answers: 200 processed, accepted, duplicate, ignored (or what ``tracking_stopped`` did:
 retracked, polling); 400 malformed; 401 bad or missing signature;
-404 provider not configured; 413 body too large; 500 the sink failed (the provider retries).
+404 provider not configured; 413 body too large; 500 processing failed (the provider retries).
 
 When Telegram runs in webhook mode the same server takes its updates at
 ``{prefix}/telegram``: the secret header is checked in constant time (401), the body
@@ -50,7 +51,7 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -59,8 +60,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
-from core.models import Shipment
-from core.ports import Clock, SeenPushes
+from core.ports import Clock, PushReceiver, SeenPushes
 from core.providers import aftership, seventeen_track, tiktok_shop
 
 __all__ = [
@@ -70,29 +70,11 @@ __all__ = [
     "TelegramRoute",
     "WebhookConfig",
     "WebhookServer",
-    "WebhookSink",
     "make_app",
     "serve",
 ]
 
 log = logging.getLogger(__name__)
-
-
-class WebhookSink(Protocol):
-    """Where verified pushes go (the service provides both)."""
-
-    async def ingest(self, shipments: Sequence[Shipment]) -> int:
-        """Store pushed snapshots like polled ones and queue their alerts; return alert count."""
-        ...
-
-    async def order_event(self, event: tiktok_shop.WebhookEvent) -> None:
-        """React to a TikTok Shop order/package event (re-read the order, update the index)."""
-        ...
-
-    async def tracking_stopped(self, number: str, carrier: str) -> str:
-        """17TRACK stopped following a number (carrier "" when it did not say which): keep a
-        followed parcel followed; return what was done (a short word for the response)."""
-        ...
 
 
 class NotificationInbox(Protocol):
@@ -186,7 +168,7 @@ class WebhookServer:
     def __init__(
         self,
         config: WebhookConfig,
-        sink: WebhookSink,
+        sink: PushReceiver,
         clock: Clock,
         *,
         monotonic: Callable[[], float] = time.monotonic,
@@ -355,7 +337,7 @@ class WebhookServer:
             return await self._store("tiktok_shop", notification, body, self._inbox)
 
         async def work() -> str:
-            await self._sink.order_event(event)
+            await self._sink.order_event(tiktok_shop.shop_push(event))
             return "processed"
 
         return await self._deliver("tiktok_shop", notification, work)
@@ -455,7 +437,7 @@ SERVER_KEY = web.AppKey("webhooks", WebhookServer)
 
 def make_app(
     config: WebhookConfig,
-    sink: WebhookSink,
+    sink: PushReceiver,
     clock: Clock,
     *,
     telegram: TelegramRoute | None = None,

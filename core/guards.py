@@ -21,7 +21,7 @@ class SourceHealth:
     source (a ``track`` batch, an order lookup) and fails when it raises a ``ProviderError``
     (the HTTP layer's retries are already spent) or every number in it came back as one.
     Every path that calls a source reports here: polls, /track and refreshes, order lookups
-    and the webhook sink (``core.service.ParcelService.track_batch``). The clients' own
+    and the shop's order sync (``core.service.ParcelService.track_batch``). The clients' own
     ``core.providers.http.ProviderHealth`` logs at DEBUG only.
     """
 

@@ -17,6 +17,7 @@ __all__ = [
     "Alert",
     "AlertKind",
     "Attempts",
+    "Backlog",
     "Carrier",
     "CarrierMatch",
     "ChatRef",
@@ -39,16 +40,21 @@ __all__ = [
     "ParcelDetails",
     "ParcelView",
     "Platform",
+    "PollStats",
     "Preference",
     "ProofKind",
     "ProofOfDelivery",
     "Scope",
     "Shipment",
     "ShipmentKey",
+    "ShopPush",
+    "ShopPushKind",
     "SnapshotWrite",
     "Stage",
     "Status",
+    "StoredPush",
     "Subscription",
+    "SyncStats",
     "TrackBatch",
     "TrackRequest",
     "TrackingEvent",
@@ -603,3 +609,84 @@ class Observation:
     promised_by: datetime | None = None
     details: ParcelDetails | None = None
     """Postcodes, freight, weight and item count when the shop told us (sharper estimates)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PollStats:
+    """What one poll cycle (or one ``ingest``) did.
+
+    ``checked`` parcels were asked about, ``calls`` provider requests made, ``changed`` parcels
+    had new events, ``alerts`` outbox rows were queued, ``errors`` parcels could not be
+    refreshed, ``archived`` parcels went to the archive, ``skipped`` pushes were older than
+    what was stored.
+    """
+
+    checked: int = 0
+    changed: int = 0
+    alerts: int = 0
+    errors: int = 0
+    calls: int = 0
+    archived: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Work waiting now: alerts due for sending and parcels due for a check.
+
+    ``outbox_due`` counts unsent alerts whose next attempt is due, leaving out paused chats
+    (nothing can reach them) and alerts held for quiet hours or a retry later;
+    ``oldest_alert`` is when the oldest of them was queued. ``oldest_check`` is when the
+    most overdue parcel was due for a check (None: nothing is overdue).
+    """
+
+    outbox_due: int
+    oldest_alert: datetime | None
+    parcels_due: int
+    oldest_check: datetime | None
+
+
+class ShopPushKind(StrEnum):
+    """What a shop's push is about, in the core's words."""
+
+    ORDER = "order"
+    """An order or its packages changed (status, address, shipping, cancel, return)."""
+    DEAUTHORISED = "deauthorised"
+    """The seller withdrew the app's authorisation."""
+    AUTH_EXPIRING = "auth_expiring"
+    """The seller must authorise the app again soon."""
+    OTHER = "other"
+    """Anything else; nothing to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShopPush:
+    """A verified push from a shop: which orders and packages to read again."""
+
+    kind: ShopPushKind
+    shop_id: str = ""
+    order_ids: tuple[OrderId, ...] = ()
+    package_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPush:
+    """A verified push kept in the push inbox until processed (``attempts`` failed tries so
+    far). ``body`` is the raw bytes as received; ``received_at`` when it was stored."""
+
+    id: int
+    provider: str
+    notification_id: str
+    body: bytes = field(repr=False)
+    received_at: datetime
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SyncStats:
+    """What one search of the shop's updated orders did (``core.shop_sync``)."""
+
+    indexed: int = 0
+    new: int = 0
+    registered: int = 0
+    alerts: int = 0

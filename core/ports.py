@@ -3,15 +3,16 @@
 Tracking sources and shops (``core.providers``), storage (``storage``) and the chat adapters
 (``bots``) meet the core here. Each docstring says what an implementer must guarantee; the
 value objects they exchange live in ``core.models``. This module imports only the standard
-library, ``core.models`` and ``core.replies`` (the platform-neutral ``Reply``).
+library, ``core.models``, ``core.errors`` and ``core.replies`` (the platform-neutral ``Reply``).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from core.errors import TrackingError
 from core.models import (
     Attempts,
     ChatRef,
@@ -28,12 +29,16 @@ from core.models import (
     OrderLink,
     OutboxEntry,
     ParcelView,
+    PollStats,
     Scope,
     Shipment,
     ShipmentKey,
+    ShopPush,
     SnapshotWrite,
+    StoredPush,
     Subscription,
     TrackBatch,
+    TrackingNumber,
     TrackRequest,
 )
 from core.replies import Reply
@@ -43,6 +48,7 @@ __all__ = [
     "ChatRepository",
     "ChatUnreachable",
     "Clock",
+    "Estimator",
     "GroupSwitch",
     "GuildStore",
     "KeyValueStore",
@@ -52,12 +58,21 @@ __all__ = [
     "OrderLinkRepository",
     "OrderSource",
     "OutboxRepository",
+    "ParcelRefresh",
     "ProactiveChats",
     "ProactiveOutbox",
     "ProactiveShipments",
+    "PushReceiver",
+    "PushStore",
     "ReadViews",
+    "Retracker",
     "SeenPushes",
     "ShipmentRepository",
+    "ShopEvents",
+    "ShopIndexEntry",
+    "ShopOrderPage",
+    "ShopPackage",
+    "ShopSource",
     "Store",
     "SubscriptionRepository",
     "TrackingProvider",
@@ -291,6 +306,11 @@ class OrderLinkRepository(Protocol):
         """Per parcel, the chat keys whose linked order promised a date, and the date."""
         ...
 
+    async def update_promises(self, promises: Mapping[str, datetime]) -> int:
+        """A shop's newer promised date for the links to these numbers (by number); return
+        how many links changed."""
+        ...
+
 
 class OrderIndex(Protocol):
     """The shop's tracking number → order index, kept current by order webhooks and searches.
@@ -301,6 +321,15 @@ class OrderIndex(Protocol):
 
     async def find(self, number: str) -> IndexedParcel | None:
         """The order a tracking number ships, or None when the index does not know it."""
+        ...
+
+    async def known(self, numbers: Sequence[str]) -> set[str]:
+        """The numbers among ``numbers`` that the index holds."""
+        ...
+
+    async def upsert(self, entries: Sequence[IndexedParcel]) -> list[TrackingNumber]:
+        """Add or update rows in one transaction (an empty carrier or package id never
+        replaces a known one); return the numbers that were new, in the order given."""
         ...
 
 
@@ -431,3 +460,179 @@ class ObservationRepository(Protocol):
     async def count(self) -> int: ...
 
     async def forget(self, key: ShipmentKey) -> int: ...
+
+
+class ParcelRefresh(Protocol):
+    """The refresh pipeline's entry points for snapshots that did not come from a poll
+    (pushes, shop parcels). ``ParcelService`` provides them.
+
+    Guarantees: ``ingest`` stores snapshots exactly as a poll would (enrichment, alerts,
+    outbox, one transaction) and never raises for one snapshot's content; ``track_batch``
+    counts the call towards the source's outage record and raises its ``ProviderError``;
+    ``push_stopped`` returns the followed, unfinished parcels it put back on polling.
+    """
+
+    async def ingest(self, shipments: Sequence[Shipment], *, webhook: bool = True) -> PollStats: ...
+
+    async def track_batch(self, requests: Sequence[TrackRequest]) -> TrackBatch: ...
+
+    async def push_stopped(self, keys: Sequence[ShipmentKey]) -> list[ShipmentKey]: ...
+
+
+class Estimator(Protocol):
+    """Gives snapshots their arrival window (``core.eta.provider.EstimatingProvider``).
+
+    ``enrich`` returns one snapshot per input, in order, and learns from the delivered ones.
+    """
+
+    async def enrich(self, shipments: Sequence[Shipment]) -> list[Shipment]: ...
+
+
+class Retracker(Protocol):
+    """A tracking source that can restart numbers it stopped following (17TRACK)."""
+
+    async def retrack(
+        self, requests: Sequence[TrackRequest]
+    ) -> Mapping[ShipmentKey, TrackingError | None]:
+        """None per number tracked again, else why not; raises ``ProviderError`` when the
+        whole call failed."""
+        ...
+
+
+class ShopIndexEntry(Protocol):
+    """One (tracking number, order, package) a shop's order search returned."""
+
+    @property
+    def number(self) -> TrackingNumber: ...
+
+    @property
+    def carrier(self) -> str:
+        """Our carrier code, "" when the shop's shipping provider is not one we know."""
+        ...
+
+    @property
+    def shop_id(self) -> str: ...
+
+    @property
+    def order_id(self) -> OrderId: ...
+
+    @property
+    def package_id(self) -> str: ...
+
+
+class ShopOrderPage(Protocol):
+    """One page of a shop's order search: its index rows and the next page's token ("" at
+    the end)."""
+
+    @property
+    def entries(self) -> Sequence[ShopIndexEntry]: ...
+
+    @property
+    def next_page_token(self) -> str: ...
+
+
+class ShopPackage(Protocol):
+    """A shop's package: its tracking number ("" before shipping), carrier and orders."""
+
+    @property
+    def package_id(self) -> str: ...
+
+    @property
+    def number(self) -> TrackingNumber: ...
+
+    @property
+    def carrier(self) -> str: ...
+
+    @property
+    def order_ids(self) -> tuple[OrderId, ...]: ...
+
+
+class ShopSource(OrderSource, Protocol):
+    """A shop whose orders can be searched by update time and whose packages can be read
+    (TikTok Shop). Failures raise ``ProviderError`` subclasses.
+
+    ``search_page`` returns orders updated in ``[updated_from, updated_to)``; a page token
+    may expire (then the search starts again from its first page).
+    """
+
+    @property
+    def shop_id(self) -> str:
+        """The shop this source reads ("" until it is known)."""
+        ...
+
+    async def get_package(self, package_id: str) -> ShopPackage: ...
+
+    async def search_page(
+        self,
+        *,
+        updated_from: datetime,
+        updated_to: datetime | None = None,
+        page_size: int = 50,
+        page_token: str = "",
+    ) -> ShopOrderPage: ...
+
+
+class ShopEvents(Protocol):
+    """What reacts to a shop's push (``core.shop_sync.ShopSync``)."""
+
+    async def order_event(self, push: ShopPush) -> None:
+        """Read again what the push is about and refresh its parcels; raises
+        ``ProviderError`` when the shop or the tracking source fails as a whole."""
+        ...
+
+
+class PushReceiver(Protocol):
+    """Where verified, parsed pushes go (``core.pushes.Pushes``)."""
+
+    async def ingest(self, shipments: Sequence[Shipment]) -> int:
+        """Store pushed snapshots like polled ones and queue their alerts; return how many
+        alerts were queued. A snapshot with carrier "" gets one told from its number."""
+        ...
+
+    async def order_event(self, push: ShopPush) -> None:
+        """React to a shop's order or package push (re-read the order, update the index)."""
+        ...
+
+    async def tracking_stopped(self, number: str, carrier: str) -> str:
+        """A tracking source stopped following a number (carrier "" when it did not say
+        which): keep a followed parcel followed; return what was done ("ignored",
+        "retracked", "polling")."""
+        ...
+
+
+class PushStore(Protocol):
+    """The durable push inbox (``storage.inbox``): verified pushes kept from the moment they
+    are accepted until processed, unique per (provider, notification id).
+
+    Guarantees: ``add_many`` commits every row before it returns; a row marked done is never
+    returned by ``due`` again and keeps only its id (for de-duplication) until ``purge``.
+    """
+
+    async def add_many(
+        self, notifications: Sequence[tuple[str, str, bytes]], now: datetime
+    ) -> list[bool]:
+        """Store (provider, notification id, body) rows, due at once; per row, False when it
+        was already there (or earlier in the list)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[StoredPush]:
+        """Unprocessed pushes whose next attempt is due, oldest first."""
+        ...
+
+    async def mark_done(self, item_id: int, now: datetime) -> None: ...
+
+    async def mark_done_many(self, item_ids: Sequence[int], now: datetime) -> None: ...
+
+    async def mark_failed(self, item_id: int, retry_at: datetime) -> None:
+        """Count a failed attempt and try again at ``retry_at``."""
+        ...
+
+    async def pending_count(self) -> int: ...
+
+    async def next_attempt(self) -> datetime | None:
+        """When the earliest unprocessed push is due (None: nothing waits)."""
+        ...
+
+    async def purge(self, done_before: datetime) -> int:
+        """Forget pushes processed before ``done_before``; return how many went."""
+        ...

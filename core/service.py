@@ -90,6 +90,7 @@ from core.models import (
     Order,
     OrderId,
     OrderLink,
+    PollStats,
     Preference,
     Scope,
     Shipment,
@@ -123,7 +124,7 @@ from core.replies import (
 )
 from core.report import evidence_pack, history_reply
 
-__all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
+__all__ = ["FlushStats", "ParcelService", "ServiceConfig", "Store"]
 
 log = logging.getLogger(__name__)
 
@@ -194,25 +195,6 @@ class ServiceConfig:
     More than ``fail_after_calls``: a source coming back is often flaky at first, and one
     lucky call between failures says nothing. At ~1 failed call in 120 five in a row are
     the norm (96 %), so recovery is reported promptly; a source that alternates stays failing."""
-
-
-@dataclass(frozen=True, slots=True)
-class PollStats:
-    """What one poll cycle (or one ``ingest``) did.
-
-    ``checked`` parcels were asked about, ``calls`` provider requests made, ``changed`` parcels
-    had new events, ``alerts`` outbox rows were queued, ``errors`` parcels could not be
-    refreshed, ``archived`` parcels went to the archive, ``skipped`` pushes were older than
-    what was stored.
-    """
-
-    checked: int = 0
-    changed: int = 0
-    alerts: int = 0
-    errors: int = 0
-    calls: int = 0
-    archived: int = 0
-    skipped: int = 0
 
 
 @runtime_checkable
@@ -916,8 +898,8 @@ class ParcelService:
     async def track_batch(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         """Ask the tracking provider once about ``requests``, counting the call per source.
 
-        For adapters that ask the provider outside ``poll_due`` and ``track`` (the webhook
-        sink registering shop parcels), so that every call feeds the one outage report
+        For parts that ask the provider outside ``poll_due`` and ``track`` (``core.shop_sync``
+        registering shop parcels), so that every call feeds the one outage report
         (``SourceHealth``). Raises the provider's ``ProviderError`` when the call failed.
         """
         try:

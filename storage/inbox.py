@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from core.models import StoredPush
 from storage.codec import time_from_text, time_to_text
 from storage.connection import SerialConnection
 
-__all__ = ["InboxItem", "SqliteInbox"]
+__all__ = ["SqliteInbox"]
 
 _INSERT = (
     "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, next_attempt_at) "
@@ -25,22 +25,10 @@ _INSERT = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class InboxItem:
-    """One notification waiting to be processed (``attempts`` failed tries so far)."""
-
-    id: int
-    provider: str
-    notification_id: str
-    body: bytes = field(repr=False)
-    received_at: datetime
-    attempts: int = 0
-
-
-def _item(row: Sequence[object]) -> InboxItem:
+def _item(row: Sequence[object]) -> StoredPush:
     item_id, provider, notification_id, body, received_at, attempts = row
     raw = body if isinstance(body, bytes) else str(body or "").encode()
-    return InboxItem(
+    return StoredPush(
         id=int(str(item_id)),
         provider=str(provider),
         notification_id=str(notification_id),
@@ -51,7 +39,7 @@ def _item(row: Sequence[object]) -> InboxItem:
 
 
 class SqliteInbox:
-    """The webhook inbox on SQLite; unique per (provider, notification id)."""
+    """``core.ports.PushStore`` on SQLite; unique per (provider, notification id)."""
 
     def __init__(self, conn: SerialConnection) -> None:
         self._conn = conn
@@ -85,7 +73,7 @@ class SqliteInbox:
 
         return await self._conn.run_transaction(insert)
 
-    async def due(self, now: datetime, limit: int) -> list[InboxItem]:
+    async def due(self, now: datetime, limit: int) -> list[StoredPush]:
         """Unprocessed notifications whose next attempt is due, oldest first."""
         rows = await self._conn.read(
             "SELECT id, provider, notification_id, body, received_at, attempts "

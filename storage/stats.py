@@ -6,29 +6,13 @@ Read-only queries on the shared connection; each is one indexed scan of the rows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
+from core.models import Backlog
 from storage.codec import time_to_text
 from storage.connection import SerialConnection
 
-__all__ = ["Backlog", "SqliteStats"]
-
-
-@dataclass(frozen=True, slots=True)
-class Backlog:
-    """Work waiting now: alerts due for sending and parcels due for a check.
-
-    ``outbox_due`` counts unsent alerts whose next attempt is due, leaving out paused chats
-    (nothing can reach them) and alerts held for quiet hours or a retry later;
-    ``oldest_alert`` is when the oldest of them was queued. ``oldest_check`` is when the
-    most overdue parcel was due for a check (None: nothing is overdue).
-    """
-
-    outbox_due: int
-    oldest_alert: datetime | None
-    parcels_due: int
-    oldest_check: datetime | None
+__all__ = ["SqliteStats"]
 
 
 class SqliteStats:

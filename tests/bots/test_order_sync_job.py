@@ -16,8 +16,8 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bots.runtime import _add_order_sync, open_runtime
-from bots.webhook_sink import SYNC_KEY, SYNC_PAGE_KEY
 from core.clock import SystemClock
+from core.shop_sync import SYNC_KEY, SYNC_PAGE_KEY
 from tests.bots.test_runtime import LiveTikTok, live_settings
 from tests.providers.fake_17track import Fake17Track
 from tests.providers.fake_server import FakeServer, Recorded, json_reply, load

@@ -15,11 +15,11 @@ from bots.runtime import open_runtime
 from bots.settings import load_settings
 from bots.webhook_inbox import SEVENTEEN_TRACK, WebhookInbox, tracking_pushes
 from bots.webhooks import WebhookConfig, make_app, serve
-from core.models import ShipmentKey, Subscription
+from core.models import ShipmentKey, StoredPush, Subscription
 from core.providers import seventeen_track
 from storage.db import inbox_path
-from storage.inbox import InboxItem, SqliteInbox
-from tests.bots.test_webhook_sink import (
+from storage.inbox import SqliteInbox
+from tests.core.test_pushes import (
     NOW,
     NUMBER,
     PUSH_BODY,
@@ -32,7 +32,7 @@ from tests.bots.test_webhook_sink import (
 )
 from tests.fakes import chat
 
-__all__ = ["world"]  # the fixture, shared with the sink's tests
+__all__ = ["world"]  # the fixture, shared with the tests of core.pushes
 
 
 def _pending_rows(path: object) -> list[tuple[str, object]]:
@@ -52,10 +52,10 @@ async def test_a_tracking_push_is_committed_before_the_answer_and_processed_late
         world.db.inbox,
         world.clock,
         {},
-        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.sink)},
+        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
     )
     app = make_app(
-        WebhookConfig(seventeen_track_key=PUSH_KEY), world.sink, world.clock, inbox=inbox
+        WebhookConfig(seventeen_track_key=PUSH_KEY), world.pushes, world.clock, inbox=inbox
     )
     body = resigned(lambda doc: doc.update(extra=1))
     sign = seventeen_track.push_signature(PUSH_KEY, body)
@@ -100,7 +100,7 @@ async def test_a_burst_is_stored_in_few_commits_and_handled_in_one_batch(world: 
     counting = _CountingInbox(world.db.inbox)
     batches: list[list[str]] = []
 
-    async def handler(items: Sequence[InboxItem]) -> None:
+    async def handler(items: Sequence[StoredPush]) -> None:
         batches.append([item.notification_id for item in items])
 
     inbox = WebhookInbox(
@@ -125,7 +125,7 @@ async def test_a_burst_is_stored_in_few_commits_and_handled_in_one_batch(world: 
 async def test_a_failing_batch_is_retried_push_by_push(world: World) -> None:
     handled: list[str] = []
 
-    async def handler(items: Sequence[InboxItem]) -> None:
+    async def handler(items: Sequence[StoredPush]) -> None:
         if any(item.notification_id == "bad" for item in items):
             raise RuntimeError("cannot process")
         handled.extend(item.notification_id for item in items)

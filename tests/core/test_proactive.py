@@ -21,6 +21,7 @@ from core.models import (
     AlertKind,
     ChatSettings,
     IncidentReason,
+    PollStats,
     Preference,
     ShipmentKey,
     Status,
@@ -30,7 +31,7 @@ from core.models import (
 from core.preferences import quiet_until
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SAMPLES, SandboxProvider, SandboxShop, Scenario, build_shipment
-from core.service import ParcelService, PollStats, ServiceConfig
+from core.service import ParcelService, ServiceConfig
 from storage.db import Database
 from tests.core.proactive_helpers import RecordingProvider, TimedNotifier, outbox_rows, walk
 from tests.fakes import FakeClock, chat

@@ -1,4 +1,4 @@
-"""The webhook endpoints over real HTTP: signatures, limits, dedupe, feeding the sink."""
+"""The webhook endpoints over real HTTP: signatures, limits, dedupe, feeding the receiver."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import pytest
 from aiohttp import web
 
 from bots.webhooks import SERVER_KEY, WebhookConfig, make_app
-from core.models import Shipment, Status
+from core.models import OrderId, Shipment, ShopPush, ShopPushKind, Status
 from core.ports import SeenPushes
-from core.providers import aftership, seventeen_track, tiktok_shop
+from core.providers import aftership, seventeen_track
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.providers.fake_server import load
@@ -39,7 +39,7 @@ CONFIG = WebhookConfig(
 @dataclass
 class RecordingSink:
     shipments: list[Shipment] = field(default_factory=list)
-    events: list[tiktok_shop.WebhookEvent] = field(default_factory=list)
+    events: list[ShopPush] = field(default_factory=list)
     stopped: list[tuple[str, str]] = field(default_factory=list)
     fail_next: bool = False
 
@@ -50,8 +50,8 @@ class RecordingSink:
         self.shipments.extend(shipments)
         return 0
 
-    async def order_event(self, event: tiktok_shop.WebhookEvent) -> None:
-        self.events.append(event)
+    async def order_event(self, push: ShopPush) -> None:
+        self.events.append(push)
 
     async def tracking_stopped(self, number: str, carrier: str) -> str:
         self.stopped.append((number, carrier))
@@ -139,8 +139,10 @@ async def test_aftership_push_feeds_the_sink(hooks: Hooks) -> None:
 async def test_tiktok_push_reaches_order_events(hooks: Hooks) -> None:
     response = await hooks.post("/webhooks/tiktok", *tiktok())
     assert response.status_code == 200
-    [event] = hooks.sink.events
-    assert event.notification_id == "7400000000000000001"
+    # The signed body's order push, in the core's words.
+    assert hooks.sink.events == [
+        ShopPush(ShopPushKind.ORDER, "7494049642642441621", (OrderId("576486316948490001"),))
+    ]
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,12 @@ from core.providers.tiktok_shop.parse import (
     parse_token,
     parse_tracking,
 )
-from core.providers.tiktok_shop.push import WebhookEvent, parse_webhook
+from core.providers.tiktok_shop.push import (
+    ORDER_EVENT_TYPES,
+    WebhookEvent,
+    parse_webhook,
+    shop_push,
+)
 from core.providers.tiktok_shop.signing import (
     SignedRequest,
     build_base_string,
@@ -57,6 +62,7 @@ __all__ = [
     "AUTH_BASE",
     "DEFAULT_VERSIONS",
     "MAX_ORDER_IDS",
+    "ORDER_EVENT_TYPES",
     "ORDER_SHIPMENT_STATUS",
     "PROVIDER_CARRIERS",
     "IndexEntry",
@@ -80,6 +86,7 @@ __all__ = [
     "parse_token",
     "parse_tracking",
     "parse_webhook",
+    "shop_push",
     "sign",
     "verify_webhook_signature",
 ]

@@ -10,12 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.models import OrderStatus
+from core.models import OrderId, OrderStatus, ShopPush, ShopPushKind
 from core.providers._common import text_of
 from core.providers.http import parse_time
 from core.providers.tiktok_shop.units import map_order_status
 
-__all__ = ["WebhookEvent", "parse_webhook"]
+__all__ = ["ORDER_EVENT_TYPES", "WebhookEvent", "parse_webhook", "shop_push"]
+
+ORDER_EVENT_TYPES = frozenset({1, 3, 4, 11, 12})
+"""Push types that concern an order (status, address, package, cancel, return)."""
+
+_KINDS = {6: ShopPushKind.DEAUTHORISED, 7: ShopPushKind.AUTH_EXPIRING}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,4 +57,22 @@ def parse_webhook(body: bytes) -> WebhookEvent:
         order_status=map_order_status(status_text) if status_text else None,
         package_ids=tuple(p for p in packages if p),
         data=data,
+    )
+
+
+def shop_push(event: WebhookEvent) -> ShopPush:
+    """The core's view of a push: what it is about and every order and package it names
+    (its own order id and those of the packages it lists)."""
+    kind = ShopPushKind.ORDER if event.type in ORDER_EVENT_TYPES else _KINDS.get(event.type)
+    found = [event.order_id] if event.order_id else []
+    for package in event.data.get("package_list") or []:
+        if isinstance(package, Mapping):
+            for order_id in package.get("order_id_list") or []:
+                if str(order_id).strip():
+                    found.append(str(order_id).strip())
+    return ShopPush(
+        kind=kind or ShopPushKind.OTHER,
+        shop_id=event.shop_id,
+        order_ids=tuple(OrderId(order_id) for order_id in dict.fromkeys(found)),
+        package_ids=event.package_ids,
     )
