@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["GuildSettings", "MemberRoute", "SqliteDiscordGuilds"]
 
@@ -53,7 +53,7 @@ def _opt_int(value: object) -> int | None:
 class SqliteDiscordGuilds:
     """Per-server settings and member routes on SQLite (tables ``discord_guilds``/``_members``)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, guild_id: int) -> GuildSettings:
