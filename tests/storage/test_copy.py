@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bots.__main__ import main
-from core.eta import Observation
+from core.eta.model import Observation
 from core.models import ChatSettings, OrderId, Preference, Status, Subscription, TrackingNumber
 from core.ownership import Attempts, Scope
 from core.repositories import OrderLink
