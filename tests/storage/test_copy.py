@@ -15,13 +15,21 @@ import pytest
 
 from bots.__main__ import main
 from core.eta.model import Observation
-from core.models import ChatSettings, OrderId, Preference, Status, Subscription, TrackingNumber
-from core.ownership import Attempts, Scope
-from core.repositories import OrderLink
+from core.models import (
+    Attempts,
+    ChatSettings,
+    GuildSettings,
+    IndexedParcel,
+    OrderId,
+    OrderLink,
+    Preference,
+    Scope,
+    Status,
+    Subscription,
+    TrackingNumber,
+)
 from storage.copy import tables
 from storage.db import Database, inbox_path, open_inbox
-from storage.guilds import GuildSettings
-from storage.order_index import IndexedParcel
 from storage.sql import Connection
 from tests.postgres import postgres_schema
 from tests.storage.helpers import T0, alert, chat, event, key, shipment, write
