@@ -42,7 +42,7 @@ from tests.fakes import FakeClock, chat
 from tests.providers.conftest import FAST_RETRY
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, Recorded, Reply, load
-from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, PACKAGE, FakeTikTok
+from tests.providers.fake_tiktok import APP_KEY, APP_SECRET, PACKAGE, FakeTikTok
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NUMBER = TrackingNumber("9400111206206406260787")
