@@ -3,7 +3,8 @@
 What lives here: ``Database`` (``storage.db``) opens a database file and hands out its
 repositories (``storage.shipments``, ``storage.subscriptions``, ``storage.outbox``,
 ``storage.inbox`` …); ``open_inbox``/``inbox_path`` open the separate push-inbox file;
-``backup`` copies a live database. This package's exports are its public surface: the
+``backup`` copies a live SQLite file and ``copy_database`` copies every row from one database
+to another (SQLite or PostgreSQL). This package's exports are its public surface: the
 composition root (``bots.runtime``) and the CLI build storage through them and nothing
 else; the modules inside are private to it (import-linter holds it).
 
@@ -14,7 +15,21 @@ What it may import: the standard library, aiosqlite, ``core.models``, ``core.por
 from __future__ import annotations
 
 from storage.backup import BackupError, backup
-from storage.db import Database, inbox_path, open_inbox
-from storage.migrations import SchemaTooNewError
+from storage.copy import CopyRefused, CopyReport, copy_database
+from storage.db import Database, inbox_path, is_postgres, open_inbox, sqlite_path
+from storage.migrations import INBOX_MIGRATIONS, SchemaTooNewError
 
-__all__ = ["BackupError", "Database", "SchemaTooNewError", "backup", "inbox_path", "open_inbox"]
+__all__ = [
+    "INBOX_MIGRATIONS",
+    "BackupError",
+    "CopyRefused",
+    "CopyReport",
+    "Database",
+    "SchemaTooNewError",
+    "backup",
+    "copy_database",
+    "inbox_path",
+    "is_postgres",
+    "open_inbox",
+    "sqlite_path",
+]
