@@ -60,7 +60,7 @@ from aiohttp import web
 
 from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
 from core.models import Shipment
-from core.ports import Clock
+from core.ports import Clock, SeenPushes
 from core.providers import (
     AFTERSHIP,
     PROVIDERS,
@@ -75,7 +75,6 @@ from core.providers import (
 __all__ = [
     "SERVER_KEY",
     "NotificationInbox",
-    "SeenStore",
     "TelegramFeed",
     "TelegramRoute",
     "WebhookConfig",
@@ -133,18 +132,6 @@ class WebhookConfig:
     """A signed push dated longer ago than this is a replay (or hopelessly late): ignored."""
     read_timeout: float = 10.0
     """Seconds a sender may take to send its whole body before it is answered 408."""
-
-
-class SeenStore(Protocol):
-    """Notification ids already processed, kept across restarts (``storage.webhook_seen``)."""
-
-    async def seen(self, provider: str, notification_id: str) -> bool:
-        """Whether this notification was processed before."""
-        ...
-
-    async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
-        """Record a processed notification (and drop records older than the filter's span)."""
-        ...
 
 
 class TelegramFeed(Protocol):
@@ -210,7 +197,7 @@ class WebhookServer:
         monotonic: Callable[[], float] = time.monotonic,
         telegram: TelegramRoute | None = None,
         inbox: NotificationInbox | None = None,
-        seen_store: SeenStore | None = None,
+        seen_store: SeenPushes | None = None,
     ) -> None:
         self._inbox = inbox
         self._seen_store = seen_store
@@ -463,7 +450,7 @@ def make_app(
     *,
     telegram: TelegramRoute | None = None,
     inbox: NotificationInbox | None = None,
-    seen_store: SeenStore | None = None,
+    seen_store: SeenPushes | None = None,
 ) -> web.Application:
     """The aiohttp application: the push endpoint of every source in the registry
     (``core.providers.PROVIDERS``) under ``config.prefix``, and

@@ -27,11 +27,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers import SEVENTEEN_TRACK, TIKTOK_SHOP, seventeen_track
 from core.providers.http import create_http_client
 from core.providers.seventeen_track import SeventeenTrackClient, make_limiter
