@@ -45,8 +45,8 @@ from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
-from core.eta import EtaModel
-from core.eta_provider import EstimatingProvider
+from core.eta.model import EtaModel
+from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
@@ -291,7 +291,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders = SandboxShop(clock)
         else:
             from bots.metrics_http import MeteredTransport
-            from core.providers._http import create_http_client
+            from core.providers.http import create_http_client
 
             clock = SystemClock()
             hosts = MeteredTransport.hosts_of(settings.provider_base_urls)

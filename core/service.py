@@ -53,7 +53,6 @@ from core import (
     advice,
     alerts,
     carriers,
-    eta_news,
     faq,
     incidents,
     ownership,
@@ -74,6 +73,7 @@ from core.errors import (
     ShipmentNotFound,
     TrackingError,
 )
+from core.eta import news as eta_news
 from core.flusher import FlushStats, OutboxFlusher
 from core.guards import SlidingWindow
 from core.identifiers import Identifier, check_text, normalise, parse_identifier

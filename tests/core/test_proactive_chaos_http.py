@@ -37,7 +37,7 @@ from core.models import (
     Status,
     TrackingNumber,
 )
-from core.providers._http import RetryPolicy, create_http_client
+from core.providers.http import RetryPolicy, create_http_client
 from core.providers.sandbox import SAMPLES, Journey, Scenario, Step, journey
 from core.providers.seventeen_track import (
     SeventeenTrackClient,

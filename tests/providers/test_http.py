@@ -12,7 +12,7 @@ import respx
 
 from core.errors import ProviderUnavailable, RateLimited
 from core.models import ProofKind
-from core.providers._http import (
+from core.providers.http import (
     RetryPolicy,
     create_http_client,
     parse_time,
