@@ -28,7 +28,7 @@ from core.models import (
     Subscription,
     TrackingNumber,
 )
-from core.providers import seventeen_track
+from core.providers import SEVENTEEN_TRACK, TIKTOK_SHOP, seventeen_track
 from core.providers.http import create_http_client
 from core.providers.seventeen_track import SeventeenTrackClient, make_limiter
 from core.providers.tiktok_shop import TikTokShopClient, TokenSet
@@ -134,9 +134,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             sync = ShopSync(service, db, db.meta, clock, shop, max_batch=provider.max_batch)
             pushes = Pushes(service, db, retracker=provider, shop=sync)
             config = WebhookConfig(
-                seventeen_track_key=PUSH_KEY,
-                tiktok_app_key=APP_KEY,
-                tiktok_app_secret=APP_SECRET,
+                secrets={SEVENTEEN_TRACK.id: (PUSH_KEY,), TIKTOK_SHOP.id: (APP_KEY, APP_SECRET)}
             )
             inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(pushes)})
             app = make_app(config, pushes, clock, inbox=inbox)

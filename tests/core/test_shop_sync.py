@@ -19,6 +19,7 @@ from bots.webhook_inbox import TIKTOK, WebhookInbox, order_events
 from bots.webhooks import WebhookConfig, make_app, serve
 from core.errors import ProviderError
 from core.models import ChatRef, Platform, ShipmentKey, TrackingNumber
+from core.providers import TIKTOK_SHOP
 from core.pushes import Pushes
 from core.service import ParcelService
 from core.shop_sync import SYNC_KEY, SYNC_PAGE_KEY, ShopSync
@@ -153,7 +154,7 @@ async def test_a_push_left_by_a_stopped_worker_is_processed_at_the_next_start(
     # A second server whose worker never runs: the push is accepted and then the process
     # "stops" before anything processed it.
     stalled = WebhookInbox(world.db.inbox, world.clock, {TIKTOK: order_events(world.pushes)})
-    config = WebhookConfig(tiktok_app_key=APP_KEY, tiktok_app_secret=APP_SECRET)
+    config = WebhookConfig(secrets={TIKTOK_SHOP.id: (APP_KEY, APP_SECRET)})
     app = make_app(config, world.pushes, world.clock, inbox=stalled)
     vector = TT_VECTORS["synthetic_package_update_split"]
     async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
