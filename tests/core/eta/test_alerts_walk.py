@@ -30,11 +30,11 @@ LATE = {
     Scenario.LOST,
     Scenario.FAILED_ATTEMPT,
     Scenario.ADDRESS_ISSUE,
-    Scenario.CUSTOMS_DUTIES,
 }
-"""Journeys still under way after the last day of the first window shown: delayed by weather,
-lost, a failed attempt, an address problem and a customs hold (each arrives, or is lost, a day
-or more after that day). A returned parcel turns back before then and is never late."""
+"""Journeys still under way the day after the last day of the first window shown: delayed by
+weather, lost, a failed attempt and an address problem. The customs hold is out for delivery
+by the first check of that day (no estimate news on the van), and a returned parcel turns back
+before then: neither is told it is late."""
 
 
 async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[OutboxRow]:
@@ -57,6 +57,13 @@ async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[Outbo
     return rows
 
 
+async def first_latest(db: Database) -> str | None:
+    """The latest day first promised to the walker (its first window's last day)."""
+    subs = await db.subscriptions.for_chat(chat("walker"), include_archived=True)
+    told = subs[0].told if subs else None
+    return told.first_latest.isoformat() if told is not None else None
+
+
 @pytest.mark.parametrize("scenario", list(Scenario))
 async def test_each_journey_gets_exactly_its_estimate_late_and_handover_alerts(
     scenario: Scenario, db: Database, clock: FakeClock
@@ -70,8 +77,13 @@ async def test_each_journey_gets_exactly_its_estimate_late_and_handover_alerts(
     news = [r for r in rows if r.alert.kind is AlertKind.ETA_CHANGED]
     assert len(never) == (1 if scenario is Scenario.NOT_YET_ACTIVE else 0)
     assert len(late) == (1 if scenario in LATE else 0)
-    # Late is told on a day after the latest day first promised, which it names.
-    assert all(row.created_at.date().isoformat() > (row.alert.detail or "") for row in late)
+    # Late is told at the first check of the day after the latest day first promised, and
+    # names that day.
+    promised = await first_latest(db)
+    for row in late:
+        assert row.alert.detail == promised
+        assert (row.created_at - timedelta(days=1)).date().isoformat() == promised
+        assert row.created_at.hour < 8
     if scenario is Scenario.NOT_YET_ACTIVE:
         # No estimate sliding day after day for a label the carrier never scanned.
         assert news == []
