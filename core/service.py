@@ -84,22 +84,26 @@ from core.models import (
     ChatRef,
     ChatSettings,
     EtaTold,
+    IndexedParcel,
     Order,
     OrderId,
+    OrderLink,
     Preference,
+    Scope,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackBatch,
     TrackRequest,
 )
-from core.ownership import LockPolicy, Scope
+from core.ownership import LockPolicy
 from core.ports import (
     Clock,
     Notifier,
     OrderSource,
-    SnapshotWrite,
+    Store,
     TrackingProvider,
 )
 from core.privacy import View
@@ -116,7 +120,6 @@ from core.replies import (
     timeline_reply,
 )
 from core.report import evidence_pack, history_reply
-from core.repositories import IndexedOrder, OrderLink, Store
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
@@ -340,7 +343,7 @@ class ParcelService:
         chat: ChatRef,
         shipment: Shipment,
         reply: Reply,
-        indexed: IndexedOrder | None,
+        indexed: IndexedParcel | None,
         links: Mapping[ShipmentKey, OrderLink],
     ) -> Reply:
         """``reply`` plus the shop order the parcel ships, for the order's proven owner only.
