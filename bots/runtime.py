@@ -50,9 +50,18 @@ from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
+from core.providers import (
+    AGGREGATORS,
+    PROVIDERS,
+    SANDBOX,
+    SANDBOX_SHOP,
+    SEVENTEEN_TRACK,
+    TIKTOK_SHOP,
+    Wiring,
+)
 from core.providers.router import ProviderRouter
-from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService, PollStats, ServiceConfig
+from core.sources import Routing
 from storage.db import Database, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
@@ -111,22 +120,13 @@ class Runtime:
         return isinstance(self.clock, DemoClock)
 
     def health(self) -> dict[str, Any]:
-        """The mode and each source's state ("ok" or "failing"), for ``/ready``."""
-        sources: list[object] = []
-        if isinstance(self.provider, ProviderRouter):
-            sources.extend(self.provider.providers)
-        elif self.provider is not None:
-            sources.append(self.provider)
-        if self.shop is not None:
-            sources.append(self.shop)
-        # The service's tracker decides, with its hysteresis (failing after several failed
-        # calls in a row, back after several good ones): one failed call, or a failed quota
-        # reading for the metrics, does not make a one-source bot unready.
-        failing = self.service.failing_sources
-        providers: dict[str, str] = {}
-        for source in sources:
-            name = str(getattr(source, "name", type(source).__name__))
-            providers[name] = "failing" if name in failing else "ok"
+        """The mode and each source's state ("ok" or "failing"), for ``/ready``.
+
+        The service's tracker decides, with its hysteresis (failing after several failed
+        calls in a row, back after several good ones): one failed call, or a failed quota
+        reading for the metrics, does not make a one-source bot unready.
+        """
+        providers = self.service.sources.states()
         return {"mode": "sandbox" if self.sandbox else "live", "providers": providers}
 
     async def advance(self, delta: timedelta) -> PollStats:
@@ -174,18 +174,21 @@ class Runtime:
         17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``."""
         now = self.clock.now()
         self.metrics.backlog(await self.db.stats.backlog(now), now)
-        tracker = self._seventeen_track()
+        tracker = self.seventeen_track()
         due = self._quota_read_at is None or time.monotonic() - self._quota_read_at > QUOTA_EVERY
         if tracker is not None and due:
             self._quota_read_at = time.monotonic()
             quota = await tracker.get_quota()
-            self.metrics.provider_quota.labels("17track", "registrations").set(quota.remaining)
+            self.metrics.provider_quota.labels(SEVENTEEN_TRACK.id, "registrations").set(
+                quota.remaining
+            )
 
-    def _seventeen_track(self) -> SeventeenTrackClient | None:
+    def seventeen_track(self) -> SeventeenTrackClient | None:
+        """The 17TRACK client when it is one of the sources (quota readings, restarts)."""
         from core.providers.seventeen_track import SeventeenTrackClient
 
-        sources = self.provider.providers if isinstance(self.provider, ProviderRouter) else ()
-        return next((p for p in sources if isinstance(p, SeventeenTrackClient)), None)
+        source = self.service.sources.tracking("17track")
+        return source if isinstance(source, SeventeenTrackClient) else None
 
     async def save_clock(self) -> None:
         """Persist the sandbox's virtual time so a restart continues from it."""
@@ -211,29 +214,11 @@ def _tracking_providers(
     settings: Settings, http: httpx.AsyncClient, clock: Clock
 ) -> list[TrackingProvider]:
     """The configured tracking clients, in the order they are tried."""
-    from core.providers.aftership import AfterShipClient
-    from core.providers.seventeen_track import SeventeenTrackClient
-
-    built: list[TrackingProvider] = []
-    for name in settings.active_tracking_providers:
-        key = settings.tracking_keys[name]
-        if name == "17track":
-            built.append(
-                SeventeenTrackClient(
-                    http, api_key=key, base_url=settings.seventeen_track_base_url, clock=clock
-                )
-            )
-        else:
-            built.append(
-                AfterShipClient(
-                    http,
-                    api_key=key,
-                    base_url=settings.aftership_base_url,
-                    version=settings.aftership_api_version,
-                    clock=clock,
-                )
-            )
-    return built
+    aggregators = {spec.id: spec for spec in AGGREGATORS}
+    return [
+        spec.build(Wiring(settings.provider_settings(spec), clock, http))
+        for spec in map(aggregators.__getitem__, settings.active_tracking_providers)
+    ]
 
 
 async def _tiktok_shop(
@@ -241,7 +226,6 @@ async def _tiktok_shop(
 ) -> TikTokShopClient:
     """The shop client with the freshest tokens known; refreshed ones are stored."""
     from bots.shop_tokens import TokenBox, TokenKeeper, initial_tokens, load_tokens
-    from core.providers.tiktok_shop import TikTokShopClient
 
     box = TokenBox(
         _reveal(settings.tiktok_token_key), app_secret=_reveal(settings.tiktok_app_secret)
@@ -253,28 +237,21 @@ async def _tiktok_shop(
         access_expires_at=settings.tiktok_access_token_expires_at,
         refresh_expires_at=settings.tiktok_refresh_token_expires_at,
     )
-    return TikTokShopClient(
+    wiring = Wiring(
+        settings.provider_settings(TIKTOK_SHOP),
+        clock,
         http,
-        app_key=settings.tiktok_app_key or "",
-        app_secret=_reveal(settings.tiktok_app_secret),
-        tokens=await load_tokens(db.meta, configured, box),
+        seller_tokens=await load_tokens(db.meta, configured, box),
         on_token_refresh=TokenKeeper(db.meta, configured, box),
-        shop_id=settings.tiktok_shop_id or "",
-        shop_cipher=settings.tiktok_shop_cipher or "",
-        api_base=settings.tiktok_api_base_url,
-        auth_base=settings.tiktok_auth_base_url,
-        clock=clock,
     )
+    return TIKTOK_SHOP.build(wiring)
 
 
 def _webhook_config(settings: Settings) -> WebhookConfig:
     from bots.webhooks import WebhookConfig
 
     return WebhookConfig(
-        seventeen_track_key=_reveal(settings.seventeen_track_api_key),
-        aftership_secret=_reveal(settings.aftership_webhook_secret),
-        tiktok_app_key=settings.tiktok_app_key or "",
-        tiktok_app_secret=_reveal(settings.tiktok_app_secret),
+        secrets={spec.id: settings.webhook_secrets(spec) for spec in PROVIDERS.values()},
         prefix=settings.webhook_prefix,
     )
 
@@ -289,13 +266,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
+        routing: Routing | None = None
         orders: OrderSource | None
         http: httpx.AsyncClient | None = None
         shop: TikTokShopClient | None = None
         if settings.sandbox_only:
             clock = await _sandbox_clock(db, settings.sandbox_speed)
-            provider = SandboxProvider(clock)
-            orders = SandboxShop(clock)
+            provider = SANDBOX.build(Wiring(settings.provider_settings(SANDBOX), clock))
+            orders = SANDBOX_SHOP.build(Wiring(settings.provider_settings(SANDBOX_SHOP), clock))
         else:
             from bots.metrics_http import MeteredTransport
             from core.providers.http import create_http_client
@@ -305,7 +283,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             http = await stack.enter_async_context(
                 create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
             )
-            provider = ProviderRouter(_tracking_providers(settings, http, clock))
+            router = ProviderRouter(_tracking_providers(settings, http, clock))
+            provider, routing = router, router.routing
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
             orders = shop
@@ -320,7 +299,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             cycle = timedelta(seconds=settings.poll_interval * settings.sandbox_speed)
             config = replace(config, poll_at_most=max(cycle, polling.MIN_INTERVAL))
         service = ParcelService(
-            provider=estimating, store=db, clock=clock, orders=orders, config=config
+            provider=estimating,
+            store=db,
+            clock=clock,
+            orders=orders,
+            config=config,
+            routing=routing,
         )
         runtime = Runtime(
             settings=settings,
@@ -349,25 +333,12 @@ async def _open_webhooks(
 ) -> None:
     """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
     port), entered on ``stack`` so they close with the runtime."""
-    from bots.webhook_inbox import (
-        AFTERSHIP,
-        SEVENTEEN_TRACK,
-        TIKTOK,
-        Inboxes,
-        WebhookInbox,
-        order_events,
-        tracking_pushes,
-    )
+    from bots.webhook_inbox import Inboxes, WebhookInbox, order_events, tracking_pushes
     from bots.webhook_sink import ServiceSink
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
-    from core.providers.seventeen_track import SeventeenTrackClient
 
     settings, db, clock = runtime.settings, runtime.db, runtime.clock
-    restarter = None
-    if isinstance(runtime.provider, ProviderRouter):
-        restarter = next(
-            (p for p in runtime.provider.providers if isinstance(p, SeventeenTrackClient)), None
-        )
+    restarter = runtime.seventeen_track()
     sink = runtime.sink = ServiceSink(
         runtime.service, provider, db, clock, shop=runtime.shop, retracker=restarter
     )
@@ -375,14 +346,14 @@ async def _open_webhooks(
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
     if not settings.sandbox_only:
         # Started before the server and stopped after it: nothing accepted waits unserved.
-        inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+        inbox = WebhookInbox(db.inbox, clock, {TIKTOK_SHOP.id: order_events(sink)})
         runtime.inbox = await stack.enter_async_context(inbox.running())
         # Tracking pushes are stored in a file of their own (an answer never waits for the
         # poller's transactions), answered, then processed in batches like a poll cycle.
         store = await stack.enter_async_context(open_inbox(inbox_path(settings.database)))
         batches = tracking_pushes(sink)
         pushes = WebhookInbox(
-            store, clock, {}, batch_handlers={SEVENTEEN_TRACK: batches, AFTERSHIP: batches}
+            store, clock, {}, batch_handlers={spec.id: batches for spec in AGGREGATORS}
         )
         runtime.pushes = await stack.enter_async_context(pushes.running())
     if settings.webhook_port is not None:
@@ -399,7 +370,7 @@ async def _open_webhooks(
         runtime.webhook_url = await stack.enter_async_context(
             serve(app, settings.webhook_host, settings.webhook_port)
         )
-    elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
+    elif any(settings.webhook_secrets(spec) for spec in AGGREGATORS):
         log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
 
 
