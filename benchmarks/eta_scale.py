@@ -28,8 +28,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from core.eta import EtaModel, Observation, ParcelDetails
-from core.eta_calendar import calendar_for_country
+from core.eta.calendar import calendar_for_country
+from core.eta.model import EtaModel, Observation, ParcelDetails
 
 REGIONS = [f"R{i:02d}" for i in range(27)]
 

@@ -19,8 +19,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bots.bench_eta import bench_model, monthly_folds, read_orders, run_folds
-from core.eta import EtaConfig
+from bots.cli.bench_eta import bench_model, monthly_folds, read_orders, run_folds
+from core.eta.model import EtaConfig
 
 __all__ = ["main"]
 

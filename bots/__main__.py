@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``parcelbot`` console script."""
     args = _parser().parse_args(argv)
     if args.command == "bench":
-        from bots import bench_eta
+        from bots.cli import bench_eta
 
         return bench_eta.main(list(args.rest))
 

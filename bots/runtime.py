@@ -45,8 +45,8 @@ from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
-from core.eta import EtaModel
-from core.eta_provider import EstimatingProvider
+from core.eta.model import EtaModel
+from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider

@@ -31,7 +31,7 @@ from typing import Protocol
 
 from core import carriers
 from core.errors import ProviderError, TrackingError
-from core.eta_provider import EstimatingProvider
+from core.eta.provider import EstimatingProvider
 from core.models import (
     OrderId,
     OrderStatus,

@@ -20,7 +20,7 @@ Rules, per poll:
   when one opens that was not open for the old snapshot at its ``checked_at``.
 - **eta_changed**: the most likely arrival day changed (a candidate: each chat hears of it only
   when it moved a day or more from the day that chat was last told, at most once a day, see
-  ``core.eta_news``).
+  ``core.eta.news``).
 - **delivery_check**: a day after delivery, once, ask whether the parcel really arrived.
 - **First snapshot** (``old is None``): no backlog. At most one alert, for the open incident
   (provider or derived) — the only thing worth interrupting someone who just subscribed; its
@@ -290,7 +290,7 @@ def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEven
 
 def _eta_alert(old: Shipment, new: Shipment) -> Alert | None:
     """A candidate: the most likely day changed. Whether a chat hears of it is decided per
-    chat against what it was last told (``core.eta_news.chat_alerts``)."""
+    chat against what it was last told (``core.eta.news.chat_alerts``)."""
     if old.eta is None or new.eta is None or new.status in _NO_ETA_NEWS:
         return None
     new_day = new.eta.most_likely.astimezone(UTC).date()

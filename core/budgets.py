@@ -41,7 +41,7 @@ SUBSCRIPTION_MEMO_BYTES = 8 * MIB
 """Decoded subscription rows (``storage.subscriptions``)."""
 
 ETA_MEMO_BYTES = 24 * MIB
-"""The last arrival window per parcel (``core.eta_provider``): the whole active set."""
+"""The last arrival window per parcel (``core.eta.provider``): the whole active set."""
 
 SANDBOX_MEMO_BYTES = 32 * MIB
 """The sandbox carrier's recent answers (``core.providers.sandbox``; demo and benchmarks)."""

@@ -12,8 +12,9 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import carriers, eta, incidents
-from core.eta_news import NO_ARRIVAL_DATE
+from core import carriers, incidents
+from core.eta.model import describe as describe_eta
+from core.eta.news import NO_ARRIVAL_DATE
 from core.models import (
     CarrierMatch,
     ChatRef,
@@ -313,7 +314,7 @@ def shipment_reply(
         and shipment.incident not in NO_ARRIVAL_DATE
     ):
         promise = promised_by if seen.has(Field.PROMISE) else None
-        lines.extend(eta.describe(shipment.eta, promise, tz, carrier=name, now=now))
+        lines.extend(describe_eta(shipment.eta, promise, tz, carrier=name, now=now))
     if explanation is not None:
         lines.append(explanation.what_happened)
         lines.extend(f"• {step}" for step in explanation.next_steps)

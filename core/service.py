@@ -54,7 +54,6 @@ from core import (
     advice,
     alerts,
     carriers,
-    eta_news,
     faq,
     incidents,
     ownership,
@@ -75,6 +74,7 @@ from core.errors import (
     ShipmentNotFound,
     TrackingError,
 )
+from core.eta import news as eta_news
 from core.flusher import FlushStats, OutboxFlusher
 from core.guards import SlidingWindow, SourceHealth
 from core.identifiers import Identifier, check_text, normalise, parse_identifier

@@ -1,4 +1,6 @@
-"""Delivered parcels kept as history for arrival estimates (``core.eta.ObservationRepository``).
+"""Delivered parcels kept as history for arrival estimates, on SQLite.
+
+Implements ``core.eta.model.ObservationRepository``.
 
 An observation holds carrier, service, regions and four times, nothing about the buyer. The
 parcel it came from is remembered only as a SHA-256 digest of ``carrier:number``, enough to
@@ -12,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from core.eta import Observation
+from core.eta.model import Observation
 from core.models import ShipmentKey
 from storage.codec import opt_text, opt_time, time_from_text, time_to_text
 from storage.connection import SerialConnection

@@ -310,7 +310,7 @@ def test_eta_moved_a_day_or_more_alerts_with_the_new_date_in_the_key() -> None:
 
 
 def test_eta_moved_within_the_same_day_is_quiet() -> None:
-    # Whether a chat hears of a change of day is decided per chat (tests/core/test_eta_news.py).
+    # Whether a chat hears of a change of day is decided per chat (tests/core/eta/test_news.py).
     old = snap(LABEL, PICKED, at=7, eta=_eta(48))
     assert diff(old, snap(LABEL, PICKED, at=8, eta=_eta(48 + 3)), now(8)) == []
 

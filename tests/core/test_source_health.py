@@ -14,8 +14,8 @@ from datetime import timedelta
 import pytest
 
 from core.errors import ProviderError, ProviderUnavailable, RateLimited, ShipmentNotFound
-from core.eta import EtaModel
-from core.eta_provider import EstimatingProvider
+from core.eta.model import EtaModel
+from core.eta.provider import EstimatingProvider
 from core.models import (
     Shipment,
     Status,

@@ -9,7 +9,7 @@ from datetime import timedelta
 import aiosqlite
 
 from core.commands import CommandRouter
-from core.eta import Observation
+from core.eta.model import Observation
 from core.models import ShipmentKey, TrackingNumber
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.service import ParcelService

@@ -9,8 +9,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from core.eta import EtaModel, Observation, ObservationRepository
-from core.eta_calendar import CALENDAR_DAYS
+from core.eta.calendar import CALENDAR_DAYS
+from core.eta.model import EtaModel, Observation, ObservationRepository
 from core.models import EtaSource, ShipmentKey, TrackingNumber
 from storage.connection import SerialConnection
 from storage.migrations import apply_migrations

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from core.eta import EtaModel, source_text
-from core.eta_provider import EstimatingProvider
+from core.eta.model import EtaModel, source_text
+from core.eta.provider import EstimatingProvider
 from core.models import EtaSource, Status, TrackingNumber, TrackRequest
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.replies import shipment_reply

@@ -6,9 +6,9 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from core.eta import EtaConfig, EtaModel, Observation, ParcelDetails
-from core.eta_calendar import CALENDAR_DAYS
-from core.eta_effects import detail_keys
+from core.eta.calendar import CALENDAR_DAYS
+from core.eta.effects import detail_keys
+from core.eta.model import EtaConfig, EtaModel, Observation, ParcelDetails
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
 CARRIER = "acme"

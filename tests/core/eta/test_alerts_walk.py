@@ -15,8 +15,8 @@ from datetime import timedelta
 
 import pytest
 
-from core.eta import EtaModel
-from core.eta_provider import EstimatingProvider
+from core.eta.model import EtaModel
+from core.eta.provider import EstimatingProvider
 from core.models import AlertKind, IncidentReason
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, SandboxShop, Scenario
 from core.service import ParcelService

@@ -1,7 +1,7 @@
 """Arrival windows on every snapshot: a ``TrackingProvider`` that adds our ETA to another's.
 
 ``EstimatingProvider`` wraps the real provider. Each parcel it returns gets the window to show:
-the carrier's ETA when it is present and recent, combined with ours (``core.eta.combine``).
+the carrier's ETA when it is present and recent, combined with ours (``core.eta.model.combine``).
 Every delivered parcel becomes a new observation, stored and learned from, so estimates get
 better with use.
 """
@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
-from core.eta import EtaModel, ObservationRepository, combine, observation_from
+from core.eta.model import EtaModel, ObservationRepository, combine, observation_from
 from core.incidents import never_handed_over
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
 from core.ports import Clock, TrackingProvider

@@ -1,7 +1,7 @@
 """Parcel details as effect keys: finer than groups, for parcels whose details are known.
 
 Keys are facts about a parcel (its destination postcode area, the seller's postcode, a freight
-bin, the weekday it started…), written ``factor=value``. The model (:mod:`core.eta_learn`)
+bin, the weekday it started…), written ``factor=value``. The model (:mod:`core.eta.learn`)
 learns an additive effect on log durations per key; a parcel with an unknown detail simply
 lacks that key.
 """

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bots import bench_eta
-from core.eta import EtaModel, Observation, ParcelDetails
+from bots.cli import bench_eta
+from core.eta.model import EtaModel, Observation, ParcelDetails
 from core.models import Eta
 
 COLUMNS = [

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from core.eta_calendar import (
+from core.eta.calendar import (
     CALENDAR_DAYS,
     BusinessCalendar,
     calendar_for_country,

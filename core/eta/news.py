@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, datetime, timedelta, tzinfo
 
-from core.eta_calendar import resolve_zone
+from core.eta.calendar import resolve_zone
 from core.models import Alert, AlertKind, Eta, EtaTold, IncidentReason, Shipment, Status
 
 __all__ = ["ETA_NEWS_GAP", "NO_ARRIVAL_DATE", "chat_alerts", "estimate_news", "first_told"]

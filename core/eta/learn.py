@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from core.eta_stats import GRID_LEVELS, Grid
+from core.eta.stats import GRID_LEVELS, Grid
 
 __all__ = ["Facts", "LearnerConfig", "StageLearner"]
 

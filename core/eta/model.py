@@ -1,7 +1,7 @@
 """Arrival windows learned from delivered parcels, re-estimated at every stage of a parcel.
 
 The model learns two duration distributions from history, both measured in the carrier's
-working days (:mod:`core.eta_calendar`):
+working days (:mod:`core.eta.calendar`):
 
 * *order → delivery*, used before the carrier has the parcel;
 * *first carrier scan → delivery*, used once it has.
@@ -11,13 +11,13 @@ origin region → destination region), destination, origin, carrier + service, c
 everything. A group's distribution is its own recency-weighted empirical quantiles shrunk
 towards its parent's, the parent counting as ``EtaConfig.shrinkage`` observations, so a lane
 with three deliveries mostly follows its destination and one with three hundred follows itself.
-With no history at all the carriers' published transit times (:mod:`core.eta_priors`) are the
+With no history at all the carriers' published transit times (:mod:`core.eta.priors`) are the
 root. A month-of-year factor, learned from the residuals after removing each period's own level,
 captures peak seasons, and the P10/P50/P90 levels are recalibrated on the most recent part of the
 history, predicted by a model fitted only on what came before.
 
 When a parcel's details are known (postcodes, freight, weight, items: :class:`ParcelDetails`),
-its window comes instead from additive effects on log durations (:mod:`core.eta_effects`):
+its window comes instead from additive effects on log durations (:mod:`core.eta.effects`):
 lane, destination postcode area, sender, freight and weight bins, start weekday and hour and,
 after handoff, how long the seller took. Those estimates get their own recalibrated levels.
 
@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from core.eta_calendar import BusinessCalendar, calendar_for_country, resolve_zone
-from core.eta_effects import ParcelDetails, detail_keys
-from core.eta_learn import Facts, LearnerConfig, StageLearner
-from core.eta_priors import (
+from core.eta.calendar import BusinessCalendar, calendar_for_country, resolve_zone
+from core.eta.effects import ParcelDetails, detail_keys
+from core.eta.learn import Facts, LearnerConfig, StageLearner
+from core.eta.priors import (
     GENERIC_PRIOR,
     PRIORS,
     PROCESSING_PRIOR,
@@ -47,7 +47,7 @@ from core.eta_priors import (
     normalise,
     prior_index,
 )
-from core.eta_stats import Grid, cdf, lognormal_grid, quantile
+from core.eta.stats import Grid, cdf, lognormal_grid, quantile
 from core.models import Eta, EtaSource, Shipment, ShipmentKey, Status
 
 __all__ = [

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from core import incidents
-from core.eta_news import chat_alerts, estimate_news, first_told
+from core.eta.news import chat_alerts, estimate_news, first_told
 from core.incidents import NEVER_HANDED_OVER_AFTER, NOT_YET_ACTIVE_AFTER, RouteClass, explain
 from core.models import (
     Alert,

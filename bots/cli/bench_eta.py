@@ -1,7 +1,7 @@
 """``parcelbot bench eta``: how good are the arrival windows on real delivered orders?
 
 Predicts every delivered test order twice, at purchase time and at carrier handoff, with the
-bot's own :class:`core.eta.EtaModel`, beside three baselines on the same rows: the shop's
+bot's own :class:`core.eta.model.EtaModel`, beside three baselines on the same rows: the shop's
 promise, the lane median of the training orders, and an online lane median (each lane's median
 of the deliveries completed before the prediction, with its own empirical P10–P90 window).
 
@@ -45,8 +45,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from core.eta import EtaConfig, EtaModel, Observation, ParcelDetails
-from core.eta_calendar import BusinessCalendar, calendar_for_country
+from core.eta.calendar import BusinessCalendar, calendar_for_country
+from core.eta.model import EtaConfig, EtaModel, Observation, ParcelDetails
 from core.models import Eta
 
 __all__ = [

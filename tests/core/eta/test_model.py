@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from core.eta import (
+from core.eta.calendar import CALENDAR_DAYS, calendar_for_country
+from core.eta.model import (
     EtaConfig,
     EtaModel,
     Observation,
@@ -18,8 +19,7 @@ from core.eta import (
     moved_days,
     observation_from,
 )
-from core.eta_calendar import CALENDAR_DAYS, calendar_for_country
-from core.eta_priors import PRIORS, find_prior, normalise, prior_index
+from core.eta.priors import PRIORS, find_prior, normalise, prior_index
 from core.models import Eta, EtaSource, Shipment, Status, TrackingEvent, TrackingNumber
 
 T0 = datetime(2024, 1, 1, 12, tzinfo=UTC)
