@@ -9,8 +9,8 @@ National holidays only, with two carrier-specific choices in :data:`RULES`:
 
 * ``GB``: England and Wales bank holidays (where most parcels are sorted and delivered);
   the UK-wide list lacks Easter Monday and the August bank holiday.
-* ``BR``: Carnival Monday and Tuesday, an optional holiday on which Correios does not deliver,
-  on top of the national ones.
+* ``BR``: Carnival Monday and Tuesday and Corpus Christi, optional holidays ("pontos
+  facultativos") on which Correios does not deliver, on top of the national ones.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ class CountryRule:
 
 RULES: dict[str, CountryRule] = {
     "GB": CountryRule(subdivision="ENG"),
-    "BR": CountryRule(optional_names=("Carnival",)),
+    "BR": CountryRule(optional_names=("Carnival", "Corpus Christi")),
 }
 
 

@@ -54,6 +54,7 @@ HOLIDAYS = PublicHolidays()
         ("BR", date(2017, 2, 27), "Carnival Monday"),
         ("BR", date(2017, 2, 28), "Carnival Tuesday"),
         ("BR", date(2017, 4, 21), "Tiradentes"),
+        ("BR", date(2017, 6, 15), "Corpus Christi"),
         ("BR", date(2024, 11, 20), "Consciência Negra, national from 2024"),
     ],
 )
