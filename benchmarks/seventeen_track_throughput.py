@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from core.models import TrackingNumber, TrackRequest  # noqa: E402
-from core.providers._http import RetryPolicy, create_http_client  # noqa: E402
+from core.providers.http import RetryPolicy, create_http_client  # noqa: E402
 from core.providers.seventeen_track import (  # noqa: E402
     MAX_BATCH,
     SeventeenTrackClient,

@@ -298,7 +298,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders = SandboxShop(clock)
         else:
             from bots.metrics_http import MeteredTransport
-            from core.providers._http import create_http_client
+            from core.providers.http import create_http_client
 
             clock = SystemClock()
             hosts = MeteredTransport.hosts_of(settings.provider_base_urls)

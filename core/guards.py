@@ -22,7 +22,7 @@ class SourceHealth:
     (the HTTP layer's retries are already spent) or every number in it came back as one.
     Every path that calls a source reports here: polls, /track and refreshes, order lookups
     and the webhook sink (``core.service.ParcelService.track_batch``). The clients' own
-    ``core.providers._http.ProviderHealth`` logs at DEBUG only.
+    ``core.providers.http.ProviderHealth`` logs at DEBUG only.
     """
 
     def __init__(self, fail_after: int, recover_after: int) -> None:

@@ -55,7 +55,7 @@ from core.providers._common import (
     text_of,
     timeline,
 )
-from core.providers._http import (
+from core.providers.http import (
     HttpResult,
     ProviderTransport,
     RetryPolicy,

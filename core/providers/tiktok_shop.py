@@ -40,7 +40,7 @@ from core.models import (
 )
 from core.ports import Clock
 from core.providers._common import chunked, text_of
-from core.providers._http import (
+from core.providers.http import (
     Envelope,
     HttpResult,
     ProviderTransport,

@@ -33,7 +33,7 @@ from core.models import (
 )
 from core.ports import SnapshotWrite
 from core.providers import seventeen_track
-from core.providers._http import create_http_client
+from core.providers.http import create_http_client
 from core.providers.seventeen_track import SeventeenTrackClient, make_limiter
 from core.providers.tiktok_shop import TikTokShopClient, TokenSet
 from core.service import ParcelService

@@ -1,6 +1,6 @@
 """Provider chaos: 30 % of provider requests fail (timeout, 5xx, 429, bad JSON) for four days.
 
-The fake provider stands in for a client over ``core.providers._http``: each call makes up to
+The fake provider stands in for a client over ``core.providers.http``: each call makes up to
 ``ATTEMPTS`` requests and fails only when all of them do, as the HTTP layer retries. Within the
 four flaky days the provider is out once (``OUTAGE_CALLS`` calls in a row fail outright).
 Polling must carry on, the outage must be reported (WARNING, by any logger) once when it starts
@@ -34,7 +34,7 @@ OUTAGE_CALLS = 6
 
 
 def _failure(kind: str) -> ProviderError:
-    """What the HTTP layer raises for each kind of failure (see core.providers._http)."""
+    """What the HTTP layer raises for each kind of failure (see core.providers.http)."""
     if kind == "429":
         return RateLimited(provider="chaos", retry_after=90.0)
     # Timeouts, 5xx and bodies that are not JSON all become ProviderUnavailable.
@@ -45,7 +45,7 @@ class ChaosProvider:
     """A sandbox whose requests fail at ``rate`` while ``active``; ``down`` calls fail outright.
 
     A call retries a failed request up to ``ATTEMPTS`` times in all and raises the last
-    failure when none got through, like ``core.providers._http.request_json``.
+    failure when none got through, like ``core.providers.http.request_json``.
     """
 
     name = "chaos"

@@ -37,7 +37,7 @@ from core.models import (
     Status,
     TrackingNumber,
 )
-from core.providers._http import RetryPolicy, create_http_client
+from core.providers.http import RetryPolicy, create_http_client
 from core.providers.sandbox import SAMPLES, Journey, Scenario, Step, journey
 from core.providers.seventeen_track import (
     SeventeenTrackClient,
@@ -395,7 +395,7 @@ async def test_chaos_over_http_delivers_every_alert_once_and_logs_the_outage_onc
     client_lines = [
         record.getMessage()
         for record in caplog.records
-        if record.name == "core.providers._http" and record.levelno == logging.DEBUG
+        if record.name == "core.providers.http" and record.levelno == logging.DEBUG
     ]
     assert any(line.startswith("17track is failing: ") for line in client_lines)
     assert f"17track recovered after {OUTAGE_REQUESTS // ATTEMPTS} failed calls" in client_lines

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from core.models import ProofKind, Shipment, Status, TrackingNumber, TrackRequest
-from core.providers._http import RetryPolicy, create_http_client
+from core.providers.http import RetryPolicy, create_http_client
 from tests.fakes import FakeClock
 from tests.providers.fake_server import Reply, html_page, json_reply, slow, truncated
 

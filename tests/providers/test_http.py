@@ -12,7 +12,7 @@ import respx
 
 from core.errors import ProviderUnavailable, RateLimited
 from core.models import ProofKind
-from core.providers._http import (
+from core.providers.http import (
     ProviderHealth,
     RetryPolicy,
     create_http_client,
@@ -106,7 +106,7 @@ async def test_health_logs_once_down_and_once_up_at_debug_only(
     route = respx_mock.get(URL)
     health = ProviderHealth("demo")
     policy = RetryPolicy(attempts=1)
-    caplog.set_level(logging.DEBUG, logger="core.providers._http")
+    caplog.set_level(logging.DEBUG, logger="core.providers.http")
     async with httpx.AsyncClient() as client:
         route.mock(return_value=httpx.Response(500))
         for _ in range(3):

@@ -15,14 +15,13 @@ from core.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.models import EtaSource, IncidentReason, ProofKind, Status
+from core.models import EtaSource, IncidentReason, Status
 from core.providers import seventeen_track as st
 from tests.fakes import FakeClock
 from tests.providers.conftest import (
     FAST_RETRY,
     FastOptions,
     RecordingSleep,
-    assert_delivered,
     req,
     transient_failures,
 )
@@ -30,7 +29,9 @@ from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, json_reply, load
 
 USPS = "9400111206206406260787"
+
 ERRORS = {c["name"]: c for c in load("seventeen_track/errors.json")["cases"]}
+
 IN_TRANSIT = load("seventeen_track/gettrackinfo_in_transit.json")["body"]
 
 
@@ -289,7 +290,7 @@ async def test_health_goes_down_and_back_up_once(
     fake: FakeServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="core.providers._http")
+    caplog.set_level(logging.DEBUG, logger="core.providers.http")
     tracker.registered.add(USPS)
     fake.route("POST", f"{PREFIX}/gettrackinfo", json_reply({}, status=502))
     for _ in range(2):
@@ -340,56 +341,3 @@ async def test_one_failing_chunk_does_not_fail_the_others(
     assert len(batch.shipments) == 1
     assert len(batch.errors) == 40
     assert all(isinstance(e, ProviderUnavailable) for e in batch.errors.values())
-
-
-def test_parse_track_info_delivered_with_proof() -> None:
-    info = load("seventeen_track/gettrackinfo_in_transit.json")["body"]["data"]["accepted"][0][
-        "track_info"
-    ]
-    info["latest_status"] = {"status": "Delivered", "sub_status": "Delivered_Other"}
-    events = info["tracking"]["providers"][0]["events"]
-    events.insert(
-        0,
-        {
-            "time_utc": "2026-01-03T20:00:00Z",
-            "description": "Delivered, Front Door/Porch",
-            "location": "SAN JOSE, CA 95110",
-            "stage": "Delivered",
-            "sub_status": "Delivered_Other",
-        },
-    )
-    shipment = st.parse_track_info(info, req(USPS))
-    assert_delivered(shipment, datetime(2026, 1, 3, 20, 0, tzinfo=UTC), ProofKind.LEFT_AT_DOOR)
-
-
-def test_parse_push_vectors() -> None:
-    vectors = load("seventeen_track/webhook_vectors.json")["vectors"]
-    updated = st.parse_push(vectors[0]["raw_body"].encode())
-    assert updated.event == "TRACKING_UPDATED"
-    assert updated.number == USPS
-    assert updated.carrier == "usps"
-    shipment = updated.shipment()
-    assert shipment is not None
-    assert shipment.status is Status.IN_TRANSIT
-    stopped = st.parse_push(vectors[1]["raw_body"].encode())
-    assert stopped.event == "TRACKING_STOPPED"
-    assert stopped.shipment() is None
-    with pytest.raises(ValueError):
-        st.parse_push(b'{"event":"x"}')
-
-
-def test_push_carrier_comes_back_from_our_tag() -> None:
-    body = (
-        b'{"event":"TRACKING_STOPPED","data":{"number":"LX1","carrier":99999,"tag":"pb:lasership"}}'
-    )
-    assert st.parse_push(body).carrier == "lasership"
-
-
-def test_number_errors() -> None:
-    assert st.number_error(-18019901) is None
-    assert st.number_error(-18019909) is None
-    assert isinstance(st.number_error(-18010012), InvalidInput)
-    assert isinstance(st.number_error(-18019908), ProviderAuthError)
-    assert isinstance(st.number_error(-18019907), RateLimited)
-    assert st.carrier_from_code(21051) == "usps"
-    assert st.carrier_from_code(999) == ""
