@@ -43,11 +43,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.service import ParcelService, ServiceConfig
 from storage.db import Database

@@ -38,13 +38,13 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackBatch,
     TrackingNumber,
     TrackRequest,
 )
-from core.ports import SnapshotWrite
 from core.providers.sandbox import SandboxProvider
 from core.replies import Reply
 from core.service import ParcelService

@@ -29,11 +29,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     TrackingEvent,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from storage.db import Database
 
 START = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

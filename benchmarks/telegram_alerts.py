@@ -51,12 +51,12 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingEvent,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers.sandbox import SandboxProvider
 from core.service import ParcelService
 from storage.db import Database

@@ -19,15 +19,15 @@ import hashlib
 import json
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from core.ports import KeyValueStore
 from core.providers.tiktok_shop import TokenSet
 
-__all__ = ["TOKENS_KEY", "Meta", "TokenBox", "TokenKeeper", "initial_tokens", "load_tokens"]
+__all__ = ["TOKENS_KEY", "TokenBox", "TokenKeeper", "initial_tokens", "load_tokens"]
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +37,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # client then refreshes and retries once); a refresh token is tried until it is refused.
 _ASSUMED_ACCESS_LIFE = timedelta(days=7)
 _ASSUMED_REFRESH_LIFE = timedelta(days=365)
-
-
-class Meta(Protocol):
-    """The key/value store the tokens live in (``Database.meta``)."""
-
-    async def get(self, key: str) -> str | None: ...
-
-    async def set(self, key: str, value: str) -> None: ...
 
 
 _SEALED = "fernet:"
@@ -100,7 +92,7 @@ def initial_tokens(
     )
 
 
-async def load_tokens(meta: Meta, configured: TokenSet, box: TokenBox) -> TokenSet:
+async def load_tokens(meta: KeyValueStore, configured: TokenSet, box: TokenBox) -> TokenSet:
     """The stored pair when it descends from ``configured``'s refresh token, else ``configured``.
 
     A pair an older version stored in clear is written back encrypted."""
@@ -132,7 +124,7 @@ async def load_tokens(meta: Meta, configured: TokenSet, box: TokenBox) -> TokenS
 class TokenKeeper:
     """``on_token_refresh`` callback: stores every refreshed pair, encrypted."""
 
-    def __init__(self, meta: Meta, configured: TokenSet, box: TokenBox) -> None:
+    def __init__(self, meta: KeyValueStore, configured: TokenSet, box: TokenBox) -> None:
         self._meta = meta
         self._box = box
         self._seed = _fingerprint(configured.refresh_token)

@@ -33,6 +33,7 @@ from core import carriers
 from core.errors import ProviderError, TrackingError
 from core.eta.provider import EstimatingProvider
 from core.models import (
+    IndexedParcel,
     OrderId,
     OrderStatus,
     Shipment,
@@ -44,7 +45,6 @@ from core.ports import Clock, TrackingProvider
 from core.providers.tiktok_shop import IndexEntry, TikTokShopClient, WebhookEvent
 from core.service import ParcelService
 from storage.db import Database
-from storage.order_index import IndexedParcel
 
 __all__ = [
     "ORDER_EVENT_TYPES",

@@ -60,13 +60,12 @@ from aiohttp import web
 
 from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
 from core.models import Shipment
-from core.ports import Clock
+from core.ports import Clock, SeenPushes
 from core.providers import aftership, seventeen_track, tiktok_shop
 
 __all__ = [
     "SERVER_KEY",
     "NotificationInbox",
-    "SeenStore",
     "TelegramFeed",
     "TelegramRoute",
     "WebhookConfig",
@@ -125,18 +124,6 @@ class WebhookConfig:
     """A signed push dated longer ago than this is a replay (or hopelessly late): ignored."""
     read_timeout: float = 10.0
     """Seconds a sender may take to send its whole body before it is answered 408."""
-
-
-class SeenStore(Protocol):
-    """Notification ids already processed, kept across restarts (``storage.webhook_seen``)."""
-
-    async def seen(self, provider: str, notification_id: str) -> bool:
-        """Whether this notification was processed before."""
-        ...
-
-    async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
-        """Record a processed notification (and drop records older than the filter's span)."""
-        ...
 
 
 class TelegramFeed(Protocol):
@@ -205,7 +192,7 @@ class WebhookServer:
         monotonic: Callable[[], float] = time.monotonic,
         telegram: TelegramRoute | None = None,
         inbox: NotificationInbox | None = None,
-        seen_store: SeenStore | None = None,
+        seen_store: SeenPushes | None = None,
     ) -> None:
         self._inbox = inbox
         self._seen_store = seen_store
@@ -473,7 +460,7 @@ def make_app(
     *,
     telegram: TelegramRoute | None = None,
     inbox: NotificationInbox | None = None,
-    seen_store: SeenStore | None = None,
+    seen_store: SeenPushes | None = None,
 ) -> web.Application:
     """The aiohttp application: three push endpoints under ``config.prefix``, and
     ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop

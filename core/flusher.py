@@ -28,10 +28,9 @@ from core.models import (
     ShipmentKey,
     Subscription,
 )
-from core.ports import ChatUnreachable, Clock, Notifier
+from core.ports import ChatUnreachable, Clock, Notifier, Store
 from core.privacy import View
 from core.replies import Reply, ReplyKind, for_chat
-from core.repositories import Store
 
 __all__ = ["FlushStats", "OutboxFlusher"]
 

@@ -1,7 +1,8 @@
 """The core's value objects: frozen dataclasses and closed enums.
 
-Everything the core exchanges with providers, storage and adapters is one of these types.
-Times are timezone-aware UTC ``datetime`` values; a naive datetime is a bug.
+Everything the core exchanges with providers, storage and adapters is one of these types;
+the contracts they travel through are in ``core.ports``. This module imports only the
+standard library. Times are timezone-aware UTC ``datetime`` values; a naive datetime is a bug.
 """
 
 from __future__ import annotations
@@ -15,24 +16,34 @@ __all__ = [
     "FINAL_STATUSES",
     "Alert",
     "AlertKind",
+    "Attempts",
     "Carrier",
     "CarrierMatch",
     "ChatRef",
     "ChatSettings",
+    "ChatView",
+    "DueParcels",
     "Eta",
     "EtaSource",
     "EtaTold",
+    "GuildSettings",
     "IncidentReason",
+    "IndexedParcel",
+    "MemberRoute",
     "Order",
     "OrderId",
+    "OrderLink",
     "OrderStatus",
     "OutboxEntry",
+    "ParcelView",
     "Platform",
     "Preference",
     "ProofKind",
     "ProofOfDelivery",
+    "Scope",
     "Shipment",
     "ShipmentKey",
+    "SnapshotWrite",
     "Stage",
     "Status",
     "Subscription",
@@ -442,3 +453,117 @@ class TrackBatch:
 
     shipments: dict[ShipmentKey, Shipment] = field(default_factory=dict)
     errors: dict[ShipmentKey, Exception] = field(default_factory=dict)
+
+
+class Scope(StrEnum):
+    """What a count of failed ownership proofs is about (``core.ownership``)."""
+
+    USER = "user"
+    ORDER = "order"
+
+
+@dataclass(frozen=True, slots=True)
+class Attempts:
+    """A subject's failed proofs in the current window and its lockout history."""
+
+    failures: int = 0
+    window_start: datetime | None = None
+    locked_until: datetime | None = None
+    lockouts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotWrite:
+    """One parcel's new snapshot, when to look again, and the alerts it caused per chat."""
+
+    shipment: Shipment
+    next_check_at: datetime | None
+    alerts: tuple[tuple[ChatRef, Alert], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DueParcels:
+    """The parcels due for a poll, most overdue first, and what a poll needs to know of them:
+    which have an active subscriber (``followed``), which were pushed recently (``pushed``)."""
+
+    keys: tuple[ShipmentKey, ...] = ()
+    followed: frozenset[ShipmentKey] = frozenset()
+    pushed: frozenset[ShipmentKey] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLink:
+    """A chat's parcel and the shop order it came from (known after ``/verify``)."""
+
+    key: ShipmentKey
+    order_id: OrderId
+    linked_at: datetime
+    shop: str = ""
+    promised_by: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedParcel:
+    """One tracking number and the shop order (and package) it ships: a row of the shop's
+    order index. It says nothing about who the buyer is."""
+
+    number: TrackingNumber
+    carrier: str
+    shop_id: str
+    order_id: OrderId
+    package_id: str
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ChatView:
+    """What a command first needs about the chat: its settings, the carrier it once picked
+    for the number asked about (None: never) and its subscriptions (archived too, newest
+    first, as ``SubscriptionRepository.for_chat`` lists them)."""
+
+    settings: ChatSettings
+    carrier_pick: str | None
+    subscriptions: tuple[Subscription, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ParcelView:
+    """What ``/track`` needs about one parcel for one chat: the stored snapshot (None: never
+    saved), the chat's subscription (active or archived), the order index entry for the
+    number and the chat's order links by parcel."""
+
+    shipment: Shipment | None
+    subscription: Subscription | None
+    indexed: IndexedParcel | None
+    links: dict[ShipmentKey, OrderLink]
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """One Discord server's choices. Public alerts need both a channel and ``allow_public``."""
+
+    guild_id: int
+    alerts_channel_id: int | None = None
+    allow_public: bool = False
+
+    @property
+    def public_alerts(self) -> bool:
+        """Whether members' opted-in alerts may be posted in the alerts channel."""
+        return self.allow_public and self.alerts_channel_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRoute:
+    """Where one Discord member's alerts go and what we know about reaching them.
+
+    ``public_guild_id``: the server whose alerts channel the member opted in to (None: DM).
+    ``home_*``: the channel where the member last subscribed (to tell them about closed DMs).
+    ``dm_closed``/``dm_notice_sent``: the last DM failed / the member was told about it.
+    """
+
+    user_id: int
+    public_guild_id: int | None = None
+    home_guild_id: int | None = None
+    home_channel_id: int | None = None
+    dm_closed: bool = False
+    dm_notice_sent: bool = False

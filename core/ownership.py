@@ -18,16 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from enum import StrEnum
 
-__all__ = ["Attempts", "LockPolicy", "Scope", "after_failure", "locked_until"]
+from core.models import Attempts
 
-
-class Scope(StrEnum):
-    """What a count of failed proofs is about."""
-
-    USER = "user"
-    ORDER = "order"
+__all__ = ["LockPolicy", "after_failure", "locked_until"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,16 +32,6 @@ class LockPolicy:
     window: timedelta
     lock: timedelta
     max_lock: timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class Attempts:
-    """A subject's failed proofs in the current window and its lockout history."""
-
-    failures: int = 0
-    window_start: datetime | None = None
-    locked_until: datetime | None = None
-    lockouts: int = 0
 
 
 def locked_until(state: Attempts, now: datetime) -> datetime | None:

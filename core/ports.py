@@ -1,25 +1,36 @@
-"""The seams of the core: small typed contracts that outside parts implement.
+"""Every seam of the core: the small typed contracts that outside parts implement.
 
-Each docstring says what an implementer must guarantee. The service depends only on these.
+Tracking sources and shops (``core.providers``), storage (``storage``) and the chat adapters
+(``bots``) meet the core here. Each docstring says what an implementer must guarantee; the
+value objects they exchange live in ``core.models``. This module imports only the standard
+library, ``core.models`` and ``core.replies`` (the platform-neutral ``Reply``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from core.models import (
-    Alert,
+    Attempts,
     ChatRef,
     ChatSettings,
+    ChatView,
+    DueParcels,
     EtaTold,
+    GuildSettings,
+    IndexedParcel,
+    MemberRoute,
     Order,
     OrderId,
+    OrderLink,
     OutboxEntry,
+    ParcelView,
+    Scope,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Subscription,
     TrackBatch,
     TrackRequest,
@@ -27,15 +38,25 @@ from core.models import (
 from core.replies import Reply
 
 __all__ = [
+    "AttemptRepository",
     "ChatRepository",
     "ChatUnreachable",
     "Clock",
-    "DueParcels",
+    "GroupSwitch",
+    "GuildStore",
+    "KeyValueStore",
     "Notifier",
+    "OrderIndex",
+    "OrderLinkRepository",
     "OrderSource",
     "OutboxRepository",
+    "ProactiveChats",
+    "ProactiveOutbox",
+    "ProactiveShipments",
+    "ReadViews",
+    "SeenPushes",
     "ShipmentRepository",
-    "SnapshotWrite",
+    "Store",
     "SubscriptionRepository",
     "TrackingProvider",
 ]
@@ -79,25 +100,6 @@ class OrderSource(Protocol):
     name: str
 
     async def get_orders(self, order_ids: Sequence[OrderId]) -> dict[OrderId, Order]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SnapshotWrite:
-    """One parcel's new snapshot, when to look again, and the alerts it caused per chat."""
-
-    shipment: Shipment
-    next_check_at: datetime | None
-    alerts: tuple[tuple[ChatRef, Alert], ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class DueParcels:
-    """The parcels due for a poll, most overdue first, and what a poll needs to know of them:
-    which have an active subscriber (``followed``), which were pushed recently (``pushed``)."""
-
-    keys: tuple[ShipmentKey, ...] = ()
-    followed: frozenset[ShipmentKey] = frozenset()
-    pushed: frozenset[ShipmentKey] = frozenset()
 
 
 class ShipmentRepository(Protocol):
@@ -207,3 +209,204 @@ class Notifier(Protocol):
     """
 
     async def send(self, chat: ChatRef, reply: Reply) -> None: ...
+
+
+class ProactiveShipments(ShipmentRepository, Protocol):
+    """Parcels, plus webhook bookkeeping and the archive query."""
+
+    async def mark_pushed(self, keys: Sequence[ShipmentKey], at: datetime) -> None:
+        """Record that a provider pushed these parcels at ``at``."""
+        ...
+
+    async def pushed_since(self, keys: Sequence[ShipmentKey], since: datetime) -> set[ShipmentKey]:
+        """The parcels among ``keys`` pushed at or after ``since``."""
+        ...
+
+    async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
+        """``due(now, limit)`` in one query with, for those parcels, which have an active
+        subscription and which were pushed at or after ``pushed_since``."""
+        ...
+
+    async def forget_unfollowed(self, keys: Sequence[ShipmentKey]) -> int:
+        """Delete the parcels among ``keys`` nobody follows or linked any more, with their
+        events, and anonymise what was learned from them; return rows changed."""
+        ...
+
+    async def clear_pushed(self, keys: Sequence[ShipmentKey]) -> None:
+        """Forget that these parcels were pushed (``pushed_since`` no longer returns them)."""
+        ...
+
+    async def finished(
+        self, done_before: datetime, inactive_before: datetime, limit: int
+    ) -> list[ShipmentKey]:
+        """Parcels with active subscriptions that are ready for the archive.
+
+        That is: final (delivered, expired, or an exception with a terminal incident) and last
+        checked at or before ``done_before`` (delivered: delivered at or before it); or never
+        scanned (not found / label created) and first seen at or before ``inactive_before``.
+        """
+        ...
+
+
+class ProactiveOutbox(OutboxRepository, Protocol):
+    """The outbox, plus holding alerts back for a digest."""
+
+    async def hold(self, ids: Sequence[int], until: datetime) -> None:
+        """Mark entries as waiting for a digest, not due before ``until`` (attempts unchanged)."""
+        ...
+
+    async def hold_chat(self, chat_key: str) -> int:
+        """Mark every unsent entry of the chat as waiting for a digest; return how many."""
+        ...
+
+    async def held_ids(self, ids: Sequence[int]) -> set[int]:
+        """The entries among ``ids`` that wait for a digest."""
+        ...
+
+
+class ProactiveChats(ChatRepository, Protocol):
+    """Chat settings, plus reading many at once."""
+
+    async def settings_many(self, chat_keys: Sequence[str]) -> dict[str, ChatSettings]:
+        """Settings per chat key; chats that never saved any get the defaults."""
+        ...
+
+    async def resume_chat(self, chat: ChatRef | str) -> None:
+        """Deliver the chat's queued and future alerts again (clears ``paused``)."""
+        ...
+
+
+class OrderLinkRepository(Protocol):
+    """Per-chat links from parcels to shop orders; deleted by ``forget_chat``."""
+
+    async def link(self, chat: ChatRef, link: OrderLink) -> None: ...
+
+    async def for_chat(self, chat: ChatRef) -> dict[ShipmentKey, OrderLink]: ...
+
+    async def forget_chat(self, chat: ChatRef) -> int: ...
+
+    async def promises(self, keys: Sequence[ShipmentKey]) -> dict[ShipmentKey, dict[str, datetime]]:
+        """Per parcel, the chat keys whose linked order promised a date, and the date."""
+        ...
+
+
+class OrderIndex(Protocol):
+    """The shop's tracking number → order index, kept current by order webhooks and searches.
+
+    It knows which order ships a number, not who the buyer is: whoever shows an order from it
+    must check that the asking chat proved the order is theirs.
+    """
+
+    async def find(self, number: str) -> IndexedParcel | None:
+        """The order a tracking number ships, or None when the index does not know it."""
+        ...
+
+
+class AttemptRepository(Protocol):
+    """Failed ownership proofs per (scope, subject), kept across restarts
+    (``core.ownership``). Subjects are opaque strings chosen by the service."""
+
+    async def get(self, scope: Scope, subject: str) -> Attempts: ...
+
+    async def put(self, scope: Scope, subject: str, state: Attempts) -> None: ...
+
+    async def clear(self, scope: Scope, subject: str) -> None: ...
+
+
+class ReadViews(Protocol):
+    """Reads for chat commands, each one round trip that never waits behind background work
+    (the poller's writes and queries): implementations read on a connection of their own.
+
+    Each view is one consistent state and includes every write committed before it began.
+    """
+
+    async def chat(self, chat: ChatRef, number: str) -> ChatView: ...
+
+    async def parcel(self, chat: ChatRef, key: ShipmentKey) -> ParcelView: ...
+
+
+class Store(Protocol):
+    """The repositories the service works with (``storage.Database`` provides them)."""
+
+    @property
+    def shipments(self) -> ProactiveShipments: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+
+    @property
+    def chats(self) -> ProactiveChats: ...
+
+    @property
+    def outbox(self) -> ProactiveOutbox: ...
+
+    @property
+    def orders(self) -> OrderLinkRepository: ...
+
+    @property
+    def order_index(self) -> OrderIndex: ...
+
+    @property
+    def attempts(self) -> AttemptRepository: ...
+
+    @property
+    def views(self) -> ReadViews: ...
+
+
+class KeyValueStore(Protocol):
+    """A small durable string key/value store (``storage.Database.meta``): cursors, tokens,
+    switches. A value set is read back by every later ``get``, across restarts."""
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def set(self, key: str, value: str) -> None: ...
+
+    async def delete(self, key: str) -> bool:
+        """Remove the key; True when it was there."""
+        ...
+
+
+class SeenPushes(Protocol):
+    """Notification ids of pushes already processed, kept across restarts
+    (``storage.webhook_seen``)."""
+
+    async def seen(self, provider: str, notification_id: str) -> bool:
+        """Whether this notification was processed before."""
+        ...
+
+    async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
+        """Record a processed notification (and drop records older than the filter's span)."""
+        ...
+
+
+class GroupSwitch(Protocol):
+    """Whether a Telegram group's admins switched the bot's replies off there."""
+
+    async def replies_off(self, chat_id: str) -> bool: ...
+
+    async def set_replies_off(self, chat_id: str, off: bool) -> None: ...
+
+
+class GuildStore(Protocol):
+    """Per-Discord-server settings and where each member's alerts go.
+
+    Guarantees: defaults are returned for servers and members never seen;
+    ``delete_guild`` also clears every member route into that server; ``forget_member``
+    deletes everything stored about the member.
+    """
+
+    async def get(self, guild_id: int) -> GuildSettings: ...
+
+    async def save(self, settings: GuildSettings) -> None: ...
+
+    async def delete_guild(self, guild_id: int) -> int: ...
+
+    async def member(self, user_id: int) -> MemberRoute: ...
+
+    async def set_public_guild(self, user_id: int, guild_id: int | None) -> None: ...
+
+    async def remember_home(self, user_id: int, guild_id: int, channel_id: int) -> None: ...
+
+    async def set_dm_state(self, user_id: int, *, closed: bool, notice_sent: bool) -> None: ...
+
+    async def forget_member(self, user_id: int) -> int: ...

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import incidents
-from core.models import IncidentReason, Shipment, ShipmentKey, Status, Subscription
+from core.models import IncidentReason, OrderLink, Shipment, ShipmentKey, Status, Subscription
 from core.replies import (
     STATUS_LABELS,
     Attachment,
@@ -30,7 +30,6 @@ from core.replies import (
     format_local,
     zone,
 )
-from core.repositories import OrderLink
 
 __all__ = [
     "PATTERN_WINDOW",

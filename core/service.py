@@ -86,22 +86,26 @@ from core.models import (
     ChatSettings,
     EtaTold,
     IncidentReason,
+    IndexedParcel,
     Order,
     OrderId,
+    OrderLink,
     Preference,
+    Scope,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackBatch,
     TrackRequest,
 )
-from core.ownership import LockPolicy, Scope
+from core.ownership import LockPolicy
 from core.ports import (
     Clock,
     Notifier,
     OrderSource,
-    SnapshotWrite,
+    Store,
     TrackingProvider,
 )
 from core.privacy import View
@@ -118,7 +122,6 @@ from core.replies import (
     timeline_reply,
 )
 from core.report import evidence_pack, history_reply
-from core.repositories import IndexedOrder, OrderLink, Store
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
@@ -342,7 +345,7 @@ class ParcelService:
         chat: ChatRef,
         shipment: Shipment,
         reply: Reply,
-        indexed: IndexedOrder | None,
+        indexed: IndexedParcel | None,
         links: Mapping[ShipmentKey, OrderLink],
     ) -> Reply:
         """``reply`` plus the shop order the parcel ships, for the order's proven owner only.

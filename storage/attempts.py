@@ -6,7 +6,7 @@ in clear: the table is about abuse, not about anyone).
 
 from __future__ import annotations
 
-from core.ownership import Attempts, Scope
+from core.models import Attempts, Scope
 from storage.codec import opt_text, opt_time
 from storage.connection import SerialConnection
 

@@ -8,42 +8,10 @@ closed. Leaving a server deletes its settings and every member route that pointe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from core.models import GuildSettings, MemberRoute
 from storage.connection import SerialConnection
 
-__all__ = ["GuildSettings", "MemberRoute", "SqliteDiscordGuilds"]
-
-
-@dataclass(frozen=True, slots=True)
-class GuildSettings:
-    """One server's choices. Public alerts need both a channel and ``allow_public``."""
-
-    guild_id: int
-    alerts_channel_id: int | None = None
-    allow_public: bool = False
-
-    @property
-    def public_alerts(self) -> bool:
-        """Whether members' opted-in alerts may be posted in the alerts channel."""
-        return self.allow_public and self.alerts_channel_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class MemberRoute:
-    """Where one member's alerts go and what we know about reaching them.
-
-    ``public_guild_id``: the server whose alerts channel the member opted in to (None: DM).
-    ``home_*``: the channel where the member last subscribed (to tell them about closed DMs).
-    ``dm_closed``/``dm_notice_sent``: the last DM failed / the member was told about it.
-    """
-
-    user_id: int
-    public_guild_id: int | None = None
-    home_guild_id: int | None = None
-    home_channel_id: int | None = None
-    dm_closed: bool = False
-    dm_notice_sent: bool = False
+__all__ = ["SqliteDiscordGuilds"]
 
 
 def _opt_int(value: object) -> int | None:

@@ -7,28 +7,14 @@ numbers, carriers and ids only.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
-from core.models import OrderId, TrackingNumber
+from core.models import IndexedParcel, OrderId, TrackingNumber
 from storage.codec import time_from_text, time_to_text
 from storage.connection import SerialConnection
 
-__all__ = ["IndexedParcel", "SqliteOrderIndex"]
+__all__ = ["SqliteOrderIndex"]
 
 _SELECT = "SELECT number, carrier, shop_id, order_id, package_id, updated_at FROM order_index "
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedParcel:
-    """One tracking number and the shop order (and package) it ships."""
-
-    number: TrackingNumber
-    carrier: str
-    shop_id: str
-    order_id: OrderId
-    package_id: str
-    updated_at: datetime
 
 
 def _row(row: Sequence[object]) -> IndexedParcel:

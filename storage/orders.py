@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from core.models import ChatRef, OrderId, ShipmentKey, TrackingNumber
-from core.repositories import OrderLink
+from core.models import ChatRef, OrderId, OrderLink, ShipmentKey, TrackingNumber
 from storage.codec import opt_text, opt_time, time_to_text
 from storage.connection import SerialConnection
 

@@ -12,8 +12,15 @@ from typing import Any
 
 from core.budgets import READ_CACHE_BYTES, WRITE_MEMO_BYTES, entries, snapshot_bytes
 from core.cooperative import Breather
-from core.models import Shipment, ShipmentKey, TrackingEvent, TrackingNumber
-from core.ports import Clock, DueParcels, SnapshotWrite
+from core.models import (
+    DueParcels,
+    Shipment,
+    ShipmentKey,
+    SnapshotWrite,
+    TrackingEvent,
+    TrackingNumber,
+)
+from core.ports import Clock
 from storage.codec import (
     alert_to_json,
     chat_to_columns,

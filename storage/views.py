@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from core.models import ChatRef, ChatSettings, ShipmentKey
-from core.repositories import ChatView, ParcelView
+from core.models import ChatRef, ChatSettings, ChatView, ParcelView, ShipmentKey
 from storage.codec import settings_from_row, subscription_from_row
 from storage.connection import Reader
 from storage.order_index import _SELECT as _SELECT_INDEXED
@@ -30,7 +29,7 @@ _DEFAULTS = ChatSettings()
 
 
 class SqliteViews:
-    """``core.repositories.ReadViews`` on SQLite: each view is one read transaction."""
+    """``core.ports.ReadViews`` on SQLite: each view is one read transaction."""
 
     def __init__(self, reader: Reader) -> None:
         self._reader = reader

@@ -1,4 +1,4 @@
-"""Provider pushes already processed, by notification id (``bots.webhooks.SeenStore``).
+"""Provider pushes already processed, by notification id (``core.ports.SeenPushes``).
 
 The webhook server's repeat filter lives in memory; this table lets it outlive a restart, so a
 replayed 17TRACK or AfterShip push is answered "duplicate" instead of being processed again.

@@ -11,12 +11,12 @@ from core.models import (
     ChatRef,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingEvent,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from storage.db import Database
 
 __all__ = ["parcel_of", "queue_alerts"]

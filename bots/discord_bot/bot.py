@@ -26,8 +26,8 @@ from bots.discord_bot.cog import (
     answer_error,
 )
 from bots.discord_bot.render import ActionButton
-from bots.discord_bot.store import GuildStore
 from core.commands import CommandSpec
+from core.ports import GuildStore
 
 __all__ = [
     "AnyBot",

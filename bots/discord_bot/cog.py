@@ -17,10 +17,10 @@ from discord import app_commands
 from discord.ext import commands
 
 from bots.discord_bot.render import COG_NAME, escape, render
-from bots.discord_bot.store import GuildSettings, GuildStore
 from core.commands import CommandSpec, error_text
 from core.errors import InvalidInput, TrackingError
-from core.models import ChatRef, Platform
+from core.models import ChatRef, GuildSettings, Platform
+from core.ports import GuildStore
 from core.replies import Reply, ReplyKind
 
 __all__ = [

@@ -23,9 +23,8 @@ import discord
 
 from bots.discord_bot.cog import DM_CLOSED_NOTICE
 from bots.discord_bot.render import render
-from bots.discord_bot.store import GuildStore, MemberRoute
-from core.models import ChatRef, Platform
-from core.ports import ChatUnreachable
+from core.models import ChatRef, MemberRoute, Platform
+from core.ports import ChatUnreachable, GuildStore
 from core.privacy import Context
 from core.replies import Reply, for_context
 

@@ -19,7 +19,6 @@ from bots.telegram_bot.app import (
 from bots.telegram_bot.limiter import FloodControl, SendLimits
 from bots.telegram_bot.redaction import install_redaction, quiet_http_loggers
 from bots.telegram_bot.sender import (
-    GroupSwitch,
     MemoryGroupSwitch,
     StoredGroupSwitch,
     TelegramSender,
@@ -28,7 +27,6 @@ from bots.telegram_bot.sender import (
 __all__ = [
     "SECRET_HEADER",
     "FloodControl",
-    "GroupSwitch",
     "MemoryGroupSwitch",
     "NotReceiving",
     "SendLimits",

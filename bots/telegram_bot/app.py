@@ -36,7 +36,8 @@ from bots.telegram_bot.handlers import CommandRunner, TelegramHandlers
 from bots.telegram_bot.limiter import FloodControl, SendLimits
 from bots.telegram_bot.redaction import install_redaction, quiet_http_loggers
 from bots.telegram_bot.render import CallbackCodec
-from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, TelegramSender
+from bots.telegram_bot.sender import MemoryGroupSwitch, TelegramSender
+from core.ports import GroupSwitch
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -35,7 +35,7 @@ from telegram.ext import (
 )
 
 from bots.telegram_bot.render import CallbackCodec, inert
-from bots.telegram_bot.sender import GroupSwitch, MemoryGroupSwitch, post_reply, shown_in
+from bots.telegram_bot.sender import MemoryGroupSwitch, post_reply, shown_in
 from core.commands import (
     ADMIN_IN_SHARED,
     LOCALISED_DESCRIPTIONS,
@@ -45,6 +45,7 @@ from core.commands import (
 )
 from core.errors import TrackingError
 from core.models import ChatRef, Platform
+from core.ports import GroupSwitch
 from core.replies import Reply
 
 __all__ = [

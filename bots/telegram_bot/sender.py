@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Protocol
 
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -13,13 +12,11 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 from bots.telegram_bot.limiter import background_sends, retry_seconds
 from bots.telegram_bot.render import CallbackCodec, Rendered, deep_link, render
 from core.models import ChatRef, Platform
-from core.ports import ChatUnreachable
+from core.ports import ChatUnreachable, GroupSwitch, KeyValueStore
 from core.privacy import Context
 from core.replies import Button, Reply, for_context
 
 __all__ = [
-    "GroupSwitch",
-    "KeyValueStore",
     "MemoryGroupSwitch",
     "StoredGroupSwitch",
     "TelegramSender",
@@ -47,14 +44,6 @@ _GONE = (
 _NETWORK_RETRY = 30.0
 
 
-class GroupSwitch(Protocol):
-    """Whether a group's admins switched the bot's replies off there."""
-
-    async def replies_off(self, chat_id: str) -> bool: ...
-
-    async def set_replies_off(self, chat_id: str, off: bool) -> None: ...
-
-
 class MemoryGroupSwitch:
     """``GroupSwitch`` kept in memory (lost on restart; pass a stored one in production)."""
 
@@ -69,16 +58,6 @@ class MemoryGroupSwitch:
             self._off.add(chat_id)
         else:
             self._off.discard(chat_id)
-
-
-class KeyValueStore(Protocol):
-    """A small string key/value store (``storage.Database.meta`` is one)."""
-
-    async def get(self, key: str) -> str | None: ...
-
-    async def set(self, key: str, value: str) -> None: ...
-
-    async def delete(self, key: str) -> bool: ...
 
 
 class StoredGroupSwitch:

@@ -33,6 +33,7 @@ from core.models import (
     Eta,
     EtaSource,
     IncidentReason,
+    IndexedParcel,
     Order,
     OrderId,
     OrderStatus,
@@ -40,18 +41,17 @@ from core.models import (
     ProofKind,
     ProofOfDelivery,
     Shipment,
+    SnapshotWrite,
     Status,
     TrackBatch,
     TrackingEvent,
     TrackingNumber,
     TrackRequest,
 )
-from core.ports import SnapshotWrite
 from core.privacy import Context
 from core.replies import Reply, ReplyKind, for_context
 from core.service import ParcelService
 from storage.db import Database
-from storage.order_index import IndexedParcel
 from tests.fakes import FakeClock, RecordingNotifier
 
 MOVING = TrackingNumber("1ZSBX1230300000076")

@@ -28,7 +28,7 @@ from core.providers.tiktok_shop import TikTokShopClient
 from tests.fakes import chat
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply
-from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, NEW_TOKEN, FakeTikTok
+from tests.providers.fake_tiktok import APP_KEY, APP_SECRET, NEW_TOKEN, FakeTikTok
 
 NUMBER = TrackingNumber("9400111206206406260787")
 ORDER = OrderId("576486316948490001")

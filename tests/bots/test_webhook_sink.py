@@ -27,11 +27,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers import seventeen_track
 from core.providers.http import create_http_client
 from core.providers.seventeen_track import SeventeenTrackClient, make_limiter
@@ -42,7 +42,7 @@ from tests.fakes import FakeClock, chat
 from tests.providers.conftest import FAST_RETRY
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, Recorded, Reply, load
-from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, PACKAGE, FakeTikTok
+from tests.providers.fake_tiktok import APP_KEY, APP_SECRET, PACKAGE, FakeTikTok
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 NUMBER = TrackingNumber("9400111206206406260787")

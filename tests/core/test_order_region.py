@@ -21,7 +21,7 @@ from core.providers.sandbox import SandboxProvider
 from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock
-from tests.providers.test_tiktok_shop import ORDER_LIST
+from tests.providers.fake_tiktok import ORDER_LIST
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 BUYER = ChatRef(Platform.TELEGRAM, "100", "100")

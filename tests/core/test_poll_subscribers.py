@@ -14,6 +14,7 @@ from core.models import (
     Preference,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackBatch,
@@ -21,7 +22,6 @@ from core.models import (
     TrackingNumber,
     TrackRequest,
 )
-from core.ports import SnapshotWrite
 from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import outbox_rows

@@ -12,11 +12,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from core.providers.sandbox import SAMPLES, SandboxProvider, Scenario
 from core.service import ParcelService
 from storage.db import Database

@@ -28,12 +28,12 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     Subscription,
     TrackingEvent,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]

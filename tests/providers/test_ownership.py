@@ -17,7 +17,7 @@ from storage.db import Database
 from tests.fakes import FakeClock
 from tests.providers.conftest import FAST_RETRY, RecordingSleep
 from tests.providers.fake_server import FakeServer
-from tests.providers.test_tiktok_shop import APP_KEY, APP_SECRET, NOW, ORDER, FakeTikTok, tokens
+from tests.providers.fake_tiktok import APP_KEY, APP_SECRET, NOW, ORDER, FakeTikTok, tokens
 
 BUYER = ChatRef(Platform.TELEGRAM, "100", "100")
 STRANGER = ChatRef(Platform.TELEGRAM, "200", "200")

@@ -14,8 +14,9 @@ import httpx
 import pytest
 from aiohttp import web
 
-from bots.webhooks import SERVER_KEY, SeenStore, WebhookConfig, make_app
+from bots.webhooks import SERVER_KEY, WebhookConfig, make_app
 from core.models import Shipment, Status
+from core.ports import SeenPushes
 from core.providers import aftership, seventeen_track, tiktok_shop
 from storage.db import Database
 from tests.fakes import FakeClock
@@ -73,7 +74,7 @@ SENT = datetime(2026, 1, 1, 12, 10, tzinfo=UTC)
 
 
 async def start(
-    config: WebhookConfig, *, clock: FakeClock | None = None, seen_store: SeenStore | None = None
+    config: WebhookConfig, *, clock: FakeClock | None = None, seen_store: SeenPushes | None = None
 ) -> AsyncIterator[Hooks]:
     sink = RecordingSink()
     app = make_app(config, sink, clock or FakeClock(SENT), seen_store=seen_store)

@@ -14,11 +14,11 @@ from core.models import (
     Platform,
     Shipment,
     ShipmentKey,
+    SnapshotWrite,
     Status,
     TrackingEvent,
     TrackingNumber,
 )
-from core.ports import SnapshotWrite
 
 __all__ = [
     "T0",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from core.models import OrderId, TrackingNumber
+from core.models import IndexedParcel, OrderId, TrackingNumber
 from storage.db import Database
-from storage.order_index import IndexedParcel
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

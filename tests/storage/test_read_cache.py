@@ -14,8 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.budgets import snapshot_bytes
-from core.models import Shipment, ShipmentKey, Status, TrackingEvent
-from core.ports import SnapshotWrite
+from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingEvent
 from storage.codec import time_to_text
 from storage.db import Database
 from tests.storage.helpers import T0, event, key, shipment, write

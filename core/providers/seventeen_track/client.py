@@ -22,24 +22,10 @@ from core.errors import (
     RateLimited,
     TrackingError,
 )
-from core.models import (
-    ShipmentKey,
-    TrackBatch,
-    TrackRequest,
-)
+from core.models import ShipmentKey, TrackBatch, TrackRequest
 from core.ports import Clock
-from core.providers._common import (
-    chunked,
-    dedupe_requests,
-    merge_chunks,
-)
-from core.providers.http import (
-    Envelope,
-    HttpResult,
-    ProviderTransport,
-    RetryPolicy,
-    Sleep,
-)
+from core.providers._common import chunked, dedupe_requests, merge_chunks
+from core.providers.http import Envelope, HttpResult, ProviderTransport, RetryPolicy, Sleep
 from core.providers.seventeen_track.parse import (
     Lookup,
     Quota,

@@ -9,24 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.models import (
-    Eta,
-    Shipment,
-    Status,
-    TrackingEvent,
-    TrackRequest,
-)
-from core.providers._common import (
-    carrier_eta,
-    join_parts,
-    not_found_snapshot,
-    timeline,
-)
-from core.providers.http import (
-    first_time,
-    parse_time,
-    proof_from_text,
-)
+from core.models import Eta, Shipment, Status, TrackingEvent, TrackRequest
+from core.providers._common import carrier_eta, join_parts, not_found_snapshot, timeline
+from core.providers.http import first_time, parse_time, proof_from_text
 from core.providers.seventeen_track.units import CARRIER_CODES, PROVIDER, TAG_PREFIX, map_status
 
 __all__ = ["Quota", "build_items", "parse_quota", "parse_track_info"]

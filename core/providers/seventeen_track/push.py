@@ -9,14 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from core.models import (
-    Shipment,
-    TrackingNumber,
-    TrackRequest,
-)
-from core.providers._common import (
-    decode_push,
-)
+from core.models import Shipment, TrackingNumber, TrackRequest
+from core.providers._common import decode_push
 from core.providers.seventeen_track.parse import parse_track_info, to_int
 from core.providers.seventeen_track.units import carrier_from_code, carrier_from_tag
 

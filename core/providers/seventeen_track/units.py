@@ -18,10 +18,7 @@ from core.errors import (
     RateLimited,
     TrackingError,
 )
-from core.models import (
-    IncidentReason,
-    Status,
-)
+from core.models import IncidentReason, Status
 
 __all__ = [
     "BASE_URL",
@@ -42,9 +39,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 BASE_URL = "https://api.17track.net/track/v2.2"
-
 MAX_BATCH = 40
-
 PROVIDER = "17track"
 
 QUOTA_MESSAGE = (
@@ -64,7 +59,6 @@ CARRIER_CODES: Mapping[str, int] = {
     "royal_mail": 11031,
     "yunexpress": 190008,
 }
-
 _CODE_CARRIERS: Mapping[int, str] = {code: name for name, code in CARRIER_CODES.items()}
 
 
@@ -74,7 +68,6 @@ def carrier_from_code(code: object) -> str:
 
 
 _S = Status
-
 _R = IncidentReason
 
 MAIN_STATUS_MAP: Mapping[str, tuple[Status, IncidentReason | None]] = {
@@ -156,15 +149,10 @@ def carrier_from_tag(tag: str) -> str:
 
 # Per-number rejection codes (providers.md §2).
 ALREADY_REGISTERED = -18019901
-
 NOT_REGISTERED = -18019902
-
 NO_INFO_YET = -18019909
-
 QUOTA_EXHAUSTED = -18019908
-
 DAILY_LIMIT = -18019907
-
 AUTH_CODES = frozenset({-18010001, -18010002})
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.models import GuildSettings, MemberRoute
 from storage.db import Database
-from storage.guilds import GuildSettings, MemberRoute
 
 
 async def test_defaults_then_saved_settings(db: Database) -> None:

@@ -7,7 +7,8 @@ import pytest
 import simcord
 
 from bots.discord_bot.bot import AnyBot
-from storage.guilds import GuildSettings, SqliteDiscordGuilds
+from core.models import GuildSettings
+from storage.guilds import SqliteDiscordGuilds
 from tests.bots.discord.helpers import embed_of
 
 

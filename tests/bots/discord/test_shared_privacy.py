@@ -12,8 +12,7 @@ from bots.discord_bot.cog import describe_error
 from bots.discord_bot.render import escape
 from bots.discord_bot.sender import DiscordSender
 from core.errors import InvalidInput
-from core.models import Alert, AlertKind, ChatRef, Platform
-from core.ports import SnapshotWrite
+from core.models import Alert, AlertKind, ChatRef, Platform, SnapshotWrite
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.service import ParcelService
 from storage.db import Database

@@ -205,9 +205,8 @@ def test_no_arrival_date_for_refused_returning_returned_or_lost_parcels() -> Non
 
 
 def test_orders_judges_lateness_as_of_the_last_check() -> None:
-    from core.models import ChatRef, OrderId, Platform, Subscription
+    from core.models import ChatRef, OrderId, OrderLink, Platform, Subscription
     from core.report import history_reply
-    from core.repositories import OrderLink
 
     promised = T0 + D
     checked = T0 + 2 * D + H

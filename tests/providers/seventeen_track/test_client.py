@@ -9,12 +9,7 @@ import httpx
 import pytest
 from aiolimiter import AsyncLimiter
 
-from core.errors import (
-    InvalidInput,
-    ProviderAuthError,
-    ProviderUnavailable,
-    RateLimited,
-)
+from core.errors import InvalidInput, ProviderAuthError, ProviderUnavailable, RateLimited
 from core.models import EtaSource, IncidentReason, Status
 from core.providers import seventeen_track as st
 from tests.fakes import FakeClock
@@ -29,9 +24,7 @@ from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, json_reply, load
 
 USPS = "9400111206206406260787"
-
 ERRORS = {c["name"]: c for c in load("seventeen_track/errors.json")["cases"]}
-
 IN_TRANSIT = load("seventeen_track/gettrackinfo_in_transit.json")["body"]
 
 

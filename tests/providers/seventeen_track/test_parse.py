@@ -6,10 +6,7 @@ from datetime import UTC, datetime
 
 from core.models import ProofKind
 from core.providers import seventeen_track as st
-from tests.providers.conftest import (
-    assert_delivered,
-    req,
-)
+from tests.providers.conftest import assert_delivered, req
 from tests.providers.fake_server import load
 
 USPS = "9400111206206406260787"

@@ -18,14 +18,13 @@ from core.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from core.models import EtaSource, IncidentReason, ProofKind, Status
+from core.models import EtaSource, Status
 from core.providers import aftership as af
 from tests.fakes import FakeClock
 from tests.providers.conftest import (
     FAST_RETRY,
     FastOptions,
     RecordingSleep,
-    assert_delivered,
     req,
     transient_failures,
 )
@@ -255,56 +254,3 @@ async def test_transient_failures(
     fake.route("GET", LIST, failure)
     with pytest.raises(ProviderUnavailable):
         await client.track([req(USPS)])
-
-
-def test_pending_tracking_without_checkpoints() -> None:
-    shipment = af.parse_tracking({"tracking_number": "x1", "slug": "ups", "tag": "Pending"})
-    assert shipment.status is Status.NOT_FOUND
-    assert shipment.events == ()
-    assert shipment.carrier == "ups"
-    assert shipment.number == "X1"
-
-
-def test_delivered_with_signature() -> None:
-    raw = copy.deepcopy(TRACKING)
-    raw.update(tag="Delivered", subtag="Delivered_003", signed_by="J DOE")
-    raw["checkpoints"].append(
-        {
-            "checkpoint_time": "2026-01-03T14:02:00-08:00",
-            "message": "Delivered, signed for",
-            "tag": "Delivered",
-            "subtag": "Delivered_003",
-        }
-    )
-    shipment = af.parse_tracking(raw, req(USPS))
-    assert_delivered(shipment, datetime(2026, 1, 3, 22, 2, tzinfo=UTC), ProofKind.SIGNATURE)
-
-
-def test_exception_incident_and_local_time_without_offset() -> None:
-    raw = copy.deepcopy(TRACKING)
-    raw.update(tag="Exception", subtag="Exception_011")
-    raw["checkpoints"] = [
-        {
-            "checkpoint_time": "2026-01-04T09:30:00",
-            "created_at": "2026-01-04T17:35:00+00:00",
-            "message": "Returned to sender",
-            "tag": "Exception",
-            "subtag": "Exception_011",
-        }
-    ]
-    shipment = af.parse_tracking(raw, req(USPS))
-    assert shipment.incident is IncidentReason.RETURNED
-    assert shipment.is_final
-    assert shipment.events[0].time == datetime(2026, 1, 4, 17, 35, tzinfo=UTC)
-
-
-def test_parse_webhook() -> None:
-    vector = load("aftership/webhook_vectors.json")["vectors"][0]
-    event = af.parse_webhook(vector["raw_body"].encode())
-    assert event.event == "tracking_update"
-    assert event.event_id == "a4e5c6d7-1b2c-4d3e-8f90-123456789abc"
-    assert event.first_in_tag
-    assert event.carrier == "usps"
-    assert event.shipment().status is Status.IN_TRANSIT
-    with pytest.raises(ValueError):
-        af.parse_webhook(b'{"msg": {}}')

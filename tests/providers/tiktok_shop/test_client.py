@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 import pytest
@@ -15,112 +13,20 @@ from core.models import OrderId, OrderStatus, Status, TrackingNumber, TrackReque
 from core.providers import tiktok_shop as tts
 from tests.fakes import FakeClock
 from tests.providers.conftest import FastOptions, RecordingSleep, transient_failures
-from tests.providers.fake_server import Answer, FakeServer, Recorded, Reply, json_reply, load
-
-APP_KEY = "test_app_key"
-APP_SECRET = "test_app_secret"
-ORDER = "576486316948490001"
-NEW_TOKEN = "TTP_access_new_xxx"
-ERRORS = {c["name"]: c for c in load("tiktok_shop/errors.json")["cases"]}
-ORDER_DETAIL = load("tiktok_shop/get_order_detail_202309.in_transit.json")["body"]
-ORDER_LIST = load("tiktok_shop/get_order_list_202309.json")["body"]
-SHOPS = load("tiktok_shop/get_authorized_shops_202309.json")["body"]
-TRACKING = load("tiktok_shop/get_tracking_202309.json")["body"]
-PACKAGE = load("tiktok_shop/get_package_detail_202309.json")["body"]
-REFRESH = load("tiktok_shop/token_refresh.json")["body"]
-NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
-SHOPS_PATH = "/authorization/202309/shops"
-
-
-def error_reply(case: str, status: int = 200, headers: dict[str, str] | None = None) -> Reply:
-    """The recorded error envelope ``case`` of errors.json, answered with ``status``."""
-    return json_reply(ERRORS[case]["body"], status, headers)
-
-
-def serve_shops(fake: FakeServer, *answers: Answer) -> None:
-    fake.route("GET", SHOPS_PATH, *answers)
-
-
-class FakeTikTok:
-    """Checks signature, timestamp and token like the real API, then serves fixtures."""
-
-    def __init__(self, clock: FakeClock) -> None:
-        self.clock = clock
-        self.valid_tokens = {"TTP_access_old"}
-        self.refreshes: list[Recorded] = []
-        self.bad_signatures = 0
-        self.shops = self.api(lambda r: SHOPS)
-
-    def install(self, server: FakeServer) -> None:
-        server.route("GET", SHOPS_PATH, self.shops)
-        server.route("GET", "/order/202309/orders", self.api(self._orders))
-        server.route("POST", "/order/202309/orders/search", self.api(self._search))
-        server.route(
-            "GET", f"/fulfillment/202309/orders/{ORDER}/tracking", self.api(lambda r: TRACKING)
-        )
-        server.route(
-            "GET", "/fulfillment/202309/packages/1153132168123859123", self.api(lambda r: PACKAGE)
-        )
-        server.route("GET", "/api/v2/token/refresh", self.refresh)
-
-    def check(self, request: Recorded) -> Reply | None:
-        expected = tts.sign(APP_SECRET, request.path, request.query, request.body)
-        if request.query.get("sign") != expected or request.query.get("app_key") != APP_KEY:
-            self.bad_signatures += 1
-            return error_reply("invalid_sign", 401)
-        skew = self.clock.now().timestamp() - int(request.query["timestamp"])
-        if not -30 <= skew <= 300:
-            return error_reply("invalid_sign", 401)
-        if request.headers.get("x-tts-access-token") not in self.valid_tokens:
-            return error_reply("access_token_expired", 401)
-        scoped = not request.path.startswith("/authorization/")
-        if scoped and request.query.get("shop_cipher") != "TTP_abcdefghijklmnopqrstuv":
-            return json_reply({"code": 106013, "message": "missing shop_cipher", "data": None})
-        if not scoped and "shop_cipher" in request.query:
-            return json_reply({"code": 36009004, "message": "unexpected shop_cipher", "data": None})
-        return None
-
-    def api(self, produce: Any) -> Any:
-        def answer(request: Recorded) -> Reply:
-            refused = self.check(request)
-            return refused if refused is not None else json_reply(produce(request))
-
-        return answer
-
-    def refresh(self, request: Recorded) -> Reply:
-        self.refreshes.append(request)
-        if request.query.get("refresh_token") != "TTP_refresh_xxx":
-            return json_reply({"code": 36004, "message": "invalid refresh token", "data": None})
-        self.valid_tokens = {NEW_TOKEN}
-        return json_reply(REFRESH)
-
-    @staticmethod
-    def _orders(request: Recorded) -> dict[str, Any]:
-        ids = request.query["ids"].split(",")
-        assert len(ids) <= tts.MAX_ORDER_IDS
-        body = copy.deepcopy(ORDER_DETAIL)
-        body["data"]["orders"] = [o for o in body["data"]["orders"] if o["id"] in ids]
-        return body  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _search(request: Recorded) -> dict[str, Any]:
-        assert request.json()["update_time_ge"] == 1767000000
-        body = copy.deepcopy(ORDER_LIST)
-        if request.query.get("page_token") != "page2":
-            body["data"]["orders"] = body["data"]["orders"][:2]
-            body["data"]["next_page_token"] = "page2"
-        else:
-            body["data"]["orders"] = body["data"]["orders"][2:]
-        return body  # type: ignore[no-any-return]
-
-
-def tokens(expires_in: timedelta) -> tts.TokenSet:
-    return tts.TokenSet(
-        access_token="TTP_access_old",
-        access_expires_at=NOW + expires_in,
-        refresh_token="TTP_refresh_xxx",
-        refresh_expires_at=NOW + timedelta(days=300),
-    )
+from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply
+from tests.providers.fake_tiktok import (
+    APP_KEY,
+    APP_SECRET,
+    NEW_TOKEN,
+    NOW,
+    ORDER,
+    SHOPS,
+    SHOPS_PATH,
+    FakeTikTok,
+    error_reply,
+    serve_shops,
+    tokens,
+)
 
 
 @pytest.fixture
@@ -391,75 +297,3 @@ async def test_search_with_a_search_page(client: tts.TikTokShopClient) -> None:
     assert page.next_page_token == "page2"
     assert page.total_count == 3
     assert set(page.orders) == {"576486316948490001", "576486316948490002"}
-
-
-def test_order_without_tracking_has_no_shipments() -> None:
-    pending = tts.parse_order(ORDER_LIST["data"]["orders"][2], "shop")
-    assert pending is not None
-    assert pending.status is OrderStatus.AWAITING_SHIPMENT
-    assert pending.shipments == ()
-
-
-def test_multi_package_order_uses_line_items() -> None:
-    raw = copy.deepcopy(ORDER_DETAIL["data"]["orders"][0])
-    second = copy.deepcopy(raw["line_items"][0])
-    second.update(
-        id="2", package_id="p2", tracking_number="1Z5R8939 0357567127", shipping_provider_name="UPS"
-    )
-    raw["line_items"].append(second)
-    order = tts.parse_order(raw, "shop")
-    assert order is not None
-    assert [(r.number, r.carrier) for r in order.shipments] == [
-        ("9400111206206406260787", "usps"),
-        ("1Z5R89390357567127", "ups"),
-    ]
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("UNPAID", OrderStatus.UNPAID),
-        ("ON_HOLD", OrderStatus.ON_HOLD),
-        ("AWAITING_SHIPMENT", OrderStatus.AWAITING_SHIPMENT),
-        ("PARTIALLY_SHIPPING", OrderStatus.PARTIALLY_SHIPPING),
-        ("AWAITING_COLLECTION", OrderStatus.AWAITING_COLLECTION),
-        ("IN_TRANSIT", OrderStatus.IN_TRANSIT),
-        ("DELIVERED", OrderStatus.DELIVERED),
-        ("COMPLETED", OrderStatus.COMPLETED),
-        ("CANCELLED", OrderStatus.CANCELLED),
-        ("CANCEL", OrderStatus.CANCELLED),
-    ],
-)
-def test_order_statuses(raw: str, expected: OrderStatus) -> None:
-    assert tts.map_order_status(raw) is expected
-
-
-@pytest.mark.parametrize(
-    ("name", "code"),
-    [
-        ("USPS", "usps"),
-        ("UPS", "ups"),
-        ("UPS SurePost", "ups"),
-        ("FedEx Ground", "fedex"),
-        ("J&T Express", "jt_express"),
-        ("DHL eCommerce", "dhl"),
-        ("Amazon Logistics", "amazon"),
-        ("Groups Delivery", ""),
-        ("", ""),
-    ],
-)
-def test_shipping_provider_names(name: str, code: str) -> None:
-    assert tts.carrier_for_provider(name) == code
-
-
-def test_parse_webhook_vectors() -> None:
-    vectors = load("tiktok_shop/webhook_signature_vectors.json")["vectors"]
-    event = tts.parse_webhook(vectors[2]["raw_body"].encode())
-    assert event.type == 1
-    assert event.notification_id == "7400000000000000001"
-    assert event.order_status is OrderStatus.IN_TRANSIT
-    split = tts.parse_webhook(vectors[3]["raw_body"].encode())
-    assert split.type == 4
-    assert split.package_ids
-    with pytest.raises(ValueError):
-        tts.parse_webhook(b"[]")
