@@ -7,6 +7,8 @@
     parcelbot console         the console chat on the configured providers
     parcelbot track NUMBER    one lookup, printed, then exit
     parcelbot db backup PATH  a consistent copy of the database, safe while the bot runs
+    parcelbot db migrate      create or upgrade the database's tables, then exit
+    parcelbot db copy SRC DST copy a whole database into an empty one (SQLite → PostgreSQL)
     parcelbot bench eta …     the ETA benchmark (see ``parcelbot bench eta --help``)
 """
 
@@ -14,9 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -31,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Order-tracking chat bot. With no tokens set it runs the sandbox carrier "
         "in a console chat. Configuration: PARCELBOT_* variables or .env (see .env.example).",
     )
-    parser.add_argument("--db", help="SQLite database file (overrides PARCELBOT_DB)")
+    parser.add_argument(
+        "--db",
+        help="SQLite database file or database URL (overrides PARCELBOT_DB and "
+        "PARCELBOT_DATABASE_URL)",
+    )
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("run", help="run every configured adapter (console when none is)")
     sub.add_parser("console", help="chat in this terminal")
@@ -44,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
         "backup", help="copy the database to PATH (safe while the bot runs; see README)"
     )
     backup.add_argument("path")
+    db_sub.add_parser(
+        "migrate", help="create or upgrade the tables of the configured database, then exit"
+    )
+    copy = db_sub.add_parser(
+        "copy",
+        help="copy every row of SRC into the empty database DST (stop the bot first); each is "
+        "a SQLite file, sqlite:///path or postgresql://…",
+    )
+    copy.add_argument("source", metavar="SRC")
+    copy.add_argument("target", metavar="DST")
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("what", choices=["eta"])
     bench.add_argument("rest", nargs=argparse.REMAINDER)
@@ -61,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bots.logs import configure_logging
 
     try:
-        settings = load_settings(**({"db": args.db} if args.db else {}))
+        chosen = {"db": args.db, "database_url": None} if args.db else {}
+        settings = load_settings(**chosen)
     except ValidationError as err:
         problems = "; ".join(
             f"PARCELBOT_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
@@ -71,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format, settings.secret_values)
     if args.command == "db":
-        return _backup(settings.db, args.path)
+        if args.db_command == "migrate":
+            return _run_storage(_migrate(settings.database))
+        if args.db_command == "copy":
+            return _copy(args.source, args.target)
+        return _backup(settings.database, args.path)
     from bots.runtime import run
     from core.errors import StorageUnavailable
 
@@ -111,6 +135,16 @@ def failure_sentence(err: BaseException, secrets: Sequence[str]) -> str:
 
 def _backup(database: str, path: str) -> int:
     from storage.backup import BackupError, backup
+    from storage.db import is_postgres, sqlite_path
+
+    if is_postgres(database):
+        print(
+            "parcelbot: db backup copies a SQLite file; back up PostgreSQL with its own tools "
+            "(pg_dump)",
+            file=sys.stderr,
+        )
+        return 2
+    database = sqlite_path(database)
 
     try:
         size = backup(database, path)
@@ -118,6 +152,63 @@ def _backup(database: str, path: str) -> int:
         print(f"parcelbot: {err}", file=sys.stderr)
         return 1
     print(f"backed up {database} to {path} ({size} bytes)")
+    return 0
+
+
+def _run_storage(job: Coroutine[Any, Any, int]) -> int:
+    from core.errors import StorageUnavailable
+    from storage.copy import CopyRefused
+    from storage.migrations import SchemaTooNewError
+
+    try:
+        return asyncio.run(job)
+    except StorageUnavailable as err:
+        print(f"parcelbot: {err.reason}", file=sys.stderr)
+    except (CopyRefused, SchemaTooNewError) as err:
+        print(f"parcelbot: {err}", file=sys.stderr)
+    return 1
+
+
+async def _migrate(location: str) -> int:
+    from storage.db import Database
+
+    async with Database.open(location) as db:
+        info = await db.info()
+    version = info.get("schema_version") or info.get("user_version", "")
+    print(f"{db.path} is at schema version {version}")
+    return 0
+
+
+def _copy(source: str, target: str) -> int:
+    from storage.db import inbox_path, is_postgres, sqlite_path
+
+    pushes: str | None = None
+    if not is_postgres(source):
+        if not Path(sqlite_path(source)).is_file():
+            print(f"parcelbot: there is no database file {source}", file=sys.stderr)
+            return 1
+        # The provider pushes a SQLite bot keeps in a file beside its database.
+        pushes = inbox_path(source) if Path(inbox_path(source)).is_file() else None
+    return _run_storage(_copy_rows(source, target, pushes))
+
+
+async def _copy_rows(source: str, target: str, pushes: str | None) -> int:
+    from storage.copy import copy_database
+    from storage.db import Database
+    from storage.migrations import INBOX_MIGRATIONS
+
+    async with contextlib.AsyncExitStack() as stack:
+        src = await stack.enter_async_context(Database.open(source))
+        inbox = None
+        if pushes is not None:
+            inbox = await stack.enter_async_context(
+                Database.open(pushes, migrations=INBOX_MIGRATIONS)
+            )
+        dst = await stack.enter_async_context(Database.open(target))
+        report = await copy_database(src, dst, inbox=inbox)
+    for table, count in report.rows.items():
+        print(f"{table}: {count} rows")
+    print(f"copied {report.total} rows from {src.path} to {dst.path}")
     return 0
 
 

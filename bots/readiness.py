@@ -85,14 +85,19 @@ class Readiness:
     backlog: Callable[[], Awaitable[Backlog]]
     sources: Callable[[], Mapping[str, str]]
     db_timeout: float = 3.0
+    probe: Callable[[], Awaitable[str | None]] | None = None
+    """Asks a database server instead of opening ``db_path`` (PostgreSQL): None when it
+    answered, else why not."""
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
         """(ready, details): every check's verdict and figures."""
         checks: dict[str, dict[str, Any]] = {}
-        problem = await _within(
-            asyncio.to_thread(database_reachable, self.db_path, self.db_timeout),
-            self.db_timeout + 1.0,
+        asked = (
+            self.probe()
+            if self.probe is not None
+            else asyncio.to_thread(database_reachable, self.db_path, self.db_timeout)
         )
+        problem = await _within(asked, self.db_timeout + 1.0)
         checks["database"] = {"ok": problem is None, **({"error": problem} if problem else {})}
         for name, last, interval in (
             ("poll", self.heartbeat.last_poll, self.poll_interval),

@@ -156,6 +156,7 @@ class Runtime:
         settings = self.settings
         return Readiness(
             db_path=self.db.path,
+            probe=self.db.reachable if self.db.backend == "postgresql" else None,
             heartbeat=self.heartbeat,
             poll_interval=settings.poll_interval,
             flush_interval=settings.flush_interval,
@@ -285,7 +286,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     start the webhook server when a port is set; close everything on exit."""
     async with contextlib.AsyncExitStack() as stack:
         # One running bot per database: a second would send every alert again.
-        db = await stack.enter_async_context(Database.open(settings.db, single_writer=True))
+        db = await stack.enter_async_context(Database.open(settings.database, single_writer=True))
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
@@ -380,7 +381,7 @@ async def _open_webhooks(
         runtime.inbox = await stack.enter_async_context(inbox.running())
         # Tracking pushes are stored in a file of their own (an answer never waits for the
         # poller's transactions), answered, then processed in batches like a poll cycle.
-        store = await stack.enter_async_context(open_inbox(inbox_path(settings.db)))
+        store = await stack.enter_async_context(open_inbox(inbox_path(settings.database)))
         batches = tracking_pushes(sink)
         pushes = WebhookInbox(
             store, clock, {}, batch_handlers={SEVENTEEN_TRACK: batches, AFTERSHIP: batches}

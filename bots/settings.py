@@ -25,6 +25,7 @@ TRACKING_PROVIDERS = ("17track", "aftership")
 """Names accepted in ``PARCELBOT_TRACKING_PROVIDERS``, in their default order."""
 
 _OPTIONAL = (
+    "database_url",
     "telegram_token",
     "telegram_webhook_secret",
     "discord_token",
@@ -46,6 +47,8 @@ _OPTIONAL = (
     "health_token",
 )
 
+_DATABASE_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
 # Telegram accepts 1-256 characters of A-Z, a-z, 0-9, "_" and "-" as a webhook secret.
 _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
@@ -58,6 +61,11 @@ class Settings(BaseSettings):
     )
 
     db: str = Field("parcelbot.sqlite3", description="SQLite database file")
+    database_url: SecretStr | None = Field(
+        None,
+        description="Database URL, replacing PARCELBOT_DB: sqlite:///path or "
+        "postgresql://user:password@host:5432/name (it may hold a password)",
+    )
     log_level: str = Field("WARNING", description="Python logging level")
     log_format: Literal["text", "json"] = Field(
         "text", description="Log lines as text, or one JSON object per line (json)"
@@ -206,6 +214,16 @@ class Settings(BaseSettings):
         if not isinstance(logging.getLevelName(level), int):
             raise ValueError(f"unknown log level {value!r}; use DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_DATABASE_SCHEMES):
+            raise PydanticCustomError(
+                "database_url",
+                "must start with sqlite:/// (a file) or postgresql:// (a server)",
+            )
+        return value
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod
@@ -413,6 +431,14 @@ class Settings(BaseSettings):
             # The part after "id:" is the secret; it shows up alone in some error texts.
             found.append(self.telegram_token.get_secret_value().partition(":")[2])
         return [secret for secret in found if secret]
+
+    @property
+    def database(self) -> str:
+        """Where the data lives: ``PARCELBOT_DATABASE_URL`` when set, else the SQLite file
+        ``PARCELBOT_DB`` (``storage.db.Database.open`` takes either)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return self.db
 
     @property
     def provider_base_urls(self) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from core.models import Attempts, Scope
 from storage.codec import opt_text, opt_time
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteAttempts"]
 
@@ -16,7 +16,7 @@ __all__ = ["SqliteAttempts"]
 class SqliteAttempts:
     """``AttemptRepository`` on SQLite (table ``proof_attempts``)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, scope: Scope, subject: str) -> Attempts:

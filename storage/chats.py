@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from core.models import ChatRef, ChatSettings
 from storage.codec import settings_from_row
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteChats", "SqliteMeta"]
 
@@ -18,7 +18,7 @@ _DEFAULTS = ChatSettings()
 class SqliteChats:
     """``ChatRepository`` on SQLite; settings are per chat (``ChatRef.chat_key``)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get_settings(self, chat: ChatRef) -> ChatSettings:
@@ -35,8 +35,8 @@ class SqliteChats:
         if not chat_keys:
             return {}
         rows = await self._conn.read(
-            "SELECT chat_key, preference, timezone, quiet_start, quiet_end, paused FROM chats "
-            "WHERE chat_key IN (SELECT value FROM json_each(?))",
+            "SELECT chat_key, preference, timezone, quiet_start, quiet_end, paused FROM chats "  # noqa: S608
+            f"WHERE chat_key IN ({self._conn.dialect.texts})",
             (json.dumps(list(chat_keys), ensure_ascii=False),),
         )
         found = {str(row[0]): settings_from_row(row[1:]) for row in rows}
@@ -86,7 +86,9 @@ class SqliteChats:
 
     async def paused_chats(self) -> list[str]:
         """The chat keys of every paused chat."""
-        rows = await self._conn.read("SELECT chat_key FROM chats WHERE paused ORDER BY chat_key")
+        rows = await self._conn.read(
+            "SELECT chat_key FROM chats WHERE paused <> 0 ORDER BY chat_key"
+        )
         return [row[0] for row in rows]
 
     async def remember_carrier(self, chat: ChatRef, number: str, carrier: str) -> None:
@@ -109,7 +111,7 @@ class SqliteChats:
 class SqliteMeta:
     """A small string key/value store for the program's own bookkeeping."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, key: str) -> str | None:

@@ -18,22 +18,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, Protocol, TypeVar, cast
 
 import aiosqlite
 
 from storage.faults import storage_error
+from storage.sql import SQLITE, Dialect, Row, Work
 
 __all__ = ["InlineReader", "Reader", "Row", "SerialConnection", "Transaction"]
 
 _T = TypeVar("_T")
 
 log = logging.getLogger(__name__)
-
-Row = Sequence[Any]
-"""A result row: a plain tuple in column order."""
 
 
 class SerialConnection:
@@ -69,6 +75,11 @@ class SerialConnection:
         if self._trouble is not None:
             self._trouble = None
             log.warning("storage: the database %s works again", self._path)
+
+    @property
+    def dialect(self) -> Dialect:
+        """SQLite's spellings (``storage.sql``)."""
+        return SQLITE
 
     @property
     def raw(self) -> aiosqlite.Connection:
@@ -122,21 +133,22 @@ class SerialConnection:
         if self._on_commit is not None:
             self._on_commit()
 
-    async def run_transaction(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def run_transaction(self, work: Work[_T]) -> _T:
         """Run ``work`` on the connection's worker thread between ``BEGIN IMMEDIATE`` and
         ``COMMIT``, rolling back if it raises; return what it returned.
 
         One hand-off to the worker thread instead of one per statement (each costs tens of
-        microseconds of thread and event-loop wake-ups). ``work`` gets the plain ``sqlite3``
-        connection and must neither commit nor keep it. The whole transaction runs even if the
-        caller is cancelled meanwhile: it commits or rolls back as a unit either way.
+        microseconds of thread and event-loop wake-ups): ``work`` gets a ``Tx`` whose methods
+        run their statement at once, so its coroutine runs to its end in one step there
+        (``_run_through``). The whole transaction runs even if the caller is cancelled
+        meanwhile: it commits or rolls back as a unit either way.
         """
 
         def transact() -> _T:
             conn = self._conn._conn  # aiosqlite's own sqlite3 connection
             conn.execute("BEGIN IMMEDIATE")
             try:
-                result = work(conn)
+                result = _run_through(work(_DirectTx(conn)))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -149,12 +161,11 @@ class SerialConnection:
             self._on_commit()
         return result
 
-    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def run_read(self, work: Work[_T]) -> _T:
         """Run ``work`` on the connection's worker thread inside one read transaction, so that
         its queries see one consistent state; return what it returned.
 
-        Several queries for one hand-off (see ``run_transaction``). ``work`` gets the plain
-        ``sqlite3`` connection and must only read.
+        Several queries for one hand-off (see ``run_transaction``); ``work`` must only read.
         """
 
         # On aiosqlite's own sqlite3 connection, in its thread.
@@ -177,20 +188,55 @@ class SerialConnection:
             log.debug("rollback found no open transaction")
 
 
-def _read_transaction(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], _T]) -> _T:
+def _read_transaction(conn: sqlite3.Connection, work: Work[_T]) -> _T:
     """``work`` inside one read transaction on ``conn``, which is ended whatever happens."""
     conn.execute("BEGIN DEFERRED")
     try:
-        return work(conn)
+        return _run_through(work(_DirectTx(conn)))
     finally:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
 
 
+def _run_through(step: Awaitable[_T]) -> _T:
+    """The result of a coroutine that never waits: every ``_DirectTx`` method returns at once,
+    so one ``send`` runs a unit of ``Work`` to its end without an event loop (the worker
+    thread has none). A coroutine that does wait on something else is a bug and refused."""
+    coroutine = cast("Coroutine[Any, Any, _T]", step)
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return cast("_T", done.value)
+    coroutine.close()
+    raise RuntimeError("database work awaited something other than its transaction")
+
+
+class _DirectTx:
+    """``storage.sql.Tx`` on a plain ``sqlite3`` connection: each call runs at once, on the
+    calling thread (the worker thread, or the event loop's for ``InlineReader``)."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    async def read(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    async def write(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+    async def write_many(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        return self._conn.executemany(sql, rows).rowcount
+
+    async def data_version(self) -> int | None:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+
 class Reader(Protocol):
     """Runs a group of queries as one read transaction (``SerialConnection``, ``InlineReader``)."""
 
-    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T: ...
+    async def run_read(self, work: Work[_T]) -> _T: ...
 
 
 class InlineReader:
@@ -220,7 +266,7 @@ class InlineReader:
             raise
         return cls(conn, location)
 
-    async def run_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+    async def run_read(self, work: Work[_T]) -> _T:
         """Run ``work`` inside one read transaction (one consistent state); return its result.
 
         Failures an operator can fix come out as ``StorageUnavailable``, as on the writer."""
@@ -255,3 +301,8 @@ class Transaction:
         """Run one statement per row (``executemany``); return the rows changed in total."""
         cursor = await self._conn.executemany(sql, rows)
         return cursor.rowcount
+
+    async def data_version(self) -> int | None:
+        """SQLite's ``PRAGMA data_version``: changes when another connection commits."""
+        rows = await self._conn.execute_fetchall("PRAGMA data_version")
+        return int(next(iter(rows))[0])

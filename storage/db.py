@@ -1,10 +1,14 @@
-"""Opening the SQLite database and handing out its repositories.
+"""Opening the database and handing out its repositories.
 
 ::
 
     async with Database.open("parcelbot.db") as db:
         await db.shipments.save_many(writes)
         entries = await db.outbox.due(now, 100)
+
+``Database.open`` takes a SQLite file (a path, or ``sqlite:///path``) or a PostgreSQL URL
+(``postgresql://user@host:5432/parcelbot``); the repositories are the same on both
+(``storage.sql``). What follows is about SQLite; PostgreSQL is in ``storage.postgres``.
 
 The file is put in WAL mode (readers never block the writer), foreign keys are enforced,
 and a writer waits up to ``busy_timeout`` for another process's write lock instead of failing.
@@ -35,18 +39,33 @@ from storage.connection import InlineReader, Reader, SerialConnection
 from storage.faults import storage_error
 from storage.guilds import SqliteDiscordGuilds
 from storage.inbox import SqliteInbox
-from storage.migrations import INBOX_MIGRATIONS, Migration, apply_migrations
+from storage.migrations import (
+    INBOX_MIGRATIONS,
+    Migration,
+    apply_migrations,
+    apply_pg_migrations,
+    pg_schema_version,
+)
 from storage.observations import SqliteObservations
 from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
+from storage.postgres import PgConnection
 from storage.shipments import SqliteShipments
+from storage.sql import Connection
 from storage.stats import SqliteStats
 from storage.subscriptions import SqliteSubscriptions
 from storage.views import SqliteViews
 from storage.webhook_seen import SqliteSeenPushes
 
-__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "Database", "inbox_path", "open_inbox"]
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT_MS",
+    "Database",
+    "inbox_path",
+    "is_postgres",
+    "open_inbox",
+    "sqlite_path",
+]
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +84,23 @@ _READER_BUSY_TIMEOUT_MS = 1_000
 see that in rare moments (another process recovering the log); the event loop waits with it."""
 
 
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_SQLITE_SCHEME = "sqlite:///"
+
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether ``location`` is a PostgreSQL URL (else a SQLite file)."""
+    return str(location).startswith(_POSTGRES_SCHEMES)
+
+
+def sqlite_path(location: str | Path) -> str:
+    """The file of a SQLite location: a path as it is, or the path of a ``sqlite:///path``
+    URL (``sqlite:///data/bot.sqlite3`` is relative, ``sqlite:////var/lib/bot.sqlite3``
+    absolute, as in SQLAlchemy)."""
+    text = str(location)
+    return text[len(_SQLITE_SCHEME) :] if text.startswith(_SQLITE_SCHEME) else text
+
+
 class _WallClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -73,21 +109,25 @@ class _WallClock:
 class Database:
     """An open parcelbot database: one connection and the repositories built on it.
 
-    Every repository shares the connection; statements from concurrent tasks are serialised
-    (see ``storage.connection``). ``views`` (what chat commands read) use a second, read-only
-    connection on the event loop's thread when the file is in WAL mode
-    (``storage.connection.InlineReader``), so they never queue behind background work.
-    Several ``Database`` objects, in one process or many, may open the same file at once.
+    Every repository shares the connection. On SQLite statements from concurrent tasks are
+    serialised (see ``storage.connection``), and ``views`` (what chat commands read) use a
+    second, read-only connection on the event loop's thread when the file is in WAL mode
+    (``storage.connection.InlineReader``), so they never queue behind background work. On
+    PostgreSQL the connection is a pool. Several ``Database`` objects, in one process or
+    many, may open the same database at once.
     """
 
     def __init__(
         self,
-        conn: SerialConnection,
+        conn: Connection,
         clock: Clock,
         path: str,
         reader: Reader | None = None,
     ) -> None:
         self.path = path
+        """The SQLite file, or the PostgreSQL database named without its password."""
+        self.backend = conn.dialect.name
+        """``"sqlite"`` or ``"postgresql"``."""
         self.shipments = SqliteShipments(conn, clock)
         self.subscriptions = SqliteSubscriptions(conn, clock)
         self.chats = SqliteChats(conn)
@@ -118,7 +158,10 @@ class Database:
     ) -> AsyncIterator[Database]:
         """Open (creating if needed), check and migrate the database; close it on exit.
 
-        ``path`` is a file (its folder is created) or ``":memory:"`` for a throwaway database.
+        ``path`` is a file (its folder is created), ``":memory:"`` for a throwaway database,
+        a ``sqlite:///path`` URL, or a PostgreSQL URL (``postgresql://…``; the database must
+        exist, its tables are created; ``single_writer`` does not apply: any number of
+        processes may share it).
         ``clock`` stamps rows whose time the caller did not give (default: the wall clock).
         With ``single_writer`` (the running bot) the file is locked for this process: a second
         one is refused, since two would each send every alert. The file is checked first
@@ -128,7 +171,11 @@ class Database:
         and ``StorageUnavailable`` (one sentence, ``storage.faults``) when the file is in use
         by another parcelbot, damaged, read-only, locked, on a full disk or cannot be opened.
         """
-        location = str(path)
+        if is_postgres(path):
+            async with cls._open_postgres(str(path), clock, migrations) as database:
+                yield database
+            return
+        location = sqlite_path(path)
         lock: _WriterLock | None = None
         try:
             if location != _MEMORY:
@@ -178,9 +225,45 @@ class Database:
             if lock is not None:
                 lock.release()
 
+    @classmethod
+    @asynccontextmanager
+    async def _open_postgres(
+        cls, url: str, clock: Clock | None, migrations: list[Migration] | None
+    ) -> AsyncIterator[Database]:
+        async with PgConnection.open(url) as conn:
+            await apply_pg_migrations(conn, migrations)
+            # The pool serves chat commands' reads too: a reader never waits for a writer.
+            yield cls(conn, clock or _WallClock(), conn.where, conn)
+
+    async def reachable(self) -> str | None:
+        """None when the database answers a query; else why not (one sentence)."""
+        try:
+            await self._conn.read("SELECT 1")
+        except StorageUnavailable as err:
+            return err.reason
+        return None
+
+    @property
+    def sqlite(self) -> SerialConnection:
+        """The SQLite connection (SQLite-only maintenance and tests); ``TypeError`` on
+        another backend."""
+        if not isinstance(self._conn, SerialConnection):
+            raise TypeError(f"{self.path} is not a SQLite database")
+        return self._conn
+
+    @property
+    def connection(self) -> Connection:
+        """The connection every repository uses (for maintenance such as ``storage.copy``)."""
+        return self._conn
+
     async def info(self) -> dict[str, str]:
         """The connection's effective settings and schema version, for diagnostics."""
         found: dict[str, str] = {"path": self.path}
+        if self.backend == "postgresql":
+            rows = await self._conn.read("SHOW server_version")
+            found["server_version"] = str(rows[0][0])
+            found["schema_version"] = str(await pg_schema_version(self._conn))
+            return found
         for name in (
             "user_version",
             "journal_mode",
@@ -194,12 +277,16 @@ class Database:
         return found
 
     async def checkpoint(self) -> None:
-        """Fold the write-ahead log back into the main file (housekeeping)."""
-        await self._conn.write("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Fold the write-ahead log back into the main file (housekeeping; SQLite only:
+        PostgreSQL checkpoints by itself)."""
+        if self.backend == "sqlite":
+            await self._conn.write("PRAGMA wal_checkpoint(TRUNCATE)")
 
     async def optimize(self) -> None:
-        """Let SQLite refresh its query-planner statistics (cheap; run now and then)."""
-        await self._conn.write("PRAGMA optimize")
+        """Let SQLite refresh its query-planner statistics (cheap; run now and then).
+        PostgreSQL's autovacuum does that by itself."""
+        if self.backend == "sqlite":
+            await self._conn.write("PRAGMA optimize")
 
 
 def _owner_only(location: str) -> None:
@@ -267,8 +354,11 @@ class _WriterLock:
 
 def inbox_path(path: str | Path) -> str:
     """Where ``open_inbox`` keeps the pushes of the database at ``path``: beside it, with
-    ``.inbox`` before the suffix (``parcelbot.inbox.sqlite3``); ``":memory:"`` stays so."""
-    location = str(path)
+    ``.inbox`` before the suffix (``parcelbot.inbox.sqlite3``); ``":memory:"`` stays so. On
+    PostgreSQL the pushes go to the same database (its writers do not wait for each other)."""
+    if is_postgres(path):
+        return str(path)
+    location = sqlite_path(path)
     if location == _MEMORY:
         return location
     file = Path(location)
@@ -286,8 +376,14 @@ async def open_inbox(
     (SQLite has one writer per file, a poll cycle's transaction takes tens of milliseconds);
     in a file of its own an append waits only for other appends. Same settings as the main
     file (WAL, ``synchronous=NORMAL``): a committed push survives a crash of the process.
+    A PostgreSQL URL gives the inbox table of that database.
     """
-    location = str(path)
+    if is_postgres(path):
+        async with PgConnection.open(str(path), max_size=4) as pg:
+            await apply_pg_migrations(pg)
+            yield SqliteInbox(pg)
+        return
+    location = sqlite_path(path)
     if location != _MEMORY:
         Path(location).parent.mkdir(parents=True, exist_ok=True)
         _owner_only(location)  # pushes hold orders: their file is the owner's alone too

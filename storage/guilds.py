@@ -9,7 +9,7 @@ closed. Leaving a server deletes its settings and every member route that pointe
 from __future__ import annotations
 
 from core.models import GuildSettings, MemberRoute
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteDiscordGuilds"]
 
@@ -21,7 +21,7 @@ def _opt_int(value: object) -> int | None:
 class SqliteDiscordGuilds:
     """Per-server settings and member routes on SQLite (tables ``discord_guilds``/``_members``)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def get(self, guild_id: int) -> GuildSettings:

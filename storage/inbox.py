@@ -9,13 +9,12 @@ the same notification again) until ``purge`` removes it.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage.codec import time_from_text, time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection, Tx
 
 __all__ = ["InboxItem", "SqliteInbox"]
 
@@ -53,7 +52,7 @@ def _item(row: Sequence[object]) -> InboxItem:
 class SqliteInbox:
     """The webhook inbox on SQLite; unique per (provider, notification id)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, provider: str, notification_id: str, body: bytes, now: datetime) -> bool:
@@ -77,9 +76,9 @@ class SqliteInbox:
             return []
         at = time_to_text(now)
 
-        def insert(conn: sqlite3.Connection) -> list[bool]:
+        async def insert(tx: Tx) -> list[bool]:
             return [
-                conn.execute(_INSERT, (provider, notification_id, body, at, at)).rowcount > 0
+                await tx.write(_INSERT, (provider, notification_id, body, at, at)) > 0
                 for provider, notification_id, body in notifications
             ]
 
@@ -106,8 +105,8 @@ class SqliteInbox:
         """``mark_done`` for several notifications in one statement."""
         if item_ids:
             await self._conn.write(
-                "UPDATE webhook_inbox SET done_at = ?, body = NULL "
-                "WHERE id IN (SELECT value FROM json_each(?))",
+                "UPDATE webhook_inbox SET done_at = ?, body = NULL "  # noqa: S608
+                f"WHERE id IN ({self._conn.dialect.ids})",
                 (time_to_text(now), json.dumps(list(item_ids))),
             )
 

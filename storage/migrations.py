@@ -1,10 +1,15 @@
-"""Versioned schema migrations, tracked in SQLite's ``PRAGMA user_version``.
+"""Versioned schema migrations, one list for every backend.
 
 ``MIGRATIONS`` is an ordered list: entry *i* upgrades a database from version *i* to *i + 1*.
 To change the schema, append a new ``Migration``; never edit or reorder a released one.
-Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the version bump,
-so a crash leaves the database at the old or the new version, never in between, and two
-processes opening the same fresh file migrate it exactly once.
+Statements are written for SQLite; ``storage.sql.Dialect.ddl`` gives PostgreSQL the same
+tables in its types. The version is SQLite's ``PRAGMA user_version``, and on PostgreSQL the
+one row of the ``schema_version`` table.
+
+Each migration runs in its own transaction together with the version bump, so a crash leaves
+the database at the old or the new version, never in between (PostgreSQL's schema changes
+are transactional too), and two processes opening the same fresh database migrate it exactly
+once (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock).
 """
 
 from __future__ import annotations
@@ -18,13 +23,18 @@ from dataclasses import dataclass
 
 import aiosqlite
 
+from storage.connection import Transaction
+from storage.sql import POSTGRES, Connection, Tx
+
 __all__ = [
     "INBOX_MIGRATIONS",
     "MIGRATIONS",
     "Migration",
     "SchemaTooNewError",
     "apply_migrations",
+    "apply_pg_migrations",
     "latest_version",
+    "pg_schema_version",
     "schema_version",
 ]
 
@@ -35,13 +45,14 @@ log = logging.getLogger(__name__)
 class Migration:
     """One schema step: SQL statements, then an optional function, in one transaction.
 
-    ``statements`` are single SQL statements (no ``executescript``: it would commit early).
-    ``run`` gets the connection inside the open transaction and must not commit.
+    ``statements`` are single SQL statements (no ``executescript``: it would commit early),
+    written for SQLite in the portable subset ``storage.sql`` describes. ``run`` gets the
+    open transaction and must not commit.
     """
 
     description: str
     statements: tuple[str, ...] = ()
-    run: Callable[[aiosqlite.Connection], Awaitable[None]] | None = None
+    run: Callable[[Tx], Awaitable[None]] | None = None
 
 
 class SchemaTooNewError(RuntimeError):
@@ -405,7 +416,7 @@ async def apply_migrations(
             for statement in step.statements:
                 await conn.execute(statement)
             if step.run is not None:
-                await step.run(conn)
+                await step.run(Transaction(conn))
             # PRAGMA does not take parameters; ``found`` is an int we computed.
             await conn.execute(f"PRAGMA user_version = {found + 1:d}")
             await conn.execute("COMMIT")
@@ -417,3 +428,46 @@ async def apply_migrations(
         found += 1
         applied += 1
     return applied
+
+
+# Any constant: the key of the advisory lock that lets one process at a time migrate.
+_MIGRATION_LOCK = 0x70617263656C
+
+
+async def pg_schema_version(conn: Connection) -> int:
+    """The PostgreSQL database's schema version (0: never migrated)."""
+    rows = await conn.read("SELECT to_regclass('schema_version') IS NOT NULL")
+    if not rows or not rows[0][0]:
+        return 0
+    found = await conn.read("SELECT version FROM schema_version")
+    return int(found[0][0]) if found else 0
+
+
+async def apply_pg_migrations(conn: Connection, migrations: list[Migration] | None = None) -> int:
+    """``apply_migrations`` for PostgreSQL: bring the database up to date; return how many
+    migrations ran. Raises ``SchemaTooNewError`` like it."""
+    steps = MIGRATIONS if migrations is None else migrations
+    known = len(steps)
+    applied = 0
+    while True:
+        async with conn.transaction() as tx:
+            # Held until this transaction ends: other processes wait here, then find the
+            # version this one left.
+            await tx.read("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+            await tx.write("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+            rows = await tx.read("SELECT version FROM schema_version")
+            if not rows:
+                await tx.write("INSERT INTO schema_version (version) VALUES (0)")
+            found = int(rows[0][0]) if rows else 0
+            if found > known:
+                raise SchemaTooNewError(found, known)
+            if found == known:
+                return applied
+            step = steps[found]
+            for statement in step.statements:
+                await tx.write(POSTGRES.ddl(statement))
+            if step.run is not None:
+                await step.run(tx)
+            await tx.write("UPDATE schema_version SET version = ?", (found + 1,))
+        log.info("database migrated to schema version %s (%s)", found + 1, step.description)
+        applied += 1

@@ -17,13 +17,14 @@ from typing import Any
 from core.eta.model import Observation
 from core.models import ShipmentKey
 from storage.codec import opt_text, opt_time, time_from_text, time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteObservations", "country_only", "parcel_digest"]
 
 _INSERT = (
-    "INSERT OR IGNORE INTO eta_observations (parcel, carrier, service, origin, destination, "
-    "ordered_at, handed_over_at, delivered_at, promised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO eta_observations (parcel, carrier, service, origin, destination, "
+    "ordered_at, handed_over_at, delivered_at, promised_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING"
 )
 _SELECT_ALL = (
     "SELECT carrier, service, origin, destination, ordered_at, handed_over_at, delivered_at, "
@@ -62,7 +63,7 @@ def _from_row(row: Sequence[Any]) -> Observation:
 class SqliteObservations:
     """``ObservationRepository`` on SQLite (table ``eta_observations``)."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def add(self, obs: Observation, key: ShipmentKey | None = None) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from core.models import IndexedParcel, OrderId, TrackingNumber
 from storage.codec import time_from_text, time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteOrderIndex"]
 
@@ -42,7 +42,7 @@ def _known(rows: Sequence[Sequence[object]]) -> set[str]:
 class SqliteOrderIndex:
     """The index on SQLite; one row per tracking number."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def upsert(self, entries: Sequence[IndexedParcel]) -> list[TrackingNumber]:

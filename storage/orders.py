@@ -11,7 +11,7 @@ from datetime import datetime
 
 from core.models import ChatRef, OrderId, OrderLink, ShipmentKey, TrackingNumber
 from storage.codec import opt_text, opt_time, time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteOrderLinks"]
 
@@ -32,7 +32,7 @@ def _link(row: tuple[str, str, str, str, str | None, str]) -> OrderLink:
 class SqliteOrderLinks:
     """``OrderLinkRepository`` on SQLite."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def link(self, chat: ChatRef, link: OrderLink) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from core.models import OutboxEntry
 from storage.codec import alert_from_json, chat_from_columns, time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteOutbox"]
 
@@ -20,8 +20,9 @@ __all__ = ["SqliteOutbox"]
 class SqliteOutbox:
     """``OutboxRepository`` on SQLite."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
+        self._ids = conn.dialect.ids
 
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Unsent entries whose next attempt is due, oldest first, skipping paused chats."""
@@ -30,7 +31,8 @@ class SqliteOutbox:
             "o.attempts FROM outbox AS o "
             "WHERE o.sent_at IS NULL "
             "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM chats AS c WHERE c.chat_key = o.chat_key AND c.paused) "
+            "AND NOT EXISTS (SELECT 1 FROM chats AS c "
+            "WHERE c.chat_key = o.chat_key AND c.paused <> 0) "
             "ORDER BY o.id LIMIT ?",
             (time_to_text(now), limit),
         )
@@ -50,8 +52,8 @@ class SqliteOutbox:
         if not ids:
             return
         await self._conn.write(
-            "UPDATE outbox SET sent_at = ? "
-            "WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            "UPDATE outbox SET sent_at = ? "  # noqa: S608
+            f"WHERE id IN ({self._ids}) AND sent_at IS NULL",
             (time_to_text(now), json.dumps(list(ids))),
         )
 
@@ -68,7 +70,7 @@ class SqliteOutbox:
         if not ids:
             return 0
         return await self._conn.write(
-            "DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            f"DELETE FROM outbox WHERE id IN ({self._ids}) AND sent_at IS NULL",  # noqa: S608
             (json.dumps(list(ids)),),
         )
 
@@ -92,8 +94,8 @@ class SqliteOutbox:
         if not ids:
             return
         await self._conn.write(
-            "UPDATE outbox SET held = 1, next_attempt_at = ? "
-            "WHERE id IN (SELECT value FROM json_each(?)) AND sent_at IS NULL",
+            "UPDATE outbox SET held = 1, next_attempt_at = ? "  # noqa: S608
+            f"WHERE id IN ({self._ids}) AND sent_at IS NULL",
             (time_to_text(until), json.dumps(list(ids))),
         )
 
@@ -108,7 +110,7 @@ class SqliteOutbox:
         if not ids:
             return set()
         rows = await self._conn.read(
-            "SELECT id FROM outbox WHERE id IN (SELECT value FROM json_each(?)) AND held",
+            f"SELECT id FROM outbox WHERE id IN ({self._ids}) AND held <> 0",  # noqa: S608
             (json.dumps(list(ids)),),
         )
         return {int(row[0]) for row in rows}

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
-import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, is_
 from typing import Any
@@ -31,8 +32,8 @@ from storage.codec import (
     shipment_to_row,
     time_to_text,
 )
-from storage.connection import SerialConnection
 from storage.observations import country_only, parcel_digest
+from storage.sql import Connection, Dialect, Tx
 
 __all__ = ["SqliteShipments", "read_snapshot"]
 
@@ -71,8 +72,9 @@ INSERT INTO outbox (
 ON CONFLICT (chat_key, dedupe_key) DO NOTHING
 """
 
-# The stored parcels among a JSON list of [carrier, number] pairs (the ``?``, see _keys_json).
-_KEYED = """FROM json_each(?) AS j
+# The stored parcels among a JSON list of [carrier, number] pairs (the ``?``, see _keys_json);
+# {pairs}: ``Dialect.pairs``.
+_KEYED = """FROM {pairs}
 JOIN shipments AS s
     ON s.carrier = j.value ->> 0 AND s.number = j.value ->> 1
 """
@@ -84,7 +86,6 @@ SELECT s.id,
     s.promised_by, s.checked_at, s.delivered_at, s.shipped_at, s.proof_kind, s.proof_detail,
     s.first_seen, s.next_check_at
 """
-_SELECT_SHIPMENTS = _SHIPMENT_COLUMNS + _KEYED
 _SELECT_SHIPMENT = _SHIPMENT_COLUMNS + "FROM shipments AS s WHERE s.carrier = ? AND s.number = ?"
 
 _SELECT_OWN_EVENTS = """
@@ -95,15 +96,10 @@ FROM events WHERE shipment_id = ? ORDER BY time, id
 _SELECT_EVENTS = """
 SELECT shipment_id, time, status, description, location, raw_code, incident
 FROM events
-WHERE shipment_id IN (SELECT value FROM json_each(?))
+WHERE shipment_id IN ({ids})
 ORDER BY shipment_id, time, id
 """
 
-
-_SELECT_EXISTING = "SELECT s.carrier, s.number\n" + _KEYED
-_SELECT_PUSHED = "SELECT s.carrier, s.number\n" + _KEYED + "WHERE s.pushed_at >= ?"
-# Constants joined, no values: those stay parameters.
-_SET_PUSHED = "UPDATE shipments SET pushed_at = ? WHERE id IN (SELECT s.id\n" + _KEYED + ")"  # noqa: S608
 
 # ``due`` plus, per parcel, whether an active subscription follows it and whether it was
 # pushed recently (both answered from indexes, row by row).
@@ -113,7 +109,7 @@ SELECT s.carrier, s.number,
         SELECT 1 FROM subscriptions AS u
         WHERE u.carrier = s.carrier AND u.number = s.number AND u.archived = 0
     ),
-    coalesce(s.pushed_at >= ?, 0)
+    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END
 FROM shipments AS s
 WHERE s.next_check_at <= ?
 ORDER BY s.next_check_at, s.id
@@ -125,8 +121,8 @@ LIMIT ?
 # are kept.
 _SELECT_FINISHED = """
 SELECT s.carrier, s.number
-FROM subscriptions AS u INDEXED BY subscriptions_active
-CROSS JOIN shipments AS s ON s.carrier = u.carrier AND s.number = u.number
+FROM subscriptions AS u {hint}
+{join} shipments AS s ON s.carrier = u.carrier AND s.number = u.number
 WHERE u.archived = 0 AND (
     (s.status = 'delivered' AND coalesce(s.delivered_at, s.checked_at) <= ?)
     OR (s.status = 'expired' AND s.checked_at <= ?)
@@ -239,13 +235,44 @@ def _keys_json(keys: Sequence[ShipmentKey]) -> str:
     return json.dumps([[key.carrier, key.number] for key in keys], ensure_ascii=False)
 
 
-def read_snapshot(conn: sqlite3.Connection, key: ShipmentKey) -> Shipment | None:
-    """The stored snapshot of one parcel with its full history, read on a plain ``sqlite3``
-    connection (inside the caller's read transaction); None when never saved."""
-    row = conn.execute(_SELECT_SHIPMENT, (key.carrier, key.number)).fetchone()
-    if row is None:
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    """The statements that hold a ``Dialect`` fragment, spelled for one backend."""
+
+    select_shipments: str
+    select_events: str
+    select_existing: str
+    select_pushed: str
+    set_pushed: str
+    select_finished: str
+
+
+@functools.cache
+def _statements(dialect: Dialect) -> _Statements:
+    keyed = _KEYED.format(pairs=dialect.pairs)
+    return _Statements(
+        select_shipments=_SHIPMENT_COLUMNS + keyed,
+        select_events=_SELECT_EVENTS.format(ids=dialect.ids),
+        select_existing="SELECT s.carrier, s.number\n" + keyed,
+        select_pushed="SELECT s.carrier, s.number\n" + keyed + "WHERE s.pushed_at >= ?",
+        # Constants joined, no values: those stay parameters.
+        set_pushed="UPDATE shipments SET pushed_at = ? WHERE id IN (SELECT s.id\n"  # noqa: S608
+        + keyed
+        + ")",
+        select_finished=_SELECT_FINISHED.format(
+            hint=dialect.indexed_by("subscriptions_active"), join=dialect.ordered_join
+        ),
+    )
+
+
+async def read_snapshot(tx: Tx, key: ShipmentKey) -> Shipment | None:
+    """The stored snapshot of one parcel with its full history, read inside the caller's
+    read transaction; None when never saved."""
+    rows = await tx.read(_SELECT_SHIPMENT, (key.carrier, key.number))
+    if not rows:
         return None
-    events = events_by_parent(conn.execute(_SELECT_OWN_EVENTS, (row[0],)).fetchall())
+    row = rows[0]
+    events = events_by_parent(await tx.read(_SELECT_OWN_EVENTS, (row[0],)))
     return shipment_from_row(row[1:], events.get(row[0], ()))
 
 
@@ -269,9 +296,10 @@ class SqliteShipments:
     A cached snapshot equals what reading the rows would return, history included.
     """
 
-    def __init__(self, conn: SerialConnection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        self._sql = _statements(conn.dialect)
         # What this object last committed per parcel: (n, hash of the first n events'
         # identities, snapshot hash). Those events are stored, and stored events are never
         # deleted, so a snapshot that starts with them needs only its remaining events
@@ -297,9 +325,10 @@ class SqliteShipments:
         self._cache.clear()
         self._cache_size = 0
 
-    def _check_version(self, version: int) -> None:
-        """Empty the cache when another connection committed since it was filled."""
-        if version != self._version:
+    def _check_version(self, version: int | None) -> None:
+        """Empty the cache when another connection committed since it was filled (always,
+        when the backend cannot tell: ``None``)."""
+        if version is None or version != self._version:
             self._forget_cache()
             self._version = version
 
@@ -334,16 +363,18 @@ class SqliteShipments:
         missing: list[ShipmentKey] = []
         async with self._conn.snapshot() as tx:
             # The version and the rows below come from one read transaction.
-            self._check_version((await tx.read("PRAGMA data_version"))[0][0])
+            self._check_version(await tx.data_version())
             for key in keys:
                 hit = cache.get((key.carrier, key.number))
                 if hit is None:
                     missing.append(key)
                 else:
                     known[key.carrier, key.number] = hit
-            rows = await tx.read(_SELECT_SHIPMENTS, (_keys_json(missing),)) if missing else []
+            rows = (
+                await tx.read(self._sql.select_shipments, (_keys_json(missing),)) if missing else []
+            )
             ids = [row[0] for row in rows]
-            event_rows = await tx.read(_SELECT_EVENTS, (json.dumps(ids),)) if ids else []
+            event_rows = await tx.read(self._sql.select_events, (json.dumps(ids),)) if ids else []
         events = events_by_parent(event_rows)
         for row in rows:
             shipment = shipment_from_row(row[1:], events.get(row[0], ()))
@@ -432,34 +463,33 @@ class SqliteShipments:
                     )
         cache = self._cache
         cached_version = self._version
+        select_existing = self._sql.select_existing
 
-        def transact(conn: sqlite3.Connection) -> tuple[int, set[tuple[str, str]], bool, int]:
-            # Runs on the connection's worker thread between BEGIN IMMEDIATE and COMMIT: one
-            # hand-off for the whole write. The cache is only looked at here; it changes on
-            # the event loop, after the commit (``_check_version``, ``_learn``).
-            version = conn.execute("PRAGMA data_version").fetchone()[0]
+        async def transact(tx: Tx) -> tuple[int | None, set[tuple[str, str]], bool, int]:
+            # On SQLite this runs on the connection's worker thread between BEGIN IMMEDIATE
+            # and COMMIT: one hand-off for the whole write. The cache is only looked at here;
+            # it changes on the event loop, after the commit (``_check_version``, ``_learn``).
+            version = await tx.data_version()
             # Parcels the cache does not know (all of them when another connection wrote
             # since it was filled: it is emptied below): the new ones are cached once stored.
-            if version == cached_version:
+            if version is not None and version == cached_version:
                 unknown = [key for key in sent if key not in cache]
             else:
                 unknown = list(sent)
             new = set(unknown)
             if unknown:
-                existing = conn.execute(
-                    _SELECT_EXISTING, (json.dumps(unknown, ensure_ascii=False),)
-                ).fetchall()
+                existing = await tx.read(
+                    select_existing, (json.dumps(unknown, ensure_ascii=False),)
+                )
                 new.difference_update((carrier, number) for carrier, number in existing)
             if full_rows:
-                conn.executemany(_UPSERT_SHIPMENT, full_rows)
+                await tx.write_many(_UPSERT_SHIPMENT, full_rows)
             rewritten = False
-            if touch_rows and conn.executemany(_TOUCH_SHIPMENT, touch_rows).rowcount < len(
-                touch_rows
-            ):
+            if touch_rows and await tx.write_many(_TOUCH_SHIPMENT, touch_rows) < len(touch_rows):
                 rewritten = True
                 # A parcel this object saved before is gone (deleted elsewhere): write those
                 # parcels whole again, history included.
-                conn.executemany(
+                await tx.write_many(
                     _UPSERT_SHIPMENT,
                     [
                         shipment_to_row(w.shipment, w.shipment.checked_at or now, w.next_check_at)
@@ -472,8 +502,8 @@ class SqliteShipments:
                     for e in w.shipment.events
                 )
             if event_rows:
-                conn.executemany(_INSERT_EVENT, event_rows)
-            added = conn.executemany(_INSERT_OUTBOX, outbox_rows).rowcount if outbox_rows else 0
+                await tx.write_many(_INSERT_EVENT, event_rows)
+            added = await tx.write_many(_INSERT_OUTBOX, outbox_rows) if outbox_rows else 0
             return version, new, rewritten, added
 
         try:
@@ -597,7 +627,7 @@ class SqliteShipments:
     async def _set_pushed(self, keys: Sequence[ShipmentKey], value: str | None) -> None:
         if keys:
             await self._conn.write(
-                _SET_PUSHED,
+                self._sql.set_pushed,
                 (value, _keys_json(keys)),
             )
 
@@ -606,7 +636,7 @@ class SqliteShipments:
         if not keys:
             return set()
         rows = await self._conn.read(
-            _SELECT_PUSHED,
+            self._sql.select_pushed,
             (_keys_json(keys), time_to_text(since)),
         )
         return {ShipmentKey(carrier, TrackingNumber(number)) for carrier, number in rows}
@@ -662,7 +692,7 @@ class SqliteShipments:
         label created) first seen at or before ``inactive_before``. Oldest first.
         """
         rows = await self._conn.read(
-            _SELECT_FINISHED,
+            self._sql.select_finished,
             (
                 time_to_text(done_before),
                 time_to_text(done_before),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from storage.codec import time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["Backlog", "SqliteStats"]
 
@@ -34,7 +34,7 @@ class Backlog:
 class SqliteStats:
     """Backlog figures on SQLite."""
 
-    def __init__(self, conn: SerialConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     async def backlog(self, now: datetime) -> Backlog:
@@ -43,7 +43,8 @@ class SqliteStats:
             "SELECT count(*), min(o.created_at) FROM outbox AS o "
             "WHERE o.sent_at IS NULL "
             "AND (o.next_attempt_at IS NULL OR o.next_attempt_at <= ?) "
-            "AND NOT EXISTS (SELECT 1 FROM chats AS c WHERE c.chat_key = o.chat_key AND c.paused)",
+            "AND NOT EXISTS (SELECT 1 FROM chats AS c "
+            "WHERE c.chat_key = o.chat_key AND c.paused <> 0)",
             (at,),
         )
         due = await self._conn.read(

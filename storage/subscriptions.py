@@ -9,7 +9,7 @@ from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
-from storage.connection import Row, SerialConnection
+from storage.sql import Connection, Row
 
 __all__ = ["SqliteSubscriptions"]
 
@@ -35,7 +35,7 @@ class SqliteSubscriptions:
     the last one who added it.
     """
 
-    def __init__(self, conn: SerialConnection, clock: Clock) -> None:
+    def __init__(self, conn: Connection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
         # Subscriptions decoded by ``subscribers``, by their row: every poll reads the same
@@ -63,9 +63,11 @@ class SqliteSubscriptions:
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (chat_key, carrier, number) DO UPDATE SET "
                 "user_id = excluded.user_id, is_group = excluded.is_group, "
-                "label = CASE WHEN excluded.label != '' THEN excluded.label ELSE label END, "
-                "preference = coalesce(excluded.preference, preference), "
-                "created_at = CASE WHEN archived THEN excluded.created_at ELSE created_at END, "
+                "label = CASE WHEN excluded.label != '' THEN excluded.label "
+                "ELSE subscriptions.label END, "
+                "preference = coalesce(excluded.preference, subscriptions.preference), "
+                "created_at = CASE WHEN subscriptions.archived <> 0 "
+                "THEN excluded.created_at ELSE subscriptions.created_at END, "
                 "archived = 0",
                 (
                     *chat_to_columns(chat),
@@ -137,7 +139,7 @@ class SqliteSubscriptions:
     async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
         """The chat's subscriptions, newest first."""
         rows = await self._conn.read(
-            _SELECT + "WHERE s.chat_key = ? AND (? OR s.archived = 0) "
+            _SELECT + "WHERE s.chat_key = ? AND (? = 1 OR s.archived = 0) "
             "ORDER BY s.created_at DESC, s.id DESC",
             (chat.chat_key, int(include_archived)),
         )
@@ -150,7 +152,7 @@ class SqliteSubscriptions:
         if not keys:
             return {}
         rows = await self._conn.read(
-            _SELECT + "JOIN json_each(?) AS j "
+            _SELECT + f"JOIN {self._conn.dialect.pairs} "
             "ON s.carrier = j.value ->> 0 "
             "AND s.number = j.value ->> 1 "
             "WHERE s.archived = 0 ORDER BY s.id",

@@ -11,8 +11,6 @@ InlineReader``): in WAL mode a reader neither waits for the writer nor blocks it
 
 from __future__ import annotations
 
-import sqlite3
-
 from core.models import ChatRef, ChatSettings, ChatView, ParcelView, ShipmentKey
 from storage.codec import settings_from_row, subscription_from_row
 from storage.connection import Reader
@@ -21,6 +19,7 @@ from storage.order_index import _row as _indexed
 from storage.orders import _SELECT as _SELECT_LINKS
 from storage.orders import _link
 from storage.shipments import read_snapshot
+from storage.sql import Tx
 from storage.subscriptions import _SELECT as _SELECT_SUBSCRIPTIONS
 
 __all__ = ["SqliteViews"]
@@ -38,24 +37,24 @@ class SqliteViews:
         """The chat's settings (defaults when none saved), its carrier pick for ``number`` and
         its subscriptions."""
 
-        def read(conn: sqlite3.Connection) -> ChatView:
-            settings = conn.execute(
+        async def read(tx: Tx) -> ChatView:
+            settings = await tx.read(
                 "SELECT preference, timezone, quiet_start, quiet_end, paused FROM chats "
                 "WHERE chat_key = ?",
                 (chat.chat_key,),
-            ).fetchone()
-            pick = conn.execute(
+            )
+            pick = await tx.read(
                 "SELECT carrier FROM carrier_picks WHERE chat_key = ? AND number = ?",
                 (chat.chat_key, number),
-            ).fetchone()
-            subs = conn.execute(
+            )
+            subs = await tx.read(
                 _SELECT_SUBSCRIPTIONS
                 + "WHERE s.chat_key = ? ORDER BY s.created_at DESC, s.id DESC",
                 (chat.chat_key,),
-            ).fetchall()
+            )
             return ChatView(
-                settings_from_row(settings) if settings else _DEFAULTS,
-                str(pick[0]) if pick else None,
+                settings_from_row(settings[0]) if settings else _DEFAULTS,
+                str(pick[0][0]) if pick else None,
                 tuple(subscription_from_row(row) for row in subs),
             )
 
@@ -65,21 +64,21 @@ class SqliteViews:
         """The stored snapshot (None when never saved), the chat's subscription to it (active
         or archived), the order index entry for its number and the chat's order links."""
 
-        def read(conn: sqlite3.Connection) -> ParcelView:
-            shipment = read_snapshot(conn, key)
-            sub = conn.execute(
+        async def read(tx: Tx) -> ParcelView:
+            shipment = await read_snapshot(tx, key)
+            sub = await tx.read(
                 _SELECT_SUBSCRIPTIONS + "WHERE s.chat_key = ? AND s.carrier = ? AND s.number = ?",
                 (chat.chat_key, key.carrier, key.number),
-            ).fetchone()
-            indexed = conn.execute(_SELECT_INDEXED + "WHERE number = ?", (key.number,)).fetchone()
+            )
+            indexed = await tx.read(_SELECT_INDEXED + "WHERE number = ?", (key.number,))
             links = [
                 _link((r[0], r[1], r[2], r[3], r[4], r[5]))
-                for r in conn.execute(_SELECT_LINKS + "WHERE chat_key = ?", (chat.chat_key,))
+                for r in await tx.read(_SELECT_LINKS + "WHERE chat_key = ?", (chat.chat_key,))
             ]
             return ParcelView(
                 shipment,
-                subscription_from_row(sub) if sub else None,
-                _indexed(indexed) if indexed else None,
+                subscription_from_row(sub[0]) if sub else None,
+                _indexed(indexed[0]) if indexed else None,
                 {link.key: link for link in links},
             )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from storage.codec import time_to_text
-from storage.connection import SerialConnection
+from storage.sql import Connection
 
 __all__ = ["SqliteSeenPushes"]
 
@@ -18,7 +18,7 @@ __all__ = ["SqliteSeenPushes"]
 class SqliteSeenPushes:
     """Processed push ids on SQLite (table ``webhook_seen``)."""
 
-    def __init__(self, conn: SerialConnection, keep: timedelta = timedelta(days=7)) -> None:
+    def __init__(self, conn: Connection, keep: timedelta = timedelta(days=7)) -> None:
         self._conn = conn
         self._keep = keep
 
@@ -32,8 +32,8 @@ class SqliteSeenPushes:
     async def remember(self, provider: str, notification_id: str, at: datetime) -> None:
         async with self._conn.transaction() as tx:
             await tx.write(
-                "INSERT OR IGNORE INTO webhook_seen (provider, notification_id, seen_at) "
-                "VALUES (?, ?, ?)",
+                "INSERT INTO webhook_seen (provider, notification_id, seen_at) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (provider, notification_id, time_to_text(at)),
             )
             await tx.write(

@@ -15,7 +15,7 @@ from tests.storage.helpers import chat, key, shipment, write
 
 async def _settled(db: Database) -> None:
     """Wait until the background checkpoint started by the last commit is over."""
-    checkpointer = db._conn._on_commit.__self__  # type: ignore[union-attr]
+    checkpointer = db.sqlite._on_commit.__self__  # type: ignore[union-attr]
     for _ in range(500):
         if checkpointer._task is None:
             return
@@ -41,7 +41,7 @@ async def test_commits_are_checkpointed_beside_the_writer(db_path: Path) -> None
 
 async def test_memory_database_has_no_checkpointer() -> None:
     async with Database.open(":memory:") as db:
-        assert db._conn._on_commit is None
+        assert db.sqlite._on_commit is None
         await db.shipments.save_many([write(shipment())])
         assert await db.shipments.count() == 1
 

@@ -12,6 +12,7 @@ import aiosqlite
 import pytest
 
 from storage.connection import SerialConnection
+from storage.sql import Tx
 
 
 @pytest.fixture
@@ -36,9 +37,9 @@ async def test_work_is_committed_and_its_result_returned(
 ) -> None:
     conn, commits = serial
 
-    def work(raw: sqlite3.Connection) -> int:
-        assert raw.in_transaction
-        return raw.executemany("INSERT INTO items VALUES (?)", [("a",), ("b",)]).rowcount
+    async def work(tx: Tx) -> int:
+        assert conn.raw._conn.in_transaction
+        return await tx.write_many("INSERT INTO items VALUES (?)", [("a",), ("b",)])
 
     assert await conn.run_transaction(work) == 2
     assert await _names(db_path) == ["a", "b"]
@@ -50,9 +51,9 @@ async def test_work_that_raises_is_rolled_back_whole(
 ) -> None:
     conn, commits = serial
 
-    def work(raw: sqlite3.Connection) -> None:
-        raw.execute("INSERT INTO items VALUES ('a')")
-        raw.execute("INSERT INTO items VALUES ('a')")  # duplicate key: fails
+    async def work(tx: Tx) -> None:
+        await tx.write("INSERT INTO items VALUES ('a')")
+        await tx.write("INSERT INTO items VALUES ('a')")  # duplicate key: fails
 
     with pytest.raises(sqlite3.IntegrityError):
         await conn.run_transaction(work)
@@ -69,13 +70,13 @@ async def test_a_cancelled_caller_still_gets_its_transaction_committed_whole(
     conn, _commits = serial
     started, release = threading.Event(), threading.Event()
 
-    def work(raw: sqlite3.Connection) -> None:
-        raw.execute("INSERT INTO items VALUES ('a')")
+    async def work(tx: Tx) -> None:
+        await tx.write("INSERT INTO items VALUES ('a')")
         started.set()
         release.wait()
-        raw.execute("INSERT INTO items VALUES ('b')")
+        await tx.write("INSERT INTO items VALUES ('b')")
 
-    task = asyncio.create_task(conn.run_transaction(work))
+    task: asyncio.Task[None] = asyncio.create_task(conn.run_transaction(work))
     await asyncio.to_thread(started.wait)
     task.cancel()
     release.set()
@@ -84,3 +85,18 @@ async def test_a_cancelled_caller_still_gets_its_transaction_committed_whole(
     # The next statement queues behind the transaction on the same worker thread.
     assert await conn.read("SELECT name FROM items ORDER BY name") == [("a",), ("b",)]
     assert await _names(db_path) == ["a", "b"]
+
+
+async def test_work_that_waits_on_anything_but_its_transaction_is_refused(
+    serial: tuple[SerialConnection, list[str]], db_path: Path
+) -> None:
+    conn, commits = serial
+
+    async def work(tx: Tx) -> None:
+        await tx.write("INSERT INTO items VALUES ('a')")
+        await asyncio.sleep(0)  # not the transaction: the worker thread has no event loop
+
+    with pytest.raises(RuntimeError, match="awaited something other"):
+        await conn.run_transaction(work)
+    assert await _names(db_path) == []
+    assert commits == []

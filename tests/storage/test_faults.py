@@ -118,7 +118,7 @@ async def test_a_read_only_database_is_one_sentence(tmp_path: Path) -> None:
         await db.meta.set("kept", "yes")
         # Root ignores file modes, so the connection is made read-only the way SQLite reports
         # a read-only file: SQLITE_READONLY on the first write.
-        await db._conn.raw.execute("PRAGMA query_only = ON")
+        await db.sqlite.raw.execute("PRAGMA query_only = ON")
         with pytest.raises(StorageUnavailable) as refused:
             await db.meta.set("new", "no")
         assert "read-only" in refused.value.reason
@@ -132,7 +132,7 @@ async def test_a_full_disk_is_one_sentence_and_the_failed_write_left_nothing(
         await db.meta.set("kept", "yes")
         pages = (await db._conn.read("PRAGMA page_count"))[0][0]
         # The disk "fills up": SQLite may not grow the file any more (SQLITE_FULL).
-        await db._conn.raw.execute(f"PRAGMA max_page_count = {int(pages)}")
+        await db.sqlite.raw.execute(f"PRAGMA max_page_count = {int(pages)}")
         with pytest.raises(StorageUnavailable) as full:
             await db.meta.set("big", "x" * 200_000)
         assert "is full" in full.value.reason

@@ -17,6 +17,7 @@ from storage.migrations import (
     latest_version,
     schema_version,
 )
+from storage.sql import Tx
 
 TABLES = {"shipments", "events", "chats", "carrier_picks", "subscriptions", "outbox", "meta"}
 
@@ -68,8 +69,8 @@ async def test_an_appended_migration_runs_once_on_an_existing_file(db_path: Path
     async with Database.open(db_path) as db:
         await db.meta.set("k", "v")
 
-    async def backfill(conn: aiosqlite.Connection) -> None:
-        await conn.execute("INSERT INTO notes (body) SELECT value FROM meta")
+    async def backfill(tx: Tx) -> None:
+        await tx.write("INSERT INTO notes (body) SELECT value FROM meta")
 
     extended = [
         *MIGRATIONS,
@@ -127,3 +128,41 @@ async def test_memory_database_works_for_quick_use() -> None:
     async with Database.open(":memory:") as db:
         await db.meta.set("k", "v")
         assert await db.meta.get("k") == "v"
+
+
+async def test_postgresql_is_migrated_from_the_same_list_once_by_concurrent_openers() -> None:
+    from storage.migrations import pg_schema_version
+    from tests.postgres import postgres_schema
+
+    with postgres_schema() as url:
+        # Several processes starting at once on an empty database: one migrates, the others
+        # wait for it and find the tables there.
+        async def opener() -> int:
+            async with Database.open(url) as db:
+                return int((await db.info())["schema_version"])
+
+        versions = await asyncio.gather(*(opener() for _ in range(4)))
+        assert versions == [len(MIGRATIONS)] * 4
+        async with Database.open(url) as db:
+            assert await pg_schema_version(db.connection) == len(MIGRATIONS)
+            # The same tables as SQLite, in PostgreSQL's types (64-bit Discord ids fit).
+            await db.discord.remember_home(2**62, 2**62, 2**62)
+            assert (await db.discord.member(2**62)).home_channel_id == 2**62
+            await db.connection.write("UPDATE schema_version SET version = version + 1")
+        with pytest.raises(SchemaTooNewError):
+            async with Database.open(url):
+                pass
+
+
+def test_db_migrate_creates_the_tables_of_the_configured_database(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bots.__main__ import main
+    from tests.postgres import postgres_schema
+
+    with postgres_schema() as url:
+        monkeypatch.setenv("PARCELBOT_DATABASE_URL", url)
+        assert main(["db", "migrate"]) == 0
+        out = capsys.readouterr().out
+        assert f"schema version {len(MIGRATIONS)}" in out
+        assert url not in out  # named by host and database, never by its URL

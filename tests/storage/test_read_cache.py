@@ -128,6 +128,7 @@ async def test_two_snapshots_of_one_parcel_in_one_batch_are_cached_as_stored(
     assert cached == (await _fresh(db_path, [key()]))[key()]
 
 
+@pytest.mark.sqlite_only
 async def test_a_save_cancelled_while_it_commits_leaves_no_stale_cache(store: Database) -> None:
     # The write runs on the worker thread to its end even when its caller is cancelled, so
     # the snapshot it was writing may be stored: the next read must show it, not the cache.
@@ -140,7 +141,7 @@ async def test_a_save_cancelled_while_it_commits_leaves_no_stale_cache(store: Da
 
     await store.shipments.save_many([write(shipment(events=(event(0),)))])
     assert await store.shipments.get(key()) is not None  # cached now
-    raw = store._conn.raw
+    raw = store.sqlite.raw
     await raw.create_function("hold", 0, hold)
     await raw.execute("CREATE TEMP TRIGGER held AFTER INSERT ON events BEGIN SELECT hold(); END")
     newer = shipment(events=(event(0), event(1)), checked_at=T0 + timedelta(hours=2))
