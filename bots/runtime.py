@@ -54,6 +54,7 @@ from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService, PollStats, ServiceConfig
+from core.sources import Routing
 from storage.db import Database, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
@@ -112,22 +113,13 @@ class Runtime:
         return isinstance(self.clock, DemoClock)
 
     def health(self) -> dict[str, Any]:
-        """The mode and each source's state ("ok" or "failing"), for ``/ready``."""
-        sources: list[object] = []
-        if isinstance(self.provider, ProviderRouter):
-            sources.extend(self.provider.providers)
-        elif self.provider is not None:
-            sources.append(self.provider)
-        if self.shop is not None:
-            sources.append(self.shop)
-        # The service's tracker decides, with its hysteresis (failing after several failed
-        # calls in a row, back after several good ones): one failed call, or a failed quota
-        # reading for the metrics, does not make a one-source bot unready.
-        failing = self.service.failing_sources
-        providers: dict[str, str] = {}
-        for source in sources:
-            name = str(getattr(source, "name", type(source).__name__))
-            providers[name] = "failing" if name in failing else "ok"
+        """The mode and each source's state ("ok" or "failing"), for ``/ready``.
+
+        The service's tracker decides, with its hysteresis (failing after several failed
+        calls in a row, back after several good ones): one failed call, or a failed quota
+        reading for the metrics, does not make a one-source bot unready.
+        """
+        providers = self.service.sources.states()
         return {"mode": "sandbox" if self.sandbox else "live", "providers": providers}
 
     async def advance(self, delta: timedelta) -> PollStats:
@@ -175,18 +167,19 @@ class Runtime:
         17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``."""
         now = self.clock.now()
         self.metrics.backlog(await self.db.stats.backlog(now), now)
-        tracker = self._seventeen_track()
+        tracker = self.seventeen_track()
         due = self._quota_read_at is None or time.monotonic() - self._quota_read_at > QUOTA_EVERY
         if tracker is not None and due:
             self._quota_read_at = time.monotonic()
             quota = await tracker.get_quota()
             self.metrics.provider_quota.labels("17track", "registrations").set(quota.remaining)
 
-    def _seventeen_track(self) -> SeventeenTrackClient | None:
+    def seventeen_track(self) -> SeventeenTrackClient | None:
+        """The 17TRACK client when it is one of the sources (quota readings, restarts)."""
         from core.providers.seventeen_track import SeventeenTrackClient
 
-        sources = self.provider.providers if isinstance(self.provider, ProviderRouter) else ()
-        return next((p for p in sources if isinstance(p, SeventeenTrackClient)), None)
+        source = self.service.sources.tracking("17track")
+        return source if isinstance(source, SeventeenTrackClient) else None
 
     async def save_clock(self) -> None:
         """Persist the sandbox's virtual time so a restart continues from it."""
@@ -290,6 +283,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
+        routing: Routing | None = None
         orders: OrderSource | None
         http: httpx.AsyncClient | None = None
         shop: TikTokShopClient | None = None
@@ -306,7 +300,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             http = await stack.enter_async_context(
                 create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
             )
-            provider = ProviderRouter(_tracking_providers(settings, http, clock))
+            router = ProviderRouter(_tracking_providers(settings, http, clock))
+            provider, routing = router, router.routing
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
             orders = shop
@@ -322,7 +317,12 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             cycle = timedelta(seconds=settings.poll_interval * settings.sandbox_speed)
             config = replace(config, poll_at_most=max(cycle, polling.MIN_INTERVAL))
         service = ParcelService(
-            provider=estimating, store=db, clock=clock, orders=orders, config=config
+            provider=estimating,
+            store=db,
+            clock=clock,
+            orders=orders,
+            config=config,
+            routing=routing,
         )
         runtime = Runtime(
             settings=settings,
@@ -362,14 +362,9 @@ async def _open_webhooks(
     )
     from bots.webhook_sink import ServiceSink
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
-    from core.providers.seventeen_track import SeventeenTrackClient
 
     settings, db, clock = runtime.settings, runtime.db, runtime.clock
-    restarter = None
-    if isinstance(runtime.provider, ProviderRouter):
-        restarter = next(
-            (p for p in runtime.provider.providers if isinstance(p, SeventeenTrackClient)), None
-        )
+    restarter = runtime.seventeen_track()
     sink = runtime.sink = ServiceSink(
         runtime.service, provider, db, clock, shop=runtime.shop, retracker=restarter
     )

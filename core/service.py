@@ -48,7 +48,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Protocol, runtime_checkable
 
 from core import (
     advice,
@@ -76,7 +75,7 @@ from core.errors import (
 )
 from core.eta import news as eta_news
 from core.flusher import FlushStats, OutboxFlusher
-from core.guards import SlidingWindow, SourceHealth
+from core.guards import SlidingWindow
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
@@ -122,6 +121,7 @@ from core.replies import (
     timeline_reply,
 )
 from core.report import evidence_pack, history_reply
+from core.sources import Routing, SourceHealth, Sources
 
 __all__ = ["FlushStats", "ParcelService", "PollStats", "ServiceConfig", "Store"]
 
@@ -215,13 +215,6 @@ class PollStats:
     skipped: int = 0
 
 
-@runtime_checkable
-class _Routing(Protocol):
-    """A provider made of others (``core.providers.router.ProviderRouter``)."""
-
-    def provider_for(self, carrier: str) -> TrackingProvider | None: ...
-
-
 class ParcelService:
     """parcelbot's use cases. See the module docstring."""
 
@@ -234,7 +227,10 @@ class ParcelService:
         orders: OrderSource | None = None,
         config: ServiceConfig | None = None,
         rng: random.Random | None = None,
+        routing: Routing | None = None,
     ) -> None:
+        """``provider`` answers every tracking call; ``routing`` names the source behind each
+        carrier (batches and outages are per source), by default ``provider`` alone."""
         self._provider = provider
         self._store = store
         self._clock = clock
@@ -246,7 +242,12 @@ class ParcelService:
         # Pending confirmations of /forget: token -> (chat key, user id, valid until). Kept in
         # memory on purpose: a restart makes every old button stale.
         self._confirmations: dict[str, tuple[str, str, datetime]] = {}
-        self._health = SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls)
+        self._sources = Sources(
+            routing or Routing.only(provider),
+            shop=orders,
+            health=SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls),
+        )
+        self._health = self._sources.health
         self._next_housekeeping: datetime | None = None
         # What chats were told about arrivals, written once the alerts are stored.
         self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
@@ -262,6 +263,11 @@ class ParcelService:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def sources(self) -> Sources:
+        """The sources this service calls, by name, and their health."""
+        return self._sources
 
     @property
     def failing_sources(self) -> frozenset[str]:
@@ -1318,10 +1324,8 @@ class ParcelService:
                 self._health.success(name)
 
     def _source_for(self, carrier: str) -> TrackingProvider | None:
-        """The provider that tracks ``carrier``: the router's pick, else the one provider."""
-        if isinstance(self._provider, _Routing):
-            return self._provider.provider_for(carrier)
-        return self._provider
+        """The source that tracks ``carrier`` (``Routing``)."""
+        return self._sources.routing.source_for(carrier)
 
     async def _track_grouped(
         self, requests: Sequence[TrackRequest]

@@ -66,18 +66,6 @@ class EstimatingProvider:
     def supports(self, carrier: str) -> bool:
         return self._inner.supports(carrier)
 
-    def provider_for(self, carrier: str) -> TrackingProvider | None:
-        """The source that tracks ``carrier``: the inner router's pick, else ``inner`` itself.
-
-        Lets the service see the real sources behind this wrapper (per-source batches and
-        outage reports name 17TRACK or AfterShip, not the router).
-        """
-        route = getattr(self._inner, "provider_for", None)
-        if route is None:
-            return self._inner
-        source: TrackingProvider | None = route(carrier)
-        return source
-
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         batch = await self._inner.track(requests)
         enriched = await self.enrich(list(batch.shipments.values()))

@@ -1,4 +1,4 @@
-"""Shared HTTP behaviour of every provider: one client, retries, health, the error tree.
+"""Shared HTTP behaviour of every provider: one client, retries, the error tree.
 
 Contract of :func:`request_json`:
 
@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -34,7 +34,6 @@ __all__ = [
     "DEFAULT_USER_AGENT",
     "Envelope",
     "HttpResult",
-    "ProviderHealth",
     "ProviderTransport",
     "RetryPolicy",
     "Sleep",
@@ -58,7 +57,6 @@ Sleep = Callable[[float], Awaitable[None]]
 # Jitter only spreads retries out; it needs no cryptographic randomness.
 _RNG = random.Random()  # noqa: S311
 Classifier = Callable[["HttpResult"], ProviderError | None]
-_E = TypeVar("_E", bound=BaseException)
 
 
 def silence_http_loggers() -> None:
@@ -116,35 +114,6 @@ class RetryPolicy:
         """Delay before retry number ``retry`` (0-based) when the server gave no hint."""
         spread = (rng or _RNG).uniform(0.0, self.jitter) if self.jitter > 0 else 0.0
         return min(self.max_delay, self.base_delay * (2.0**retry)) + spread
-
-
-class ProviderHealth:
-    """Remembers whether a provider's last call failed (for ``/health``); logs at DEBUG only.
-
-    Failing after ``threshold`` failed calls, fine again after one success. Outages are
-    reported at WARNING in one place only, by the service (``core.guards.SourceHealth``,
-    with its own hysteresis); this logs the same changes at DEBUG for diagnosis.
-    """
-
-    def __init__(self, provider: str, *, threshold: int = 1) -> None:
-        self.provider = provider
-        self.threshold = max(1, threshold)
-        self.consecutive_failures = 0
-        self.failing = False
-
-    def record_success(self) -> None:
-        if self.failing:
-            log.debug(
-                "%s recovered after %d failed calls", self.provider, self.consecutive_failures
-            )
-        self.failing = False
-        self.consecutive_failures = 0
-
-    def record_failure(self, err: BaseException) -> None:
-        self.consecutive_failures += 1
-        if not self.failing and self.consecutive_failures >= self.threshold:
-            self.failing = True
-            log.debug("%s is failing: %s", self.provider, type(err).__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,20 +189,17 @@ async def request_json(
     headers: Mapping[str, str] | None = None,
     content: bytes | None = None,
     policy: RetryPolicy | None = None,
-    health: ProviderHealth | None = None,
     classify: Classifier | None = None,
     sleep: Sleep = asyncio.sleep,
     before_attempt: Callable[[], Awaitable[None]] | None = None,
     request_timeout: float | None = None,
-    success_on_2xx: bool = True,
 ) -> HttpResult:
     """Send one request with the retry contract described in the module docstring.
 
     ``classify`` may inspect a decoded 2xx/4xx result and return a retryable error (for APIs
     that say "rate limited" or "internal error" inside a 200 envelope). ``before_attempt``
-    runs before every attempt, e.g. to take a rate-limiter slot. ``health`` hears of the
-    final failure and of 2xx answers; callers that must first look inside the envelope pass
-    ``success_on_2xx=False`` and report success themselves.
+    runs before every attempt, e.g. to take a rate-limiter slot. Whether a source is failing
+    is judged by the service, per call (``core.sources.SourceHealth``), not here.
     """
     policy = policy or RetryPolicy()
     last: _RetryableError | None = None
@@ -265,13 +231,9 @@ async def request_json(
                 type(retry.cause or retry.error).__name__,
             )
             continue
-        if health is not None and success_on_2xx and 200 <= result.status < 300:
-            health.record_success()
         return result
     if last is None:  # unreachable: attempts >= 1
         raise ProviderUnavailable(provider=provider)
-    if health is not None:
-        health.record_failure(last.error)
     raise last.error from last.cause
 
 
@@ -328,10 +290,10 @@ async def _attempt(
 
 
 class ProviderTransport:
-    """One provider's plumbing: the shared client, retry policy, clock, sleep, timeout, health.
+    """One provider's plumbing: the shared client, retry policy, clock, sleep, timeout.
 
     Every call of the provider goes through :meth:`request`, i.e. :func:`request_json` with
-    these settings; ``health`` is the provider's one :class:`ProviderHealth`.
+    these settings.
     """
 
     def __init__(
@@ -350,7 +312,6 @@ class ProviderTransport:
         self.clock: Clock = clock or UtcClock()
         self.sleep = sleep
         self.timeout = timeout
-        self.health = ProviderHealth(provider)
 
     async def request(
         self,
@@ -362,9 +323,8 @@ class ProviderTransport:
         content: bytes | None = None,
         classify: Classifier | None = None,
         before_attempt: Callable[[], Awaitable[None]] | None = None,
-        success_on_2xx: bool = True,
     ) -> HttpResult:
-        """:func:`request_json` with this provider's name, policy, health, sleep and timeout."""
+        """:func:`request_json` with this provider's name, policy, sleep and timeout."""
         return await request_json(
             self.http,
             method,
@@ -374,18 +334,11 @@ class ProviderTransport:
             headers=headers,
             content=content,
             policy=self.retry,
-            health=self.health,
             classify=classify,
             sleep=self.sleep,
             before_attempt=before_attempt,
             request_timeout=self.timeout,
-            success_on_2xx=success_on_2xx,
         )
-
-    def failed(self, error: _E) -> _E:
-        """Count ``error`` against the provider's health and hand it back to be raised."""
-        self.health.record_failure(error)
-        return error
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Routes each number to the first configured provider that supports its carrier."""
+"""Routes each number to the source ``core.sources.Routing`` names for its carrier."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from core.errors import CarrierNotDetected, ProviderError
 from core.models import TrackBatch, TrackRequest
 from core.ports import TrackingProvider
 from core.providers._common import chunked, dedupe_requests, merge_chunks
+from core.sources import Routing
 
 __all__ = ["ProviderRouter"]
 
@@ -19,7 +20,8 @@ log = logging.getLogger(__name__)
 class ProviderRouter:
     """A ``TrackingProvider`` made of others, tried in the order given.
 
-    Each request goes to the first provider whose ``supports(carrier)`` is true, split into
+    Each request goes to the first provider whose ``supports(carrier)`` is true (``routing``,
+    the same object the service batches and judges sources by), split into
     that provider's ``max_batch``; all batches run concurrently and their results merge.
     Requests no provider supports become ``CarrierNotDetected`` entries. A batch whose provider
     fails turns into error entries for its numbers; only when every batch failed does the
@@ -31,7 +33,8 @@ class ProviderRouter:
     def __init__(self, providers: Sequence[TrackingProvider], *, max_batch: int = 1000) -> None:
         if not providers:
             raise ValueError("ProviderRouter needs at least one provider")
-        self._providers = tuple(providers)
+        self.routing = Routing(providers)
+        self._providers = self.routing.sources
         self.max_batch = max_batch
 
     @property
@@ -39,17 +42,13 @@ class ProviderRouter:
         return self._providers
 
     def supports(self, carrier: str) -> bool:
-        return self.provider_for(carrier) is not None
-
-    def provider_for(self, carrier: str) -> TrackingProvider | None:
-        """The provider that would track ``carrier``, or None."""
-        return next((p for p in self._providers if p.supports(carrier)), None)
+        return self.routing.source_for(carrier) is not None
 
     async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
         batch = TrackBatch()
         routed: dict[int, list[TrackRequest]] = {}
         for request in dedupe_requests(requests):
-            provider = self.provider_for(request.carrier)
+            provider = self.routing.source_for(request.carrier)
             if provider is None:
                 batch.errors[request.key] = CarrierNotDetected()
                 continue

@@ -121,8 +121,9 @@ async def test_due_parcels_go_out_in_full_batches_per_provider_oldest_first(
     inner = SandboxProvider(clock)
     ups = RecordingProvider("fake-ups", ["ups"], 3, inner)
     usps = RecordingProvider("fake-usps", ["usps"], 5, inner)
+    router = ProviderRouter([ups, usps])
     service = ParcelService(
-        provider=ProviderRouter([ups, usps]), store=db, clock=clock, rng=random.Random(5)
+        provider=router, store=db, clock=clock, rng=random.Random(5), routing=router.routing
     )
     ups_numbers = [SAMPLES[s]["ups"] for s in list(Scenario)[:7]]
     usps_numbers = [SAMPLES[s]["usps"] for s in list(Scenario)[:4]]

@@ -172,8 +172,11 @@ async def test_each_source_behind_a_router_and_the_eta_wrapper_is_judged_alone(
 ) -> None:
     ups = ScriptedProvider("ups-api", ("ups",))
     usps = ScriptedProvider("usps-api", ("usps",))
-    wrapped = EstimatingProvider(ProviderRouter([ups, usps]), EtaModel(), clock)
-    service = ParcelService(provider=wrapped, store=db, clock=clock, config=CONFIG)
+    router = ProviderRouter([ups, usps])
+    wrapped = EstimatingProvider(router, EtaModel(), clock)
+    service = ParcelService(
+        provider=wrapped, store=db, clock=clock, config=CONFIG, routing=router.routing
+    )
     both = [request("ups"), request("usps", "9400100000000000000000")]
     for _ in range(K):
         ups.script.append("raise")

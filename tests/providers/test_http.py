@@ -13,7 +13,6 @@ import respx
 from core.errors import ProviderUnavailable, RateLimited
 from core.models import ProofKind
 from core.providers.http import (
-    ProviderHealth,
     RetryPolicy,
     create_http_client,
     parse_time,
@@ -99,36 +98,6 @@ async def test_html_with_200_and_non_json_are_unavailable(respx_mock: respx.Mock
             )
 
 
-async def test_health_logs_once_down_and_once_up_at_debug_only(
-    respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
-) -> None:
-    """Outages are reported at WARNING by the service alone (``core.guards.SourceHealth``)."""
-    route = respx_mock.get(URL)
-    health = ProviderHealth("demo")
-    policy = RetryPolicy(attempts=1)
-    caplog.set_level(logging.DEBUG, logger="core.providers.http")
-    async with httpx.AsyncClient() as client:
-        route.mock(return_value=httpx.Response(500))
-        for _ in range(3):
-            with pytest.raises(ProviderUnavailable):
-                await request_json(
-                    client, "GET", URL, provider="demo", policy=policy, health=health
-                )
-        route.mock(return_value=httpx.Response(200, json={}))
-        for _ in range(2):
-            await request_json(client, "GET", URL, provider="demo", policy=policy, health=health)
-    changes = [
-        (r.levelno, r.getMessage())
-        for r in caplog.records
-        if "failing" in r.getMessage() or "recovered" in r.getMessage()
-    ]
-    assert changes == [
-        (logging.DEBUG, "demo is failing: ProviderUnavailable"),
-        (logging.DEBUG, "demo recovered after 3 failed calls"),
-    ]
-    assert not health.failing
-
-
 async def test_secrets_in_the_query_are_never_logged(
     respx_mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -145,7 +114,6 @@ async def test_secrets_in_the_query_are_never_logged(
                 headers={"x-tts-access-token": "TOKEN456"},
                 policy=FAST_RETRY,
                 sleep=RecordingSleep(),
-                health=ProviderHealth("p"),
             )
     text = caplog.text
     assert "SUPERSECRET" not in text

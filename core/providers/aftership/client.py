@@ -89,7 +89,6 @@ class AfterShipClient:
         self._io = ProviderTransport(
             http, PROVIDER, retry=retry, clock=clock, sleep=sleep, timeout=timeout
         )
-        self.health = self._io.health
         self._key = api_key
         self._base = f"{base_url.rstrip('/')}/{version}"
         # Versions up to 2024-04 wrap the request body in {"tracking": …}.
@@ -135,7 +134,7 @@ class AfterShipClient:
         )
         self._note_headers(result.headers)
         if result.status in (401, 403) or _meta_code(result) in (401, 403):
-            error = self._io.failed(ProviderAuthError(provider=PROVIDER))
+            error = ProviderAuthError(provider=PROVIDER)
             log.warning("%s refused the API key (HTTP %s)", PROVIDER, result.status)
             raise error
         return result

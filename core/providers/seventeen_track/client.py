@@ -97,7 +97,6 @@ class SeventeenTrackClient:
         self._io = ProviderTransport(
             http, PROVIDER, retry=retry, clock=clock, sleep=sleep, timeout=timeout
         )
-        self.health = self._io.health
         self._key = api_key
         self._base = base_url.rstrip("/")
         self._limiter = limiter or make_limiter()
@@ -136,15 +135,13 @@ class SeventeenTrackClient:
             f"{self._base}/{action}",
             headers={"17token": self._key, "content-type": "application/json"},
             content=body,
-            success_on_2xx=False,
             classify=_classify,
             before_attempt=self._acquire,
         )
         envelope = Envelope.of(result)
         if envelope.code == 0 and isinstance(envelope.data, Mapping):
-            self.health.record_success()
             return envelope.data
-        raise self._io.failed(self._call_error(result.status, envelope.code))
+        raise self._call_error(result.status, envelope.code)
 
     def _call_error(self, status: int, code: object) -> ProviderError:
         log.warning("%s call failed: HTTP %s, code %s", PROVIDER, status, code)

@@ -109,7 +109,6 @@ class TikTokShopClient:
             sleep=sleep,
             timeout=timeout,
         )
-        self.health = self._io.health
         self._app_key = app_key
         self._app_secret = app_secret
         self._tokens = tokens
@@ -139,7 +138,7 @@ class TikTokShopClient:
         """Exchange the refresh token for a new pair and hand it to ``on_token_refresh``."""
         current = self._tokens
         if current.refresh_expires_at <= self._io.clock.now():
-            raise self._io.failed(ProviderAuthError(AUTH_MESSAGE, provider=PROVIDER))
+            raise ProviderAuthError(AUTH_MESSAGE, provider=PROVIDER)
         result = await self._io.request(
             "GET",
             f"{self._auth_base}/api/v2/token/refresh",
@@ -149,16 +148,14 @@ class TikTokShopClient:
                 "refresh_token": current.refresh_token,
                 "grant_type": "refresh_token",
             },
-            success_on_2xx=False,
             classify=_envelope_error,
         )
         envelope = Envelope.of(result)
         if envelope.code != 0 or not isinstance(envelope.data, Mapping):
-            error = self._io.failed(ProviderAuthError(AUTH_MESSAGE, provider=PROVIDER))
+            error = ProviderAuthError(AUTH_MESSAGE, provider=PROVIDER)
             log.warning("%s token refresh refused (code %s)", PROVIDER, envelope.code)
             raise error
         fresh = parse_token(envelope.data)
-        self.health.record_success()
         if not fresh.open_id and current.open_id:
             fresh = replace(fresh, open_id=current.open_id)
         self._tokens = fresh
@@ -225,16 +222,14 @@ class TikTokShopClient:
             params=request.query,
             headers=request.headers,
             content=request.body,
-            success_on_2xx=False,
             classify=_envelope_error,
         )
         envelope = Envelope.of(result)
         if envelope.code == 0:
-            self.health.record_success()
             return envelope.data if isinstance(envelope.data, Mapping) else {}
         if envelope.code == TOKEN_EXPIRED:
             raise _TokenExpiredError
-        raise self._io.failed(self._error_for(result.status, envelope))
+        raise self._error_for(result.status, envelope)
 
     @staticmethod
     def _error_for(status: int, envelope: Envelope) -> ProviderError:

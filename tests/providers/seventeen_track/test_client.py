@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -274,38 +273,6 @@ async def test_persistent_failures_raise_provider_unavailable(
         await client.track([req(USPS)])
     assert caught.value.__cause__ is not None
     assert len(fake.calls("POST", f"{PREFIX}/gettrackinfo")) == FAST_RETRY.attempts
-    assert client.health.failing
-
-
-async def test_health_goes_down_and_back_up_once(
-    client: st.SeventeenTrackClient,
-    tracker: Fake17Track,
-    fake: FakeServer,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.DEBUG, logger="core.providers.http")
-    tracker.registered.add(USPS)
-    fake.route("POST", f"{PREFIX}/gettrackinfo", json_reply({}, status=502))
-    for _ in range(2):
-        with pytest.raises(ProviderUnavailable):
-            await client.track([req(USPS)])
-    # An error envelope inside a 200 is a failure too, not a recovery.
-    fake.route("POST", f"{PREFIX}/gettrackinfo", json_reply(ERRORS["batch_too_large"]["body"]))
-    with pytest.raises(ProviderUnavailable):
-        await client.track([req(USPS)])
-    tracker.install(fake)
-    await client.track([req(USPS)])
-    await client.track([req(USPS)])
-    changes = [
-        (r.levelno, r.getMessage())
-        for r in caplog.records
-        if "failing" in r.getMessage() or "recovered" in r.getMessage()
-    ]
-    # At DEBUG: the service reports outages at WARNING (``core.guards.SourceHealth``).
-    assert changes == [
-        (logging.DEBUG, "17track is failing: ProviderUnavailable"),
-        (logging.DEBUG, "17track recovered after 3 failed calls"),
-    ]
 
 
 async def test_batch_too_large_answer_is_a_provider_error(
