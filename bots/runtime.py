@@ -51,8 +51,16 @@ from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
 from core.models import Platform
 from core.ports import Clock, OrderSource, TrackingProvider
+from core.providers import (
+    AGGREGATORS,
+    PROVIDERS,
+    SANDBOX,
+    SANDBOX_SHOP,
+    SEVENTEEN_TRACK,
+    TIKTOK_SHOP,
+    Wiring,
+)
 from core.providers.router import ProviderRouter
-from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService, PollStats, ServiceConfig
 from core.sources import Routing
 from storage.db import Database, inbox_path, open_inbox
@@ -172,7 +180,9 @@ class Runtime:
         if tracker is not None and due:
             self._quota_read_at = time.monotonic()
             quota = await tracker.get_quota()
-            self.metrics.provider_quota.labels("17track", "registrations").set(quota.remaining)
+            self.metrics.provider_quota.labels(SEVENTEEN_TRACK.id, "registrations").set(
+                quota.remaining
+            )
 
     def seventeen_track(self) -> SeventeenTrackClient | None:
         """The 17TRACK client when it is one of the sources (quota readings, restarts)."""
@@ -205,29 +215,11 @@ def _tracking_providers(
     settings: Settings, http: httpx.AsyncClient, clock: Clock
 ) -> list[TrackingProvider]:
     """The configured tracking clients, in the order they are tried."""
-    from core.providers.aftership import AfterShipClient
-    from core.providers.seventeen_track import SeventeenTrackClient
-
-    built: list[TrackingProvider] = []
-    for name in settings.active_tracking_providers:
-        key = settings.tracking_keys[name]
-        if name == "17track":
-            built.append(
-                SeventeenTrackClient(
-                    http, api_key=key, base_url=settings.seventeen_track_base_url, clock=clock
-                )
-            )
-        else:
-            built.append(
-                AfterShipClient(
-                    http,
-                    api_key=key,
-                    base_url=settings.aftership_base_url,
-                    version=settings.aftership_api_version,
-                    clock=clock,
-                )
-            )
-    return built
+    aggregators = {spec.id: spec for spec in AGGREGATORS}
+    return [
+        spec.build(Wiring(settings.provider_settings(spec), clock, http))
+        for spec in map(aggregators.__getitem__, settings.active_tracking_providers)
+    ]
 
 
 async def _tiktok_shop(
@@ -235,7 +227,6 @@ async def _tiktok_shop(
 ) -> TikTokShopClient:
     """The shop client with the freshest tokens known; refreshed ones are stored."""
     from bots.shop_tokens import TokenBox, TokenKeeper, initial_tokens, load_tokens
-    from core.providers.tiktok_shop import TikTokShopClient
 
     box = TokenBox(
         _reveal(settings.tiktok_token_key), app_secret=_reveal(settings.tiktok_app_secret)
@@ -247,28 +238,21 @@ async def _tiktok_shop(
         access_expires_at=settings.tiktok_access_token_expires_at,
         refresh_expires_at=settings.tiktok_refresh_token_expires_at,
     )
-    return TikTokShopClient(
+    wiring = Wiring(
+        settings.provider_settings(TIKTOK_SHOP),
+        clock,
         http,
-        app_key=settings.tiktok_app_key or "",
-        app_secret=_reveal(settings.tiktok_app_secret),
-        tokens=await load_tokens(db.meta, configured, box),
+        seller_tokens=await load_tokens(db.meta, configured, box),
         on_token_refresh=TokenKeeper(db.meta, configured, box),
-        shop_id=settings.tiktok_shop_id or "",
-        shop_cipher=settings.tiktok_shop_cipher or "",
-        api_base=settings.tiktok_api_base_url,
-        auth_base=settings.tiktok_auth_base_url,
-        clock=clock,
     )
+    return TIKTOK_SHOP.build(wiring)
 
 
 def _webhook_config(settings: Settings) -> WebhookConfig:
     from bots.webhooks import WebhookConfig
 
     return WebhookConfig(
-        seventeen_track_key=_reveal(settings.seventeen_track_api_key),
-        aftership_secret=_reveal(settings.aftership_webhook_secret),
-        tiktok_app_key=settings.tiktok_app_key or "",
-        tiktok_app_secret=_reveal(settings.tiktok_app_secret),
+        secrets={spec.id: settings.webhook_secrets(spec) for spec in PROVIDERS.values()},
         prefix=settings.webhook_prefix,
     )
 
@@ -289,8 +273,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         shop: TikTokShopClient | None = None
         if settings.sandbox_only:
             clock = await _sandbox_clock(db, settings.sandbox_speed)
-            provider = SandboxProvider(clock)
-            orders = SandboxShop(clock)
+            provider = SANDBOX.build(Wiring(settings.provider_settings(SANDBOX), clock))
+            orders = SANDBOX_SHOP.build(Wiring(settings.provider_settings(SANDBOX_SHOP), clock))
         else:
             from bots.metrics_http import MeteredTransport
             from core.providers.http import create_http_client
@@ -351,15 +335,7 @@ async def _open_webhooks(
 ) -> None:
     """The sink for pushes, the inbox worker (with keys) and the webhook server (with a
     port), entered on ``stack`` so they close with the runtime."""
-    from bots.webhook_inbox import (
-        AFTERSHIP,
-        SEVENTEEN_TRACK,
-        TIKTOK,
-        Inboxes,
-        WebhookInbox,
-        order_events,
-        tracking_pushes,
-    )
+    from bots.webhook_inbox import Inboxes, WebhookInbox, order_events, tracking_pushes
     from bots.webhook_sink import ServiceSink
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
 
@@ -372,14 +348,14 @@ async def _open_webhooks(
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
     if not settings.sandbox_only:
         # Started before the server and stopped after it: nothing accepted waits unserved.
-        inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
+        inbox = WebhookInbox(db.inbox, clock, {TIKTOK_SHOP.id: order_events(sink)})
         runtime.inbox = await stack.enter_async_context(inbox.running())
         # Tracking pushes are stored in a file of their own (an answer never waits for the
         # poller's transactions), answered, then processed in batches like a poll cycle.
         store = await stack.enter_async_context(open_inbox(inbox_path(settings.database)))
         batches = tracking_pushes(sink)
         pushes = WebhookInbox(
-            store, clock, {}, batch_handlers={SEVENTEEN_TRACK: batches, AFTERSHIP: batches}
+            store, clock, {}, batch_handlers={spec.id: batches for spec in AGGREGATORS}
         )
         runtime.pushes = await stack.enter_async_context(pushes.running())
     if settings.webhook_port is not None:
@@ -396,7 +372,7 @@ async def _open_webhooks(
         runtime.webhook_url = await stack.enter_async_context(
             serve(app, settings.webhook_host, settings.webhook_port)
         )
-    elif settings.seventeen_track_api_key or settings.aftership_webhook_secret:
+    elif any(settings.webhook_secrets(spec) for spec in AGGREGATORS):
         log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
 
 

@@ -19,10 +19,17 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.providers import AGGREGATORS, PROVIDERS, TIKTOK_SHOP, ProviderSpec
+
 __all__ = ["TRACKING_PROVIDERS", "Settings", "load_settings"]
 
-TRACKING_PROVIDERS = ("17track", "aftership")
+TRACKING_PROVIDERS = tuple(spec.id for spec in AGGREGATORS)
 """Names accepted in ``PARCELBOT_TRACKING_PROVIDERS``, in their default order."""
+
+
+def _env(field: str) -> str:
+    return f"PARCELBOT_{field.upper()}"
+
 
 _OPTIONAL = (
     "database_url",
@@ -319,75 +326,27 @@ class Settings(BaseSettings):
     def _problems(self) -> list[tuple[str, str]]:
         """(field to fix, one sentence) for every combination that cannot work."""
         found: list[tuple[str, str]] = []
-        tiktok_any = any(
-            value is not None
-            for value in (
-                self.tiktok_app_key,
-                self.tiktok_app_secret,
-                self.tiktok_shop_id,
-                self.tiktok_shop_cipher,
-                self.tiktok_access_token,
-                self.tiktok_refresh_token,
-            )
-        )
-        if tiktok_any:
-            if self.tiktok_app_key is None:
+        for spec in PROVIDERS.values():
+            for need in spec.needs:
+                if not self.is_set(need.setting) and any(self.is_set(f) for f in need.when):
+                    found.append((need.setting, need.message))
+            if not self.tracking_keys and any(self.is_set(f) for f in spec.needs_tracking):
+                keys = " or ".join(_env(aggregator.switch) for aggregator in AGGREGATORS)
                 found.append(
                     (
-                        "tiktok_app_key",
-                        "TikTok Shop settings are present but the app key is missing; set "
-                        "PARCELBOT_TIKTOK_APP_KEY from your Partner Center app.",
+                        AGGREGATORS[0].switch,
+                        f"{spec.title} orders need a tracking provider for their parcels; set "
+                        f"{keys}.",
                     )
                 )
-            if self.tiktok_app_secret is None:
-                found.append(
-                    (
-                        "tiktok_app_secret",
-                        "TikTok Shop needs the app secret with the app key; set "
-                        "PARCELBOT_TIKTOK_APP_SECRET from your Partner Center app.",
-                    )
-                )
-            if self.tiktok_refresh_token is None:
-                found.append(
-                    (
-                        "tiktok_refresh_token",
-                        "TikTok Shop needs the seller's tokens; set "
-                        "PARCELBOT_TIKTOK_REFRESH_TOKEN (and the access token) from "
-                        "authorising the shop.",
-                    )
-                )
-            if not self.tracking_keys:
-                found.append(
-                    (
-                        "seventeen_track_api_key",
-                        "TikTok Shop orders need a tracking provider for their parcels; set "
-                        "PARCELBOT_SEVENTEEN_TRACK_API_KEY or PARCELBOT_AFTERSHIP_API_KEY.",
-                    )
-                )
-        if self.tiktok_access_token_expires_at and self.tiktok_access_token is None:
-            found.append(
-                (
-                    "tiktok_access_token",
-                    "An access-token expiry is set without PARCELBOT_TIKTOK_ACCESS_TOKEN; set "
-                    "the token or remove the expiry.",
-                )
-            )
-        if self.aftership_webhook_secret is not None and self.aftership_api_key is None:
-            found.append(
-                (
-                    "aftership_api_key",
-                    "An AfterShip webhook secret is set without PARCELBOT_AFTERSHIP_API_KEY; "
-                    "set both or neither.",
-                )
-            )
         for name in self.tracking_provider_order:
             if name not in self.tracking_keys:
-                field = "seventeen_track_api_key" if name == "17track" else "aftership_api_key"
+                field = PROVIDERS[name].switch
                 found.append(
                     (
                         field,
                         f"PARCELBOT_TRACKING_PROVIDERS names {name} but its API key is not set; "
-                        f"set PARCELBOT_{field.upper()} or remove {name} from the list.",
+                        f"set {_env(field)} or remove {name} from the list.",
                     )
                 )
         if self.telegram_webhook_mode:
@@ -432,6 +391,30 @@ class Settings(BaseSettings):
             found.append(self.telegram_token.get_secret_value().partition(":")[2])
         return [secret for secret in found if secret]
 
+    def is_set(self, field: str) -> bool:
+        """Whether the settings field ``field`` has a value."""
+        return getattr(self, field) is not None
+
+    def provider_settings(self, spec: ProviderSpec[object]) -> dict[str, object]:
+        """The values of the fields ``spec`` reads, secrets as plain text (unset: None)."""
+        values: dict[str, object] = {}
+        for field in spec.settings:
+            value = getattr(self, field)
+            values[field] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return values
+
+    def provider_on(self, spec: ProviderSpec[object]) -> bool:
+        """Whether the source ``spec`` is configured (its switch is set)."""
+        return bool(spec.switch) and self.is_set(spec.switch)
+
+    def webhook_secrets(self, spec: ProviderSpec[object]) -> tuple[str, ...]:
+        """The values that verify ``spec``'s pushes; empty when any is unset (no endpoint)."""
+        if spec.webhook is None:
+            return ()
+        values = self.provider_settings(spec)
+        secrets = tuple(str(values[field] or "") for field in spec.webhook.secrets)
+        return secrets if all(secrets) else ()
+
     @property
     def database(self) -> str:
         """Where the data lives: ``PARCELBOT_DATABASE_URL`` when set, else the SQLite file
@@ -444,21 +427,19 @@ class Settings(BaseSettings):
     def provider_base_urls(self) -> dict[str, str]:
         """Base URL of every provider the shared HTTP client may call (metrics label them)."""
         return {
-            "17track": self.seventeen_track_base_url,
-            "aftership": self.aftership_base_url,
-            "tiktok_shop": self.tiktok_api_base_url,
-            "tiktok_auth": self.tiktok_auth_base_url,
+            label: str(getattr(self, field))
+            for spec in PROVIDERS.values()
+            for label, field in spec.hosts.items()
         }
 
     @property
     def tracking_keys(self) -> dict[str, str]:
         """API key per tracking provider that has one."""
-        keys: dict[str, str] = {}
-        if self.seventeen_track_api_key is not None:
-            keys["17track"] = self.seventeen_track_api_key.get_secret_value()
-        if self.aftership_api_key is not None:
-            keys["aftership"] = self.aftership_api_key.get_secret_value()
-        return keys
+        return {
+            spec.id: str(self.provider_settings(spec)[spec.switch])
+            for spec in AGGREGATORS
+            if self.provider_on(spec)
+        }
 
     @property
     def tracking_provider_order(self) -> list[str]:
@@ -480,9 +461,16 @@ class Settings(BaseSettings):
         return not self.tracking_keys
 
     @property
+    def order_sources(self) -> list[str]:
+        """The order sources that are configured (validation guarantees the rest)."""
+        return [
+            spec.id for spec in PROVIDERS.values() if not spec.aggregator and self.provider_on(spec)
+        ]
+
+    @property
     def tiktok_enabled(self) -> bool:
         """True when TikTok Shop is the order source (validation guarantees the rest)."""
-        return self.tiktok_app_key is not None
+        return self.provider_on(TIKTOK_SHOP)
 
     @property
     def webhook_server(self) -> bool:
@@ -522,12 +510,9 @@ class Settings(BaseSettings):
             return {}
         base = f"{self.public_url}{self.webhook_prefix}"
         urls: dict[str, str] = {}
-        if self.seventeen_track_api_key is not None:
-            urls["17track"] = f"{base}/17track"
-        if self.aftership_webhook_secret is not None:
-            urls["aftership"] = f"{base}/aftership"
-        if self.tiktok_enabled:
-            urls["tiktok_shop"] = f"{base}/tiktok"
+        for spec in PROVIDERS.values():
+            if spec.webhook is not None and self.webhook_secrets(spec):
+                urls[spec.id] = f"{base}{spec.webhook.path}"
         if self.telegram_webhook_mode:
             urls["telegram"] = self.telegram_public_url
         return urls

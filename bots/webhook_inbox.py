@@ -30,6 +30,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from bots.webhooks import WebhookSink
+from core import providers
 from core.cooperative import Breather
 from core.guards import retry_backoff
 from core.models import Shipment
@@ -51,7 +52,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-TIKTOK = "tiktok_shop"
+TIKTOK = providers.TIKTOK_SHOP.id
 """The provider name TikTok Shop pushes are stored under."""
 
 Handler = Callable[[bytes], Awaitable[None]]
@@ -60,10 +61,10 @@ Handler = Callable[[bytes], Awaitable[None]]
 BatchHandler = Callable[[Sequence[InboxItem]], Awaitable[None]]
 """Processes several stored pushes of one provider at once; raises to have them retried."""
 
-SEVENTEEN_TRACK = "17track"
+SEVENTEEN_TRACK = providers.SEVENTEEN_TRACK.id
 """The provider name 17TRACK tracking pushes are stored under."""
 
-AFTERSHIP = "aftership"
+AFTERSHIP = providers.AFTERSHIP.id
 """The provider name AfterShip tracking pushes are stored under."""
 
 

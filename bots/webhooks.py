@@ -52,7 +52,7 @@ import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -61,7 +61,16 @@ from aiohttp import web
 from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
 from core.models import Shipment
 from core.ports import Clock, SeenPushes
-from core.providers import aftership, seventeen_track, tiktok_shop
+from core.providers import (
+    AFTERSHIP,
+    PROVIDERS,
+    SEVENTEEN_TRACK,
+    TIKTOK_SHOP,
+    ProviderSpec,
+    aftership,
+    seventeen_track,
+    tiktok_shop,
+)
 
 __all__ = [
     "SERVER_KEY",
@@ -110,12 +119,11 @@ class NotificationInbox(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    """Secrets and limits. A provider whose secret is empty has no endpoint (404)."""
+    """Secrets and limits. ``secrets`` holds, by provider id, the values that verify its
+    pushes (``core.providers.Webhook.secrets``); a provider without them has no endpoint
+    (404)."""
 
-    seventeen_track_key: str = ""
-    aftership_secret: str = ""
-    tiktok_app_key: str = ""
-    tiktok_app_secret: str = ""
+    secrets: Mapping[str, Sequence[str]] = field(default_factory=dict)
     prefix: str = "/webhooks"
     max_body: int = 1024 * 1024
     dedupe_size: int = 20_000
@@ -177,9 +185,6 @@ def _json(http_status: int, **body: Any) -> web.Response:
     return web.json_response(body, status=http_status)
 
 
-Verifier = Callable[[bytes, str], bool]
-
-
 class WebhookServer:
     """The request handlers; build the app with :func:`make_app`."""
 
@@ -209,19 +214,21 @@ class WebhookServer:
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
 
-    async def _read(
-        self, request: web.Request, provider: str, header: str, verify: Verifier | None
-    ) -> bytes | web.Response:
-        """The verified raw body, or the response that refuses it."""
-        if verify is None:
+    async def _read(self, request: web.Request, spec: ProviderSpec[object]) -> bytes | web.Response:
+        """The verified raw body of a push from ``spec``'s source, or the response that
+        refuses it."""
+        hook = spec.webhook
+        secrets = tuple(self._config.secrets.get(spec.id, ()))
+        if hook is None or not secrets or not all(secrets):
             return _json(404, error="not configured")
+        provider, header = spec.id, hook.header
         body = await self._read_body(request)
         if isinstance(body, web.Response):
             if body.status == 413:
                 self._count(f"{provider}.too_large")
             return body
         signature = request.headers.get(header, "")
-        if not signature or not verify(body, signature):
+        if not signature or not hook.verify(secrets, body, signature):
             self._count(f"{provider}.forged")
             log.warning("%s push refused: bad or missing signature", provider)
             return _json(401, error="bad signature")
@@ -269,14 +276,9 @@ class WebhookServer:
 
     # -- providers --
 
-    def _seventeen_verifier(self) -> Verifier | None:
-        key = self._config.seventeen_track_key
-        if not key:
-            return None
-        return lambda body, sign: seventeen_track.verify_push_signature(key, body, sign)
-
     async def seventeen_track(self, request: web.Request) -> web.Response:
-        body = await self._read(request, "17track", "sign", self._seventeen_verifier())
+        provider = SEVENTEEN_TRACK.id
+        body = await self._read(request, SEVENTEEN_TRACK)
         if isinstance(body, web.Response):
             return body
         try:
@@ -284,14 +286,14 @@ class WebhookServer:
             stopped = push.event == "TRACKING_STOPPED"
             shipment = None if stopped else push.shipment(now=self._clock.now())
         except Exception as err:
-            return self._malformed("17track", err)
+            return self._malformed(provider, err)
 
         # 17TRACK pushes carry no id: the body itself identifies a repeat.
         notification = hashlib.sha256(body).hexdigest()
         inbox = self._inbox
-        if push.event != "TRACKING_STOPPED" and inbox is not None and inbox.handles("17track"):
+        if push.event != "TRACKING_STOPPED" and inbox is not None and inbox.handles(provider):
             # A push with nothing to track is stored too; the batch skips it.
-            return await self._store("17track", notification, body, inbox)
+            return await self._store(provider, notification, body, inbox)
 
         async def work() -> str:
             if stopped:
@@ -301,64 +303,52 @@ class WebhookServer:
             await self._sink.ingest([shipment])
             return "processed"
 
-        return await self._deliver("17track", notification, work)
-
-    def _aftership_verifier(self) -> Verifier | None:
-        secret = self._config.aftership_secret
-        if not secret:
-            return None
-        return lambda body, sign: aftership.verify_webhook_signature(secret, body, sign)
+        return await self._deliver(provider, notification, work)
 
     async def aftership(self, request: web.Request) -> web.Response:
-        body = await self._read(
-            request, "aftership", "aftership-hmac-sha256", self._aftership_verifier()
-        )
+        provider = AFTERSHIP.id
+        body = await self._read(request, AFTERSHIP)
         if isinstance(body, web.Response):
             return body
         try:
             event = aftership.parse_webhook(body)
             shipment = event.shipment(now=self._clock.now())
         except Exception as err:
-            return self._malformed("aftership", err)
-        if self._stale("aftership", event.sent_at):
+            return self._malformed(provider, err)
+        if self._stale(provider, event.sent_at):
             return _json(200, status="stale")
 
         notification = event.event_id or hashlib.sha256(body).hexdigest()
-        if self._inbox is not None and self._inbox.handles("aftership"):
-            return await self._store("aftership", notification, body, self._inbox)
+        if self._inbox is not None and self._inbox.handles(provider):
+            return await self._store(provider, notification, body, self._inbox)
 
         async def work() -> str:
             await self._sink.ingest([shipment])
             return "processed"
 
-        return await self._deliver("aftership", notification, work)
-
-    def _tiktok_verifier(self) -> Verifier | None:
-        app_key, secret = self._config.tiktok_app_key, self._config.tiktok_app_secret
-        if not app_key or not secret:
-            return None
-        return lambda body, sign: tiktok_shop.verify_webhook_signature(app_key, secret, body, sign)
+        return await self._deliver(provider, notification, work)
 
     async def tiktok(self, request: web.Request) -> web.Response:
-        body = await self._read(request, "tiktok_shop", "Authorization", self._tiktok_verifier())
+        provider = TIKTOK_SHOP.id
+        body = await self._read(request, TIKTOK_SHOP)
         if isinstance(body, web.Response):
             return body
         try:
             event = tiktok_shop.parse_webhook(body)
         except Exception as err:
-            return self._malformed("tiktok_shop", err)
-        if self._stale("tiktok_shop", event.timestamp):
+            return self._malformed(provider, err)
+        if self._stale(provider, event.timestamp):
             return _json(200, status="stale")
 
         notification = event.notification_id or hashlib.sha256(body).hexdigest()
-        if self._inbox is not None and self._inbox.handles("tiktok_shop"):
-            return await self._store("tiktok_shop", notification, body, self._inbox)
+        if self._inbox is not None and self._inbox.handles(provider):
+            return await self._store(provider, notification, body, self._inbox)
 
         async def work() -> str:
             await self._sink.order_event(event)
             return "processed"
 
-        return await self._deliver("tiktok_shop", notification, work)
+        return await self._deliver(provider, notification, work)
 
     def _malformed(self, provider: str, err: Exception) -> web.Response:
         """400 for a verified body that cannot be read (bad JSON, too deeply nested, not the
@@ -462,7 +452,8 @@ def make_app(
     inbox: NotificationInbox | None = None,
     seen_store: SeenPushes | None = None,
 ) -> web.Application:
-    """The aiohttp application: three push endpoints under ``config.prefix``, and
+    """The aiohttp application: the push endpoint of every source in the registry
+    (``core.providers.PROVIDERS``) under ``config.prefix``, and
     ``{prefix}/telegram`` when a Telegram route is given. With ``inbox``, TikTok Shop
     pushes are stored and answered at once, then processed in the background. With
     ``seen_store`` the repeat filter for provider pushes outlives a restart."""
@@ -472,9 +463,14 @@ def make_app(
     # A little headroom over max_body so the handler, not aiohttp, answers 413 with JSON.
     app = web.Application(client_max_size=config.max_body + 1024)
     prefix = config.prefix.rstrip("/")
-    app.router.add_post(f"{prefix}/17track", server.seventeen_track)
-    app.router.add_post(f"{prefix}/aftership", server.aftership)
-    app.router.add_post(f"{prefix}/tiktok", server.tiktok)
+    handlers = {
+        SEVENTEEN_TRACK.id: server.seventeen_track,
+        AFTERSHIP.id: server.aftership,
+        TIKTOK_SHOP.id: server.tiktok,
+    }
+    for spec in PROVIDERS.values():
+        if spec.webhook is not None:
+            app.router.add_post(f"{prefix}{spec.webhook.path}", handlers[spec.id])
     if telegram is not None:
         app.router.add_post(f"{prefix}/telegram", server.telegram)
     app[SERVER_KEY] = server

@@ -55,7 +55,10 @@ async def test_a_tracking_push_is_committed_before_the_answer_and_processed_late
         batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.sink)},
     )
     app = make_app(
-        WebhookConfig(seventeen_track_key=PUSH_KEY), world.sink, world.clock, inbox=inbox
+        WebhookConfig(secrets={SEVENTEEN_TRACK: (PUSH_KEY,)}),
+        world.sink,
+        world.clock,
+        inbox=inbox,
     )
     body = resigned(lambda doc: doc.update(extra=1))
     sign = seventeen_track.push_signature(PUSH_KEY, body)

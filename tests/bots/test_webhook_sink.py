@@ -32,7 +32,7 @@ from core.models import (
     Subscription,
     TrackingNumber,
 )
-from core.providers import seventeen_track
+from core.providers import SEVENTEEN_TRACK, TIKTOK_SHOP, seventeen_track
 from core.providers.http import create_http_client
 from core.providers.seventeen_track import SeventeenTrackClient, make_limiter
 from core.providers.tiktok_shop import TikTokShopClient, TokenSet
@@ -132,9 +132,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             )
             sink = ServiceSink(service, provider, db, clock, shop=shop, retracker=provider)
             config = WebhookConfig(
-                seventeen_track_key=PUSH_KEY,
-                tiktok_app_key=APP_KEY,
-                tiktok_app_secret=APP_SECRET,
+                secrets={SEVENTEEN_TRACK.id: (PUSH_KEY,), TIKTOK_SHOP.id: (APP_KEY, APP_SECRET)}
             )
             inbox = WebhookInbox(db.inbox, clock, {TIKTOK: order_events(sink)})
             app = make_app(config, sink, clock, inbox=inbox)
@@ -406,7 +404,7 @@ async def test_a_push_left_by_a_stopped_worker_is_processed_at_the_next_start(
     # A second server whose worker never runs: the push is accepted and then the process
     # "stops" before anything processed it.
     stalled = WebhookInbox(world.db.inbox, world.clock, {TIKTOK: order_events(world.sink)})
-    config = WebhookConfig(tiktok_app_key=APP_KEY, tiktok_app_secret=APP_SECRET)
+    config = WebhookConfig(secrets={TIKTOK_SHOP.id: (APP_KEY, APP_SECRET)})
     app = make_app(config, world.sink, world.clock, inbox=stalled)
     vector = TT_VECTORS["synthetic_package_update_split"]
     async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:

@@ -15,6 +15,7 @@ import pytest
 from aiohttp import web
 
 from bots.webhooks import SERVER_KEY, WebhookConfig, make_app
+from core import providers
 from core.models import Shipment, Status
 from core.ports import SeenPushes
 from core.providers import aftership, seventeen_track, tiktok_shop
@@ -28,10 +29,11 @@ TIKTOK = load("tiktok_shop/webhook_signature_vectors.json")["vectors"]
 TT_VECTOR = TIKTOK[2]  # synthetic IN_TRANSIT with test_app_key / test_app_secret
 
 CONFIG = WebhookConfig(
-    seventeen_track_key=SEVENTEEN["security_key"],
-    aftership_secret=AFTERSHIP["webhook_secret"],
-    tiktok_app_key=TT_VECTOR["app_key"],
-    tiktok_app_secret=TT_VECTOR["app_secret"],
+    secrets={
+        providers.SEVENTEEN_TRACK.id: (SEVENTEEN["security_key"],),
+        providers.AFTERSHIP.id: (AFTERSHIP["webhook_secret"],),
+        providers.TIKTOK_SHOP.id: (TT_VECTOR["app_key"], TT_VECTOR["app_secret"]),
+    },
     max_body=64 * 1024,
 )
 
@@ -200,7 +202,7 @@ async def test_a_failed_delivery_is_not_remembered(hooks: Hooks) -> None:
 
 async def test_oversized_body_is_refused(hooks: Hooks) -> None:
     body = b'{"event":"TRACKING_UPDATED","pad":"' + b"x" * (70 * 1024) + b'"}'
-    sign = seventeen_track.push_signature(CONFIG.seventeen_track_key, body)
+    sign = seventeen_track.push_signature(SEVENTEEN["security_key"], body)
     response = await hooks.post("/webhooks/17track", body, {"sign": sign})
     assert response.status_code == 413
 
@@ -209,7 +211,7 @@ async def test_a_large_push_arriving_in_pieces_is_read_whole(hooks: Hooks) -> No
     # JSON allows trailing whitespace: a valid push just under the limit, signed as sent.
     raw, _ = seventeen()
     body = raw + b" " * (CONFIG.max_body - len(raw) - 1)
-    sign = seventeen_track.push_signature(CONFIG.seventeen_track_key, body)
+    sign = seventeen_track.push_signature(SEVENTEEN["security_key"], body)
 
     async def pieces() -> AsyncIterator[bytes]:
         # Chunked, no Content-Length, with pauses: the server sees the body a bit at a time.
@@ -228,16 +230,16 @@ async def test_a_large_push_arriving_in_pieces_is_read_whole(hooks: Hooks) -> No
 
 async def test_validly_signed_garbage_is_malformed(hooks: Hooks) -> None:
     for body in (b"not json", b"[1,2]", b'{"event":"TRACKING_UPDATED","data":{}}'):
-        sign = seventeen_track.push_signature(CONFIG.seventeen_track_key, body)
+        sign = seventeen_track.push_signature(SEVENTEEN["security_key"], body)
         assert (await hooks.post("/webhooks/17track", body, {"sign": sign})).status_code == 400
     body = b'{"msg": 5}'
-    header = aftership.webhook_signature(CONFIG.aftership_secret, body)
+    header = aftership.webhook_signature(AFTERSHIP["webhook_secret"], body)
     response = await hooks.post("/webhooks/aftership", body, {"aftership-hmac-sha256": header})
     assert response.status_code == 400
 
 
 async def test_unconfigured_provider_has_no_endpoint() -> None:
-    async for hooks in start(WebhookConfig(seventeen_track_key="k")):
+    async for hooks in start(WebhookConfig(secrets={providers.SEVENTEEN_TRACK.id: ("k",)})):
         assert (await hooks.post("/webhooks/aftership", *after())).status_code == 404
         assert (await hooks.post("/webhooks/tiktok", *tiktok())).status_code == 404
 
@@ -256,8 +258,10 @@ async def test_counts_refusals_and_serves_no_health_page(hooks: Hooks) -> None:
 async def test_a_deeply_nested_signed_body_is_400_not_500(hooks: Hooks) -> None:
     def signed(path: str, body: bytes) -> dict[str, str]:
         if path.endswith("17track"):
-            return {"sign": seventeen_track.push_signature(CONFIG.seventeen_track_key, body)}
-        return {"aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)}
+            return {"sign": seventeen_track.push_signature(SEVENTEEN["security_key"], body)}
+        return {
+            "aftership-hmac-sha256": aftership.webhook_signature(AFTERSHIP["webhook_secret"], body)
+        }
 
     for path in ("/webhooks/17track", "/webhooks/aftership"):
         for body in (b"[" * 20_000 + b"]" * 20_000, b'{"data":' * 3_000 + b"1" + b"}" * 3_000):
@@ -272,7 +276,7 @@ def _aftership_sent(at: datetime, event_id: str) -> tuple[bytes, dict[str, str]]
     doc["ts"], doc["event_id"] = int(at.timestamp()), event_id
     body = json.dumps(doc).encode()
     return body, {
-        "aftership-hmac-sha256": aftership.webhook_signature(CONFIG.aftership_secret, body)
+        "aftership-hmac-sha256": aftership.webhook_signature(AFTERSHIP["webhook_secret"], body)
     }
 
 

@@ -18,7 +18,7 @@ from core.providers.sandbox import (
     scenario_of,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # The form of each carrier's samples: total length and leading characters.
 SHAPES = {"ups": (18, "1ZSBX12303"), "usps": (22, "94001118990"), "fedex": (12, "7712")}
