@@ -35,9 +35,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 
-from core.eta.calendar import BusinessCalendar, calendar_for_country, resolve_zone
+from core.eta.calendar import (
+    NO_HOLIDAYS,
+    BusinessCalendar,
+    HolidaySource,
+    calendar_for_country,
+    resolve_zone,
+)
 from core.eta.effects import ParcelDetails, detail_keys
 from core.eta.learn import Facts, LearnerConfig, StageLearner
+from core.eta.markets import COUNTRY_ZONES, calendar_country, work_week
 from core.eta.priors import (
     GENERIC_PRIOR,
     PRIORS,
@@ -69,14 +76,6 @@ logger = logging.getLogger(__name__)
 _DAY = 86_400.0
 _PURCHASE = "purchase"
 _TRANSIT = "transit"
-
-_COUNTRY_ZONES = {
-    "US": "America/New_York",
-    "BR": "America/Sao_Paulo",
-    "GB": "Europe/London",
-    "DE": "Europe/Berlin",
-    "CA": "America/Toronto",
-}
 
 DEFAULT_CALENDAR = BusinessCalendar("", "UTC")
 """Monday to Friday in UTC, no holidays: for carriers whose country is unknown."""
@@ -154,8 +153,10 @@ class EtaModel:
 
     ``observe`` updates the model incrementally (a few ring buffers and running sums; no refit),
     so every estimate reflects every delivery learned so far. ``calendars`` maps carrier codes
-    to their working calendar; carriers in the priors table get their country's calendar,
-    others ``default_calendar``.
+    to their working calendar. Other carriers get the calendar of the country the parcel is
+    delivered in (when they deliver there) or of their home market (:mod:`core.eta.markets`,
+    else their priors' country): their working week without the public holidays ``holidays``
+    knows for that country. Carriers of no known country get ``default_calendar``.
     """
 
     def __init__(
@@ -165,9 +166,12 @@ class EtaModel:
         calendars: Mapping[str, BusinessCalendar] | None = None,
         default_calendar: BusinessCalendar | None = None,
         priors: Iterable[TransitPrior] = PRIORS,
+        holidays: HolidaySource = NO_HOLIDAYS,
     ) -> None:
         self.config = config or EtaConfig()
         self._calendars = {normalise(k): v for k, v in (calendars or {}).items()}
+        self._holidays = holidays
+        self._country_calendars: dict[tuple[str, str], BusinessCalendar] = {}
         self._default_calendar = default_calendar or DEFAULT_CALENDAR
         self.priors = tuple(priors)
         self._prior_index = prior_index(self.priors)
@@ -207,18 +211,26 @@ class EtaModel:
     def refit(self) -> None:
         """Nothing to do: every observation is learned as it arrives. Kept for callers."""
 
-    def calendar(self, carrier: str) -> BusinessCalendar:
-        """The working calendar transit times of ``carrier`` are counted in."""
+    def calendar(self, carrier: str, destination: str = "") -> BusinessCalendar:
+        """The working calendar transit times of ``carrier`` to ``destination`` (an ISO
+        country code, or "" when unknown) are counted in."""
         code = normalise(carrier)
         found = self._calendars.get(code)
         if found is not None:
             return found
         prior = find_prior(self._prior_index, code)
-        if prior is not None and prior.country in _COUNTRY_ZONES:
-            made = calendar_for_country(prior.country, _COUNTRY_ZONES[prior.country])
-            self._calendars[code] = made
-            return made
-        return self._default_calendar
+        country = calendar_country(code, destination, prior.country if prior else "")
+        zone = COUNTRY_ZONES.get(country)
+        if zone is None:
+            return self._default_calendar
+        made = self._country_calendars.get((code, country))
+        if made is None:
+            week = work_week(code)
+            made = calendar_for_country(
+                country, zone, saturday=week[5], sunday=week[6], holidays=self._holidays
+            )
+            self._country_calendars[(code, country)] = made
+        return made
 
     def memory_items(self) -> int:
         """How many numbers the model holds: bounded by its ring buffers and key limits."""
@@ -226,7 +238,7 @@ class EtaModel:
         return sellers + sum(stage.memory_items() for stage in self._stages.values())
 
     def _learn(self, obs: Observation) -> None:
-        cal = self.calendar(obs.carrier)
+        cal = self.calendar(obs.carrier, obs.destination)
         at = obs.delivered_at.timestamp()
         # Each instant on the working clock once: stage spans are differences of these.
         delivered = cal.clock(obs.delivered_at)
@@ -358,7 +370,7 @@ class EtaModel:
                     confidence=0.9,
                     based_on=based_on,
                 )
-        cal = self.calendar(carrier)
+        cal = self.calendar(carrier, destination)
         facts = self._facts(
             stage,
             carrier=carrier,
