@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from bots.public_holidays import PublicHolidays
 from core.eta.calendar import calendar_for_country
 from core.eta.model import EtaModel
 from core.models import Observation, ParcelDetails
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> int:
     count = int(argv[0]) if argv else 100_000
     rows = deliveries(count + 1)
     history, last = rows[:-1], rows[-1]
-    cal = calendar_for_country("BR", "America/Sao_Paulo", saturday=0.3)
+    cal = calendar_for_country("BR", "America/Sao_Paulo", saturday=0.3, holidays=PublicHolidays())
 
     def build() -> EtaModel:
         made = EtaModel(calendars={"post_br": cal})

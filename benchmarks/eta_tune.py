@@ -8,7 +8,7 @@ the pooled MAE as a ratio of the online lane median's, the worst fold's ratio, p
 with the lowest and highest fold's, and the mean window width beside the online lane median's
 own P10–P90 width. Candidates: recency half-lives (0 = none), shrinkage strengths, effect
 factor sets (each factor dropped in turn: a factor stays only if dropping it raises the MAE),
-and the residual levels the window is read at.
+and the share of residuals a window holds (each stage's, moved together).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from core.eta.model import EtaConfig
 __all__ = ["main"]
 
 
-def _config(levels: tuple[float, float] | None = None, **settings: Any) -> EtaConfig:
+def _config(share_delta: float = 0.0, **settings: Any) -> EtaConfig:
     base = EtaConfig()
     purchase = dict(settings)
     transit = dict(settings)
@@ -34,14 +34,13 @@ def _config(levels: tuple[float, float] | None = None, **settings: Any) -> EtaCo
     if drop is not None:
         purchase["factors"] = base.purchase.factors - {drop}
         transit["factors"] = base.transit.factors - {drop}
-    config = replace(
+    purchase.setdefault("window_share", base.purchase.window_share + share_delta)
+    transit.setdefault("window_share", base.transit.window_share + share_delta)
+    return replace(
         base,
         purchase=replace(base.purchase, **purchase),
         transit=replace(base.transit, **transit),
     )
-    if levels is not None:
-        config = replace(config, low=levels[0], high=levels[1])
-    return config
 
 
 def _candidates() -> list[tuple[str, EtaConfig]]:
@@ -63,8 +62,8 @@ def _candidates() -> list[tuple[str, EtaConfig]]:
         out.append((f"window={window}", _config(window=window)))
     for factor in sorted(base.purchase.factors | base.transit.factors):
         out.append((f"without {factor}", _config(drop=factor)))
-    for levels in ((0.1, 0.9), (0.07, 0.93)):
-        out.append((f"levels={levels}", _config(levels=levels)))
+    for delta in (-0.02, 0.02):
+        out.append((f"window_share{delta:+g}", _config(share_delta=delta)))
     return out
 
 

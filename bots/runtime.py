@@ -41,6 +41,7 @@ from bots.gc_settings import apply_bot_gc_settings
 from bots.logs import configure_logging
 from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
+from bots.public_holidays import PublicHolidays
 from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
 from core import polling
@@ -290,8 +291,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
             orders = shop
-        # Every snapshot gets an arrival window; delivered parcels teach the model.
-        model = EtaModel()
+        # Every snapshot gets an arrival window; delivered parcels teach the model. Working
+        # days skip each destination country's public holidays.
+        model = EtaModel(holidays=PublicHolidays())
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
         config = ServiceConfig()

@@ -72,7 +72,6 @@ __all__ = [
     "diff",
     "event_key",
     "expiry_alert",
-    "promise_late",
     "proof_text",
     "scan_identity",
     "wanted",
@@ -215,13 +214,6 @@ def _incident_alert(shipment: Shipment, reason: IncidentReason) -> Alert:
         event=event,
         incident=reason,
     )
-
-
-def promise_late(shipment: Shipment) -> Alert:
-    """The late alert for one chat whose order's promised date passed (the promise lives on
-    that chat's order link, not on the parcel). Its key is the derived late alert's, so a
-    parcel is called late at most once per chat however both see it."""
-    return _incident_alert(shipment, IncidentReason.LATE)
 
 
 def _derived_alerts(shipment: Shipment, reasons: tuple[IncidentReason, ...]) -> list[Alert]:

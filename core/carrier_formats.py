@@ -330,6 +330,13 @@ FORMATS: tuple[NumberFormat, ...] = (
         None,
         3,
     ),
+    # Estafeta's 22-character waybills and 10-digit codes, JNE's and SiCepat's digit-only airway
+    # bills and LBC's numbers carry no check digit and no fixed prefix: as formats they would
+    # outrank a mistyped USPS, DHL or FedEx number, so those carriers are recognised by name or
+    # link only.
+    # Correos (Spain) domestic Paq codes: 23 characters, "P" and a service letter first and a
+    # letter last; international items use S10.
+    _format("post_es", "Correos domestic (23)", r"P[A-Z](?=[0-9A-Z]*\d)[0-9A-Z]{20}[A-Z]", None, 2),
     # North American freight and regional couriers
     _format(
         "old_dominion",

@@ -13,6 +13,7 @@ Nothing here does I/O or raises on user text: unknown input simply has no matche
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -189,6 +190,48 @@ _MAIN_CARRIERS: tuple[Carrier, ...] = (
         ("Express", "Drop-off"),
     ),
     Carrier(
+        "jne",
+        "JNE",
+        "https://www.jne.co.id/tracking-package?awb={number}",
+        "Indonesia",
+        ("REG", "YES", "OKE", "JTR"),
+    ),
+    Carrier(
+        "sicepat",
+        "SiCepat Ekspres",
+        "https://www.sicepat.com/checkAwb/{number}",
+        "Indonesia",
+        ("REG", "BEST", "HALU", "GOKIL"),
+    ),
+    Carrier(
+        "ghn",
+        "GHN Express",
+        "https://donhang.ghn.vn/?order_code={number}",
+        "Vietnam",
+        ("Standard", "Express"),
+    ),
+    Carrier(
+        "ghtk",
+        "GHTK",
+        "https://i.ghtk.vn/{number}",
+        "Vietnam",
+        ("Road", "Express"),
+    ),
+    Carrier(
+        "lbc",
+        "LBC Express",
+        "https://www.lbcexpress.com/track/?tracking_no={number}",
+        "Philippines",
+        ("Air Cargo", "Sea Cargo", "Same Day"),
+    ),
+    Carrier(
+        "estafeta",
+        "Estafeta",
+        "https://www.estafeta.com/herramientas/rastreo?wayBillType=1&wayBill={number}",
+        "Mexico",
+        ("Dia Siguiente", "Terrestre", "Dos Dias"),
+    ),
+    Carrier(
         "cainiao",
         "Cainiao",
         "https://global.cainiao.com/newDetail.htm?mailNoList={number}",
@@ -291,7 +334,7 @@ _NATIONAL_POSTS: Mapping[str, tuple[str, str]] = {
     ),
     "KR": ("Korea Post", ""),
     "MX": ("Correos de Mexico", ""),
-    "MY": ("Pos Malaysia", ""),
+    "MY": ("Pos Malaysia", "https://tracking.pos.com.my/tracking/{number}"),
     "NL": ("PostNL", ""),
     "NO": ("Posten Norge", "https://sporing.posten.no/sporing/{number}"),
     "NZ": ("NZ Post", "https://www.nzpost.co.nz/tools/tracking/item/{number}"),
@@ -368,6 +411,14 @@ _ALIASES: Mapping[str, str] = {
     "kerry": "kerry_express",
     "kex": "kerry_express",
     "kexexpress": "kerry_express",
+    "jalurnugraha": "jne",
+    "jneexpress": "jne",
+    "sicepat": "sicepat",
+    "giaohangnhanh": "ghn",
+    "giaohangtietkiem": "ghtk",
+    "lbc": "lbc",
+    "poslaju": "post_my",
+    "posmalaysia": "post_my",
     "aliexpress": "cainiao",
     "aliexpressstandardshipping": "cainiao",
     "4pxexpress": "4px",
@@ -389,7 +440,11 @@ _KEY_JUNK = re.compile(r"[^a-z0-9]+")
 
 
 def _key(text: str) -> str:
-    return _KEY_JUNK.sub("", text.lower().replace("&", "and"))
+    # Accents are folded so "Giao Hàng Tiết Kiệm" and "Correos de México" find their carriers
+    # as typed without them; "đ" has no decomposition of its own.
+    folded = unicodedata.normalize("NFKD", text.lower().replace("đ", "d"))
+    plain = "".join(char for char in folded if not unicodedata.combining(char))
+    return _KEY_JUNK.sub("", plain.replace("&", "and"))
 
 
 def _build_lookup() -> dict[str, str]:

@@ -79,12 +79,10 @@ from core.guards import SlidingWindow
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     Alert,
-    AlertKind,
     CarrierMatch,
     ChatRef,
     ChatSettings,
     EtaTold,
-    IncidentReason,
     IndexedParcel,
     Order,
     OrderId,
@@ -834,7 +832,7 @@ class ParcelService:
                 if found:
                     alerting.append((len(writes), key, found))
                 writes.append(write)
-        alerting, promised = await self._promises_kept(writes, alerting, now)
+        alerting, promises = await self._judged_per_chat(writes, alerting)
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
                 [key for _index, key, _found in alerting]
@@ -842,9 +840,13 @@ class ParcelService:
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
                 pairs = self._pairs(
-                    found, subscribers.get(key, ()), settings, writes[index].shipment, now
+                    found,
+                    subscribers.get(key, ()),
+                    settings,
+                    writes[index].shipment,
+                    now,
+                    promises=promises.get(key, {}),
                 )
-                pairs = _promised_only(pairs, promised.get(key, set()))
                 if pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
         added = await self._save_many(writes) if writes else 0
@@ -877,6 +879,7 @@ class ParcelService:
         old = await self._store.shipments.get_many(keys)
         subscribers = await self._store.subscriptions.subscribers(keys)
         settings = await self._settings_for(subscribers.values())
+        promises = await self._store.orders.promises(list(subscribers))
         writes: list[SnapshotWrite] = []
         changed = skipped = 0
         breathe = Breather()
@@ -890,7 +893,15 @@ class ParcelService:
             if previous is not None and _older(fresh, previous):
                 skipped += 1
                 continue
-            write = self._snapshot(previous, fresh, now, followers, settings, webhook_fed=webhook)
+            write = self._snapshot(
+                previous,
+                fresh,
+                now,
+                followers,
+                settings,
+                webhook_fed=webhook,
+                promises=promises.get(key),
+            )
             if not followers:
                 write = replace(write, next_check_at=None)
             if previous is None or write.shipment.events != previous.events:
@@ -1138,7 +1149,16 @@ class ParcelService:
                 [request.key], now - self._config.webhook_trust
             )
         )
-        write = self._snapshot(stored, fresh, now, subs, settings, webhook_fed=fed)
+        promises = await self._store.orders.promises([request.key]) if subs else {}
+        write = self._snapshot(
+            stored,
+            fresh,
+            now,
+            subs,
+            settings,
+            webhook_fed=fed,
+            promises=promises.get(request.key),
+        )
         if stored is not None and not subs:
             write = replace(write, next_check_at=None)
         await self._save_many([write])
@@ -1153,14 +1173,17 @@ class ParcelService:
         settings: Mapping[str, ChatSettings],
         *,
         webhook_fed: bool = False,
+        promises: Mapping[str, datetime] | None = None,
     ) -> SnapshotWrite:
-        """Enrich a provider snapshot (incident, first seen, promise) and work out its alerts
-        for ``subscribers``."""
+        """Enrich a provider snapshot (incident, first seen) and work out its alerts for
+        ``subscribers``; ``promises`` are the shop's promises on their order links."""
         write, found = self._enrich(
             previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
         )
-        if found and subscribers:
-            pairs = self._pairs(found, subscribers, settings, write.shipment, now)
+        if subscribers and (found or eta_news.lateness_judged(write.shipment)):
+            pairs = self._pairs(
+                found, subscribers, settings, write.shipment, now, promises=promises
+            )
             if pairs:
                 write = replace(write, alerts=pairs)
         return write
@@ -1201,42 +1224,37 @@ class ParcelService:
         next_check = self._next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
         return SnapshotWrite(shipment, next_check), found
 
-    async def _promises_kept(
+    async def _judged_per_chat(
         self,
         writes: Sequence[SnapshotWrite],
         alerting: list[tuple[int, ShipmentKey, list[Alert]]],
-        now: datetime,
-    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, set[str]]]:
-        """Add the late alert for parcels past a date some chat's order promised.
-
-        A promise belongs to one chat's order link, so the alert goes only to those chats:
-        the second value says, per parcel, which chats (by chat key) a promise-late alert is
-        for (``_promised_only`` keeps it from everyone else).
+    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, dict[str, datetime]]]:
+        """Parcels with news to judge per chat join ``alerting`` (with no alert of their own),
+        even when their snapshot did not change: days pass, so a chat's first window or its
+        shop's promise can be passed, and an estimate held back a day can be told. Those are
+        the parcels that can still be late and have a window or a chat's promise; nobody else's
+        subscribers are read. Also returns, per parcel, the promise on each chat's order link
+        (by chat key).
         """
+        waiting = {write.shipment.key: index for index, write in enumerate(writes)}
+        for _index, key, _found in alerting:
+            waiting.pop(key, None)
         open_keys = [
-            write.shipment.key
-            for write in writes
-            if not write.shipment.is_final and write.shipment.status is not Status.DELIVERED
+            *(key for _index, key, _found in alerting),
+            *(
+                key
+                for key, index in waiting.items()
+                if eta_news.lateness_judged(writes[index].shipment)
+            ),
         ]
-        if not open_keys:
-            return alerting, {}
-        promises = await self._store.orders.promises(open_keys)
-        if not promises:
-            return alerting, {}
-        index_of = {write.shipment.key: index for index, write in enumerate(writes)}
-        found_for = {key: (index, found) for index, key, found in alerting}
-        late_for: dict[ShipmentKey, set[str]] = {}
-        for key, chats in promises.items():
-            passed = {chat_key for chat_key, promised in chats.items() if now > promised}
-            if not passed or key not in index_of:
-                continue
-            late = alerts.promise_late(writes[index_of[key]].shipment)
-            index, found = found_for.get(key, (index_of[key], []))
-            if all(alert.dedupe_key != late.dedupe_key for alert in found):
-                found = [*found, late]
-                late_for[key] = passed
-            found_for[key] = (index, found)
-        return [(index, key, found) for key, (index, found) in found_for.items()], late_for
+        promises = await self._store.orders.promises(open_keys) if open_keys else {}
+        more: list[tuple[int, ShipmentKey, list[Alert]]] = [
+            (index, key, [])
+            for key, index in waiting.items()
+            if eta_news.lateness_judged(writes[index].shipment)
+            and (writes[index].shipment.eta is not None or key in promises)
+        ]
+        return [*alerting, *more], promises
 
     def _pairs(
         self,
@@ -1245,11 +1263,14 @@ class ParcelService:
         settings: Mapping[str, ChatSettings],
         shipment: Shipment | None = None,
         now: datetime | None = None,
+        *,
+        promises: Mapping[str, datetime] | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
         """(chat, alert) for every subscriber whose effective preference wants the alert.
 
         With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
-        what that chat was last told (``eta_news.chat_alerts``); what each chat now knows is
+        what that chat was last told and the shop's promise on its own order link
+        (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat now knows is
         remembered once the alerts are stored (``_save_many``).
         """
         pairs: list[tuple[ChatRef, Alert]] = []
@@ -1266,7 +1287,7 @@ class ParcelService:
                     sub.told,
                     now,
                     tz=chat_settings.timezone,
-                    promised_by=shipment.promised_by,
+                    promised_by=(promises or {}).get(sub.chat.chat_key),
                 )
                 if told is not None and told != sub.told:
                     self._tells.append((sub.chat, sub.key, told))
@@ -1366,7 +1387,11 @@ class ParcelService:
         if sub is not None and not sub.archived and sub.told is None:
             # The first window this chat is shown is the one lateness is judged against.
             _, told = eta_news.estimate_news(
-                shipment, None, now, tz=settings.timezone, promised_by=shipment.promised_by
+                shipment,
+                None,
+                now,
+                tz=settings.timezone,
+                promised_by=link.promised_by if link is not None else None,
             )
             if told is not None:
                 await self._store.subscriptions.tell(chat, shipment.key, told)
@@ -1473,21 +1498,6 @@ def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
         if sub.label and sub.label.casefold() == wanted:
             return sub
     return None
-
-
-def _promised_only(
-    pairs: tuple[tuple[ChatRef, Alert], ...], late_for: set[str]
-) -> tuple[tuple[ChatRef, Alert], ...]:
-    """``pairs`` without promise-late alerts for chats whose order promised nothing."""
-    if not late_for:
-        return pairs
-    return tuple(
-        (chat, alert)
-        for chat, alert in pairs
-        if alert.kind is not AlertKind.LATE
-        or alert.incident is not IncidentReason.LATE
-        or chat.chat_key in late_for
-    )
 
 
 def _subject(scope: Scope, value: str) -> str:

@@ -45,6 +45,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bots.public_holidays import PublicHolidays
 from core.eta.calendar import BusinessCalendar, calendar_for_country
 from core.eta.model import EtaConfig, EtaModel
 from core.models import Eta, Observation, ParcelDetails
@@ -140,7 +141,7 @@ def read_orders(path: Path) -> list[Order]:
 
 def bench_calendar() -> BusinessCalendar:
     """Brazilian carriers work weekdays, a short Saturday round, and not on national holidays."""
-    return calendar_for_country("BR", ZONE, saturday=0.3)
+    return calendar_for_country("BR", ZONE, saturday=0.3, holidays=PublicHolidays())
 
 
 def bench_model(config: EtaConfig | None = None) -> EtaModel:

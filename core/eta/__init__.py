@@ -9,7 +9,9 @@ What lives here:
   conformal windows from recent residuals.
 - :mod:`core.eta.effects` — parcel details (``core.models.ParcelDetails``) as effect keys.
 - :mod:`core.eta.stats` — quantile grids, the distribution shape estimates are read from.
-- :mod:`core.eta.calendar` — working-day arithmetic per carrier: weekends, holidays, zones.
+- :mod:`core.eta.calendar` — working-day arithmetic per carrier: weekends, holidays, zones;
+  holiday dates come through the ``HolidaySource`` port.
+- :mod:`core.eta.markets` — which countries each carrier delivers in and on which weekdays.
 - :mod:`core.eta.priors` — carriers' published transit times, used before any history.
 - :mod:`core.eta.news` — what one chat was told about a parcel's arrival and when that
   deserves a "new estimate" or "running late" alert.

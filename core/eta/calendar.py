@@ -8,30 +8,25 @@ the carrier works. The mapping is monotonic and invertible on working time, so
 ``calendar.shift(t, calendar.between(t, u))`` returns ``u`` whenever ``u`` falls on a working
 day.
 
-Holiday rules are public facts (national holidays only; regional ones are ignored):
-
-* ``BR``: New Year, Carnival Monday and Tuesday, Good Friday, Tiradentes (21 Apr), Labour Day,
-  Corpus Christi, Independence (7 Sep), Our Lady Aparecida (12 Oct), All Souls (2 Nov),
-  Republic (15 Nov), Black Consciousness (20 Nov, national from 2024), Christmas.
-* ``US``: the federal holidays the postal service observes, moved to Friday/Monday when they
-  fall on a weekend.
-* ``GB``: England and Wales bank holidays.
+The calendar knows no holiday rules of its own: it is given the holiday dates, and
+:func:`calendar_for_country` asks a :class:`HolidaySource` for a country's (the composition root
+supplies one backed by a maintained holiday package, so the core stays standard-library only).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
     "CALENDAR_DAYS",
+    "NO_HOLIDAYS",
     "BusinessCalendar",
+    "HolidaySource",
     "calendar_for_country",
-    "easter_sunday",
-    "holidays",
     "resolve_zone",
 ]
 
@@ -51,132 +46,36 @@ def resolve_zone(tz: str | tzinfo) -> tzinfo:
         return ZoneInfo("UTC")
 
 
-def easter_sunday(year: int) -> date:
-    """Western (Gregorian) Easter Sunday, by the anonymous Gregorian computus."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    el = (32 + 2 * e + 2 * i - h - k) % 7
-    m = (a + 11 * h + 22 * el) // 451
-    month, day = divmod(h + el - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+class HolidaySource(Protocol):
+    """Public holidays by country.
+
+    ``dates`` returns the public holidays of ``country`` (ISO 3166-1 alpha-2, any case) that
+    fall in ``years``, and an empty set for a country it does not know. It must be cheap to
+    call again with the same arguments and must not do I/O.
+    """
+
+    def dates(self, country: str, years: Iterable[int]) -> frozenset[date]: ...
 
 
-def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
-    """The ``n``-th ``weekday`` (0 = Monday) of a month; ``n = -1`` is the last one."""
-    if n > 0:
-        first = date(year, month, 1)
-        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-    nxt = date(year + month // 12, month % 12 + 1, 1)
-    last = nxt - timedelta(days=1)
-    return last - timedelta(days=(last.weekday() - weekday) % 7)
+class _NoHolidays:
+    """A holiday source that knows no holidays (weekends only)."""
+
+    def dates(self, country: str, years: Iterable[int]) -> frozenset[date]:
+        return frozenset()
 
 
-def _observed(day: date) -> date:
-    """US rule: a Saturday holiday is observed on Friday, a Sunday one on Monday."""
-    if day.weekday() == 5:
-        return day - timedelta(days=1)
-    if day.weekday() == 6:
-        return day + timedelta(days=1)
-    return day
+NO_HOLIDAYS: HolidaySource = _NoHolidays()
+"""No public holidays anywhere: weekends alone shape the calendar."""
 
-
-def _brazil(year: int) -> set[date]:
-    easter = easter_sunday(year)
-    days = {
-        date(year, 1, 1),
-        easter - timedelta(days=48),  # Carnival Monday
-        easter - timedelta(days=47),  # Carnival Tuesday
-        easter - timedelta(days=2),  # Good Friday
-        date(year, 4, 21),
-        date(year, 5, 1),
-        easter + timedelta(days=60),  # Corpus Christi
-        date(year, 9, 7),
-        date(year, 10, 12),
-        date(year, 11, 2),
-        date(year, 11, 15),
-        date(year, 12, 25),
-    }
-    if year >= 2024:
-        days.add(date(year, 11, 20))
-    return days
-
-
-def _united_states(year: int) -> set[date]:
-    days = {
-        _observed(date(year, 1, 1)),
-        _nth_weekday(year, 1, 0, 3),  # Martin Luther King Jr. Day
-        _nth_weekday(year, 2, 0, 3),  # Washington's Birthday
-        _nth_weekday(year, 5, 0, -1),  # Memorial Day
-        _observed(date(year, 7, 4)),
-        _nth_weekday(year, 9, 0, 1),  # Labor Day
-        _nth_weekday(year, 10, 0, 2),  # Columbus Day
-        _observed(date(year, 11, 11)),
-        _nth_weekday(year, 11, 3, 4),  # Thanksgiving
-        _observed(date(year, 12, 25)),
-    }
-    if year >= 2021:
-        days.add(_observed(date(year, 6, 19)))
-    return days
-
-
-def _great_britain(year: int) -> set[date]:
-    easter = easter_sunday(year)
-    new_year = date(year, 1, 1)
-    while new_year.weekday() >= 5:
-        new_year += timedelta(days=1)
-    christmas, boxing = date(year, 12, 25), date(year, 12, 26)
-    # A weekend Christmas or Boxing Day is substituted by the next free weekdays.
-    substitutes: list[date] = []
-    for day in (christmas, boxing):
-        if day.weekday() < 5:
-            substitutes.append(day)
-            continue
-        candidate = day + timedelta(days=1)
-        while candidate.weekday() >= 5 or candidate in substitutes or candidate == boxing:
-            candidate += timedelta(days=1)
-        substitutes.append(candidate)
-    return {
-        new_year,
-        easter - timedelta(days=2),
-        easter + timedelta(days=1),
-        _nth_weekday(year, 5, 0, 1),
-        _nth_weekday(year, 5, 0, -1),
-        _nth_weekday(year, 8, 0, -1),
-        *substitutes,
-    }
-
-
-_RULES: dict[str, Callable[[int], set[date]]] = {
-    "BR": _brazil,
-    "US": _united_states,
-    "GB": _great_britain,
-}
-
-
-@lru_cache(maxsize=256)
-def _holidays_cached(country: str, year: int) -> frozenset[date]:
-    rule = _RULES.get(country.upper())
-    return frozenset(rule(year)) if rule else frozenset()
-
-
-def holidays(country: str, years: Iterable[int]) -> frozenset[date]:
-    """National public holidays of ``country`` (ISO code) in ``years``; empty when unknown."""
-    found: set[date] = set()
-    for year in years:
-        found |= _holidays_cached(country, year)
-    return frozenset(found)
+DEFAULT_YEARS = range(2000, 2061)
+"""The years a country calendar asks its holiday source about."""
 
 
 class BusinessCalendar:
     """A carrier's working week and holidays in one local time zone.
 
     ``weights`` gives, Monday first, how much working time each weekday holds (1 = a full
-    day). Holidays hold none. Instants are aware datetimes; naive ones are rejected.
+    day). ``holidays`` hold none. Instants are aware datetimes; naive ones are rejected.
     """
 
     __slots__ = (
@@ -195,8 +94,7 @@ class BusinessCalendar:
         tz: str | tzinfo = "UTC",
         *,
         weights: tuple[float, ...] = _MON_FRI,
-        years: range = range(2000, 2061),
-        extra_holidays: Iterable[date] = (),
+        holidays: Iterable[date] = (),
     ) -> None:
         if len(weights) != 7 or any(w < 0 for w in weights) or sum(weights) <= 0:
             raise ValueError("weights must be seven non-negative numbers with a positive sum")
@@ -207,7 +105,7 @@ class BusinessCalendar:
         self._cum_week = [0.0]
         for weight in self.weights:
             self._cum_week.append(self._cum_week[-1] + weight)
-        days = sorted(set(holidays(self.country, years)) | set(extra_holidays))
+        days = sorted(set(holidays))
         # Only holidays that would otherwise be worked change the clock.
         self._holiday_ordinals: list[int] = []
         self._holiday_loss: list[float] = [0.0]
@@ -308,11 +206,18 @@ class BusinessCalendar:
 
 
 def calendar_for_country(
-    country: str, tz: str | tzinfo, *, saturday: float = 0.0
+    country: str,
+    tz: str | tzinfo,
+    *,
+    saturday: float = 0.0,
+    sunday: float = 0.0,
+    holidays: HolidaySource = NO_HOLIDAYS,
+    years: Iterable[int] = DEFAULT_YEARS,
 ) -> BusinessCalendar:
-    """A Monday–Friday calendar with the country's holidays (and an optional Saturday round)."""
-    weights = (1.0, 1.0, 1.0, 1.0, 1.0, saturday, 0.0)
-    return BusinessCalendar(country, tz, weights=weights)
+    """A Monday–Friday calendar (plus optional Saturday and Sunday rounds) in ``tz`` without
+    the public holidays ``holidays`` knows for ``country``."""
+    weights = (1.0, 1.0, 1.0, 1.0, 1.0, saturday, sunday)
+    return BusinessCalendar(country, tz, weights=weights, holidays=holidays.dates(country, years))
 
 
 CALENDAR_DAYS = BusinessCalendar("", "UTC", weights=_ALL_DAYS)

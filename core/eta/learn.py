@@ -12,9 +12,10 @@ Durations ``d`` (working days) are modelled on the log scale, ``z = log(d + 1)``
   unexplained, updated per delivery (an online form of backfitting).
 * **Window** — the point is ``level + effects``; the distribution around it is the empirical
   distribution of recent *prequential* residuals (each computed before its delivery was
-  learned: a split-conformal calibration, run online) per carrier and per destination, the
-  destination's shrunk towards the carrier's. Residuals are kept as they fall, so a window is
-  as asymmetric as the data.
+  learned: a split-conformal calibration, run online) per carrier, destination and lane, each
+  shrunk towards the coarser one. Residuals are kept as they fall, so a window is as
+  asymmetric as the data; the window shown is the narrowest one holding ``window_share`` of
+  them (``core.eta.model``).
 
 Everything is incremental: a delivery updates a few bounded ring buffers and running sums, and
 groups and keys beyond ``max_keys`` are forgotten least recently used first, so memory stays
@@ -67,6 +68,8 @@ class LearnerConfig:
     level itself is still settling, and errors against it would linger in both."""
     max_keys: int = 200_000
     """Most groups and effect keys kept (least recently updated forgotten first)."""
+    window_share: float = 0.8
+    """Share of recent residuals an arrival window holds (the narrowest such window)."""
 
 
 @dataclass(frozen=True, slots=True)

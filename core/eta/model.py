@@ -34,9 +34,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from core.eta.calendar import BusinessCalendar, calendar_for_country, resolve_zone
+from core.eta.calendar import (
+    NO_HOLIDAYS,
+    BusinessCalendar,
+    HolidaySource,
+    calendar_for_country,
+    resolve_zone,
+)
 from core.eta.effects import detail_keys
 from core.eta.learn import Facts, LearnerConfig, StageLearner
+from core.eta.markets import COUNTRY_ZONES, calendar_country, work_week
 from core.eta.priors import (
     GENERIC_PRIOR,
     PRIORS,
@@ -73,14 +80,6 @@ _DAY = 86_400.0
 _PURCHASE = "purchase"
 _TRANSIT = "transit"
 
-_COUNTRY_ZONES = {
-    "US": "America/New_York",
-    "BR": "America/Sao_Paulo",
-    "GB": "Europe/London",
-    "DE": "Europe/Berlin",
-    "CA": "America/Toronto",
-}
-
 DEFAULT_CALENDAR = BusinessCalendar("", "UTC")
 """Monday to Friday in UTC, no holidays: for carriers whose country is unknown."""
 
@@ -100,16 +99,15 @@ class EtaConfig:
     history alone (``benchmarks/eta_tune.py``)."""
 
     purchase: LearnerConfig = field(
-        default_factory=lambda: LearnerConfig(factors=_PURCHASE_FACTORS)
+        default_factory=lambda: LearnerConfig(factors=_PURCHASE_FACTORS, window_share=0.86)
     )
     """Order → delivery, used before the carrier has the parcel."""
-    transit: LearnerConfig = field(default_factory=lambda: LearnerConfig(factors=_TRANSIT_FACTORS))
-    """First carrier scan → delivery."""
-    low: float = 0.08
-    high: float = 0.92
-    """Residual levels the window is read at. Residuals are measured when a delivery is
-    learned, a little after the predictions they stand for, so nominal P10/P90 levels cover
-    about 75%; these levels cover 80% on held-out months."""
+    transit: LearnerConfig = field(
+        default_factory=lambda: LearnerConfig(factors=_TRANSIT_FACTORS, window_share=0.88)
+    )
+    """First carrier scan → delivery. Windows hold more of the residuals than the 80% they
+    should cover: residuals are measured when a delivery is learned, a little after the
+    predictions they stand for, and a window read that way covers less on later months."""
     delivery_day_end_hour: int = 21
     """Local hour by which an out-for-delivery parcel is expected."""
     seller_window: int = 20
@@ -123,8 +121,10 @@ class EtaModel:
 
     ``observe`` updates the model incrementally (a few ring buffers and running sums; no refit),
     so every estimate reflects every delivery learned so far. ``calendars`` maps carrier codes
-    to their working calendar; carriers in the priors table get their country's calendar,
-    others ``default_calendar``.
+    to their working calendar. Other carriers get the calendar of the country the parcel is
+    delivered in (when they deliver there) or of their home market (:mod:`core.eta.markets`,
+    else their priors' country): their working week without the public holidays ``holidays``
+    knows for that country. Carriers of no known country get ``default_calendar``.
     """
 
     def __init__(
@@ -134,9 +134,12 @@ class EtaModel:
         calendars: Mapping[str, BusinessCalendar] | None = None,
         default_calendar: BusinessCalendar | None = None,
         priors: Iterable[TransitPrior] = PRIORS,
+        holidays: HolidaySource = NO_HOLIDAYS,
     ) -> None:
         self.config = config or EtaConfig()
         self._calendars = {normalise(k): v for k, v in (calendars or {}).items()}
+        self._holidays = holidays
+        self._country_calendars: dict[tuple[str, str], BusinessCalendar] = {}
         self._default_calendar = default_calendar or DEFAULT_CALENDAR
         self.priors = tuple(priors)
         self._prior_index = prior_index(self.priors)
@@ -176,18 +179,26 @@ class EtaModel:
     def refit(self) -> None:
         """Nothing to do: every observation is learned as it arrives. Kept for callers."""
 
-    def calendar(self, carrier: str) -> BusinessCalendar:
-        """The working calendar transit times of ``carrier`` are counted in."""
+    def calendar(self, carrier: str, destination: str = "") -> BusinessCalendar:
+        """The working calendar transit times of ``carrier`` to ``destination`` (an ISO
+        country code, or "" when unknown) are counted in."""
         code = normalise(carrier)
         found = self._calendars.get(code)
         if found is not None:
             return found
         prior = find_prior(self._prior_index, code)
-        if prior is not None and prior.country in _COUNTRY_ZONES:
-            made = calendar_for_country(prior.country, _COUNTRY_ZONES[prior.country])
-            self._calendars[code] = made
-            return made
-        return self._default_calendar
+        country = calendar_country(code, destination, prior.country if prior else "")
+        zone = COUNTRY_ZONES.get(country)
+        if zone is None:
+            return self._default_calendar
+        made = self._country_calendars.get((code, country))
+        if made is None:
+            week = work_week(code)
+            made = calendar_for_country(
+                country, zone, saturday=week[5], sunday=week[6], holidays=self._holidays
+            )
+            self._country_calendars[(code, country)] = made
+        return made
 
     def memory_items(self) -> int:
         """How many numbers the model holds: bounded by its ring buffers and key limits."""
@@ -195,7 +206,7 @@ class EtaModel:
         return sellers + sum(stage.memory_items() for stage in self._stages.values())
 
     def _learn(self, obs: Observation) -> None:
-        cal = self.calendar(obs.carrier)
+        cal = self.calendar(obs.carrier, obs.destination)
         at = obs.delivered_at.timestamp()
         # Each instant on the working clock once: stage spans are differences of these.
         delivered = cal.clock(obs.delivered_at)
@@ -327,7 +338,7 @@ class EtaModel:
                     confidence=0.9,
                     based_on=based_on,
                 )
-        cal = self.calendar(carrier)
+        cal = self.calendar(carrier, destination)
         facts = self._facts(
             stage,
             carrier=carrier,
@@ -340,7 +351,7 @@ class EtaModel:
             start=start,
         )
         grid = learner.distribution(facts, now.timestamp())
-        low, mid, high = self.config.low, 0.5, self.config.high
+        share = learner.config.window_share
         elapsed = max(cal.between(start, now), 0.0)
         reached = cdf(grid, elapsed) if elapsed > 0 else 0.0
         shift = 0.0
@@ -354,7 +365,8 @@ class EtaModel:
             days = quantile(grid, reached + level * (1 - reached)) + shift
             return cal.shift(start, days)
 
-        earliest, most_likely, latest = at(low), at(mid), at(high)
+        start_level = _narrowest_start(grid, reached, share)
+        earliest, most_likely, latest = at(start_level), at(0.5), at(start_level + share)
         now_utc = now.astimezone(UTC)
         earliest = max(earliest, now_utc)
         most_likely = max(most_likely, earliest)
@@ -364,7 +376,7 @@ class EtaModel:
             latest=latest,
             most_likely=most_likely,
             source=source,
-            confidence=round(high - low, 3) if learned else 0.5,
+            confidence=round(share, 3) if learned else 0.5,
             based_on=based_on,
         )
 
@@ -418,6 +430,29 @@ def _problem(obs: Observation) -> str:
     if handed is not None and not obs.ordered_at <= handed <= obs.delivered_at:
         return "handed over outside the order-to-delivery span"
     return ""
+
+
+def _narrowest_start(grid: Grid, reached: float, share: float) -> float:
+    """The level at which the narrowest window holding ``share`` of what is left starts.
+
+    Durations are skewed (a few parcels are very late), so the narrowest window usually
+    starts below the equal-tailed one and ends before the long tail. Candidates run from 0 to
+    ``1 - share`` in steps of 1%; the equal-tailed start wins ties, so a symmetric
+    distribution keeps a symmetric window. It always holds the median (``share`` > 0.5).
+    """
+    left = 1 - reached
+
+    def width(level: float) -> float:
+        top = quantile(grid, reached + (level + share) * left)
+        return top - quantile(grid, reached + level * left)
+
+    best = (1 - share) / 2
+    best_width = width(best)
+    for step in range(round((1 - share) * 100) + 1):
+        level = step / 100
+        if (found := width(level)) < best_width - 1e-9:
+            best, best_width = level, found
+    return best
 
 
 def _handed_over(shipment: Shipment) -> datetime | None:

@@ -8,11 +8,15 @@ the most likely day it was last told, with when. From that, per chat:
   this chat was last told, and it was last told at least a day ago (at most one such alert a
   day per parcel). The alert's "was" is the day last told, not the previous poll's.
 - **Running late** once the parcel, not yet delivered, passes the latest day first promised
-  to this chat. Windows slide forward as time passes (they never start in the past), so only
-  the first promise can say a parcel is late; it is told once.
+  to this chat: the shop's promise on this chat's order link when there is one (it wins over
+  any window), else the last day of the first window this chat was shown. Windows slide
+  forward as time passes (they never start in the past), so only the first promise can say a
+  parcel is late; it is told once.
 
 No estimate news for parcels that are out for delivery, waiting at a pickup point, finished,
 not scanned yet, or never handed to the carrier (they get the never-handed-over incident).
+A shop's promise is judged whatever the parcel's stage short of arriving or not coming: a
+label still unscanned the day after the shop promised delivery is late too.
 """
 
 from __future__ import annotations
@@ -24,7 +28,14 @@ from datetime import date, datetime, timedelta, tzinfo
 from core.eta.calendar import resolve_zone
 from core.models import Alert, AlertKind, Eta, EtaTold, IncidentReason, Shipment, Status
 
-__all__ = ["ETA_NEWS_GAP", "NO_ARRIVAL_DATE", "chat_alerts", "estimate_news", "first_told"]
+__all__ = [
+    "ETA_NEWS_GAP",
+    "NO_ARRIVAL_DATE",
+    "chat_alerts",
+    "estimate_news",
+    "first_told",
+    "lateness_judged",
+]
 
 ETA_NEWS_GAP = timedelta(days=1)
 """Least time between two new-estimate alerts to one chat about one parcel."""
@@ -54,6 +65,20 @@ NO_ARRIVAL_DATE = frozenset(
 )
 """Incidents after which no arrival date is shown or announced: the parcel is not coming
 (refused, going back, lost…) or was probably never handed to the carrier."""
+
+
+# Arrived or waiting for the buyer: no longer late, whatever was promised.
+_ARRIVED = frozenset({Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP, Status.EXPIRED})
+
+
+def lateness_judged(shipment: Shipment) -> bool:
+    """Whether a promise to a chat can still be broken: on the way, not arrived or waiting at a
+    pickup point, and not refused, returning, lost or never handed over (those say more)."""
+    return (
+        not shipment.is_final
+        and shipment.status not in _ARRIVED
+        and shipment.incident not in NO_ARRIVAL_DATE
+    )
 
 
 def _judged(shipment: Shipment) -> bool:
@@ -90,29 +115,36 @@ def estimate_news(
     """The estimate and lateness alerts one chat should get now, and what it then knows.
 
     ``told`` is what the chat knew (None: never shown an estimate; the current one becomes
-    the first, silently). ``promised_by`` is the shop's promise as this chat knows it.
+    the first, silently). ``promised_by`` is the shop's promise on this chat's order link;
+    when given, its day is the latest day first promised, whatever ``told`` remembers.
     Returns the alerts (at most one of each kind) and the new :class:`EtaTold`.
     """
-    eta = shipment.eta
-    if eta is None or not _judged(shipment):
-        return [], told
     zone = resolve_zone(tz)
-    if told is None:
-        return [], first_told(eta, promised_by, now, zone)
     key = str(shipment.key)
     found: list[Alert] = []
     today = _day(now, zone)
-    if not told.late and today > told.first_latest:
-        found.append(
-            Alert(
-                AlertKind.LATE,
-                shipment.key,
-                f"{key}|late",
-                incident=IncidentReason.LATE,
-                detail=told.first_latest.isoformat(),
-            )
-        )
+    promised_day = _day(promised_by, zone) if promised_by is not None else None
+    eta = shipment.eta
+    if told is None:
+        if eta is not None and _judged(shipment):
+            told = first_told(eta, promised_by, now, zone)
+        if promised_day is not None and lateness_judged(shipment) and today > promised_day:
+            # Past the shop's promise before this chat was ever shown a window.
+            found.append(_late(shipment, promised_day))
+            if told is not None:
+                told = replace(told, late=True)
+        return found, told
+    # Our own first window speaks only while estimates do; the shop's promise while the
+    # parcel can still be late at all.
+    if promised_day is not None:
+        first_latest, judged = promised_day, lateness_judged(shipment)
+    else:
+        first_latest, judged = told.first_latest, _judged(shipment)
+    if not told.late and judged and today > first_latest:
+        found.append(_late(shipment, first_latest))
         told = replace(told, late=True)
+    if eta is None or not _judged(shipment):
+        return found, told
     likely = _day(eta.most_likely, zone)
     if abs((likely - told.day).days) >= 1 and now - told.at >= ETA_NEWS_GAP:
         found.append(
@@ -127,6 +159,16 @@ def estimate_news(
     return found, told
 
 
+def _late(shipment: Shipment, first_latest: date) -> Alert:
+    return Alert(
+        AlertKind.LATE,
+        shipment.key,
+        f"{shipment.key}|late",
+        incident=IncidentReason.LATE,
+        detail=first_latest.isoformat(),
+    )
+
+
 def chat_alerts(
     found: Sequence[Alert],
     shipment: Shipment,
@@ -136,14 +178,16 @@ def chat_alerts(
     tz: str | tzinfo = "UTC",
     promised_by: datetime | None = None,
 ) -> tuple[list[Alert], EtaTold | None]:
-    """One chat's alerts from a parcel's diff (``found``): estimate news is decided for this
-    chat (:func:`estimate_news`), everything else passes as it is.
+    """One chat's alerts from a parcel's diff (``found``, possibly empty): estimate and
+    lateness news are decided for this chat (:func:`estimate_news`, with the shop's promise
+    on this chat's order link), everything else passes as it is.
 
-    "Running late" is told to a chat once, whichever rule saw it first: the parcel passing the
-    shop's promise (in ``found``) or the latest day first promised to this chat.
+    "Running late" is told to a chat once, whichever rule saw it first: the parcel passing
+    the end of its current window (a derived incident in ``found``) or the latest day first
+    promised to this chat.
     """
     passed = [a for a in found if a.kind is not AlertKind.ETA_CHANGED]
-    if not _judged(shipment):
+    if not lateness_judged(shipment):
         return passed, told
     already = told is not None and told.late
     news, told = estimate_news(shipment, told, now, tz=tz, promised_by=promised_by)

@@ -20,6 +20,18 @@ Sources (carriers' public service pages, as published in 2024–2025):
   next working day.
 * Amazon Logistics: 1–4 days for standard shipping.
 * Canada Post: Expedited Parcel 1–7 business days; Xpresspost 1–3.
+* J&T Express (Indonesia): EZ 2–4 days within Java, up to 7 to the outer islands.
+* SPX Express: Standard 2–5 days (Indonesia, Philippines, Malaysia, Thailand, Vietnam).
+* Ninja Van: 1–3 days within Singapore, West Malaysia and Metro Manila; up to 7 to East
+  Malaysia and the Philippine provinces.
+* Flash Express and Kerry Express (Thailand): next day in Bangkok, 1–3 days up-country.
+* JNE (Indonesia): YES next day, REG 1–3 days in Java (2–7 beyond), OKE 2–7.
+* SiCepat (Indonesia): BEST next day, REG 1–3 days in Java (2–7 beyond), HALU 2–5.
+* GHN and GHTK (Vietnam): 1 day within a city, 2–4 between regions (up to 5 to remote areas).
+* LBC Express (Philippines): 1–3 days within Metro Manila, 3–7 to the provinces.
+* Pos Malaysia (Pos Laju): 1–3 working days in Peninsular Malaysia, 2–5 to Sabah and Sarawak.
+* Correos (Spain): Paq Premium 1–2 working days, Paq Estándar 2–3, Paq Ligero 3–5.
+* Estafeta (Mexico): Día Siguiente next working day, Dos Días 2, Terrestre 2–7.
 * Seller processing (order to first scan): TikTok Shop asks sellers to ship within 1–3
   working days; :data:`PROCESSING_PRIOR` uses that.
 """
@@ -94,6 +106,35 @@ PRIORS: tuple[TransitPrior, ...] = (
     TransitPrior("royal_mail", 1.0, 1.5, service="special_delivery", country="GB"),
     TransitPrior("canada_post", 1.0, 7.0, country="CA"),
     TransitPrior("canada_post", 1.0, 3.0, service="xpresspost", country="CA"),
+    TransitPrior("jt_express", 2.0, 7.0, country="ID"),
+    TransitPrior("jt_express", 2.0, 7.0, service="ez", country="ID"),
+    TransitPrior("spx", 2.0, 5.0, country="ID"),
+    TransitPrior("spx", 2.0, 5.0, service="standard", country="ID"),
+    TransitPrior("ninja_van", 1.0, 7.0, country="SG"),
+    TransitPrior("ninja_van", 1.0, 7.0, service="standard", country="SG"),
+    TransitPrior("ninja_van", 1.0, 2.0, service="next_day", country="SG"),
+    TransitPrior("flash_express", 1.0, 3.0, country="TH"),
+    TransitPrior("kerry_express", 1.0, 3.0, country="TH"),
+    TransitPrior("jne", 1.0, 7.0, country="ID"),
+    TransitPrior("jne", 1.0, 7.0, service="reg", country="ID"),
+    TransitPrior("jne", 1.0, 1.5, service="yes", country="ID"),
+    TransitPrior("jne", 2.0, 7.0, service="oke", country="ID"),
+    TransitPrior("sicepat", 1.0, 7.0, country="ID"),
+    TransitPrior("sicepat", 1.0, 7.0, service="reg", country="ID"),
+    TransitPrior("sicepat", 1.0, 1.5, service="best", country="ID"),
+    TransitPrior("sicepat", 2.0, 5.0, service="halu", country="ID"),
+    TransitPrior("ghn", 1.0, 5.0, country="VN"),
+    TransitPrior("ghtk", 1.0, 5.0, country="VN"),
+    TransitPrior("lbc", 1.0, 7.0, country="PH"),
+    TransitPrior("post_my", 1.0, 5.0, country="MY"),
+    TransitPrior("post_es", 1.0, 5.0, country="ES"),
+    TransitPrior("post_es", 1.0, 2.0, service="paq_premium", country="ES"),
+    TransitPrior("post_es", 2.0, 3.0, service="paq_estandar", country="ES"),
+    TransitPrior("post_es", 3.0, 5.0, service="paq_ligero", country="ES"),
+    TransitPrior("estafeta", 1.0, 7.0, country="MX"),
+    TransitPrior("estafeta", 1.0, 1.5, service="dia_siguiente", country="MX"),
+    TransitPrior("estafeta", 2.0, 2.5, service="dos_dias", country="MX"),
+    TransitPrior("estafeta", 2.0, 7.0, service="terrestre", country="MX"),
 )
 
 PriorKey = tuple[str, str, str]

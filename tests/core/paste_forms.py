@@ -232,6 +232,18 @@ MESSAGES: tuple[Form, ...] = (
     Form("carrier word", "812345678901 J&T", ("812345678901@jt_express",)),
     Form("carrier word", "812345678901 jnt", ("812345678901@jt_express",)),
     Form("carrier word", f"{FEDEX} evri anyway", (f"{FEDEX}@evri",)),
+    # Carriers that publish no number format are taken at the buyer's word.
+    Form("carrier word", "/track 010190001491925 JNE anyway", ("010190001491925@jne",)),
+    Form("carrier word", "/track 002927168687 sicepat anyway", ("002927168687@sicepat",)),
+    Form("carrier word", "/track G8PKXY7Q GHN anyway", ("G8PKXY7Q@ghn",)),
+    Form("carrier word", "/track S22864041MB6 GHTK anyway", ("S22864041MB6@ghtk",)),
+    Form("carrier word", "/track 131244790085 LBC Express anyway", ("131244790085@lbc",)),
+    Form(
+        "carrier word",
+        "/track 8055241528464720099314 estafeta anyway",
+        ("8055241528464720099314@estafeta",),
+    ),
+    Form("plain", "PQ4F6P0703673180128001V", ("PQ4F6P0703673180128001V@post_es",)),
     Form("label", f"/subscribe {UPS} amazon headphones", (f"{UPS}@ups",)),
     Form("label", f"/subscribe {FEDEX} fedex birthday present", (f"{FEDEX}@fedex",)),
     Form("label", f"/subscribe {_groups(USPS)} shoes", (f"{USPS}@usps",)),

@@ -18,6 +18,7 @@ from core.carriers import (
     looks_like_order_id,
     normalise,
     readings,
+    served_countries,
     validate,
 )
 from core.models import Carrier, CarrierMatch
@@ -27,6 +28,7 @@ REQUIRED_CODES = (
     *("purolator", "dpd", "yodel", "evri", "royal_mail", "landmark", "yunexpress"),
     *("jt_express", "spx", "ninja_van", "flash_express", "kerry_express", "cainiao"),
     *("yanwen", "4px", "canpar", "old_dominion", "gofo", "speedee"),
+    *("jne", "sicepat", "ghn", "ghtk", "lbc", "estafeta", "post_my", "post_es"),
 )
 
 
@@ -90,6 +92,32 @@ def test_every_carrier_links_to_a_tracking_page(code: str) -> None:
     assert "{" not in url
 
 
+def test_south_east_asian_and_latin_american_carriers_serve_their_markets() -> None:
+    markets = {
+        "jne": {"ID"},
+        "sicepat": {"ID"},
+        "ghn": {"VN"},
+        "ghtk": {"VN"},
+        "lbc": {"PH"},
+        "estafeta": {"MX"},
+        "post_my": {"MY"},
+        "post_es": {"ES"},
+    }
+    for code, countries in markets.items():
+        assert served_countries(CARRIERS[code]) == frozenset(countries), code
+    assert {"ID", "TH", "VN", "MY", "PH"} <= (served_countries(CARRIERS["jt_express"]) or set())
+
+
+def test_pos_malaysia_and_correos_numbers_link_to_their_own_tracking_pages() -> None:
+    pos = s10_number("12345678", "EE", "MY")
+    match = detect(pos)[0]
+    assert (match.carrier.code, match.check_digit_valid) == ("post_my", True)
+    assert match.carrier.tracking_url(pos) == f"https://tracking.pos.com.my/tracking/{pos}"
+    paq = detect("PQ4F6P0703673180128001V")[0]
+    assert (paq.carrier.code, paq.check_digit_valid) == ("post_es", None)
+    assert "correos.es" in paq.carrier.tracking_url("PQ4F6P0703673180128001V")
+
+
 def test_every_format_names_a_catalogued_carrier() -> None:
     for number_format in FORMATS:
         assert number_format.carrier in CARRIERS or number_format.resolve is not None
@@ -120,6 +148,16 @@ def test_every_format_names_a_catalogued_carrier() -> None:
         ("4PX", "4px"),
         ("AliExpress", "cainiao"),
         ("Spee-Dee Delivery", "speedee"),
+        ("JNE", "jne"),
+        ("SiCepat", "sicepat"),
+        ("Giao Hang Nhanh", "ghn"),
+        ("Giao Hàng Tiết Kiệm", "ghtk"),
+        ("LBC", "lbc"),
+        ("Estafeta", "estafeta"),
+        ("Pos Laju", "post_my"),
+        ("Pos Malaysia", "post_my"),
+        ("Correos", "post_es"),
+        ("KEX", "kerry_express"),
     ],
 )
 def test_get_carrier_accepts_codes_names_and_aliases(text: str, code: str) -> None:

@@ -201,9 +201,15 @@ async def test_quiet_hours_hold_alerts_and_deliver_one_digest_at_the_window_end(
     control_rows = [row for row in rows if row.chat_key == control.chat_key]
 
     # Never dropped: the sleeper hears about exactly the changes the control chat hears about
-    # (estimate news aside: it is judged in each chat's own days, Jakarta's and UTC's).
+    # (estimate news and lateness against the first window aside: they are judged in each
+    # chat's own days, Jakarta's and UTC's; that lateness names the day it is judged by).
     def changes(rows: list[Any]) -> list[str]:
-        return sorted(r.alert.dedupe_key for r in rows if r.alert.kind is not AlertKind.ETA_CHANGED)
+        return sorted(
+            r.alert.dedupe_key
+            for r in rows
+            if r.alert.kind is not AlertKind.ETA_CHANGED
+            and not (r.alert.kind is AlertKind.LATE and r.alert.detail)
+        )
 
     assert changes(sleeper_rows) == changes(control_rows)
     held = [row for row in sleeper_rows if quiet_until(settings, row.created_at) is not None]
@@ -355,12 +361,28 @@ async def test_late_fires_after_the_shops_promise(
     link = (await db.orders.for_chat(me)).get(key)
     assert link is not None and link.promised_by is not None
     promised = link.promised_by
+    stranger_sub = await db.subscriptions.get(other, key)
+    assert stranger_sub is not None and stranger_sub.told is not None
+    stranger_first = stranger_sub.told.first_latest
     await walk(service, timed, clock, hours=8 * 24)
     late_title = explain(IncidentReason.LATE).title
     late = [at for at, text in _titles(timed, me) if text.startswith(late_title)]
     assert len(late) == 1
     assert late[0] > promised
-    assert not [text for _at, text in _titles(timed, other) if text.startswith(late_title)]
+    # The stranger is judged by the first window it was shown, never by the owner's promise.
+    assert stranger_first != promised.date()
+    stranger_late = [
+        row
+        for row in await outbox_rows(db.path)
+        if row.chat_key == other.chat_key and row.alert.kind is AlertKind.LATE
+    ]
+    assert [row.alert.detail for row in stranger_late] == [stranger_first.isoformat()]
+    said = [
+        "\n".join((reply.title, *reply.lines))
+        for _at, reply in timed.to(other)
+        if reply.title.startswith(late_title)
+    ]
+    assert len(said) == 1 and promised.strftime("%-d %b") not in said[0]
     history = (await router.run(me, "orders", []))[0]
     text = "\n".join(history.lines)
     assert "576000000000000007" in text and "Sandbox Shop" in text

@@ -15,17 +15,26 @@ from datetime import timedelta
 
 import pytest
 
+from core.commands import CommandRouter
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
-from core.models import AlertKind, IncidentReason
+from core.models import AlertKind, IncidentReason, OrderId, ShipmentKey, TrackingNumber
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, SandboxShop, Scenario
 from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import OutboxRow, outbox_rows
 from tests.fakes import FakeClock, RecordingNotifier, chat
 
-LATE = {Scenario.WEATHER_DELAY, Scenario.LOST}
-"""Journeys that pass the latest day first promised: delayed by weather, and lost."""
+LATE = {
+    Scenario.WEATHER_DELAY,
+    Scenario.LOST,
+    Scenario.FAILED_ATTEMPT,
+    Scenario.ADDRESS_ISSUE,
+}
+"""Journeys still under way the day after the last day of the first window shown: delayed by
+weather, lost, a failed attempt and an address problem. The customs hold is out for delivery
+by the first check of that day (no estimate news on the van), and a returned parcel turns back
+before then: neither is told it is late."""
 
 
 async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[OutboxRow]:
@@ -48,6 +57,13 @@ async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[Outbo
     return rows
 
 
+async def first_latest(db: Database) -> str | None:
+    """The latest day first promised to the walker (its first window's last day)."""
+    subs = await db.subscriptions.for_chat(chat("walker"), include_archived=True)
+    told = subs[0].told if subs else None
+    return told.first_latest.isoformat() if told is not None else None
+
+
 @pytest.mark.parametrize("scenario", list(Scenario))
 async def test_each_journey_gets_exactly_its_estimate_late_and_handover_alerts(
     scenario: Scenario, db: Database, clock: FakeClock
@@ -61,6 +77,13 @@ async def test_each_journey_gets_exactly_its_estimate_late_and_handover_alerts(
     news = [r for r in rows if r.alert.kind is AlertKind.ETA_CHANGED]
     assert len(never) == (1 if scenario is Scenario.NOT_YET_ACTIVE else 0)
     assert len(late) == (1 if scenario in LATE else 0)
+    # Late is told at the first check of the day after the latest day first promised, and
+    # names that day.
+    promised = await first_latest(db)
+    for row in late:
+        assert row.alert.detail == promised
+        assert (row.created_at - timedelta(days=1)).date().isoformat() == promised
+        assert row.created_at.hour < 8
     if scenario is Scenario.NOT_YET_ACTIVE:
         # No estimate sliding day after day for a label the carrier never scanned.
         assert news == []
@@ -70,3 +93,59 @@ async def test_each_journey_gets_exactly_its_estimate_late_and_handover_alerts(
     assert all(row.alert.detail for row in news)
     kinds = Counter(row.alert.kind for row in rows)
     assert kinds[AlertKind.ETA_CHANGED] <= 14
+
+
+ORDER = OrderId("576000000000000007")
+"""The sandbox order whose FedEx parcel (weather delay) arrives after the shop's promise."""
+
+
+async def test_running_late_is_each_chats_own_promise(db: Database, clock: FakeClock) -> None:
+    """The verified buyer is late the day after the shop's promise, not when the first window
+    shown passes; a neighbour following the same parcel is late the day after its own first
+    window and never hears the buyer's promise."""
+    shop = SandboxShop(clock)
+    service = ParcelService(
+        provider=EstimatingProvider(SandboxProvider(clock), EtaModel(), clock, db.observations),
+        store=db,
+        clock=clock,
+        orders=shop,
+        rng=random.Random(7),
+    )
+    router = CommandRouter(service)
+    owner, neighbour = chat("owner"), chat("neighbour")
+    replies = await router.run(owner, "verify", [ORDER, "00007"])
+    number = replies[0].buttons[0].args[0]
+    promised_by = (await shop.get_orders([ORDER]))[ORDER].promised_by
+    assert promised_by is not None
+    promise_day = promised_by.date()  # chats default to UTC
+    key = ShipmentKey("fedex", TrackingNumber(number))
+    told = {}
+    for who in (owner, neighbour):
+        await router.run(who, "subscribe", [number])
+        sub = await db.subscriptions.get(who, key)
+        assert sub is not None and sub.told is not None
+        told[who.chat_key] = sub.told.first_latest
+    # The first window ends before the promise: only the neighbour is judged by it.
+    assert told[owner.chat_key] == promise_day
+    assert told[neighbour.chat_key] < promise_day
+
+    notifier = RecordingNotifier()
+    for _ in range(14 * 24):
+        clock.advance(timedelta(hours=1))
+        await service.poll_due()
+        await service.flush_outbox(notifier)
+    rows = await outbox_rows(db.path)
+    for who in (owner, neighbour):
+        mine = [row for row in rows if row.chat_key == who.chat_key]
+        keys = [row.alert.dedupe_key for row in mine]
+        assert len(keys) == len(set(keys)), "an alert repeated"
+        late = [row for row in mine if row.alert.kind is AlertKind.LATE]
+        assert len(late) == 1, who
+        first_latest = told[who.chat_key]
+        assert late[0].alert.detail == first_latest.isoformat()
+        # Told on the first check of the day after, not before.
+        assert late[0].created_at.date() == first_latest + timedelta(days=1)
+    neighbour_details = [
+        row.alert.detail for row in rows if row.chat_key == neighbour.chat_key and row.alert.detail
+    ]
+    assert promise_day.isoformat() not in neighbour_details

@@ -1,7 +1,12 @@
-"""Working-day arithmetic: weekends, national holidays, Saturday rounds and time zones."""
+"""Working-day arithmetic: weekends, national holidays, Saturday rounds and time zones.
+
+Holidays come from the holiday source the composition root uses (``bots.public_holidays``);
+the calendar itself only counts the dates it is given.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,59 +14,67 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bots.public_holidays import PublicHolidays
 from core.eta.calendar import (
     CALENDAR_DAYS,
+    NO_HOLIDAYS,
     BusinessCalendar,
     calendar_for_country,
-    easter_sunday,
-    holidays,
 )
 
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
+HOLIDAYS = PublicHolidays()
+
+
+class RecordingHolidays:
+    """A holiday source with fixed dates that records what it was asked."""
+
+    def __init__(self, days: dict[str, frozenset[date]]) -> None:
+        self.days = days
+        self.asked: list[tuple[str, tuple[int, ...]]] = []
+
+    def dates(self, country: str, years: Iterable[int]) -> frozenset[date]:
+        wanted = tuple(years)
+        self.asked.append((country, wanted))
+        return frozenset(d for d in self.days.get(country, frozenset()) if d.year in wanted)
 
 
 def local(year: int, month: int, day: int, hour: int = 12) -> datetime:
     return datetime(year, month, day, hour, tzinfo=SAO_PAULO)
 
 
-@pytest.mark.parametrize(
-    ("year", "expected"),
-    [(2017, date(2017, 4, 16)), (2018, date(2018, 4, 1)), (2024, date(2024, 3, 31))],
-)
-def test_easter_sunday(year: int, expected: date) -> None:
-    assert easter_sunday(year) == expected
+def test_the_calendar_skips_exactly_the_holidays_its_source_gives() -> None:
+    source = RecordingHolidays({"XX": frozenset({date(2024, 5, 1), date(2024, 5, 4)})})
+    cal = calendar_for_country("XX", "UTC", holidays=source, years=range(2023, 2026))
+    assert source.asked == [("XX", (2023, 2024, 2025))]
+    assert cal.is_holiday(date(2024, 5, 1))
+    assert not cal.is_working_day(date(2024, 5, 1))
+    # A Saturday holiday changes nothing for a carrier that does not work Saturdays.
+    assert not cal.is_holiday(date(2024, 5, 4))
+    tuesday = datetime(2024, 4, 30, 12, tzinfo=UTC)
+    assert cal.shift(tuesday, 1) == datetime(2024, 5, 2, 12, tzinfo=UTC)
 
 
-def test_brazil_moveable_and_fixed_holidays() -> None:
-    days = holidays("BR", [2017])
-    assert date(2017, 2, 27) in days  # Carnival Monday
-    assert date(2017, 2, 28) in days  # Carnival Tuesday
-    assert date(2017, 4, 14) in days  # Good Friday
-    assert date(2017, 6, 15) in days  # Corpus Christi
-    assert date(2017, 11, 15) in days
-    assert date(2017, 11, 20) not in days  # national only from 2024
-    assert date(2024, 11, 20) in holidays("BR", [2024])
+def test_without_a_source_only_weekends_are_off() -> None:
+    cal = calendar_for_country("BR", SAO_PAULO)
+    assert NO_HOLIDAYS.dates("BR", [2017]) == frozenset()
+    assert cal.is_working_day(date(2017, 4, 21))  # Tiradentes, unknown without a source
 
 
-def test_us_holidays_move_off_weekends() -> None:
-    days = holidays("US", [2020])
-    assert date(2020, 7, 3) in days  # 4 July 2020 was a Saturday
-    assert date(2020, 11, 26) in days  # Thanksgiving
-    assert date(2020, 5, 25) in days  # Memorial Day
-
-
-def test_unknown_country_has_no_holidays() -> None:
-    assert holidays("ZZ", [2020]) == frozenset()
+def test_saturday_and_sunday_rounds() -> None:
+    cal = calendar_for_country("ID", "Asia/Jakarta", saturday=1.0, sunday=1.0, holidays=HOLIDAYS)
+    assert cal.is_working_day(date(2024, 4, 7))  # a Sunday
+    assert not cal.is_working_day(date(2024, 4, 10))  # Idul Fitri
 
 
 def test_friday_plus_one_working_day_is_monday() -> None:
-    cal = calendar_for_country("BR", SAO_PAULO)
+    cal = calendar_for_country("BR", SAO_PAULO, holidays=HOLIDAYS)
     friday = local(2017, 11, 10, 15)
     assert cal.shift(friday, 1).astimezone(SAO_PAULO) == local(2017, 11, 13, 15)
 
 
 def test_holiday_is_skipped() -> None:
-    cal = calendar_for_country("BR", SAO_PAULO)
+    cal = calendar_for_country("BR", SAO_PAULO, holidays=HOLIDAYS)
     # Thursday 20 April 2017; Friday 21 April is Tiradentes.
     thursday = local(2017, 4, 20, 10)
     assert cal.shift(thursday, 1).astimezone(SAO_PAULO) == local(2017, 4, 24, 10)
@@ -69,14 +82,14 @@ def test_holiday_is_skipped() -> None:
 
 
 def test_weekend_delivery_counts_as_next_working_morning() -> None:
-    cal = calendar_for_country("BR", SAO_PAULO)
+    cal = calendar_for_country("BR", SAO_PAULO, holidays=HOLIDAYS)
     friday_noon = local(2017, 11, 10, 12)
     sunday = local(2017, 11, 12, 18)
     assert cal.between(friday_noon, sunday) == pytest.approx(0.5)
 
 
 def test_saturday_round_counts_partly() -> None:
-    cal = calendar_for_country("BR", SAO_PAULO, saturday=0.5)
+    cal = calendar_for_country("BR", SAO_PAULO, saturday=0.5, holidays=HOLIDAYS)
     friday = local(2017, 11, 10, 0)
     monday = local(2017, 11, 13, 0)
     assert cal.between(friday, monday) == pytest.approx(1.5)
@@ -99,7 +112,7 @@ def test_weights_must_allow_work() -> None:
 
 def test_shift_lands_in_the_carriers_zone_across_dst() -> None:
     # Brazil's clocks went forward on 15 October 2017; working time still adds up.
-    cal = calendar_for_country("BR", SAO_PAULO)
+    cal = calendar_for_country("BR", SAO_PAULO, holidays=HOLIDAYS)
     start = local(2017, 10, 13, 9)
     end = cal.shift(start, 1)
     assert end.astimezone(SAO_PAULO).date() == date(2017, 10, 16)
@@ -116,7 +129,7 @@ def test_shift_lands_in_the_carriers_zone_across_dst() -> None:
 # to the Sunday before.
 @example(start=datetime(2025, 3, 4), days=0.0)
 def test_shift_and_between_are_inverse(start: datetime, days: float) -> None:
-    cal = calendar_for_country("BR", SAO_PAULO, saturday=0.3)
+    cal = calendar_for_country("BR", SAO_PAULO, saturday=0.3, holidays=HOLIDAYS)
     aware = start.replace(tzinfo=UTC)
     moved = cal.shift(aware, days)
     assert moved >= aware - timedelta(seconds=1)

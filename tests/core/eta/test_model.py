@@ -315,8 +315,10 @@ def test_calibrated_window_covers_about_eighty_percent() -> None:
     def draw(at: datetime) -> Observation:
         return obs(rng.lognormvariate(1.6, 0.45), at=at, destination=rng.choice("BCD"))
 
-    # Nominal levels: here each estimate is made with everything delivered before it known.
-    model = EtaModel(config=EtaConfig(low=0.1, high=0.9), calendars={CARRIER: CALENDAR_DAYS})
+    # A nominal share: here each estimate is made with everything delivered before it known.
+    base = EtaConfig()
+    config = replace(base, transit=replace(base.transit, window_share=0.8))
+    model = EtaModel(config=config, calendars={CARRIER: CALENDAR_DAYS})
     model.observe_many(draw(T0 + days(i * 0.2)) for i in range(1500))
     start = T0 + days(320)
     covered = 0

@@ -125,15 +125,46 @@ def test_running_late_once_past_the_latest_day_first_promised() -> None:
     assert estimate_news(parcel(window(T0 + 3 * D)), after, T0 + 2 * D)[0] == []
 
 
-def test_late_from_the_shops_promise_and_from_the_first_window_is_told_once() -> None:
+def test_late_from_the_current_window_and_from_the_first_window_is_told_once() -> None:
     shipment = parcel(window(T0 + 3 * D))
-    promise_late = Alert(AlertKind.LATE, shipment.key, f"{shipment.key}|late")
+    window_late = Alert(AlertKind.LATE, shipment.key, f"{shipment.key}|late")
     known = told(date(2026, 12, 10), T0 - D, first_latest=date(2026, 12, 6))
-    found, after = chat_alerts([promise_late], shipment, known, T0)
+    found, after = chat_alerts([window_late], shipment, known, T0)
     assert [a.kind for a in found] == [AlertKind.LATE]
     assert after is not None and after.late
-    again, _ = chat_alerts([promise_late], shipment, after, T0 + D)
+    again, _ = chat_alerts([window_late], shipment, after, T0 + D)
     assert again == []
+
+
+def test_the_shops_promise_on_this_chats_order_wins_over_the_first_window() -> None:
+    # The first window ended on the 6th, but this chat's order promised the 9th.
+    known = told(date(2026, 12, 10), T0 - D, first_latest=date(2026, 12, 6))
+    promise = datetime(2026, 12, 9, 18, tzinfo=UTC)
+    shipment = parcel(window(T0 + 3 * D))
+    assert chat_alerts([], shipment, known, T0, promised_by=promise)[0] == []
+    assert chat_alerts([], shipment, known, T0 + 2 * D, promised_by=promise)[0] == []
+    found, after = chat_alerts([], shipment, known, T0 + 3 * D, promised_by=promise)
+    assert [(a.kind, a.detail) for a in found] == [(AlertKind.LATE, "2026-12-09")]
+    assert after is not None and after.late
+    # Another chat following the same parcel without an order is judged by its first window.
+    found, _ = chat_alerts([], shipment, known, T0)
+    assert [(a.kind, a.detail) for a in found] == [(AlertKind.LATE, "2026-12-06")]
+
+
+def test_a_passed_promise_is_late_even_for_a_label_not_scanned_yet() -> None:
+    promise = datetime(2026, 12, 5, 18, tzinfo=UTC)
+    unscanned = parcel(None, status=Status.INFO_RECEIVED)
+    found, known = chat_alerts([], unscanned, None, T0, promised_by=promise)
+    assert [(a.kind, a.detail) for a in found] == [(AlertKind.LATE, "2026-12-05")]
+    assert known is None
+    # Not before the promised day has passed in the chat's own time zone.
+    evening = datetime(2026, 12, 5, 23, tzinfo=UTC)
+    assert chat_alerts([], unscanned, None, evening, promised_by=promise)[0] == []
+    # Arrived, waiting at a pickup point or not coming: no longer late.
+    for status in (Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP):
+        assert chat_alerts([], parcel(None, status=status), None, T0, promised_by=promise)[0] == []
+    returning = parcel(None, status=Status.EXCEPTION, incident=IncidentReason.RETURNING)
+    assert chat_alerts([], returning, None, T0, promised_by=promise)[0] == []
 
 
 def test_diff_candidates_are_replaced_by_the_chats_own_decision() -> None:
