@@ -190,7 +190,7 @@ class Runtime:
         """The 17TRACK client when it is one of the sources (quota readings, restarts)."""
         from core.providers.seventeen_track import SeventeenTrackClient
 
-        source = self.service.sources.tracking("17track")
+        source = self.service.sources.tracking(SEVENTEEN_TRACK.id)
         return source if isinstance(source, SeventeenTrackClient) else None
 
     async def save_clock(self) -> None:
