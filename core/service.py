@@ -53,6 +53,7 @@ from core import (
     advice,
     alerts,
     carriers,
+    explanations,
     faq,
     incidents,
     ownership,
@@ -492,9 +493,9 @@ class ParcelService:
         """What a status or incident code means and what to do about it."""
         code = check_text(code, what="code", limit=60)
         if not code:
-            codes = ", ".join(sorted({*incidents.known_codes()}))
+            codes = ", ".join(sorted({*explanations.known_codes()}))
             return Reply("Explain what?", (f"Send /explain with one of: {codes}.",))
-        explanation = incidents.explain_code(code)
+        explanation = explanations.explain_code(code)
         if explanation is None:
             topic = faq.match(code)
             if topic is not None:

@@ -16,7 +16,8 @@ import pytest
 from core import polling
 from core.alerts import PREFERENCE_KINDS
 from core.commands import CommandRouter
-from core.incidents import NOT_YET_ACTIVE_AFTER, explain, stale_after
+from core.explanations import explain
+from core.incidents import NOT_YET_ACTIVE_AFTER, stale_after
 from core.models import (
     AlertKind,
     ChatSettings,
