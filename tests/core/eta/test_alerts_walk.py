@@ -50,7 +50,7 @@ async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[Outbo
     await service.subscribe(me, SAMPLE_NUMBERS[scenario])
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     rows = [row for row in await outbox_rows(db.path) if row.chat_key == me.chat_key]
     assert all(row.sent_at is not None for row in rows)
@@ -132,7 +132,7 @@ async def test_running_late_is_each_chats_own_promise(db: Database, clock: FakeC
     notifier = RecordingNotifier()
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     rows = await outbox_rows(db.path)
     for who in (owner, neighbour):
