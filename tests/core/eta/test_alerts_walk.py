@@ -75,7 +75,7 @@ async def walk(
     key = (await db.subscriptions.for_chat(me))[0].key
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
         shipment = await db.shipments.get(key)
         if checks is not None and shipment is not None and shipment.checked_at == clock.now():
@@ -266,7 +266,7 @@ async def test_running_late_is_each_chats_own_promise(db: Database, clock: FakeC
     notifier = RecordingNotifier()
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     rows = await outbox_rows(db.path)
     for who in (owner, neighbour):
