@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
+from bots.locales import voices
 from bots.logs import configure_logging
 from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
@@ -309,6 +310,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders=orders,
             config=config,
             routing=routing,
+            voices=voices(),
         )
         runtime = Runtime(
             settings=settings,

@@ -13,6 +13,7 @@ refuse a share of messages with 429 (``refuse_rate``); ``fail_chat`` makes one c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
@@ -20,7 +21,7 @@ import random
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -30,6 +31,7 @@ from aiohttp import web
 from telegram.request import BaseRequest, RequestData
 
 from core.commands import CommandSpec
+from core.i18n import DEFAULT_LANGUAGE, Voices
 from core.models import ChatRef
 from core.replies import Reply
 
@@ -757,6 +759,14 @@ class NoCommands:
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         return []
+
+    @property
+    def voices(self) -> Voices:
+        return Voices()
+
+    @contextlib.asynccontextmanager
+    async def speaking(self, chat: ChatRef) -> AsyncIterator[str]:
+        yield DEFAULT_LANGUAGE
 
 
 def _snake(method: str) -> str:
