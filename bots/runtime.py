@@ -47,6 +47,7 @@ from bots.readiness import Heartbeat, Readiness
 from bots.settings import Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
+from core.config import ServiceConfig
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
@@ -62,7 +63,7 @@ from core.providers import (
     Wiring,
 )
 from core.providers.router import ProviderRouter
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from core.sources import Routing
 from storage import Database, inbox_path, open_inbox
 
@@ -139,7 +140,7 @@ class Runtime:
             raise RuntimeError("only the sandbox clock can be moved")
         self.clock.advance(delta)
         await self.save_clock()
-        stats = await self.service.poll_due(self.settings.poll_batch)
+        stats = await self.service.refresh.poll_due(self.settings.poll_batch)
         self.polled(stats)
         self.flushed(await self.service.flush_outbox(self.notifier))
         return stats
@@ -350,10 +351,19 @@ async def _open_webhooks(
     estimator = provider if isinstance(provider, EstimatingProvider) else None
     if runtime.shop is not None:
         runtime.shop_sync = ShopSync(
-            runtime.service, db, db.meta, clock, runtime.shop, max_batch=provider.max_batch
+            runtime.service.refresh,
+            db,
+            db.meta,
+            clock,
+            runtime.shop,
+            max_batch=provider.max_batch,
         )
     sink = runtime.receiver = Pushes(
-        runtime.service, db, estimator=estimator, retracker=restarter, shop=runtime.shop_sync
+        runtime.service.refresh,
+        db,
+        estimator=estimator,
+        retracker=restarter,
+        shop=runtime.shop_sync,
     )
     if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())

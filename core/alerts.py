@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from core.explanations import explain, explain_status
 from core.i18n import _, in_english
 from core.incidents import (
     DELIVERY_CHECK_AFTER,
@@ -43,8 +44,6 @@ from core.incidents import (
     delivery_check_at,
     delivery_check_due,
     derive_all,
-    explain,
-    explain_status,
     find_loop,
     provider_incident,
 )

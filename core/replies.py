@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import carriers, incidents
+from core import carriers, explanations
 from core.eta.model import describe as describe_eta
 from core.eta.news import NO_ARRIVAL_DATE
 from core.i18n import N_, _, format_datetime, format_day, ngettext
@@ -332,7 +332,7 @@ def shipment_reply(
     status_text = status_label(shipment.status)
     explanation = None
     if shipment.incident is not None:
-        explanation = incidents.explain(shipment.incident)
+        explanation = explanations.explain(shipment.incident)
         status_text = _("{status} — {incident}").format(
             status=status_text, incident=explanation.title
         )
