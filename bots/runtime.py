@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
@@ -311,7 +312,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders=orders,
             config=config,
             routing=routing,
-            voices=voices(),
+            voices=voices(Path(settings.locales_dir) if settings.locales_dir else None),
         )
         runtime = Runtime(
             settings=settings,

@@ -121,11 +121,12 @@ class ConsoleSession:
         if lowered in {"/quit", "/exit", "quit", "exit"}:
             return False
         try:
-            if lowered.startswith("/advance"):
-                await self._advance(text[len("/advance") :])
-                return True
-            for reply in await self._router.handle_text(CONSOLE_CHAT, text):
-                self.say(render(reply))
+            async with self._router.speaking(CONSOLE_CHAT):
+                if lowered.startswith("/advance"):
+                    await self._advance(text[len("/advance") :])
+                    return True
+                for reply in await self._router.handle_text(CONSOLE_CHAT, text):
+                    self.say(render(reply))
         except TrackingError as err:
             self.say(error_text(err))
         return True

@@ -257,23 +257,30 @@ class FakeBotApi:
         return {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
 
     @staticmethod
-    def user(user_id: int) -> dict[str, Any]:
+    def user(user_id: int, language_code: str = "en") -> dict[str, Any]:
         return {
             "id": user_id,
             "is_bot": False,
             "first_name": f"User{user_id}",
-            "language_code": "en",
+            "language_code": language_code,
         }
 
     def push_text(
-        self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = ""
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "",
+        language_code: str = "en",
     ) -> dict[str, Any]:
-        """Queue a text message from a person (``user_id`` defaults to the chat id)."""
+        """Queue a text message from a person (``user_id`` defaults to the chat id) whose
+        Telegram app speaks ``language_code``."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self.chat(chat_id, chat_type),
-            "from": self.user(user_id if user_id is not None else chat_id),
+            "from": self.user(user_id if user_id is not None else chat_id, language_code),
             "text": text,
         }
         entities = _command_entities(text)
