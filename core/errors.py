@@ -45,10 +45,16 @@ class TrackingError(Exception):
     default_message = N_("Something went wrong while looking that up. Please try again shortly.")
 
     def __init__(self, user_message: str | None = None) -> None:
-        # The sentence is put into words when the error is made: in the language of the chat
-        # whose request (or alert) is being handled (``core.i18n``).
-        self.user_message = user_message or _(self.default_message)
-        super().__init__(self.user_message)
+        self._message = user_message or self.default_message
+        super().__init__(self._message)
+
+    @property
+    def user_message(self) -> str:
+        """The sentence for the user, in the active language (``core.i18n``): a catalog
+        message (the default, or one marked with ``N_``) is looked up when it is shown, so an
+        error made in a background task still reaches each chat in its own language; a
+        sentence worded when the error was made is shown as it is."""
+        return _(self._message)
 
 
 class InvalidInput(TrackingError):

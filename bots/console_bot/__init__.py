@@ -120,15 +120,15 @@ class ConsoleSession:
         lowered = text.lower()
         if lowered in {"/quit", "/exit", "quit", "exit"}:
             return False
-        try:
-            async with self._router.speaking(CONSOLE_CHAT):
+        async with self._router.speaking(CONSOLE_CHAT):
+            try:
                 if lowered.startswith("/advance"):
                     await self._advance(text[len("/advance") :])
                     return True
                 for reply in await self._router.handle_text(CONSOLE_CHAT, text):
                     self.say(render(reply))
-        except TrackingError as err:
-            self.say(error_text(err))
+            except TrackingError as err:
+                self.say(error_text(err))
         return True
 
     async def _advance(self, arg: str) -> None:

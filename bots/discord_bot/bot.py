@@ -25,7 +25,7 @@ from bots.discord_bot.cog import (
     ParcelCog,
     answer_error,
 )
-from bots.discord_bot.render import ActionButton
+from bots.discord_bot.render import COG_NAME, ActionButton
 from bots.discord_bot.translator import CatalogTranslator
 from core.commands import CommandSpec
 from core.ports import GuildStore
@@ -55,7 +55,11 @@ class ParcelTree(app_commands.CommandTree[Any]):
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
         wiring: _Wiring | None = getattr(self.client, "wiring", None)
-        await answer_error(interaction, error, wiring.router.voices if wiring else None)
+        cog = self.client.get_cog(COG_NAME) if isinstance(self.client, commands.Bot) else None
+        language = await cog.language_of(interaction) if isinstance(cog, ParcelCog) else ""
+        await answer_error(
+            interaction, error, wiring.router.voices if wiring else None, language=language
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -130,14 +130,17 @@ def describe_error(error: BaseException) -> str:
 
 
 async def answer_error(
-    interaction: discord.Interaction[Any], error: BaseException, voices: Voices | None = None
+    interaction: discord.Interaction[Any],
+    error: BaseException,
+    voices: Voices | None = None,
+    language: str = "",
 ) -> None:
     """Tell the user what went wrong, ephemerally, whatever state the interaction is in.
 
-    A ``TrackingError``'s sentence is already in the chat's language; the adapter's own
-    sentences are put in the interaction's (``voices``; English without)."""
+    Worded in ``language`` (the chat's; default: the interaction's locale) with ``voices``
+    (English without)."""
     # The sentence may quote what the person typed: shown as typed, never as markup.
-    with (voices or Voices()).speaking(interaction_language(interaction)):
+    with (voices or Voices()).speaking(language or interaction_language(interaction)):
         text = escape(describe_error(error))
     try:
         if not interaction.response.is_done():
@@ -204,9 +207,17 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         await deliver(interaction, replies, ephemeral=ephemeral)
 
     async def _language(self, chat: ChatRef) -> str:
-        """The chat's language (stored by the core), for the adapter's own words."""
-        async with self._router.speaking(chat) as language:
-            return language
+        """The chat's language (stored by the core), for the adapter's own words; "" when
+        it cannot be read (the database is down: the apology must still go out)."""
+        try:
+            async with self._router.speaking(chat) as language:
+                return language
+        except TrackingError:
+            return ""
+
+    async def language_of(self, interaction: discord.Interaction[Any]) -> str:
+        """The language to answer ``interaction``'s user in ("" when unknown)."""
+        return await self._language(chat_of(interaction.user, interaction_language(interaction)))
 
     async def run_action(
         self, interaction: discord.Interaction[Any], action: str, args: list[str]
@@ -217,7 +228,8 @@ class ParcelCog(commands.Cog, name=COG_NAME):
                 raise InvalidInput(_("This button no longer works. Please use the slash command."))
             await self.run_command(interaction, action, args)
         except Exception as err:  # every error gets the one error answer
-            await answer_error(interaction, err, self._router.voices)
+            chat = chat_of(interaction.user, interaction_language(interaction))
+            await answer_error(interaction, err, self._router.voices, await self._language(chat))
 
     async def _pending_notice(self, user_id: int) -> list[Reply]:
         """The closed-DMs notice, once, when it could not be posted in a channel."""

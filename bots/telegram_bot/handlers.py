@@ -275,9 +275,8 @@ class TelegramHandlers:
             text = GENERIC_FAILURE
         if chat is None:
             return
-        if not isinstance(err, TrackingError):
-            with self.voices.speaking(await self._language(chat)):
-                text = _(GENERIC_FAILURE)
+        with self.voices.speaking(await self._language(chat)):
+            text = error_text(err) if isinstance(err, TrackingError) else _(GENERIC_FAILURE)
         try:
             await self._say(context, chat, "⚠️ " + text)
         except TelegramError as send_err:

@@ -120,7 +120,7 @@ def test_the_template_lists_every_message_the_code_marks() -> None:
 def test_each_catalog_holds_exactly_the_templates_messages(language: str) -> None:
     po = catalog(language)
     assert keys(po) == keys(template()), "run the update command in the README"
-    assert not po.obsolete, "obsolete entries: run the update command with --ignore-obsolete"
+    assert not po.obsolete, "obsolete entries: run the update command in the README"
 
 
 def test_complete_languages_have_no_missing_or_fuzzy_translation() -> None:
