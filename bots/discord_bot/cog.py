@@ -302,13 +302,22 @@ class ParcelCog(commands.Cog, name=COG_NAME):
     @app_commands.describe(
         level=locale_str("Which alerts"), parcel=locale_str("Only for this parcel (default: all)")
     )
+    @app_commands.choices(
+        level=[
+            # TRANSLATORS: the /notify levels as Discord lists them (the value stays English).
+            app_commands.Choice(name=locale_str("all: every scan and problem"), value="all"),
+            app_commands.Choice(name=locale_str("milestones and problems"), value="milestones"),
+            app_commands.Choice(name=locale_str("only problems"), value="exceptions"),
+            app_commands.Choice(name=locale_str("off"), value="off"),
+        ]
+    )
     async def notify(
         self,
         interaction: discord.Interaction[Any],
-        level: Literal["all", "milestones", "exceptions", "off"],
+        level: app_commands.Choice[str],
         parcel: str | None = None,
     ) -> None:
-        await self.run_command(interaction, "notify", _args(level, parcel))
+        await self.run_command(interaction, "notify", _args(level.value, parcel))
 
     @app_commands.command(name="mute", description=locale_str("Silence one parcel's alerts"))
     @app_commands.describe(parcel=locale_str("Tracking number or label"))
