@@ -183,7 +183,7 @@ class EtaModel:
     def calendar(self, carrier: str, destination: str = "") -> BusinessCalendar:
         """The working calendar transit times of ``carrier`` to ``destination`` (an ISO
         country code, or "" when unknown) are counted in."""
-        code = normalise(carrier)
+        code = _name(carrier)
         found = self._calendars.get(code)
         if found is not None:
             return found
@@ -211,24 +211,26 @@ class EtaModel:
         at = obs.delivered_at.timestamp()
         # Each instant on the working clock once: stage spans are differences of these.
         delivered = cal.clock(obs.delivered_at)
-        spans = [(_PURCHASE, obs.ordered_at, cal.clock(obs.ordered_at))]
-        if obs.handed_over_at is not None:
-            spans.append((_TRANSIT, obs.handed_over_at, cal.clock(obs.handed_over_at)))
-        for stage, start, clock in spans:
-            facts = self._facts(
-                stage,
-                carrier=obs.carrier,
-                service=obs.service,
-                origin=obs.origin,
-                destination=obs.destination,
-                details=obs.details,
-                cal=cal,
-                ordered_at=obs.ordered_at,
-                start=start,
+        ordered = cal.clock(obs.ordered_at)
+        handed = obs.handed_over_at
+        handed_clock = None if handed is None else cal.clock(handed)
+        handling = None if handed_clock is None else max(handed_clock - ordered, 0.0)
+        carrier, service = _name(obs.carrier), _name(obs.service)
+        purchase_keys = self._keys(_PURCHASE, obs.details, obs.ordered_at, cal, None)
+        self._stages[_PURCHASE].learn(
+            Facts(carrier, service, obs.origin, obs.destination, purchase_keys),
+            max(delivered - ordered, 0.0),
+            at,
+        )
+        if handed is not None and handed_clock is not None and handling is not None:
+            transit_keys = self._keys(_TRANSIT, obs.details, handed, cal, handling)
+            self._stages[_TRANSIT].learn(
+                Facts(carrier, service, obs.origin, obs.destination, transit_keys),
+                max(delivered - handed_clock, 0.0),
+                at,
             )
-            self._stages[stage].learn(facts, max(delivered - clock, 0.0), at)
         sender = _sender(obs.details)
-        if sender is not None and obs.handed_over_at is not None:
+        if sender is not None and handling is not None:
             history = self._handling.get(sender)
             if history is None:
                 history = self._handling[sender] = deque(maxlen=self.config.seller_window)
@@ -236,7 +238,7 @@ class EtaModel:
                     self._handling.popitem(last=False)
             else:
                 self._handling.move_to_end(sender)
-            history.append(max(cal.between(obs.ordered_at, obs.handed_over_at), 0.0))
+            history.append(handling)
         self._count += 1
 
     def _facts(
@@ -252,16 +254,28 @@ class EtaModel:
         ordered_at: datetime,
         start: datetime,
     ) -> Facts:
-        transit = stage == _TRANSIT
-        delay = max(cal.between(ordered_at, start), 0.0) if transit else None
+        delay = max(cal.between(ordered_at, start), 0.0) if stage == _TRANSIT else None
+        keys = self._keys(stage, details, start, cal, delay)
+        return Facts(_name(carrier), _name(service), origin, destination, keys)
+
+    def _keys(
+        self,
+        stage: str,
+        details: ParcelDetails | None,
+        start: datetime,
+        cal: BusinessCalendar,
+        delay: float | None,
+    ) -> tuple[str, ...]:
+        """The effect keys of a parcel at ``stage``; ``delay`` is the seller's handling time
+        (working days from order to handoff), known once handed over."""
         keys = detail_keys(
             base=(), details=details, start_local=start.astimezone(cal.zone), delay_days=delay
         )
-        if not transit:
+        if stage == _PURCHASE:
             handling = self._seller_handling(details)
             if handling is not None:
                 keys = (*keys, f"handling={min(int(handling * 2), 16)}")
-        return Facts(_name(carrier), _name(service), origin, destination, keys)
+        return keys
 
     def _seller_handling(self, details: ParcelDetails | None) -> float | None:
         """The seller's median handling time (order to first scan) so far, in working days."""
