@@ -358,6 +358,16 @@ _WEBHOOK_SEEN = Migration(
     ),
 )
 
+_CHAT_LANGUAGE = Migration(
+    description="each chat's language, and whether the chat chose it",
+    statements=(
+        # "" is "not known yet" (English); a language the chat picked with /language is
+        # never replaced by the one its platform reports.
+        "ALTER TABLE chats ADD COLUMN language TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE chats ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -369,6 +379,7 @@ MIGRATIONS: list[Migration] = [
     _PROMISES_ON_LINKS,
     _PROOF_ATTEMPTS,
     _WEBHOOK_SEEN,
+    _CHAT_LANGUAGE,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

@@ -54,6 +54,7 @@ from core.eta.priors import (
     prior_index,
 )
 from core.eta.stats import Grid, cdf, lognormal_grid, quantile
+from core.i18n import _, format_day, format_time, format_window, ngettext
 from core.models import (
     Eta,
     EtaSource,
@@ -578,32 +579,49 @@ def moved_days(old: Eta | None, new: Eta, tz: str | tzinfo = "UTC") -> int:
 
 
 def _day(moment: date) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b}"
-
-
-def _span(first: date, last: date) -> str:
-    """``Thu 10 – Mon 14 Dec``; the first month is named only when it differs."""
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%a} {first.day} – {_day(last)}"
-    return f"{_day(first)} – {_day(last)}"
+    return format_day(moment)
 
 
 def source_text(eta: Eta, carrier: str = "") -> str:
     """Whose estimate it is, in plain words (``carrier`` is the carrier's display name)."""
-    whose = f"{carrier}'s" if carrier else "The carrier's"
-    deliveries = f"{eta.based_on:,} similar deliveries" if eta.based_on > 0 else "past deliveries"
+    based = eta.based_on
     match eta.source:
         case EtaSource.CARRIER:
-            return f"{whose} estimate"
+            return (
+                _("{carrier}'s estimate").format(carrier=carrier)
+                if carrier
+                else _("The carrier's estimate")
+            )
         case EtaSource.COMBINED:
-            return f"{whose} estimate, checked against {deliveries}"
+            if based > 0:
+                checked = ngettext(
+                    "checked against {count} similar delivery",
+                    "checked against {count} similar deliveries",
+                    based,
+                ).format(count=f"{based:,}")
+            else:
+                checked = _("checked against past deliveries")
+            return (
+                _("{carrier}'s estimate, {checked}").format(carrier=carrier, checked=checked)
+                if carrier
+                else _("The carrier's estimate, {checked}").format(checked=checked)
+            )
         case EtaSource.LEARNED:
-            return f"Our estimate from {deliveries}"
+            if based > 0:
+                return ngettext(
+                    "Our estimate from {count} similar delivery",
+                    "Our estimate from {count} similar deliveries",
+                    based,
+                ).format(count=f"{based:,}")
+            return _("Our estimate from past deliveries")
         case EtaSource.PROMISE:
-            return "The shop's promised date"
+            return _("The shop's promised date")
         case _:
-            published = f"{carrier}'s" if carrier else "the carrier's"
-            return f"Our estimate from {published} published transit times"
+            return (
+                _("Our estimate from {carrier}'s published transit times").format(carrier=carrier)
+                if carrier
+                else _("Our estimate from the carrier's published transit times")
+            )
 
 
 def describe(
@@ -618,7 +636,8 @@ def describe(
 
     ``Arrives Thu 10 – Mon 14 Dec, most likely Fri 11``; hours only when the window is today
     (``now``, the delivery day). Then how it compares with the shop's promise ("on time" or
-    "about N days later than promised") when one is known, and whose estimate it is.
+    "about N days later than promised") when one is known, and whose estimate it is. Words and
+    dates are in the active language (``core.i18n``).
     """
     zone = resolve_zone(tz)
     first = eta.earliest.astimezone(zone)
@@ -627,25 +646,33 @@ def describe(
     today = now.astimezone(zone).date() if now is not None else None
     if first.date() == last.date():
         if first.date() == today:
-            window = f"Arrives today, between {first:%H:%M} and {last:%H:%M}"
+            window = _("Arrives today, between {start} and {end}").format(
+                start=format_time(first, zone), end=format_time(last, zone)
+            )
         else:
-            window = f"Arrives {_day(first.date())}"
+            window = _("Arrives {day}").format(day=_day(first.date()))
     else:
-        shown = f"{likely:%a} {likely.day}"
-        if (likely.year, likely.month) != (last.year, last.month):
-            shown = _day(likely)
-        window = f"Arrives {_span(first.date(), last.date())}, most likely {shown}"
+        window = _("Arrives {window}, most likely {day}").format(
+            window=format_window(first.date(), last.date()), day=_day(likely)
+        )
     lines = [window]
     if promised_by is not None:
         promised = promised_by.astimezone(zone).date()
         late = (likely - promised).days
         if late <= 0:
             if last.date() > promised:
-                lines.append(f"On time (promised by {_day(promised)}), though it may slip")
+                lines.append(
+                    _("On time (promised by {day}), though it may slip").format(day=_day(promised))
+                )
             else:
-                lines.append(f"On time (promised by {_day(promised)})")
+                lines.append(_("On time (promised by {day})").format(day=_day(promised)))
         else:
-            unit = "day" if late == 1 else "days"
-            lines.append(f"About {late} {unit} later than promised ({_day(promised)})")
+            lines.append(
+                ngettext(
+                    "About {count} day later than promised ({day})",
+                    "About {count} days later than promised ({day})",
+                    late,
+                ).format(count=late, day=_day(promised))
+            )
     lines.append(source_text(eta, carrier))
     return lines
