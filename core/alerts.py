@@ -41,6 +41,8 @@ from core.incidents import (
     DELIVERY_CHECK_AFTER,
     DELIVERY_CHECK_WINDOW,
     DERIVED_REASONS,
+    Assessment,
+    assess,
     delivery_check_at,
     delivery_check_due,
     derive_all,
@@ -256,13 +258,18 @@ def proof_text(proof: ProofOfDelivery | None, *, detail_ok: bool = True) -> str:
             return detail
 
 
-def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEvent]) -> Alert | None:
-    """The one alert for the parcel's current state after new events or a status change."""
+def _state_alert(
+    old: Shipment,
+    new: Shipment,
+    new_events: Sequence[TrackingEvent],
+    reason: IncidentReason | None,
+) -> Alert | None:
+    """The one alert for the parcel's current state after new events or a status change
+    (``reason``: the carrier's incident on ``new``, ``provider_incident``)."""
     changed = new.status is not old.status
     if not changed and not new_events:
         return None
     if new.status in _PROBLEM:
-        reason = provider_incident(new)
         if changed or reason is not provider_incident(old):
             return _incident_alert(new, reason or IncidentReason.OTHER)
     elif changed and new.status in _MILESTONE_OF:
@@ -306,17 +313,18 @@ def diff(
     new: Shipment,
     now: datetime,
     *,
-    reasons: tuple[IncidentReason, ...] | None = None,
+    assessment: Assessment | None = None,
 ) -> list[Alert]:
     """The alerts caused by going from ``old`` to ``new`` (see the module docstring).
 
     Pure and total: never raises on well-typed input. ``old.checked_at`` is when the old
     snapshot was evaluated; without it every currently open derived incident is reported
-    (and the dedupe key drops any already sent). ``reasons`` may pass
-    ``incidents.derive_all(new, now)`` when the caller has it already (it is not recomputed).
+    (and the dedupe key drops any already sent). ``assessment`` may pass
+    ``incidents.assess(new, now)`` when the caller has it already (it is not derived again).
     """
-    if reasons is None:
-        reasons = derive_all(new, now)
+    if assessment is None:
+        assessment = assess(new, now)
+    reasons = assessment.reasons
     if old is None:
         return [_incident_alert(new, reasons[0])] if reasons else []
     alerts: list[Alert] = []
@@ -332,7 +340,7 @@ def diff(
             )
         )
     else:
-        state = _state_alert(old, new, new_events)
+        state = _state_alert(old, new, new_events, assessment.provider)
         if state is not None:
             alerts.append(state)
 
@@ -346,7 +354,7 @@ def diff(
     if eta is not None:
         alerts.append(eta)
 
-    if delivery_check_due(new, now) and not (
+    if assessment.delivery_check_due and not (
         old.checked_at is not None and delivery_check_due(old, old.checked_at)
     ):
         alerts.append(_delivery_check(new))
