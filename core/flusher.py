@@ -57,7 +57,12 @@ class FlushStats:
 
 
 class OutboxFlusher:
-    """Sends what the outbox holds; one flusher per database (two could send an alert twice).
+    """Sends what the outbox holds. Any number of flushers may share one database (in one
+    process or many): each claims whole chats under its ``holder`` name for ``lease``
+    (``OutboxRepository.claim``), renews them while it works on them and releases them when a
+    chat is drained, so every alert is sent by one flusher and each chat's alerts in order. A
+    flusher that dies loses nothing: its chats are claimable again once the lease ran out and
+    ``chat_spacing`` passed since the last message it sent them.
 
     Chats are drained side by side, each by its own task, so a chat that waits (the
     platform's per-chat spacing, a ``retry_after``), hangs (bounded by ``send_timeout``) or
@@ -80,8 +85,16 @@ class OutboxFlusher:
         send_timeout: float = 30.0,
         max_attempts: int = 10,
         concurrency: int = 256,
+        holder: str = "local",
+        lease: timedelta = timedelta(minutes=2),
+        chat_spacing: timedelta = timedelta(seconds=1),
     ) -> None:
         self._store = store
+        self._holder = holder
+        self._lease = lease
+        self._chat_spacing = chat_spacing
+        # Chats a message went out to since they were claimed (their release records it).
+        self._sent_to: set[str] = set()
         self._clock = clock
         self._retry_base = retry_base
         self._retry_max = retry_max
@@ -171,7 +184,13 @@ class OutboxFlusher:
         while not self._stopping:
             now = self._clock.now()
             pending = sum(len(queue.entries) for queue in chats.values())
-            entries = await self._store.outbox.due(now, limit + pending)
+            entries = await self._store.outbox.claim(
+                now,
+                limit + pending,
+                holder=self._holder,
+                until=now + self._lease,
+                spaced=now - self._chat_spacing,
+            )
             fresh = [
                 entry
                 for entry in entries
@@ -221,7 +240,7 @@ class OutboxFlusher:
             if queue is not None and queue.task is not None:
                 queue.entries.extend(group)  # the chat's task picks them up next
                 continue
-            queue = chats[key] = _ChatQueue(list(group))
+            queue = chats[key] = _ChatQueue(key, list(group))
             queue.task = asyncio.create_task(self._drain(notifier, queue, stats))
 
     async def _drain(self, notifier: Notifier, queue: _ChatQueue, stats: _FlushCounts) -> None:
@@ -233,7 +252,19 @@ class OutboxFlusher:
                         queue.entries = []
                         return
         finally:
+            # Released before the task counts as done: a new task for the chat would
+            # otherwise send under a lease another flusher may already have taken.
+            await self._release(queue.chat_key)
             queue.task = None
+
+    async def _release(self, chat_key: str) -> None:
+        """Give the chat back to the shared outbox (it may be claimed by another flusher)."""
+        sent = chat_key in self._sent_to
+        self._sent_to.discard(chat_key)
+        try:
+            await self._store.outbox.release([chat_key], self._holder, self._clock.now(), sent=sent)
+        except Exception:  # the lease then runs out by itself
+            log.debug("releasing chat %s failed; its lease runs out", chat_key)
 
     async def _flush_group(
         self, notifier: Notifier, group: list[OutboxEntry], stats: _FlushCounts
@@ -353,6 +384,7 @@ class OutboxFlusher:
                 return False
             # The commit point: until this returns, a crash means this message is sent again.
             await self._store.outbox.mark_sent([entry.id for entry in batch], self._clock.now())
+            self._sent_to.add(chat.chat_key)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
@@ -393,6 +425,7 @@ class OutboxFlusher:
 class _ChatQueue:
     """One chat's entries handed out in this flush, and the task draining them."""
 
+    chat_key: str
     entries: list[OutboxEntry]
     task: asyncio.Task[None] | None = None
 

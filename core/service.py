@@ -28,8 +28,13 @@ The proactive side — what happens without anyone asking — works like this:
   committed: on restart each is sent again. A chat has at most one message in flight, so that
   is at most one duplicate per chat being sent to at the crash; nothing else is ever sent
   twice, and a clean stop (``stop_delivery``) lets the messages in flight finish and be
-  marked, so it repeats nothing. Run one flusher per database: two flushers could each send
-  the same alert.
+  marked, so it repeats nothing.
+- **Many workers.** Any number of processes may run ``poll_due`` and the flusher on one
+  (PostgreSQL) database, each under its own ``ServiceConfig.worker`` name: pollers claim due
+  parcels for ``poll_lease`` and flushers claim whole chats for ``send_lease``, so a parcel
+  is fetched by one poller per interval and an alert sent by one flusher. A worker that dies
+  loses nothing: its claims run out and others take the work over (the duplicates above, one
+  per chat it was sending to, are the only ones).
 - ``archive_due`` (run by ``poll_due`` every ``housekeeping_every``) moves finished parcels to
   the archive ``archive_after`` their end and expires parcels never scanned ``expire_after``
   after they were first seen, with one last alert.
@@ -187,6 +192,16 @@ class ServiceConfig:
     A call fails only once the HTTP layer's retries are spent (4 attempts by default), so at
     30 % failed requests one call in ~120 fails and three in a row (~1 in 2 million) mean a
     real outage, reported within three poll cycles (under a minute at the 15 s default)."""
+    worker: str = "local"
+    """This process's name in leases on shared work (``poll_due``'s parcels, the outbox's
+    chats). Processes sharing one database need different names; one alone keeps "local",
+    which also lets it take back at once what it held before a restart."""
+    poll_lease: timedelta = timedelta(minutes=5)
+    """How long a poller holds the parcels it claimed; a poller that dies mid-cycle leaves
+    them due again this long after it claimed them. Longer than any poll cycle."""
+    send_lease: timedelta = timedelta(minutes=2)
+    """How long a flusher holds a chat before it must renew its claim (it does so while it
+    works on the chat); a flusher that dies leaves its chats to others this long after."""
     recover_after_calls: int = 5
     """A failing source counts as recovered after this many successful calls in a row.
 
@@ -238,6 +253,8 @@ class ParcelService:
             retry_max=self._config.flush_retry_max,
             send_timeout=self._config.send_timeout.total_seconds(),
             max_attempts=self._config.max_send_attempts,
+            holder=self._config.worker,
+            lease=self._config.send_lease,
         )
 
     @property
@@ -781,7 +798,10 @@ class ParcelService:
         if self._next_housekeeping is None or now >= self._next_housekeeping:
             self._next_housekeeping = now + self._config.housekeeping_every
             archived = await self.archive_due()
-        due = await self._store.shipments.due_parcels(now, limit, now - self._config.webhook_trust)
+        # Claimed: any number of pollers (processes) may run this at once; each gets its own.
+        due = await self._store.shipments.due_parcels(
+            now, limit, now - self._config.webhook_trust, now + self._config.poll_lease
+        )
         if not due.keys:
             return PollStats(archived=archived)
         followed, fed = due.followed, due.pushed
@@ -800,6 +820,12 @@ class ParcelService:
         # dataclass equality check that a rebuilt ``request.key`` would need.
         key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
         results = await self._track_grouped(requests)
+        asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
+        for request in requests:
+            if id(request) not in asked:
+                # Not asked this cycle (its source stopped): due again as it was, first in line.
+                key = key_of[id(request)]
+                await self._store.shipments.schedule(key, due.due_at.get(key, now))
         writes: list[SnapshotWrite] = []
         # (index in writes, key, alerts) of the snapshots that caused alerts: only their
         # subscribers (and those chats' settings) are read, once for the whole cycle.

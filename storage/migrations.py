@@ -358,6 +358,30 @@ _WEBHOOK_SEEN = Migration(
     ),
 )
 
+_SHARED_WORK = Migration(
+    description="leases on chats being sent to, and rate allowances shared by every process",
+    statements=(
+        # One row per chat a flusher has claimed: who holds it until when, and when its last
+        # message went out (another process waits the platform's per-chat spacing after it).
+        """
+        CREATE TABLE chat_leases (
+            chat_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until TEXT NOT NULL,
+            last_sent_at TEXT
+        ) WITHOUT ROWID
+        """,
+        # One row per shared rate (a provider key, a bot's send allowance): the earliest time,
+        # in seconds since the epoch, at which its next call may start.
+        """
+        CREATE TABLE rate_limits (
+            name TEXT PRIMARY KEY,
+            next_at REAL NOT NULL
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -369,6 +393,7 @@ MIGRATIONS: list[Migration] = [
     _PROMISES_ON_LINKS,
     _PROOF_ATTEMPTS,
     _WEBHOOK_SEEN,
+    _SHARED_WORK,
 ]
 """Every schema step in order; the schema version is the number applied."""
 
