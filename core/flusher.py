@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -88,11 +88,15 @@ class OutboxFlusher:
         holder: str = "local",
         lease: timedelta = timedelta(minutes=2),
         chat_spacing: timedelta = timedelta(seconds=1),
+        platforms: Sequence[str] = (),
     ) -> None:
         self._store = store
         self._holder = holder
         self._lease = lease
         self._chat_spacing = chat_spacing
+        # Only chats on these platforms are claimed (empty: all): a process sends only where
+        # it runs a sender; the others' chats wait for processes that do.
+        self._platforms = tuple(platforms)
         # Chats a message went out to since they were claimed (their release records it).
         self._sent_to: set[str] = set()
         self._clock = clock
@@ -190,6 +194,7 @@ class OutboxFlusher:
                 holder=self._holder,
                 until=now + self._lease,
                 spaced=now - self._chat_spacing,
+                platforms=self._platforms,
             )
             fresh = [
                 entry

@@ -58,6 +58,7 @@ __all__ = [
     "OrderLinkRepository",
     "OrderSource",
     "OutboxRepository",
+    "Pacer",
     "ParcelRefresh",
     "ProactiveChats",
     "ProactiveOutbox",
@@ -212,6 +213,7 @@ class OutboxRepository(Protocol):
         holder: str,
         until: datetime,
         spaced: datetime,
+        platforms: Sequence[str] = (),
     ) -> list[OutboxEntry]: ...
 
     async def release(
@@ -223,6 +225,16 @@ class OutboxRepository(Protocol):
     async def mark_failed(self, entry_id: int, retry_at: datetime) -> None: ...
 
     async def pending_count(self) -> int: ...
+
+
+class Pacer(Protocol):
+    """Makes a caller wait for its turn under a rate limit: ``aiolimiter.AsyncLimiter`` in one
+    process, ``storage.limits.SharedRate`` for a limit every process sharing the database
+    counts against (a provider key's quota)."""
+
+    async def acquire(self) -> None:
+        """Return when the next call may start; that call is counted."""
+        ...
 
 
 class ChatUnreachable(Exception):

@@ -202,6 +202,9 @@ class ServiceConfig:
     send_lease: timedelta = timedelta(minutes=2)
     """How long a flusher holds a chat before it must renew its claim (it does so while it
     works on the chat); a flusher that dies leaves its chats to others this long after."""
+    send_platforms: tuple[str, ...] = ()
+    """The platforms this process delivers alerts to (empty: every one); chats elsewhere are
+    left to the processes that run those platforms' senders."""
     recover_after_calls: int = 5
     """A failing source counts as recovered after this many successful calls in a row.
 
@@ -255,6 +258,7 @@ class ParcelService:
             max_attempts=self._config.max_send_attempts,
             holder=self._config.worker,
             lease=self._config.send_lease,
+            platforms=self._config.send_platforms,
         )
 
     @property

@@ -371,12 +371,14 @@ _SHARED_WORK = Migration(
             last_sent_at TEXT
         ) WITHOUT ROWID
         """,
-        # One row per shared rate (a provider key, a bot's send allowance): the earliest time,
-        # in seconds since the epoch, at which its next call may start.
+        # One row per shared rate (a provider key, a bot's send allowance, one chat): the
+        # earliest time, in seconds since the epoch, at which its next call may start, and the
+        # start times of its latest calls (a JSON list; storage.limits).
         """
         CREATE TABLE rate_limits (
             name TEXT PRIMARY KEY,
-            next_at REAL NOT NULL
+            next_at REAL NOT NULL,
+            starts TEXT NOT NULL DEFAULT '[]'
         ) WITHOUT ROWID
         """,
     ),

@@ -39,6 +39,7 @@ WHERE {_DUE}
 AND NOT EXISTS (SELECT 1 FROM chats AS c WHERE c.chat_key = o.chat_key AND c.paused <> 0)
 AND (l.chat_key IS NULL OR l.holder = ?
     OR (l.until <= ? AND (l.last_sent_at IS NULL OR l.last_sent_at <= ?)))
+{{platforms}}
 GROUP BY o.chat_key
 ORDER BY min(o.id)
 LIMIT ?
@@ -80,6 +81,10 @@ class SqliteOutbox:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._ids = conn.dialect.ids
+        self._claimable = _CLAIMABLE_CHATS.replace("{platforms}", "")
+        self._claimable_on = _CLAIMABLE_CHATS.replace(
+            "{platforms}", f"AND o.platform IN ({conn.dialect.texts})"
+        )
         self._claimed_entries = (
             _SELECT_ENTRIES
             + f"WHERE o.chat_key IN ({conn.dialect.texts}) AND {_DUE} ORDER BY o.id LIMIT ?"
@@ -93,6 +98,7 @@ class SqliteOutbox:
         holder: str,
         until: datetime,
         spaced: datetime,
+        platforms: Sequence[str] = (),
     ) -> list[OutboxEntry]:
         """Claim chats with due entries for ``holder`` until ``until``; their due entries,
         oldest first (chats until they hold ``limit`` entries; at most ``limit`` entries).
@@ -100,7 +106,8 @@ class SqliteOutbox:
         A chat is claimable when nobody holds it, ``holder`` does (the lease is renewed), or
         the holder's lease ran out and its last message went out at or before ``spaced``
         (the platform's spacing between two messages to one chat holds across processes).
-        Entries already handed out to ``holder`` are returned again while unsent.
+        Entries already handed out to ``holder`` are returned again while unsent. With
+        ``platforms``, only chats on those platforms (the ones the caller can send to).
         """
         stamp, lease, gap = time_to_text(now), time_to_text(until), time_to_text(spaced)
         select = self._claimed_entries
@@ -109,7 +116,13 @@ class SqliteOutbox:
 
         async def work(tx: Tx) -> list[Any]:
             # Twice the chats wanted: others claiming at this moment take some of them.
-            rows = await tx.read(_CLAIMABLE_CHATS, (stamp, holder, stamp, gap, 2 * limit))
+            if platforms:
+                rows = await tx.read(
+                    self._claimable_on,
+                    (stamp, holder, stamp, gap, json.dumps(list(platforms)), 2 * limit),
+                )
+            else:
+                rows = await tx.read(self._claimable, (stamp, holder, stamp, gap, 2 * limit))
             won: list[str] = []
             entries = 0
             for chat_key, due in rows:
