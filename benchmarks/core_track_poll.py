@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bots.gc_settings import apply_bot_gc_settings
+from core.config import ServiceConfig
 from core.models import (
     ChatRef,
     Platform,
@@ -49,7 +50,7 @@ from core.models import (
     TrackingNumber,
 )
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 
 
@@ -124,7 +125,7 @@ class PollRun:
 async def _poll_all_due(service: ParcelService, batch: int, run: PollRun) -> None:
     while True:
         start = time.perf_counter()
-        stats = await service.poll_due(batch)
+        stats = await service.refresh.poll_due(batch)
         run.seconds += time.perf_counter() - start
         if stats.checked == 0:
             return

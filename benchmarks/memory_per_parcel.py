@@ -121,7 +121,7 @@ async def _run(path: Path) -> dict[str, Any]:
             if step:
                 clock.current += timedelta(minutes=30)
             while True:
-                stats = await service.poll_due(_BATCH)
+                stats = await service.refresh.poll_due(_BATCH)
                 if stats.checked == 0:
                     break
                 updates += stats.checked

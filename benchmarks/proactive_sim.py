@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python -m benchmarks.proactive_sim [--parcels 10000] [--days 14]``
 
-Everything is the real thing except time: ``ParcelService.poll_due`` and ``flush_outbox`` run
+Everything is the real thing except time: ``Refresher.poll_due`` and ``flush_outbox`` run
 every ``--cycle`` virtual minutes (as the scheduler would) against a SQLite file, the sandbox
 carrier and a notifier that records when each message went out. Parcels start over the first
 two days, one chat each. Printed:
@@ -165,7 +165,7 @@ async def run(parcels: int, days: int, cycle: timedelta, max_batch: int) -> None
                 cycles += 1
                 started = time.perf_counter()
                 while True:
-                    stats = await service.poll_due(limit=5000)
+                    stats = await service.refresh.poll_due(limit=5000)
                     polled += stats.checked
                     busiest = max(busiest, stats.checked)
                     if stats.checked < 5000:

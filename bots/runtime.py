@@ -48,6 +48,7 @@ from bots.readiness import Heartbeat, Readiness
 from bots.settings import ROLES, Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
+from core.config import ServiceConfig
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
 from core.flusher import FlushStats
@@ -64,10 +65,9 @@ from core.providers import (
     Wiring,
 )
 from core.providers.router import ProviderRouter
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from core.sources import Routing
-from storage import Database, inbox_path, open_inbox
-from storage.limits import RateSpec, SharedLimits, SharedRate
+from storage import Database, RateSpec, SharedLimits, SharedRate, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
 # used: a sandbox console needs none of them, and they are most of the start-up time.
@@ -144,7 +144,7 @@ class Runtime:
             raise RuntimeError("only the sandbox clock can be moved")
         self.clock.advance(delta)
         await self.save_clock()
-        stats = await self.service.poll_due(self.settings.poll_batch)
+        stats = await self.service.refresh.poll_due(self.settings.poll_batch)
         self.polled(stats)
         self.flushed(await self.service.flush_outbox(self.notifier))
         return stats
@@ -420,10 +420,19 @@ async def _open_webhooks(
     estimator = provider if isinstance(provider, EstimatingProvider) else None
     if runtime.shop is not None:
         runtime.shop_sync = ShopSync(
-            runtime.service, db, db.meta, clock, runtime.shop, max_batch=provider.max_batch
+            runtime.service.refresh,
+            db,
+            db.meta,
+            clock,
+            runtime.shop,
+            max_batch=provider.max_batch,
         )
     sink = runtime.receiver = Pushes(
-        runtime.service, db, estimator=estimator, retracker=restarter, shop=runtime.shop_sync
+        runtime.service.refresh,
+        db,
+        estimator=estimator,
+        retracker=restarter,
+        shop=runtime.shop_sync,
     )
     if not serving:
         return

@@ -43,7 +43,7 @@ def build_scheduler(
 
     async def poll() -> None:
         try:
-            stats = await service.poll_due(poll_batch)
+            stats = await service.refresh.poll_due(poll_batch)
             if stats.checked:
                 log.info(
                     "poll: %d checked, %d changed, %d alerts, %d errors",

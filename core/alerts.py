@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
+from core.explanations import explain, explain_status
 from core.incidents import (
     DELIVERY_CHECK_AFTER,
     DELIVERY_CHECK_WINDOW,
@@ -42,8 +43,6 @@ from core.incidents import (
     delivery_check_at,
     delivery_check_due,
     derive_all,
-    explain,
-    explain_status,
     find_loop,
     provider_incident,
 )

@@ -506,7 +506,7 @@ class ObservationRepository(Protocol):
 
 class ParcelRefresh(Protocol):
     """The refresh pipeline's entry points for snapshots that did not come from a poll
-    (pushes, shop parcels). ``ParcelService`` provides them.
+    (pushes, shop parcels). ``core.refresh.Refresher`` provides them.
 
     Guarantees: ``ingest`` stores snapshots exactly as a poll would (enrichment, alerts,
     outbox, one transaction) and never raises for one snapshot's content; ``track_batch``

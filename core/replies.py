@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from core import carriers, incidents
+from core import carriers, explanations
 from core.eta.model import describe as describe_eta
 from core.eta.news import NO_ARRIVAL_DATE
 from core.models import (
@@ -293,7 +293,7 @@ def shipment_reply(
     status_text = STATUS_LABELS[shipment.status]
     explanation = None
     if shipment.incident is not None:
-        explanation = incidents.explain(shipment.incident)
+        explanation = explanations.explain(shipment.incident)
         status_text = f"{status_text} — {explanation.title}"
     lines.append(f"Status: {status_text}")
     last = shipment.last_event

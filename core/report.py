@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from core import incidents
+from core import explanations
 from core.models import IncidentReason, OrderLink, Shipment, ShipmentKey, Status, Subscription
 from core.replies import (
     STATUS_LABELS,
@@ -178,7 +178,7 @@ def evidence_pack(
         out.append(f"| Your label | {_md(label)} |")
     status = STATUS_LABELS[shipment.status]
     if shipment.incident is not None:
-        status += f" — {incidents.explain(shipment.incident).title}"
+        status += f" — {explanations.explain(shipment.incident).title}"
     out += [f"| Current status | {_md(status)} |", "", "## Promised and actual dates", ""]
 
     def when(moment: datetime | None) -> str:
@@ -209,7 +209,7 @@ def evidence_pack(
     if not found:
         out.append("- None recorded.")
     for moment, reason, description in found:
-        about = incidents.explain(reason)
+        about = explanations.explain(reason)
         stamp = f"{format_local(moment, tz)}: " if moment is not None else ""
         out.append(f"- {stamp}**{_md(about.title)}** — {_md(description)}")
     out += [
@@ -230,9 +230,9 @@ def evidence_pack(
     out += [f"- [ ] {item}" for item in _CHECKLIST]
     steps: tuple[str, ...] = ()
     if shipment.incident is not None:
-        steps = incidents.explain(shipment.incident).next_steps
+        steps = explanations.explain(shipment.incident).next_steps
     elif shipment.status is Status.DELIVERED:
-        steps = incidents.explain_status(Status.DELIVERED).next_steps
+        steps = explanations.explain_status(Status.DELIVERED).next_steps
     if steps:
         out += ["", "## What to do next", ""]
         out += [f"{index}. {_md(step)}" for index, step in enumerate(steps, 1)]

@@ -1,27 +1,22 @@
-"""The use cases: everything parcelbot does, independent of chat platform and data source.
+"""The chat use cases: everything a person asks parcelbot, independent of platform and source.
 
 ``ParcelService`` is built once by the composition root with its ports passed in. Every use case
 returns platform-neutral ``Reply`` objects or raises a ``TrackingError`` for the adapter to turn
-into one sentence.
+into one sentence. It composes three parts and owns none of their rules:
 
-The proactive side — what happens without anyone asking — works like this:
-
-- ``poll_due`` asks the provider about the parcels whose next check is due (the database holds
-  the schedule; ``core.polling`` sets it). Due parcels are taken oldest-due first and grouped
-  into full batches per underlying provider (``max_batch``), one batch in flight per provider,
-  each parcel once however many chats follow it. ``ingest`` feeds pushed snapshots (webhooks)
-  through the same path; pushed parcels are then polled only as a daily safety net.
-- Each new snapshot is stored with the alerts it causes **in one transaction**
-  (``ShipmentRepository.save_many``): alerts go to every subscriber whose preference wants them
-  (``core.preferences``), into the outbox, unique per (chat, dedupe key).
-- ``flush_outbox`` hands queued alerts to the ``Notifier``, chats side by side and one message
-  at a time per chat, and marks each sent only after the notifier returned
-  (``core.flusher``); ``run_delivery`` keeps doing so, woken as soon as alerts are queued. A
-  chat that waits, hangs or fails holds back only itself: failures are retried with
-  exponential backoff on the chat's own schedule; chats that blocked the bot, or whose
-  message failed ``max_send_attempts`` times, are parked and their alerts kept until the chat
-  talks again; alerts in a chat's quiet hours are held and arrive as one digest when the
-  window ends.
+- ``core.refresh.Refresher`` (``service.refresh``): fetching, enrichment, ``poll_due``,
+  ``ingest``, ``archive_due``, stopped pushes and per-source batching. Use cases ask it for a
+  parcel's snapshot (``fetch``); the scheduler and the push path call it directly.
+- ``core.ownership.OrderAccess``: who may see which shop order (``/verify`` proofs, their
+  lockouts, order links shown in tracking replies).
+- ``core.flusher.OutboxFlusher``: delivery of the alerts the refresh pipeline queued.
+  ``flush_outbox`` hands queued alerts to the ``Notifier``, chats side by side and one message
+  at a time per chat, and marks each sent only after the notifier returned; ``run_delivery``
+  keeps doing so, woken as soon as alerts are queued. A chat that waits, hangs or fails holds
+  back only itself: failures are retried with exponential backoff on the chat's own schedule;
+  chats that blocked the bot, or whose message failed ``max_send_attempts`` times, are parked
+  and their alerts kept until the chat talks again; alerts in a chat's quiet hours are held and
+  arrive as one digest when the window ends.
 - **Delivery guarantee.** Every queued alert is delivered at least once, across crashes and
   restarts. The only duplicates possible are messages in flight when the process dies after
   the platform acknowledged them (``Notifier.send`` returned) and before ``mark_sent``
@@ -35,45 +30,35 @@ The proactive side — what happens without anyone asking — works like this:
   is fetched by one poller per interval and an alert sent by one flusher. A worker that dies
   loses nothing: its claims run out and others take the work over (the duplicates above, one
   per chat it was sending to, are the only ones).
-- ``archive_due`` (run by ``poll_due`` every ``housekeeping_every``) moves finished parcels to
-  the archive ``archive_after`` their end and expires parcels never scanned ``expire_after``
-  after they were first seen, with one last alert.
+
+The sources (``core.sources.Sources``: routing and the one health record) are built here and
+shared by the refresh pipeline and order access. Tunables: ``core.config.ServiceConfig``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
 import logging
 import random
 import secrets
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from core import (
     advice,
-    alerts,
     carriers,
+    explanations,
     faq,
-    incidents,
-    ownership,
-    polling,
     preferences,
     privacy,
     reader,
 )
-from core.cooperative import Breather
+from core.config import ServiceConfig
 from core.errors import (
     CarrierNotDetected,
     InvalidInput,
-    NotAuthorised,
     OrderNotFound,
-    ProviderError,
-    ProviderUnavailable,
     RateLimited,
     ShipmentNotFound,
     TrackingError,
@@ -83,27 +68,19 @@ from core.flusher import FlushStats, OutboxFlusher
 from core.guards import SlidingWindow
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
-    Alert,
     CarrierMatch,
     ChatRef,
     ChatSettings,
-    EtaTold,
     IndexedParcel,
-    Order,
     OrderId,
     OrderLink,
-    PollStats,
     Preference,
-    Scope,
     Shipment,
     ShipmentKey,
-    SnapshotWrite,
-    Status,
     Subscription,
-    TrackBatch,
     TrackRequest,
 )
-from core.ownership import LockPolicy
+from core.ownership import OrderAccess
 from core.ports import (
     Clock,
     Notifier,
@@ -112,6 +89,7 @@ from core.ports import (
     TrackingProvider,
 )
 from core.privacy import View
+from core.refresh import Refresher
 from core.replies import (
     Button,
     Reply,
@@ -127,13 +105,9 @@ from core.replies import (
 from core.report import evidence_pack, history_reply
 from core.sources import Routing, SourceHealth, Sources
 
-__all__ = ["FlushStats", "ParcelService", "ServiceConfig", "Store"]
+__all__ = ["FlushStats", "ParcelService", "Store"]
 
 log = logging.getLogger(__name__)
-
-
-_USER_PROOFS = LockPolicy(5, timedelta(minutes=15), timedelta(minutes=15), timedelta(days=1))
-_ORDER_PROOFS = LockPolicy(10, timedelta(days=1), timedelta(hours=1), timedelta(days=7))
 
 
 class _Unread:
@@ -141,76 +115,6 @@ class _Unread:
 
 
 _UNREAD = _Unread()
-
-
-@dataclass(frozen=True, slots=True)
-class ServiceConfig:
-    """Tunables, passed down from settings as plain values."""
-
-    refresh_after: timedelta = timedelta(minutes=5)
-    """A stored snapshot younger than this answers /track without asking the provider."""
-    poll_at_most: timedelta | None = None
-    """Poll every followed parcel at least this often, whatever ``core.polling`` says. For the
-    sandbox demo, whose virtual clock runs fast (at 60×, a 12 h interval is 12 real minutes of
-    silence after a scan): the runtime sets it to one poll cycle of virtual time."""
-    stale_deadline: timedelta = timedelta(seconds=2)
-    """How long a person's request waits for the source when a stored snapshot exists; then
-    the stored one answers, saying how old it is. A source marked failing is not asked."""
-    fresh_deadline: timedelta = timedelta(seconds=20)
-    """How long a person's request waits for the source about a parcel never stored."""
-    error_retry: timedelta = timedelta(hours=1)
-    """When a poll of one parcel fails, try that parcel again after this long."""
-    flush_retry_base: timedelta = timedelta(seconds=30)
-    """The first retry of a failed delivery waits this long; each further one twice as long."""
-    flush_retry_max: timedelta = timedelta(hours=2)
-    """Retries of a failed delivery never wait longer than this (alerts are never dropped)."""
-    user_proofs: LockPolicy = _USER_PROOFS
-    """Failed ownership proofs one person may make before a (growing) lockout."""
-    order_proofs: LockPolicy = _ORDER_PROOFS
-    """Failed proofs for one order, across every account, before it is locked for everyone."""
-    send_timeout: timedelta = timedelta(seconds=30)
-    """One message's send (the platform's queueing included) is given up after this long and
-    retried later; a hung platform call never holds a chat's alerts for good."""
-    max_send_attempts: int = 10
-    """A chat whose message failed this many times in a row is parked until the person writes
-    again (its alerts wait; see ``core.flusher``)."""
-    user_requests_per_minute: int = 30
-    confirm_within: timedelta = timedelta(minutes=2)
-    """How long a destructive command's confirmation button works."""
-    archive_after: timedelta = timedelta(days=7)
-    """Delivered and returned parcels move to the archive this long after they finished
-    (never sooner than a day after delivery: the delivery follow-up comes first)."""
-    expire_after: timedelta = timedelta(days=30)
-    """Parcels never scanned this long after they were first seen expire, with one last alert."""
-    housekeeping_every: timedelta = timedelta(hours=1)
-    """How often ``poll_due`` also runs ``archive_due``."""
-    webhook_trust: timedelta = timedelta(days=3)
-    """A parcel pushed (webhook) this recently is polled only as a daily safety net."""
-    fail_after_calls: int = 3
-    """A source counts as failing after this many failed calls in a row (see ``SourceHealth``).
-
-    A call fails only once the HTTP layer's retries are spent (4 attempts by default), so at
-    30 % failed requests one call in ~120 fails and three in a row (~1 in 2 million) mean a
-    real outage, reported within three poll cycles (under a minute at the 15 s default)."""
-    worker: str = "local"
-    """This process's name in leases on shared work (``poll_due``'s parcels, the outbox's
-    chats). Processes sharing one database need different names; one alone keeps "local",
-    which also lets it take back at once what it held before a restart."""
-    poll_lease: timedelta = timedelta(minutes=5)
-    """How long a poller holds the parcels it claimed; a poller that dies mid-cycle leaves
-    them due again this long after it claimed them. Longer than any poll cycle."""
-    send_lease: timedelta = timedelta(minutes=2)
-    """How long a flusher holds a chat before it must renew its claim (it does so while it
-    works on the chat); a flusher that dies leaves its chats to others this long after."""
-    send_platforms: tuple[str, ...] = ()
-    """The platforms this process delivers alerts to (empty: every one); chats elsewhere are
-    left to the processes that run those platforms' senders."""
-    recover_after_calls: int = 5
-    """A failing source counts as recovered after this many successful calls in a row.
-
-    More than ``fail_after_calls``: a source coming back is often flaky at first, and one
-    lucky call between failures says nothing. At ~1 failed call in 120 five in a row are
-    the norm (96 %), so recovery is reported promptly; a source that alternates stays failing."""
 
 
 class ParcelService:
@@ -229,14 +133,11 @@ class ParcelService:
     ) -> None:
         """``provider`` answers every tracking call; ``routing`` names the source behind each
         carrier (batches and outages are per source), by default ``provider`` alone."""
-        self._provider = provider
         self._store = store
         self._clock = clock
         self._orders = orders
         self._config = config or ServiceConfig()
-        self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self._user_limit = SlidingWindow(self._config.user_requests_per_minute, 60.0)
-        self._verified: dict[str, set[OrderId]] = defaultdict(set)
         # Pending confirmations of /forget: token -> (chat key, user id, valid until). Kept in
         # memory on purpose: a restart makes every old button stale.
         self._confirmations: dict[str, tuple[str, str, datetime]] = {}
@@ -246,9 +147,6 @@ class ParcelService:
             health=SourceHealth(self._config.fail_after_calls, self._config.recover_after_calls),
         )
         self._health = self._sources.health
-        self._next_housekeeping: datetime | None = None
-        # What chats were told about arrivals, written once the alerts are stored.
-        self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
         self._flusher = OutboxFlusher(
             store,
             clock,
@@ -260,10 +158,33 @@ class ParcelService:
             lease=self._config.send_lease,
             platforms=self._config.send_platforms,
         )
+        self._refresh = Refresher(
+            provider=provider,
+            store=store,
+            clock=clock,
+            sources=self._sources,
+            config=self._config,
+            rng=rng or random.Random(),  # noqa: S311 - jitter, not security
+            on_queued=self._flusher.wake,
+        )
+        self._access = OrderAccess(
+            store=store,
+            clock=clock,
+            shop=orders,
+            health=self._health,
+            user_proofs=self._config.user_proofs,
+            order_proofs=self._config.order_proofs,
+        )
 
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def refresh(self) -> Refresher:
+        """The refresh pipeline (``core.refresh``): polls, pushes, archiving; it implements
+        ``core.ports.ParcelRefresh``."""
+        return self._refresh
 
     @property
     def sources(self) -> Sources:
@@ -305,7 +226,7 @@ class ParcelService:
         if isinstance(request, Reply):
             return request
         parcel = await self._store.views.parcel(chat, request.key)
-        shipment = await self._answer(request, parcel.shipment)
+        shipment = await self._refresh.answer(request, parcel.shipment)
         sub = parcel.subscription
         link = parcel.links.get(shipment.key)
         reply = shipment_reply(
@@ -324,8 +245,8 @@ class ParcelService:
     def _stale_note(self, reply: Reply, shipment: Shipment) -> Reply:
         """Say so when the answer is a stored snapshot the source could not refresh.
 
-        ``_answer`` returns a snapshot older than ``refresh_after`` (and not final) only when
-        the source failed, took too long or is marked failing, so age alone tells.
+        ``Refresher.answer`` returns a snapshot older than ``refresh_after`` (and not final)
+        only when the source failed, took too long or is marked failing, so age alone tells.
         """
         checked = shipment.checked_at
         if checked is None or shipment.is_final:
@@ -364,45 +285,12 @@ class ParcelService:
         carrier's events alone. The parcel is linked to the order for this chat
         (``/orders``, ``/report``); a shop that cannot be read leaves the status out.
         """
-        if chat.is_group:
+        found = await self._access.shown_order(chat, shipment, indexed, links)
+        if found is None:
             return reply
-        if indexed is None or not indexed.order_id:
-            return reply
-        oid = indexed.order_id
-        verified = self._verified.get(f"{chat.platform}:{chat.user_id}", set())
-        if oid not in verified and all(link.order_id != oid for link in links.values()):
-            return reply
-        order: Order | None = None
-        if self._orders is not None:
-            try:
-                order = await self._read_order(self._orders, oid)
-            except ProviderError as err:
-                log.info("order %s not readable for a tracking reply: %s", oid, err)
-        link = links.get(shipment.key)
-        if link is None or link.order_id != oid:
-            await self._store.orders.link(
-                chat,
-                OrderLink(
-                    shipment.key,
-                    oid,
-                    self._clock.now(),
-                    order.shop if order is not None else indexed.shop_id,
-                    order.promised_by if order is not None else None,
-                ),
-            )
+        oid, order = found
         line = order_line(oid, order.status if order is not None else None)
         return replace(reply, lines=(*reply.lines, line), private=True)
-
-    async def _read_order(self, shop: OrderSource, oid: OrderId) -> Order | None:
-        """The shop's order (None when it has no such order), the call counted towards the
-        shop's outage report; raises the shop's ``ProviderError`` when the call failed."""
-        try:
-            found = await shop.get_orders([oid])
-        except ProviderError as err:
-            self._health.failure(shop.name, err)
-            raise
-        self._health.success(shop.name)
-        return found.get(oid)
 
     async def lookup_order(self, chat: ChatRef, order_id: str, proof: str | None) -> Reply:
         """An order and its parcels, once the chat has proved the order is theirs.
@@ -418,37 +306,25 @@ class ParcelService:
         oid = OrderId(normalise(order_id))
         if not oid.isdigit():
             raise InvalidInput("Order ids contain only digits, for example 576000000000000001.")
-        owner = f"{chat.platform}:{chat.user_id}"
-        if oid not in self._verified[owner]:
-            if proof is None:
-                return Reply(
-                    "Is this order yours?",
-                    (
-                        "To keep orders private, please prove it is yours: send "
-                        f"/verify {oid} followed by the delivery postcode or the last 4 digits "
-                        "of the phone number on the order.",
-                    ),
-                    kind=ReplyKind.ORDER,
-                    private=True,
-                )
-            await self._proofs_allowed(owner, oid)
-        order = await self._read_order(self._orders, oid)
-        if oid not in self._verified[owner]:
-            if order is None or not _owns(order, proof or ""):
-                await self._proof_failed(owner, oid)
-                raise NotAuthorised(
-                    "That does not match the order. Check the order id and the postcode "
-                    "(or last 4 phone digits) and try again."
-                )
-            await self._store.attempts.clear(Scope.USER, _subject(Scope.USER, owner))
-            self._verified[owner].add(oid)
+        if proof is None and not self._access.verified(chat, oid):
+            return Reply(
+                "Is this order yours?",
+                (
+                    "To keep orders private, please prove it is yours: send "
+                    f"/verify {oid} followed by the delivery postcode or the last 4 digits "
+                    "of the phone number on the order.",
+                ),
+                kind=ReplyKind.ORDER,
+                private=True,
+            )
+        order = await self._access.prove(chat, oid, proof)
         if order is None:
             raise OrderNotFound()
         shipments = []
         linked_at = self._clock.now()
         for request in order.shipments:
             try:
-                shipment = await self._fetch(request)
+                shipment = await self._refresh.fetch(request)
             except TrackingError as err:
                 log.info("order %s parcel %s not available: %s", oid, request.number, err)
                 continue
@@ -465,44 +341,13 @@ class ParcelService:
         )
         return replace(reply, lines=reply.lines + warnings) if warnings else reply
 
-    async def _proofs_allowed(self, owner: str, oid: OrderId) -> None:
-        """Raise ``NotAuthorised`` while the person or the order is locked out of proofs
-        (``core.ownership``; the records are in the database, so a restart changes nothing)."""
-        now = self._clock.now()
-        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
-            state = await self._store.attempts.get(scope, _subject(scope, subject))
-            until = ownership.locked_until(state, now)
-            if until is not None:
-                wait = max(1, int((until - now).total_seconds() // 60) + 1)
-                raise NotAuthorised(
-                    f"Too many wrong attempts. Please try again in about {wait} minutes."
-                )
-
-    async def _proof_failed(self, owner: str, oid: OrderId) -> None:
-        """Count a failed proof against the person and the order; log each order lockout."""
-        now = self._clock.now()
-        policies = {Scope.USER: self._config.user_proofs, Scope.ORDER: self._config.order_proofs}
-        for scope, subject in ((Scope.USER, owner), (Scope.ORDER, oid)):
-            key = _subject(scope, subject)
-            state = await self._store.attempts.get(scope, key)
-            after = ownership.after_failure(state, now, policies[scope])
-            await self._store.attempts.put(scope, key, after)
-            if scope is Scope.ORDER and after.lockouts > state.lockouts:
-                log.warning(
-                    "order %s locked until %s after %d failed ownership proofs (lockout %d)",
-                    privacy.mask(oid),
-                    after.locked_until.isoformat() if after.locked_until else "-",
-                    policies[scope].attempts,
-                    after.lockouts,
-                )
-
     async def history(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """The whole timeline of a parcel (by number or by the chat's own label)."""
         self._limit(chat)
         request = await self._request_for(chat, text, carrier)
         if isinstance(request, Reply):
             return request
-        shipment = await self._fetch(request)
+        shipment = await self._refresh.fetch(request)
         settings = await self._store.chats.get_settings(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
         return timeline_reply(
@@ -513,9 +358,9 @@ class ParcelService:
         """What a status or incident code means and what to do about it."""
         code = check_text(code, what="code", limit=60)
         if not code:
-            codes = ", ".join(sorted({*incidents.known_codes()}))
+            codes = ", ".join(sorted({*explanations.known_codes()}))
             return Reply("Explain what?", (f"Send /explain with one of: {codes}.",))
-        explanation = incidents.explain_code(code)
+        explanation = explanations.explain_code(code)
         if explanation is None:
             topic = faq.match(code)
             if topic is not None:
@@ -544,7 +389,7 @@ class ParcelService:
         request = await self._request_for(chat, text, carrier)
         if isinstance(request, Reply):
             return request
-        shipment = await self._fetch(request)
+        shipment = await self._refresh.fetch(request)
         settings = await self._store.chats.get_settings(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
         link = (await self._store.orders.for_chat(chat)).get(shipment.key)
@@ -595,7 +440,7 @@ class ParcelService:
         request = await self._resolve(chat, ident, carrier)
         if isinstance(request, Reply):
             return request
-        shipment = await self._fetch(request)
+        shipment = await self._refresh.fetch(request)
         now = self._clock.now()
         await self._store.subscriptions.add(
             Subscription(chat=chat, key=shipment.key, label=label, created_at=now)
@@ -606,7 +451,7 @@ class ParcelService:
             )
         )
         await self._store.shipments.schedule(
-            shipment.key, self._next_check(shipment, now, webhook_fed=fed)
+            shipment.key, self._refresh.next_check(shipment, now, webhook_fed=fed)
         )
         name = f"“{label}” " if label else ""
         reply = await self._shipment_reply(chat, shipment, subscribed=True)
@@ -668,7 +513,7 @@ class ParcelService:
         removed = await self._store.subscriptions.forget_chat(chat)
         # Parcels only this chat followed go too, with their events and proof of delivery.
         removed += await self._store.shipments.forget_unfollowed(keys)
-        self._verified.pop(f"{chat.platform}:{chat.user_id}", None)
+        self._access.forget(chat)
         return Reply(
             "Forgotten",
             (f"I deleted everything I stored about this chat ({removed} records).",),
@@ -786,229 +631,6 @@ class ParcelService:
 
     # ---------------------------------------------------------------- background work
 
-    async def poll_due(self, limit: int = 500) -> PollStats:
-        """Refresh the parcels that are due, store snapshots and queue alerts (one transaction).
-
-        Up to ``limit`` due parcels are taken oldest-due first and grouped into full batches
-        per underlying provider; each provider gets one batch at a time (its client enforces
-        the rate limit), providers run side by side. Each parcel is asked for once however many
-        chats follow it; results fan out to every subscriber. A batch that fails is retried
-        later and stops that provider for this cycle (its untried parcels stay due, first in
-        line). Parcels nobody follows any more are unscheduled. Every ``housekeeping_every``
-        the archive is tidied too (``archive_due``).
-        """
-        now = self._clock.now()
-        archived = 0
-        if self._next_housekeeping is None or now >= self._next_housekeeping:
-            self._next_housekeeping = now + self._config.housekeeping_every
-            archived = await self.archive_due()
-        # Claimed: any number of pollers (processes) may run this at once; each gets its own.
-        due = await self._store.shipments.due_parcels(
-            now, limit, now - self._config.webhook_trust, now + self._config.poll_lease
-        )
-        if not due.keys:
-            return PollStats(archived=archived)
-        followed, fed = due.followed, due.pushed
-        for key in due.keys:
-            if key not in followed:
-                await self._store.shipments.schedule(key, None)
-        keys = [key for key in due.keys if key in followed]
-        if not keys:
-            return PollStats(archived=archived)
-        old = await self._store.shipments.get_many(keys)
-        requests = [
-            TrackRequest(key.number, key.carrier, old[key].first_seen if key in old else None)
-            for key in keys
-        ]
-        # The stored key objects themselves: dictionary lookups by an identical key skip the
-        # dataclass equality check that a rebuilt ``request.key`` would need.
-        key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
-        results = await self._track_grouped(requests)
-        asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
-        for request in requests:
-            if id(request) not in asked:
-                # Not asked this cycle (its source stopped): due again as it was, first in line.
-                key = key_of[id(request)]
-                await self._store.shipments.schedule(key, due.due_at.get(key, now))
-        writes: list[SnapshotWrite] = []
-        # (index in writes, key, alerts) of the snapshots that caused alerts: only their
-        # subscribers (and those chats' settings) are read, once for the whole cycle.
-        alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
-        errors = changed = calls = 0
-        breathe = Breather()
-        for chunk, batch, failure in results:
-            calls += 1
-            if batch is None:
-                retry = now + _retry_delay(failure, self._config.error_retry)
-                for request in chunk:
-                    await self._store.shipments.schedule(request.key, retry)
-                errors += len(chunk)
-                continue
-            for request in chunk:
-                await breathe()
-                key = key_of[id(request)]
-                fresh = batch.shipments.get(key)
-                if fresh is None:
-                    errors += 1
-                    delay = _retry_delay(batch.errors.get(key), self._config.error_retry)
-                    await self._store.shipments.schedule(key, now + delay)
-                    continue
-                previous = old.get(key)
-                write, found = self._enrich(
-                    previous, fresh, now, followed=True, webhook_fed=key in fed
-                )
-                if previous is None or write.shipment.events != previous.events:
-                    changed += 1
-                if found:
-                    alerting.append((len(writes), key, found))
-                writes.append(write)
-        alerting, promises = await self._judged_per_chat(writes, alerting)
-        if alerting:
-            subscribers = await self._store.subscriptions.subscribers(
-                [key for _index, key, _found in alerting]
-            )
-            settings = await self._settings_for(subscribers.values())
-            for index, key, found in alerting:
-                pairs = self._pairs(
-                    found,
-                    subscribers.get(key, ()),
-                    settings,
-                    writes[index].shipment,
-                    now,
-                    promises=promises.get(key, {}),
-                )
-                if pairs:
-                    writes[index] = replace(writes[index], alerts=pairs)
-        added = await self._save_many(writes) if writes else 0
-        tried = sum(len(chunk) for chunk, _batch, _failure in results)
-        return PollStats(
-            checked=tried,
-            changed=changed,
-            alerts=added,
-            errors=errors,
-            calls=calls,
-            archived=archived,
-        )
-
-    async def ingest(self, shipments: Sequence[Shipment], *, webhook: bool = True) -> PollStats:
-        """Store pushed snapshots (webhooks) exactly as if a poll had fetched them.
-
-        Same enrichment, alerts, preferences and outbox transaction as ``poll_due``. With
-        ``webhook`` the parcels are marked as pushed, so until pushes stop for
-        ``webhook_trust`` they are polled only as a daily safety net. Parcels nobody tracks
-        are ignored; a push older than the stored snapshot (fewer events and an older latest
-        scan) is skipped. Never raises for one bad snapshot's content; returns what it did.
-        """
-        now = self._clock.now()
-        latest: dict[ShipmentKey, Shipment] = {}
-        for shipment in shipments:
-            latest[shipment.key] = shipment
-        keys = list(latest)
-        if not keys:
-            return PollStats()
-        old = await self._store.shipments.get_many(keys)
-        subscribers = await self._store.subscriptions.subscribers(keys)
-        settings = await self._settings_for(subscribers.values())
-        promises = await self._store.orders.promises(list(subscribers))
-        writes: list[SnapshotWrite] = []
-        changed = skipped = 0
-        breathe = Breather()
-        for key, fresh in latest.items():
-            await breathe()
-            previous = old.get(key)
-            followers = subscribers.get(key, [])
-            if previous is None and not followers:
-                skipped += 1
-                continue
-            if previous is not None and _older(fresh, previous):
-                skipped += 1
-                continue
-            write = self._snapshot(
-                previous,
-                fresh,
-                now,
-                followers,
-                settings,
-                webhook_fed=webhook,
-                promises=promises.get(key),
-            )
-            if not followers:
-                write = replace(write, next_check_at=None)
-            if previous is None or write.shipment.events != previous.events:
-                changed += 1
-            writes.append(write)
-        added = await self._save_many(writes) if writes else 0
-        if webhook and writes:
-            await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
-        return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
-
-    async def track_batch(self, requests: Sequence[TrackRequest]) -> TrackBatch:
-        """Ask the tracking provider once about ``requests``, counting the call per source.
-
-        For parts that ask the provider outside ``poll_due`` and ``track`` (``core.shop_sync``
-        registering shop parcels), so that every call feeds the one outage report
-        (``SourceHealth``). Raises the provider's ``ProviderError`` when the call failed.
-        """
-        try:
-            batch = await self._provider.track(requests)
-        except ProviderError as err:
-            self._note_call(requests, None, err)
-            raise
-        self._note_call(requests, batch, None)
-        return batch
-
-    async def push_stopped(self, keys: Sequence[ShipmentKey]) -> list[ShipmentKey]:
-        """A push source stopped following these parcels: poll them at the normal pace again.
-
-        Parcels someone follows whose journey has not ended lose their "pushed" mark (so
-        polling no longer treats them as webhook-fed and checks them only daily) and are due
-        at once; they are returned. Parcels nobody follows, unknown or finished are left alone.
-        """
-        if not keys:
-            return []
-        now = self._clock.now()
-        subscribers = await self._store.subscriptions.subscribers(keys)
-        followed = [key for key in keys if key in subscribers]
-        stored = await self._store.shipments.get_many(followed) if followed else {}
-        resumed = [key for key in followed if key in stored and not stored[key].is_final]
-        if resumed:
-            await self._store.shipments.clear_pushed(resumed)
-            for key in resumed:
-                await self._store.shipments.schedule(key, now)
-        return resumed
-
-    async def archive_due(self, limit: int = 500) -> int:
-        """Archive finished parcels and expire never-scanned ones; return how many.
-
-        Delivered, returned (and other final) parcels go to the archive ``archive_after``
-        their end; parcels with no carrier scan ``expire_after`` after they were first seen
-        stop being polled, get one last alert (``alerts.expiry_alert``) and are archived too.
-        Safe to repeat: the last alert's dedupe key keeps it to one.
-        """
-        now = self._clock.now()
-        settle = max(self._config.archive_after, alerts.DELIVERY_CHECK_AFTER + timedelta(hours=6))
-        keys = await self._store.shipments.finished(
-            now - settle, now - self._config.expire_after, limit
-        )
-        if not keys:
-            return 0
-        snapshots = await self._store.shipments.get_many(keys)
-        subscribers = await self._store.subscriptions.subscribers(keys)
-        settings = await self._settings_for(subscribers.values())
-        writes: list[SnapshotWrite] = []
-        for key in keys:
-            shipment = snapshots.get(key)
-            if shipment is not None and shipment.status in _UNSCANNED:
-                last = alerts.expiry_alert(shipment)
-                pairs = self._pairs([last], subscribers.get(key, []), settings)
-                writes.append(SnapshotWrite(shipment, None, pairs))
-        if writes:
-            await self._save_many(writes)
-        for key in keys:
-            await self._store.subscriptions.archive(key)
-        log.info("archived %d parcels (%d never scanned)", len(keys), len(writes))
-        return len(keys)
-
     async def flush_outbox(self, notifier: Notifier, limit: int = 200) -> FlushStats:
         """Hand queued alerts to the notifier until nothing is due, chats side by side, one
         message at a time per chat (``core.flusher.OutboxFlusher.flush`` says how)."""
@@ -1036,26 +658,6 @@ class ParcelService:
         await self._flusher.stop(grace)
 
     # ---------------------------------------------------------------- internals
-
-    def _next_check(
-        self, shipment: Shipment, now: datetime, *, webhook_fed: bool
-    ) -> datetime | None:
-        """``core.polling.next_check``, never later than ``poll_at_most`` from now."""
-        due = polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
-        cap = self._config.poll_at_most
-        if due is None or cap is None:
-            return due
-        return min(due, now + cap)
-
-    async def _save_many(self, writes: Sequence[SnapshotWrite]) -> int:
-        """Store snapshots with their alerts; wake the delivery of any alert queued."""
-        added = await self._store.shipments.save_many(writes)
-        if added:
-            self._flusher.wake()
-        tells, self._tells = self._tells, []
-        for chat, key, told in tells:
-            await self._store.subscriptions.tell(chat, key, told)
-        return added
 
     def _limit(self, chat: ChatRef) -> None:
         key = f"{chat.platform}:{chat.user_id}"
@@ -1124,286 +726,6 @@ class ParcelService:
         if sub is not None:
             return TrackRequest(sub.key.number, sub.key.carrier)
         return await self._resolve(chat, parse_identifier(text), carrier)
-
-    async def _fetch(self, request: TrackRequest) -> Shipment:
-        """The parcel's snapshot: the stored one when fresh, else asked from the provider.
-
-        A fresh answer goes through the same path as a poll, so subscribers get the alerts
-        for anything it reveals.
-        """
-        stored = await self._store.shipments.get(request.key)
-        return await self._answer(request, stored)
-
-    async def _answer(self, request: TrackRequest, stored: Shipment | None) -> Shipment:
-        """``_fetch`` for a parcel whose stored snapshot (``stored``) was read already."""
-        now = self._clock.now()
-        if stored is not None and stored.checked_at is not None:
-            fresh_enough = now - stored.checked_at < self._config.refresh_after
-            if fresh_enough or stored.is_final:
-                return stored
-        first_seen = stored.first_seen if stored is not None else request.first_seen or now
-        # What answers when the source cannot: the stored snapshot, however old.
-        fallback = stored if stored is not None and stored.checked_at is not None else None
-        source = self._source_for(request.carrier)
-        name = source.name if source is not None else ""
-        if fallback is not None and name in self._health.failing:
-            return fallback
-        deadline = self._config.stale_deadline if fallback else self._config.fresh_deadline
-        asked = [replace(request, first_seen=first_seen)]
-        try:
-            # A person is waiting: the client's full retries would take a minute or more.
-            async with asyncio.timeout(deadline.total_seconds()):
-                batch = await self.track_batch(asked)
-        except TimeoutError as err:
-            late = ProviderUnavailable(provider=name)
-            self._note_call(asked, None, late)
-            if fallback is not None:
-                return fallback
-            raise late from err
-        except ProviderError:
-            if fallback is not None:
-                return fallback
-            raise
-        fresh = batch.shipments.get(request.key)
-        if fresh is None:
-            error = batch.errors.get(request.key)
-            if isinstance(error, ProviderError) and fallback is not None:
-                return fallback
-            if isinstance(error, TrackingError):
-                raise error
-            raise ShipmentNotFound()
-        subs = (await self._store.subscriptions.subscribers([request.key])).get(request.key, [])
-        settings = await self._settings_for([subs])
-        fed = bool(
-            await self._store.shipments.pushed_since(
-                [request.key], now - self._config.webhook_trust
-            )
-        )
-        promises = await self._store.orders.promises([request.key]) if subs else {}
-        write = self._snapshot(
-            stored,
-            fresh,
-            now,
-            subs,
-            settings,
-            webhook_fed=fed,
-            promises=promises.get(request.key),
-        )
-        if stored is not None and not subs:
-            write = replace(write, next_check_at=None)
-        await self._save_many([write])
-        return write.shipment
-
-    def _snapshot(
-        self,
-        previous: Shipment | None,
-        fresh: Shipment,
-        now: datetime,
-        subscribers: Sequence[Subscription],
-        settings: Mapping[str, ChatSettings],
-        *,
-        webhook_fed: bool = False,
-        promises: Mapping[str, datetime] | None = None,
-    ) -> SnapshotWrite:
-        """Enrich a provider snapshot (incident, first seen) and work out its alerts for
-        ``subscribers``; ``promises`` are the shop's promises on their order links."""
-        write, found = self._enrich(
-            previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
-        )
-        if subscribers and (found or eta_news.lateness_judged(write.shipment)):
-            pairs = self._pairs(
-                found, subscribers, settings, write.shipment, now, promises=promises
-            )
-            if pairs:
-                write = replace(write, alerts=pairs)
-        return write
-
-    def _enrich(
-        self,
-        previous: Shipment | None,
-        fresh: Shipment,
-        now: datetime,
-        *,
-        followed: bool,
-        webhook_fed: bool,
-    ) -> tuple[SnapshotWrite, list[Alert]]:
-        """The snapshot to store (incident, first seen, promise), its next check (only when
-        someone follows the parcel) and the alerts the change deserves, for no chat yet."""
-        first_seen = (previous.first_seen if previous else None) or fresh.first_seen or now
-        # A promised date is the shop's word to one buyer: it lives on that chat's order link
-        # (``OrderLink.promised_by``), never on the parcel every follower reads.
-        promised_by = None
-        shipment = fresh
-        # Most snapshots already carry these values: copying a Shipment is not free.
-        if (
-            fresh.first_seen is not first_seen
-            or fresh.checked_at is not now
-            or fresh.promised_by is not promised_by
-        ):
-            shipment = replace(
-                fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by
-            )
-        # Setting the incident leaves every reason unchanged, so the diff can reuse them.
-        reasons = incidents.derive_all(shipment, now)
-        incident = reasons[0] if reasons else None
-        if incident is not shipment.incident:
-            shipment = replace(shipment, incident=incident)
-        found = []
-        if previous is not None:
-            found = alerts.diff(previous, shipment, now, reasons=reasons)
-        next_check = self._next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
-        return SnapshotWrite(shipment, next_check), found
-
-    async def _judged_per_chat(
-        self,
-        writes: Sequence[SnapshotWrite],
-        alerting: list[tuple[int, ShipmentKey, list[Alert]]],
-    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, dict[str, datetime]]]:
-        """Parcels with news to judge per chat join ``alerting`` (with no alert of their own),
-        even when their snapshot did not change: days pass, so a chat's first window or its
-        shop's promise can be passed, and an estimate held back a day can be told. Those are
-        the parcels that can still be late and have a window or a chat's promise; nobody else's
-        subscribers are read. Also returns, per parcel, the promise on each chat's order link
-        (by chat key).
-        """
-        waiting = {write.shipment.key: index for index, write in enumerate(writes)}
-        for _index, key, _found in alerting:
-            waiting.pop(key, None)
-        open_keys = [
-            *(key for _index, key, _found in alerting),
-            *(
-                key
-                for key, index in waiting.items()
-                if eta_news.lateness_judged(writes[index].shipment)
-            ),
-        ]
-        promises = await self._store.orders.promises(open_keys) if open_keys else {}
-        more: list[tuple[int, ShipmentKey, list[Alert]]] = [
-            (index, key, [])
-            for key, index in waiting.items()
-            if eta_news.lateness_judged(writes[index].shipment)
-            and (writes[index].shipment.eta is not None or key in promises)
-        ]
-        return [*alerting, *more], promises
-
-    def _pairs(
-        self,
-        found: Sequence[Alert],
-        subscribers: Sequence[Subscription],
-        settings: Mapping[str, ChatSettings],
-        shipment: Shipment | None = None,
-        now: datetime | None = None,
-        *,
-        promises: Mapping[str, datetime] | None = None,
-    ) -> tuple[tuple[ChatRef, Alert], ...]:
-        """(chat, alert) for every subscriber whose effective preference wants the alert.
-
-        With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
-        what that chat was last told and the shop's promise on its own order link
-        (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat now knows is
-        remembered once the alerts are stored (``_save_many``).
-        """
-        pairs: list[tuple[ChatRef, Alert]] = []
-        for sub in subscribers:
-            if sub.archived:
-                continue
-            chat_settings = settings.get(sub.chat.chat_key, _DEFAULT_SETTINGS)
-            preference = preferences.effective(sub, chat_settings)
-            chat_found = found
-            if shipment is not None and now is not None:
-                chat_found, told = eta_news.chat_alerts(
-                    found,
-                    shipment,
-                    sub.told,
-                    now,
-                    tz=chat_settings.timezone,
-                    promised_by=(promises or {}).get(sub.chat.chat_key),
-                )
-                if told is not None and told != sub.told:
-                    self._tells.append((sub.chat, sub.key, told))
-            pairs.extend(
-                (sub.chat, alert) for alert in chat_found if alerts.wanted(alert, preference)
-            )
-        return tuple(pairs)
-
-    async def _settings_for(
-        self, groups: Iterable[Sequence[Subscription]]
-    ) -> dict[str, ChatSettings]:
-        chat_keys = sorted({sub.chat.chat_key for group in groups for sub in group})
-        return await self._store.chats.settings_many(chat_keys) if chat_keys else {}
-
-    def _note_call(
-        self,
-        requests: Sequence[TrackRequest],
-        batch: TrackBatch | None,
-        error: ProviderError | None,
-    ) -> None:
-        """Count one provider call towards the health of each source it reached.
-
-        A source failed the call when the call raised, or by ``_call_failure`` (the rule
-        ``_track_grouped`` applies to a poll batch); any other answer, even "not found", is a
-        success.
-        """
-        asked: dict[str, list[TrackRequest]] = {}
-        for request in requests:
-            source = self._source_for(request.carrier)
-            if source is not None:
-                asked.setdefault(source.name, []).append(request)
-        for name, mine in asked.items():
-            failure = (error or ProviderError()) if batch is None else _call_failure(batch, mine)
-            if failure is not None:
-                self._health.failure(name, failure)
-            else:
-                self._health.success(name)
-
-    def _source_for(self, carrier: str) -> TrackingProvider | None:
-        """The source that tracks ``carrier`` (``Routing``)."""
-        return self._sources.routing.source_for(carrier)
-
-    async def _track_grouped(
-        self, requests: Sequence[TrackRequest]
-    ) -> list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]]:
-        """Ask the provider in full batches per underlying source, oldest-due first.
-
-        Sources run concurrently, one batch in flight each. A failed batch (the whole call
-        raised, or every number came back as a source failure) stops its source for this
-        cycle; its remaining requests are not tried and stay due.
-        """
-        groups: dict[str, tuple[int, list[TrackRequest]]] = {}
-        # One routing decision per carrier, not per parcel.
-        routes: dict[str, tuple[str, int]] = {}
-        for request in requests:
-            route = routes.get(request.carrier)
-            if route is None:
-                source = self._source_for(request.carrier)
-                name = source.name if source is not None else "unsupported"
-                size = max(1, min(self._provider.max_batch, source.max_batch if source else 1000))
-                route = routes[request.carrier] = (name, size)
-            name, size = route
-            groups.setdefault(name, (size, []))[1].append(request)
-        results: list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]] = []
-
-        async def run(name: str, size: int, items: list[TrackRequest]) -> None:
-            for start in range(0, len(items), size):
-                chunk = items[start : start + size]
-                try:
-                    batch = await self._provider.track(chunk)
-                except ProviderError as err:
-                    self._health.failure(name, err)
-                    results.append((chunk, None, err))
-                    return
-                # Every number of a chunk goes to this one source: any snapshot is a success.
-                failure = None if batch.shipments else _call_failure(batch, chunk)
-                if failure is not None:
-                    self._health.failure(name, failure)
-                    results.append((chunk, None, failure))
-                    return
-                self._health.success(name)
-                results.append((chunk, batch, None))
-
-        # Untried requests keep their schedule: they stay due, first in line next cycle.
-        await asyncio.gather(*(run(name, size, items) for name, (size, items) in groups.items()))
-        return results
 
     async def _shipment_reply(
         self, chat: ChatRef, shipment: Shipment, *, subscribed: bool | None = None
@@ -1481,11 +803,7 @@ class ParcelService:
         return None
 
 
-_DEFAULT_SETTINGS = ChatSettings()
-
 _CONFIRMATIONS_MAX = 10_000
-
-_UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
 
 _PREFERENCE_TEXT: Mapping[Preference, str] = {
     Preference.ALL: "every scan, every milestone and every problem.",
@@ -1507,17 +825,6 @@ def _ago(age: timedelta) -> str:
     return f"{amount} {unit}{'' if amount == 1 else 's'} ago"
 
 
-def _older(pushed: Shipment, stored: Shipment) -> bool:
-    """Whether a pushed snapshot is behind the stored one (a late or replayed push)."""
-    if len(pushed.events) >= len(stored.events):
-        return False
-    newest_pushed = max((event.time for event in pushed.events), default=None)
-    newest_stored = max((event.time for event in stored.events), default=None)
-    if newest_stored is None:
-        return False
-    return newest_pushed is None or newest_pushed < newest_stored
-
-
 def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
     """The subscription among ``subs`` labelled ``text`` (any case), or None."""
     text = check_text(text, what="label", limit=120)
@@ -1528,11 +835,6 @@ def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
         if sub.label and sub.label.casefold() == wanted:
             return sub
     return None
-
-
-def _subject(scope: Scope, value: str) -> str:
-    """The stored stand-in for a person or an order in the proof records (a digest)."""
-    return hashlib.sha256(f"{scope}:{value}".encode()).hexdigest()[:32]
 
 
 def _seen(chat: ChatRef, *, follower: bool = True) -> View:
@@ -1553,33 +855,3 @@ def _with_notes(reply: Reply, ident: Identifier, carrier: str, seen: View) -> Re
     match = next((m for m in ident.matches if m.carrier.code == carrier), None)
     notes = _notes(ident.text, match, seen)
     return replace(reply, lines=(*reply.lines, *notes)) if notes else reply
-
-
-def _owns(order: Order, proof: str) -> bool:
-    """Compare the buyer's proof with the order's postcode or phone digits in constant time."""
-    given = normalise(proof).encode()
-    postcode_ok = bool(order.postcode) and hmac.compare_digest(
-        given, normalise(order.postcode).encode()
-    )
-    phone_ok = bool(order.phone_last4) and hmac.compare_digest(given, order.phone_last4.encode())
-    return postcode_ok or phone_ok
-
-
-def _call_failure(batch: TrackBatch, asked: Sequence[TrackRequest]) -> ProviderError | None:
-    """Why a call failed for the source asked about ``asked``: none of those numbers came back
-    and some came back as a ``ProviderError`` (the first of those); None when it succeeded."""
-    failure: ProviderError | None = None
-    for request in asked:
-        key = request.key
-        if key in batch.shipments:
-            return None
-        error = batch.errors.get(key)
-        if failure is None and isinstance(error, ProviderError):
-            failure = error
-    return failure
-
-
-def _retry_delay(err: Exception | None, default: timedelta) -> timedelta:
-    if isinstance(err, RateLimited):
-        return timedelta(seconds=max(err.retry_after, 1.0))
-    return default

@@ -224,5 +224,5 @@ async def test_the_idle_sandbox_sees_a_scan_within_a_poll_cycle_of_real_time(
         await runtime.service.subscribe(chat(), "1ZSBX1230300000263")
         # 40 real seconds later: under a minute of the demo, nearly three cycles.
         runtime.clock.offset += timedelta(seconds=40 * 60)
-        stats = await runtime.service.poll_due(settings.poll_batch)
+        stats = await runtime.service.refresh.poll_due(settings.poll_batch)
         assert stats.checked == 1

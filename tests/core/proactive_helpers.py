@@ -62,10 +62,10 @@ async def walk(
     end = clock.now() + timedelta(hours=hours)
     while clock.now() < end:
         clock.advance(step)
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
         if repeat_check:
-            again = await service.poll_due()
+            again = await service.refresh.poll_due()
             assert again.alerts == 0, "a repeat poll queued alerts again"
 
 

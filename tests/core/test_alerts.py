@@ -18,7 +18,8 @@ from core.alerts import (
     scan_identity,
     wanted,
 )
-from core.incidents import DELIVERY_CHECK_AFTER, NOT_YET_ACTIVE_AFTER, explain
+from core.explanations import explain
+from core.incidents import DELIVERY_CHECK_AFTER, NOT_YET_ACTIVE_AFTER
 from core.models import (
     Alert,
     AlertKind,

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 
 from core.commands import CommandRouter
+from core.config import ServiceConfig
 from core.models import (
     ChatRef,
     ShipmentKey,
@@ -21,7 +22,7 @@ from core.models import (
 from core.ports import ChatUnreachable
 from core.providers.sandbox import SandboxProvider
 from core.replies import Reply
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
 from tests.outbox_helpers import queue_alerts

@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core.commands import CommandRouter, parse_command
+from core.config import ServiceConfig
 from core.errors import InvalidInput, TrackingError
 from core.identifiers import normalise, parse_identifier
 from core.providers.sandbox import SandboxProvider, SandboxShop
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
 

@@ -131,8 +131,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
             service = ParcelService(
                 provider=provider, store=db, clock=clock, orders=shop, rng=random.Random(7)
             )
-            sync = ShopSync(service, db, db.meta, clock, shop, max_batch=provider.max_batch)
-            pushes = Pushes(service, db, retracker=provider, shop=sync)
+            sync = ShopSync(service.refresh, db, db.meta, clock, shop, max_batch=provider.max_batch)
+            pushes = Pushes(service.refresh, db, retracker=provider, shop=sync)
             config = WebhookConfig(
                 secrets={SEVENTEEN_TRACK.id: (PUSH_KEY,), TIKTOK_SHOP.id: (APP_KEY, APP_SECRET)}
             )
@@ -251,7 +251,7 @@ async def test_a_stopped_number_someone_follows_is_restarted_and_polled(world: W
     assert await world.db.shipments.pushed_since([PARCEL], NOW - timedelta(days=3)) == set()
     assert await world.db.shipments.next_check(PARCEL) == NOW
     asked = world.tracker.calls.get("gettrackinfo", 0)
-    stats = await world.service.poll_due()
+    stats = await world.service.refresh.poll_due()
     assert stats.checked == 1 and world.tracker.calls["gettrackinfo"] == asked + 1
 
 
@@ -265,7 +265,7 @@ async def test_a_stopped_number_that_cannot_restart_falls_back_to_polling(world:
     assert response.json() == {"status": "polling"}
     assert await world.db.shipments.next_check(PARCEL) == NOW
     assert await world.db.shipments.pushed_since([PARCEL], NOW - timedelta(days=3)) == set()
-    assert (await world.service.poll_due()).checked == 1
+    assert (await world.service.refresh.poll_due()).checked == 1
 
 
 async def test_a_stopped_number_is_polled_when_17track_cannot_be_reached(world: World) -> None:

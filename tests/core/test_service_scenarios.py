@@ -55,10 +55,10 @@ async def test_scenario_walk_alerts_each_change_once(
     seen_keys: list[str] = []
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
         # The same moment polled again never produces anything new.
-        again = await service.poll_due()
+        again = await service.refresh.poll_due()
         assert again.alerts == 0
     sent = notifier.to(me)
     for _chat, reply in notifier.sent:
@@ -92,7 +92,7 @@ async def test_two_chats_on_one_parcel_poll_once_and_both_hear(
     await service.subscribe(bob, number, "gift")
     for _ in range(6 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     assert notifier.to(alice)
     assert len(notifier.to(alice)) == len(notifier.to(bob))
@@ -107,7 +107,7 @@ async def test_blocked_chat_is_paused_and_nothing_is_lost(
     notifier.blocked.add(me.chat_key)
     for _ in range(5 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     assert notifier.to(me) == []
     assert (await db.chats.get_settings(me)).paused
@@ -122,7 +122,7 @@ async def test_unsubscribed_parcel_is_no_longer_polled(
     await service.subscribe(me, number)
     await service.unsubscribe(me, number)
     clock.advance(timedelta(days=1))
-    stats = await service.poll_due()
+    stats = await service.refresh.poll_due()
     assert stats.checked == 0
     assert notifier.sent == []
 

@@ -45,7 +45,12 @@ __all__ = ["world"]  # the fixture, shared with the tests of core.pushes
 def reopened_sync(world: World, db: Database) -> ShopSync:
     """The shop side as the next start builds it: the same shop, another connection."""
     return ShopSync(
-        world.service, db, db.meta, world.clock, world.shop, max_batch=world.provider.max_batch
+        world.service.refresh,
+        db,
+        db.meta,
+        world.clock,
+        world.shop,
+        max_batch=world.provider.max_batch,
     )
 
 
@@ -168,7 +173,7 @@ async def test_a_push_left_by_a_stopped_worker_is_processed_at_the_next_start(
     # The next start: a fresh connection to the same file and a fresh worker.
     async with Database.open(world.path, clock=world.clock) as reopened:
         assert await reopened.inbox.pending_count() == 1
-        pushes = Pushes(world.service, reopened, shop=reopened_sync(world, reopened))
+        pushes = Pushes(world.service.refresh, reopened, shop=reopened_sync(world, reopened))
         worker = WebhookInbox(reopened.inbox, world.clock, {TIKTOK: order_events(pushes)})
         async with worker.running():
             await worker.drain()

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.config import ServiceConfig
 from core.errors import ProviderError, ProviderUnavailable, RateLimited, ShipmentNotFound
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
@@ -25,7 +26,7 @@ from core.models import (
 )
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SAMPLES, SandboxShop, Scenario
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
 
@@ -82,7 +83,7 @@ def reports(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def call(service: ParcelService, outcome: str, provider: ScriptedProvider) -> None:
     provider.script.append(outcome)
     try:
-        await service.track_batch([request()])
+        await service.refresh.track_batch([request()])
     except ProviderError:
         assert outcome == "raise"
 
@@ -180,7 +181,7 @@ async def test_each_source_behind_a_router_and_the_eta_wrapper_is_judged_alone(
     both = [request("ups"), request("usps", "9400100000000000000000")]
     for _ in range(K):
         ups.script.append("raise")
-        batch = await service.track_batch(both)
+        batch = await service.refresh.track_batch(both)
         assert len(batch.shipments) == 1
     assert service.failing_sources == {"ups-api"}
     assert reports(caplog) == [
@@ -207,7 +208,7 @@ async def test_track_and_polls_feed_the_same_count(
     assert reports(caplog) == []
     scripted.script.append("raise")
     clock.advance(timedelta(days=1))
-    stats = await health_service.poll_due()
+    stats = await health_service.refresh.poll_due()
     assert stats.errors == 1
     assert health_service.failing_sources == {"demo"}
     assert len(reports(caplog)) == 1

@@ -43,7 +43,7 @@ async def test_forget_removes_every_row_about_the_chat(
     await router.run(other, "subscribe", [SHARED])
     for _ in range(6 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
     signed = await db.shipments.get(ShipmentKey("ups", TrackingNumber(SIGNED)))
     assert signed is not None and signed.proof is not None and signed.proof.detail
     signer = signed.proof.detail

@@ -306,9 +306,11 @@ def test_a_slice_of_the_monthly_folds_on_real_deliveries(
     summary = json.loads(out[-1])
     assert [fold["fold"] for fold in summary["folds"]] == ["2017-06", "2017-07"]
     assert any(line.startswith("2017-06") for line in out)
-    # On these months parcelbot beats the online lane median at both stages, and its windows
-    # hold about 80% of deliveries.
-    assert summary["mae_handoff"] < summary["online_lane_median_mae_handoff"]
-    assert summary["mae_purchase"] < summary["online_lane_median_mae_purchase"]
+    # The targets, on this slice: pooled MAE at most 0.95 × the online lane median's,
+    # no fold worse than 1.02 ×, and every fold's P10–P90 window holding 70–90% of deliveries.
     for stage in ("handoff", "purchase"):
-        assert 0.7 <= summary[f"coverage_{stage}"] <= 0.9
+        baseline = f"online_lane_median_mae_{stage}"
+        assert summary[f"mae_{stage}"] <= 0.95 * summary[baseline]
+        for fold in summary["folds"]:
+            assert fold[f"mae_{stage}"] <= 1.02 * fold[baseline], (stage, fold["fold"])
+            assert 0.7 <= fold[f"coverage_{stage}"] <= 0.9, (stage, fold["fold"])

@@ -57,7 +57,7 @@ async def advance_until_alerts(
     """Move the clock an hour at a time until a poll queues alerts, then flush them once."""
     for _ in range(max_hours):
         clock.advance(timedelta(hours=1))
-        stats = await service.poll_due()
+        stats = await service.refresh.poll_due()
         if stats.alerts:
             return await service.flush_outbox(sender)
     raise AssertionError("the parcel never moved")
@@ -73,7 +73,7 @@ async def walk(
     queued = 0
     for _ in range(hours):
         clock.advance(timedelta(hours=1))
-        queued += (await service.poll_due()).alerts
+        queued += (await service.refresh.poll_due()).alerts
         await service.flush_outbox(sender)
     return queued
 

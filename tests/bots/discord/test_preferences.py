@@ -6,7 +6,7 @@ import discord
 import simcord
 
 from bots.discord_bot.sender import DiscordSender
-from core.incidents import explain
+from core.explanations import explain
 from core.models import IncidentReason
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.service import ParcelService

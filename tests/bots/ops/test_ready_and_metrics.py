@@ -20,10 +20,10 @@ from bots.readiness import Heartbeat
 from bots.runtime import Runtime, open_ops_server, open_runtime
 from bots.settings import load_settings
 from core.check_digits import gs1_mod10
+from core.config import ServiceConfig
 from core.errors import TrackingError
 from core.models import Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
-from core.service import ServiceConfig
 from tests.fakes import RecordingNotifier, chat
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
 from tests.providers.fake_server import FakeServer, json_reply
@@ -92,7 +92,7 @@ async def queue_alerts(runtime: Runtime) -> int:
         await runtime.service.subscribe(chat("7"), number)
     assert runtime.sandbox
     runtime.clock.advance(timedelta(days=3))  # type: ignore[attr-defined]
-    stats = await runtime.service.poll_due(500)
+    stats = await runtime.service.refresh.poll_due(500)
     runtime.polled(stats)
     return stats.alerts
 

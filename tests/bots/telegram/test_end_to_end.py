@@ -136,7 +136,7 @@ async def test_subscribed_parcel_moves_and_exactly_one_alert_is_posted(
     queued = 0
     for _ in range(24):
         clock.advance(timedelta(hours=1))
-        queued = (await service.poll_due()).alerts
+        queued = (await service.refresh.poll_due()).alerts
         if queued:
             break
     assert queued == 1
@@ -147,7 +147,7 @@ async def test_subscribed_parcel_moves_and_exactly_one_alert_is_posted(
     assert "🔔" in alerts[0].params["text"]
     # Nothing is sent twice: a second flush and a poll at the same moment add nothing.
     assert (await service.flush_outbox(bot.sender)).sent == 0
-    assert (await service.poll_due()).alerts == 0
+    assert (await service.refresh.poll_due()).alerts == 0
     assert len(api.sent(CHAT, after=mark)) == 1
 
 
@@ -204,7 +204,7 @@ async def test_blocked_chat_pauses_its_alerts(
     queued = 0
     for _ in range(24):
         clock.advance(timedelta(hours=1))
-        queued += (await service.poll_due()).alerts
+        queued += (await service.refresh.poll_due()).alerts
         if queued:
             break
     stats = await service.flush_outbox(bot.sender)

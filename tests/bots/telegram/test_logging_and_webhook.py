@@ -50,7 +50,7 @@ async def test_token_never_appears_in_any_log_line(
             api.push_text(CHAT, "/nonsense")
             await api.wait_count("sendMessage", 2)
             clock.advance(timedelta(hours=8))
-            await service.poll_due()
+            await service.refresh.poll_due()
             await service.flush_outbox(adapter.sender)
             logging.getLogger("elsewhere").warning("calling %s", f"{api.base_url}{TOKEN}/getMe")
             try:

@@ -11,14 +11,23 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 import pytest
 
 from core.commands import CommandRouter
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
-from core.models import AlertKind, IncidentReason, OrderId, ShipmentKey, TrackingNumber
+from core.models import (
+    AlertKind,
+    IncidentReason,
+    OrderId,
+    Shipment,
+    ShipmentKey,
+    Status,
+    TrackingNumber,
+)
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, SandboxShop, Scenario
 from core.service import ParcelService
 from storage.db import Database
@@ -37,7 +46,22 @@ by the first check of that day (no estimate news on the van), and a returned par
 before then: neither is told it is late."""
 
 
-async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[OutboxRow]:
+@dataclass(frozen=True)
+class Check:
+    """What one poll of the walker's parcel saw: its stage and the window it now has."""
+
+    at: datetime
+    status: Status
+    incident: IncidentReason | None
+    likely: date | None
+    latest: date | None
+
+
+async def walk(
+    scenario: Scenario, db: Database, clock: FakeClock, checks: list[Check] | None = None
+) -> list[OutboxRow]:
+    """Two weeks of hourly polls; ``checks`` collects every poll of the parcel (UTC days,
+    the walker's zone)."""
     service = ParcelService(
         provider=EstimatingProvider(SandboxProvider(clock), EtaModel(), clock, db.observations),
         store=db,
@@ -48,13 +72,123 @@ async def walk(scenario: Scenario, db: Database, clock: FakeClock) -> list[Outbo
     notifier = RecordingNotifier()
     me = chat("walker")
     await service.subscribe(me, SAMPLE_NUMBERS[scenario])
+    key = (await db.subscriptions.for_chat(me))[0].key
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
+        shipment = await db.shipments.get(key)
+        if checks is not None and shipment is not None and shipment.checked_at == clock.now():
+            checks.append(_check(shipment, clock.now()))
     rows = [row for row in await outbox_rows(db.path) if row.chat_key == me.chat_key]
     assert all(row.sent_at is not None for row in rows)
     return rows
+
+
+def _check(shipment: Shipment, now: datetime) -> Check:
+    eta = shipment.eta
+    return Check(
+        at=now,
+        status=shipment.status,
+        incident=shipment.incident,
+        likely=eta.most_likely.date() if eta is not None else None,
+        latest=eta.latest.date() if eta is not None else None,
+    )
+
+
+MOVING_ESTIMATES = {
+    Scenario.FAILED_ATTEMPT,
+    Scenario.WEATHER_DELAY,
+    Scenario.ADDRESS_ISSUE,
+    Scenario.CUSTOMS_DUTIES,
+    Scenario.PICKUP_POINT,
+    Scenario.RETURNED,
+    Scenario.LOST,
+}
+"""Journeys whose most likely day moves by a day or more while still on the way."""
+HELD_BACK = {Scenario.CUSTOMS_DUTIES, Scenario.LOST}
+"""Journeys whose estimate moves again less than a day after the chat was last told."""
+
+
+# The alert rules, restated from the issue over what the polls saw.
+_MOVING = {Status.IN_TRANSIT, Status.EXCEPTION, Status.DELIVERY_FAILED}
+"""Stages whose estimate is news: not on the van, at a pickup point, done or unscanned."""
+_NOT_COMING = {
+    IncidentReason.REFUSED,
+    IncidentReason.RETURNING,
+    IncidentReason.RETURNED,
+    IncidentReason.LOST,
+    IncidentReason.DESTROYED,
+    IncidentReason.CANCELLED,
+    IncidentReason.NEVER_HANDED_OVER,
+}
+
+
+@dataclass
+class Expected:
+    news: list[tuple[datetime, str]]
+    """(when, "was" day) of each new-estimate alert."""
+    late: list[datetime]
+    held: int = 0
+    """Polls whose move was held back because the chat was told less than a day before."""
+
+
+def expected_news(checks: list[Check]) -> Expected:
+    """The estimate and late alerts the walker should get, from what the polls saw.
+
+    The first window shown is remembered silently. A new estimate is told when the most
+    likely day is at least a day from the day last told and that was at least a day ago; its
+    "was" is the day last told. Late is told once, at the first poll after the last day of
+    the first window.
+    """
+    out = Expected([], [])
+    told: tuple[date, datetime] | None = None
+    first_latest: date | None = None
+    for check in checks:
+        judged = (
+            check.likely is not None
+            and check.status in _MOVING
+            and check.incident not in _NOT_COMING
+        )
+        if not judged or check.likely is None or check.latest is None:
+            continue
+        if told is None or first_latest is None:
+            told, first_latest = (check.likely, check.at), check.latest
+            continue
+        if not out.late and check.at.date() > first_latest:
+            out.late.append(check.at)
+        day, at = told
+        if abs((check.likely - day).days) >= 1:
+            if check.at - at >= timedelta(days=1):
+                out.news.append((check.at, day.isoformat()))
+                told = (check.likely, check.at)
+            else:
+                out.held += 1
+    return out
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+async def test_each_walk_tells_exactly_the_estimates_the_rules_call_for(
+    scenario: Scenario, db: Database, clock: FakeClock
+) -> None:
+    checks: list[Check] = []
+    rows = await walk(scenario, db, clock, checks)
+    expected = expected_news(checks)
+    told = [
+        (row.created_at, row.alert.detail)
+        for row in rows
+        if row.alert.kind is AlertKind.ETA_CHANGED
+    ]
+    assert told == expected.news
+    assert [row.created_at for row in rows if row.alert.kind is AlertKind.LATE] == expected.late
+    # Each rule is exercised: journeys whose estimate moves get news, and in some the moves
+    # come faster than once a day, so one waits for the day to pass.
+    assert bool(expected.news) == (scenario in MOVING_ESTIMATES)
+    assert (expected.held > 0) == (scenario in HELD_BACK)
+    never = [check.at for check in checks if check.incident is IncidentReason.NEVER_HANDED_OVER][:1]
+    assert [
+        row.created_at for row in rows if row.alert.incident is IncidentReason.NEVER_HANDED_OVER
+    ] == never
 
 
 async def first_latest(db: Database) -> str | None:
@@ -132,7 +266,7 @@ async def test_running_late_is_each_chats_own_promise(db: Database, clock: FakeC
     notifier = RecordingNotifier()
     for _ in range(14 * 24):
         clock.advance(timedelta(hours=1))
-        await service.poll_due()
+        await service.refresh.poll_due()
         await service.flush_outbox(notifier)
     rows = await outbox_rows(db.path)
     for who in (owner, neighbour):

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from core import incidents
 from core.eta.news import chat_alerts, estimate_news, first_told
-from core.incidents import NEVER_HANDED_OVER_AFTER, NOT_YET_ACTIVE_AFTER, RouteClass, explain
+from core.explanations import explain
+from core.incidents import NEVER_HANDED_OVER_AFTER, NOT_YET_ACTIVE_AFTER, RouteClass
 from core.models import (
     Alert,
     AlertKind,

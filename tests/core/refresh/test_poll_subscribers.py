@@ -86,7 +86,7 @@ async def test_an_unchanged_parcel_turning_stale_gets_the_incident_and_one_alert
         polls_after_stale = 0
         while clock.now() < end:
             clock.advance(timedelta(hours=1))
-            stats = await service.poll_due()
+            stats = await service.refresh.poll_due()
             stored = await db.shipments.get(key)
             assert stored is not None
             if stats.checked and clock.now() < stale_at:
@@ -136,7 +136,7 @@ async def test_subscribers_are_read_only_for_parcels_with_alerts(tmp_path: Path)
         db.subscriptions.subscribers = counting  # type: ignore[method-assign]
 
         clock.advance(timedelta(minutes=1))
-        stats = await service.poll_due()
+        stats = await service.refresh.poll_due()
         assert (stats.checked, stats.changed, stats.alerts) == (2, 0, 0)
         assert asked == []  # nothing to say: no subscriber was read
 
@@ -154,7 +154,7 @@ async def test_subscribers_are_read_only_for_parcels_with_alerts(tmp_path: Path)
         )
         await db.shipments.schedule(quiet, later)
         await db.shipments.schedule(turning, later)
-        stats = await service.poll_due()
+        stats = await service.refresh.poll_due()
         assert (stats.checked, stats.changed, stats.alerts) == (2, 1, 1)
         assert asked == [[turning]]
     rows = await outbox_rows(str(tmp_path / "subs.sqlite3"))

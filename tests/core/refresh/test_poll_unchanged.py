@@ -43,7 +43,7 @@ async def test_unchanged_parcel_gets_a_new_next_check_and_no_alerts(tmp_path: Pa
         )
         await db.shipments.save_many([SnapshotWrite(seed, clock.now())])
         clock.advance(timedelta(hours=30))  # label, pickup, departure and hub scans visible
-        first = await service.poll_due()
+        first = await service.refresh.poll_due()
         assert first.checked == 1 and first.changed == 1
         events_before = await count_rows(path, "events")
         outbox_before = await count_rows(path, "outbox")
@@ -52,7 +52,7 @@ async def test_unchanged_parcel_gets_a_new_next_check_and_no_alerts(tmp_path: Pa
 
         clock.current = due_after_first  # due again; the next scan is hours away
         stored_before = await db.shipments.get(key)
-        again = await service.poll_due()
+        again = await service.refresh.poll_due()
         assert (again.checked, again.changed, again.alerts, again.errors) == (1, 0, 0, 0)
         assert await count_rows(path, "events") == events_before
         assert await count_rows(path, "outbox") == outbox_before

@@ -16,7 +16,9 @@ import pytest
 from core import polling
 from core.alerts import PREFERENCE_KINDS
 from core.commands import CommandRouter
-from core.incidents import NOT_YET_ACTIVE_AFTER, explain, stale_after
+from core.config import ServiceConfig
+from core.explanations import explain
+from core.incidents import NOT_YET_ACTIVE_AFTER, stale_after
 from core.models import (
     AlertKind,
     ChatSettings,
@@ -31,7 +33,7 @@ from core.models import (
 from core.preferences import quiet_until
 from core.providers.router import ProviderRouter
 from core.providers.sandbox import SAMPLES, SandboxProvider, SandboxShop, Scenario, build_shipment
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import RecordingProvider, TimedNotifier, outbox_rows, walk
 from tests.fakes import FakeClock, chat
@@ -110,7 +112,7 @@ async def test_two_subscribers_one_provider_call_per_poll(
 
 async def _poll_after(service: ParcelService, clock: FakeClock, delta: timedelta) -> PollStats:
     clock.advance(delta)
-    return await service.poll_due()
+    return await service.refresh.poll_due()
 
 
 # ------------------------------------------------------------------ batching per provider
@@ -143,7 +145,7 @@ async def test_due_parcels_go_out_in_full_batches_per_provider_oldest_first(
     ups.calls.clear()
     usps.calls.clear()
 
-    stats = await service.poll_due()
+    stats = await service.refresh.poll_due()
 
     assert stats.checked == 11
     assert stats.calls == 4
@@ -167,11 +169,11 @@ async def test_a_backlog_is_taken_oldest_due_first_within_the_limit(
     for index, key in enumerate(keys):
         await db.shipments.schedule(key, clock.now() - timedelta(hours=index))
     ups.calls.clear()
-    first = await service.poll_due(limit=4)
+    first = await service.refresh.poll_due(limit=4)
     assert first.checked == 4
     assert [key for call in ups.calls for key in call] == list(reversed(keys))[:4]
     ups.calls.clear()
-    second = await service.poll_due(limit=4)
+    second = await service.refresh.poll_due(limit=4)
     assert [key for call in ups.calls for key in call] == list(reversed(keys))[4:]
     assert second.checked == 2
 
@@ -492,27 +494,27 @@ async def test_ingest_uses_the_poll_path_and_the_daily_safety_net(
 
     clock.advance(timedelta(hours=20))
     pushed = build_shipment(request, stored.first_seen, clock.now(), 1.0)
-    stats = await service.ingest([pushed])
+    stats = await service.refresh.ingest([pushed])
     assert stats.checked == 1 and stats.alerts >= 1
     next_check = await db.shipments.next_check(key)
     assert next_check is not None
     assert next_check >= clock.now() + polling.SAFETY_NET * (1 - polling.JITTER)
-    again = await service.ingest([pushed])
+    again = await service.refresh.ingest([pushed])
     assert again.alerts == 0
     older = build_shipment(request, stored.first_seen, clock.now() - timedelta(hours=12), 1.0)
-    assert (await service.ingest([older])).skipped == 1
+    assert (await service.refresh.ingest([older])).skipped == 1
     unknown = build_shipment(
         TrackRequest(TrackingNumber(UPS[Scenario.LOST]), "ups", clock.now()),
         clock.now(),
         clock.now(),
         1.0,
     )
-    assert (await service.ingest([unknown])).skipped == 1
+    assert (await service.refresh.ingest([unknown])).skipped == 1
     await service.flush_outbox(timed)
     told = len(timed.to(me))
     # A poll of the same state finds nothing new: pushes and polls share the dedupe keys.
     await db.shipments.schedule(key, clock.now())
-    assert (await service.poll_due()).alerts == 0
+    assert (await service.refresh.poll_due()).alerts == 0
     await service.flush_outbox(timed)
     assert len(timed.to(me)) == told
 

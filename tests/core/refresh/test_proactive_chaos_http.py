@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 from aiolimiter import AsyncLimiter
 
+from core.config import ServiceConfig
 from core.models import (
     AlertKind,
     ChatRef,
@@ -44,7 +45,7 @@ from core.providers.seventeen_track import (
     carrier_from_code,
     map_status,
 )
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import OutboxRow, health_changes, outbox_rows
 from tests.fakes import FakeClock, RecordingNotifier, chat
@@ -317,7 +318,7 @@ async def run_journeys(db: Database, *, rate: float, outage: int = 0) -> Run:
                 log.warning("outage starts")
                 chaos.down = outage
             for _ in range(10):
-                stats = await service.poll_due()
+                stats = await service.refresh.poll_due()
                 polls += 1
                 if not stats.errors:
                     break

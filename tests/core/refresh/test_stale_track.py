@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import pytest
 
+from core.config import ServiceConfig
 from core.errors import ProviderUnavailable
 from core.models import TrackBatch, TrackRequest
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
 

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from core.config import ServiceConfig
 from core.errors import ProviderError, ProviderUnavailable, RateLimited
 from core.models import AlertKind, ShipmentKey, Status, TrackBatch, TrackingNumber, TrackRequest
 from core.providers.sandbox import SAMPLES, SandboxProvider, Scenario, journey
-from core.service import ParcelService, ServiceConfig
+from core.service import ParcelService
 from storage.db import Database
 from tests.core.proactive_helpers import TimedNotifier, health_changes, outbox_rows, walk
 from tests.fakes import FakeClock, chat

@@ -1,0 +1,1 @@
+"""The refresh pipeline (``core.refresh``): polls, pushes stored as polls, archiving, fetches."""
