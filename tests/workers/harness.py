@@ -31,6 +31,8 @@ from typing import Any
 from aiohttp import web
 
 from core.models import (
+    Alert,
+    AlertKind,
     ChatRef,
     Platform,
     ShipmentKey,
@@ -112,6 +114,8 @@ class Plan:
     parcels: int
     per_chat: int = 4
     move_every: int = 20
+    backlog: int = 0
+    """Alerts already queued when the workers start (one per chat, on quiet parcels)."""
 
     def chat_of(self, index: int) -> int:
         return 1_000_000 + index // self.per_chat
@@ -119,12 +123,23 @@ class Plan:
     def moving(self) -> list[int]:
         return list(range(0, self.parcels, self.move_every))
 
+    def queued(self) -> list[int]:
+        """The parcels whose alert is in the outbox from the start (the second of each chat's
+        parcels: a different chat each, never a moving one while ``move_every`` is a
+        multiple of ``per_chat``)."""
+        return list(range(1, self.parcels, self.per_chat))[: self.backlog]
+
+    def alerts(self) -> int:
+        """Alerts every run must deliver."""
+        return len(self.moving()) + len(self.queued())
+
 
 async def seed(location: str, plan: Plan, now: datetime) -> dict[str, dict[str, Any]]:
     """Store the plan's parcels (due now, with the snapshot the fake will return for the
     quiet ones), chats and subscriptions; return each number's track_info to serve."""
     info = base_info(now)
     moving = set(plan.moving())
+    queued = set(plan.queued())
     served: dict[str, dict[str, Any]] = {}
     async with Database.open(location) as db:
         writes: list[SnapshotWrite] = []
@@ -132,7 +147,14 @@ async def seed(location: str, plan: Plan, now: datetime) -> dict[str, dict[str, 
             text = number(index)
             request = TrackRequest(TrackingNumber(text), CARRIER, now - timedelta(days=2))
             stored = parse_track_info(info, request, now - timedelta(minutes=30))
-            writes.append(SnapshotWrite(stored, now))
+            alerts: tuple[tuple[ChatRef, Alert], ...] = ()
+            if index in queued:
+                chat_id = str(plan.chat_of(index))
+                who = ChatRef(Platform.TELEGRAM, chat_id, chat_id)
+                event = stored.events[0] if stored.events else None
+                alert = Alert(AlertKind.OUT_FOR_DELIVERY, stored.key, f"{text}|queued", event)
+                alerts = ((who, alert),)
+            writes.append(SnapshotWrite(stored, now, alerts))
             served[text] = moved_info(info, now) if index in moving else info
             if len(writes) == 1000:
                 await db.shipments.save_many(writes)
