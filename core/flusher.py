@@ -59,8 +59,8 @@ class FlushStats:
 class OutboxFlusher:
     """Sends what the outbox holds. Any number of flushers may share one database (in one
     process or many): each claims whole chats under its ``holder`` name for ``lease``
-    (``OutboxRepository.claim``), renews them while it works on them and releases them when a
-    chat is drained, so every alert is sent by one flusher and each chat's alerts in order. A
+    (``OutboxRepository.claim``), renews them while it works on them and releases them when
+    the flush ends, so every alert is sent by one flusher and each chat's alerts in order. A
     flusher that dies loses nothing: its chats are claimable again once the lease ran out and
     ``chat_spacing`` passed since the last message it sent them.
 
@@ -179,12 +179,35 @@ class OutboxFlusher:
         report: Callable[[FlushStats], None] | None = None,
         every: float = 0.0,
     ) -> FlushStats:
+        chats: dict[str, _ChatQueue] = {}
+        taken: set[int] = set()
+        # Chats claimed in this flush: held until it ends (released then, all at once, when no
+        # task of this flusher sends to them any more; a release while one still could would
+        # let another flusher take the chat under it).
+        held: set[str] = set()
+        try:
+            return await self._flush_claimed(
+                notifier, limit, report=report, every=every, chats=chats, taken=taken, held=held
+            )
+        finally:
+            # A chat whose task still runs (this flush was cancelled) keeps its lease.
+            await self._release(held - {k for k, q in chats.items() if q.task is not None})
+
+    async def _flush_claimed(
+        self,
+        notifier: Notifier,
+        limit: int,
+        *,
+        report: Callable[[FlushStats], None] | None,
+        every: float,
+        chats: dict[str, _ChatQueue],
+        taken: set[int],
+        held: set[str],
+    ) -> FlushStats:
         stats = _FlushCounts()
         told = _FlushCounts()
         loop = asyncio.get_running_loop()
         last_report = loop.time()
-        chats: dict[str, _ChatQueue] = {}
-        taken: set[int] = set()
         while not self._stopping:
             now = self._clock.now()
             pending = sum(len(queue.entries) for queue in chats.values())
@@ -196,6 +219,7 @@ class OutboxFlusher:
                 spaced=now - self._chat_spacing,
                 platforms=self._platforms,
             )
+            held.update(entry.chat.chat_key for entry in entries)
             fresh = [
                 entry
                 for entry in entries
@@ -257,19 +281,20 @@ class OutboxFlusher:
                         queue.entries = []
                         return
         finally:
-            # Released before the task counts as done: a new task for the chat would
-            # otherwise send under a lease another flusher may already have taken.
-            await self._release(queue.chat_key)
             queue.task = None
 
-    async def _release(self, chat_key: str) -> None:
-        """Give the chat back to the shared outbox (it may be claimed by another flusher)."""
-        sent = chat_key in self._sent_to
-        self._sent_to.discard(chat_key)
+    async def _release(self, chat_keys: set[str]) -> None:
+        """Give the chats back to the shared outbox: other flushers may claim them (after the
+        per-chat spacing, for those a message just went to)."""
+        sent = chat_keys & self._sent_to
+        self._sent_to -= sent
+        now = self._clock.now()
         try:
-            await self._store.outbox.release([chat_key], self._holder, self._clock.now(), sent=sent)
-        except Exception:  # the lease then runs out by itself
-            log.debug("releasing chat %s failed; its lease runs out", chat_key)
+            for keys, any_sent in ((sent, True), (chat_keys - sent, False)):
+                if keys:
+                    await self._store.outbox.release(sorted(keys), self._holder, now, sent=any_sent)
+        except Exception:  # the leases then run out by themselves
+            log.debug("releasing %d chats failed; their leases run out", len(chat_keys))
 
     async def _flush_group(
         self, notifier: Notifier, group: list[OutboxEntry], stats: _FlushCounts

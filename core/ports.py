@@ -657,8 +657,11 @@ class PushStore(Protocol):
         was already there (or earlier in the list)."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[StoredPush]:
-        """Unprocessed pushes whose next attempt is due, oldest first."""
+    async def due(
+        self, now: datetime, limit: int, lease_until: datetime | None = None
+    ) -> list[StoredPush]:
+        """Unprocessed pushes whose next attempt is due, oldest first; with ``lease_until``
+        claimed for the caller until then (another worker does not get them meanwhile)."""
         ...
 
     async def mark_done(self, item_id: int, now: datetime) -> None: ...

@@ -138,7 +138,7 @@ class _SlowNotifier(RecordingNotifier):
     """Takes a moment per message, so two flushers' work overlaps."""
 
     async def send(self, chat: ChatRef, reply: Reply) -> None:
-        await asyncio.sleep(0.002)
+        await asyncio.sleep(0.05)
         await super().send(chat, reply)
 
 
@@ -163,3 +163,18 @@ async def test_two_flushers_on_one_outbox_send_every_alert_once(
         chat(f"c{c}").chat_key: per_chat for c in range(chats)
     }
     assert await store.outbox.pending_count() == 0
+
+
+async def test_two_webhook_workers_claim_disjoint_pushes(
+    store: Database, store_location: str
+) -> None:
+    await store.inbox.add_many([("17track", f"n-{i}", b"{}") for i in range(30)], T0)
+    async with Database.open(store_location) as other:
+        first, second = await asyncio.gather(
+            store.inbox.due(T0, 20, T0 + LEASE), other.inbox.due(T0, 20, T0 + LEASE)
+        )
+    ids = [item.id for item in (*first, *second)]
+    assert len(ids) == len(set(ids)) == 30
+    assert await store.inbox.due(T0 + LEASE - timedelta(seconds=1), 50) == []
+    # A worker that died: its pushes are due again when the lease ends.
+    assert len(await store.inbox.due(T0 + LEASE, 50)) == 30
