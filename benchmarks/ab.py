@@ -19,7 +19,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["THIS", "Checkout", "checkouts", "child_result", "median", "percentile", "run_child"]
+__all__ = [
+    "THIS",
+    "Checkout",
+    "checkouts",
+    "child_result",
+    "median",
+    "percentile",
+    "poller",
+    "run_child",
+]
 
 THIS = Path(__file__).resolve().parent.parent
 """The checkout these benchmarks belong to."""
@@ -92,3 +101,9 @@ def interleave(
             results[label].append(run(label, path))
             print(f"  round {index + 1}/{rounds} {label} done", file=sys.stderr, flush=True)
     return results
+
+
+def poller(service: Any) -> Any:
+    """What polls in ``service``'s checkout: its refresh pipeline (``service.refresh``), or the
+    service itself in checkouts from before the pipeline left it."""
+    return getattr(service, "refresh", service)

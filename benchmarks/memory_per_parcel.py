@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ab import checkouts, child_result, interleave, median, run_child
+from ab import checkouts, child_result, interleave, median, poller, run_child
 
 from bots.gc_settings import apply_bot_gc_settings
 from core.models import ChatRef, Platform
@@ -121,7 +121,7 @@ async def _run(path: Path) -> dict[str, Any]:
             if step:
                 clock.current += timedelta(minutes=30)
             while True:
-                stats = await service.refresh.poll_due(_BATCH)
+                stats = await poller(service).poll_due(_BATCH)
                 if stats.checked == 0:
                     break
                 updates += stats.checked

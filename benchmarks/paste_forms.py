@@ -37,11 +37,10 @@ if str(_ROOT) not in sys.path:
     sys.path.append(str(_ROOT))
 
 from core.commands import CommandRouter  # noqa: E402
-from core.config import ServiceConfig  # noqa: E402
 from core.errors import TrackingError  # noqa: E402
 from core.models import ChatRef, Platform  # noqa: E402
 from core.providers.sandbox import SandboxProvider, SandboxShop  # noqa: E402
-from core.service import ParcelService  # noqa: E402
+from core.service import ParcelService, ServiceConfig  # noqa: E402
 from storage.db import Database  # noqa: E402
 
 _FORMS_FILE = _ROOT / "tests" / "core" / "paste_forms.py"

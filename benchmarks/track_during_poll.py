@@ -32,14 +32,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ab import checkouts, child_result, interleave, median, percentile, run_child
+from ab import checkouts, child_result, interleave, median, percentile, poller, run_child
 from core_track_poll import Clock, _seed, bench_poll
 
 from bots.gc_settings import apply_bot_gc_settings
-from core.config import ServiceConfig
 from core.models import ChatRef, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
-from core.service import ParcelService
+from core.service import ParcelService, ServiceConfig
 from storage.db import Database
 
 _BATCH = 1000
@@ -114,7 +113,7 @@ async def _track_while_polling(size: int) -> dict[str, float]:
                 nonlocal polling, updates
                 start = time.perf_counter()
                 while True:
-                    stats = await service.refresh.poll_due(_BATCH)
+                    stats = await poller(service).poll_due(_BATCH)
                     if stats.checked == 0:
                         break
                     updates += stats.checked

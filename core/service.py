@@ -105,7 +105,7 @@ from core.replies import (
 from core.report import evidence_pack, history_reply
 from core.sources import Routing, SourceHealth, Sources
 
-__all__ = ["FlushStats", "ParcelService", "Store"]
+__all__ = ["FlushStats", "ParcelService", "ServiceConfig", "Store"]
 
 log = logging.getLogger(__name__)
 
