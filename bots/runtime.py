@@ -572,6 +572,23 @@ def _add_order_sync(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
     )
 
 
+def _add_limit_cleanup(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """Forget shared rate limits nobody used for an hour (one row per chat sent to)."""
+    limits = runtime.limits
+    if limits is None:
+        return
+
+    async def cleanup() -> None:
+        try:
+            await limits.forget_idle()
+        except Exception as err:  # the next run tries again
+            log.warning("rate limit cleanup failed: %s", type(err).__name__)
+
+    scheduler.add_job(
+        cleanup, "interval", seconds=3600, id="rate_limit_cleanup", coalesce=True, max_instances=1
+    )
+
+
 async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
     """Wait for SIGINT/SIGTERM, or for an adapter that stops by itself (e.g. a bad token)."""
     stop = asyncio.Event()
@@ -618,6 +635,7 @@ async def run(settings: Settings, *, console: bool = False) -> int:
                 on_poll=runtime.polled,
             )
             _add_order_sync(scheduler, runtime)
+            _add_limit_cleanup(scheduler, runtime)
             scheduler.start()
         for name, url in settings.webhook_urls().items():
             print(f"{name} webhook URL: {url}")

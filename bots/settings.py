@@ -598,7 +598,7 @@ def parse_shards(text: str) -> list[int] | None:
             raise ValueError(f"{part.strip()!r} is not a shard number or range")
         first, last = int(low), int(high) if dash else int(low)
         if last < first:
-            raise ValueError(f"{part.strip()!r} ends before it starts")
+            raise ValueError(f"the shard range {part.strip()!r} ends before it starts")
         found.extend(range(first, last + 1))
     return sorted(set(found))
 

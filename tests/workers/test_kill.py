@@ -121,6 +121,9 @@ async def test_killed_workers_lose_nothing_and_repeat_only_their_last_work(
         first_sender.setdefault((chat, _number_in(text)), worker)
     assert all(first_sender[pair] in killed for pair in duplicates)
 
+    # Senders only send: updates are another process's to receive (Telegram allows one).
+    assert not {"getUpdates", "deleteWebhook", "setWebhook"} & set(edge.other_calls)
+
     # The limits held in sum over every worker, in every one-second window.
     assert most_in_window(edge.provider_calls) <= PROVIDER_RATE
     assert most_in_window([at for at, _w, _c, _t in edge.sends]) <= SEND_RATE
