@@ -19,6 +19,7 @@ COPY pyproject.toml README.md requirements.lock ./
 COPY bots ./bots
 COPY core ./core
 COPY storage ./storage
+COPY locales ./locales
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install -c requirements.lock . \
  && rm -rf build

@@ -35,11 +35,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import SecretStr
 
 from bots.gc_settings import apply_bot_gc_settings
+from bots.locales import voices
 from bots.logs import configure_logging
 from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
@@ -369,6 +371,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders=orders,
             config=config,
             routing=routing,
+            voices=voices(Path(settings.locales_dir) if settings.locales_dir else None),
         )
         runtime = Runtime(
             settings=settings,

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
         "text", description="Log lines as text, or one JSON object per line (json)"
     )
     default_timezone: str = Field("UTC", description="Time zone for chats that set none")
+    locales_dir: str = Field(
+        "", description="Folder of the gettext catalogs (empty: the ones parcelbot ships)"
+    )
 
     sandbox_speed: float = Field(
         60.0, gt=0, description="Sandbox clock speed: 60 = an hour of parcel time per minute"

@@ -12,6 +12,7 @@ from typing import Final
 
 from core import carriers, faq
 from core.carrier_formats import S10_COUNTRIES
+from core.i18n import _, ngettext
 from core.models import Carrier, CarrierMatch, TrackingNumber
 from core.reader import INSIST_WORD, MAX_NUMBERS, corrections, looks_fake, repairs
 from core.replies import Button, Reply, ReplyKind
@@ -33,12 +34,15 @@ DISPUTE_AFTER_DAYS: Final = 7
 
 def _names(matches: Sequence[CarrierMatch]) -> str:
     names = list(dict.fromkeys(match.carrier.name for match in matches))
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+    if len(names) == 1:
+        return names[0]
+    return _("{carriers} or {carrier}").format(carriers=", ".join(names[:-1]), carrier=names[-1])
 
 
-def _article(word: str) -> str:
-    # "a UPS number", "an Evri number": initialisms starting with U sound like "you".
-    return "an" if word[:1].upper() in "AEIO" else "a"
+def _an(word: str) -> bool:
+    # English says "a UPS number" but "an Evri number" (initialisms starting with U sound like
+    # "you"); the catalog has both sentences, other languages translate them alike.
+    return word[:1].upper() in "AEIO"
 
 
 def typo_reply(
@@ -56,28 +60,53 @@ def typo_reply(
     """
     names = _names(typos)
     lines = [
-        f"This looks like {_article(names)} {names} number but its check digit does not "
-        "match — please check for a typo."
+        (
+            _(
+                "This looks like an {carrier} number but its check digit does not match — "
+                "please check for a typo."
+            )
+            if _an(names)
+            else _(
+                "This looks like a {carrier} number but its check digit does not match — "
+                "please check for a typo."
+            )
+        ).format(carrier=names)
     ]
     buttons: list[Button] = []
     fixes = sorted({fix for match in typos for fix in corrections(match)})
     mine = [fix for fix in fixes if known and fix in known]
     if len(fixes) == 1:
-        lines.append(f"Did you mean {fixes[0]}? It is the only valid number one slip away.")
-        buttons.append(Button(f"Track {fixes[0]}", verb, (fixes[0],)))
+        lines.append(
+            _("Did you mean {number}? It is the only valid number one slip away.").format(
+                number=fixes[0]
+            )
+        )
+        buttons.append(Button(_("Track {number}").format(number=fixes[0]), verb, (fixes[0],)))
     elif len(mine) == 1 and known is not None:
         label = known[mine[0]]
-        lines.append(f"Did you mean {mine[0]}{f' ({label})' if label else ''}, one of yours?")
-        buttons.append(Button(f"Track {mine[0]}", verb, (mine[0],)))
+        lines.append(
+            _("Did you mean {number} ({label}), one of yours?").format(number=mine[0], label=label)
+            if label
+            else _("Did you mean {number}, one of yours?").format(number=mine[0])
+        )
+        buttons.append(Button(_("Track {number}").format(number=mine[0]), verb, (mine[0],)))
     for match in alternatives:
-        buttons.append(Button(f"It is {match.carrier.name}", verb, (number, match.carrier.code)))
+        buttons.append(
+            Button(
+                _("It is {carrier}").format(carrier=match.carrier.name),
+                verb,
+                (number, match.carrier.code),
+            )
+        )
     if alternatives:
         lines.append(
-            f"It also fits {_names(alternatives)}, whose numbers have no check digit: "
-            "tap it if that is the carrier."
+            _(
+                "It also fits {carriers}, whose numbers have no check digit: tap it if that is "
+                "the carrier."
+            ).format(carriers=_names(alternatives))
         )
     return Reply(
-        f"Please check {number}",
+        _("Please check {number}").format(number=number),
         tuple(lines),
         buttons=tuple(buttons),
         kind=ReplyKind.CHOICE if buttons else ReplyKind.ERROR,
@@ -92,23 +121,42 @@ def mismatch_reply(
     verb: str = "track",
 ) -> Reply:
     """The buyer named a carrier whose formats the number does not fit: say so and ask."""
-    line = f"{number} does not fit {named.name}'s number formats"
     if fitting:
         names = _names(fitting)
-        line += f"; it looks like {_article(names)} {names} number."
+        line = (
+            _("{number} does not fit {named}'s number formats; it looks like an {carrier} number.")
+            if _an(names)
+            else _(
+                "{number} does not fit {named}'s number formats; it looks like a {carrier} number."
+            )
+        ).format(number=number, named=named.name, carrier=names)
     else:
-        line += "."
+        line = _("{number} does not fit {named}'s number formats.").format(
+            number=number, named=named.name
+        )
     buttons = [
         Button(match.carrier.name, verb, (number, match.carrier.code))
         for match in {match.carrier.code: match for match in fitting}.values()
     ]
-    buttons.append(Button(f"{named.name} anyway", verb, (number, named.code, INSIST_WORD)))
+    buttons.append(
+        Button(
+            _("{carrier} anyway").format(carrier=named.name),
+            verb,
+            (number, named.code, INSIST_WORD),
+        )
+    )
+    title = (
+        _("Is {number} really an {carrier} number?")
+        if _an(named.name)
+        else _("Is {number} really a {carrier} number?")
+    ).format(number=number, carrier=named.name)
     return Reply(
-        f"Is {number} really {_article(named.name)} {named.name} number?",
+        title,
         (
             line,
-            f"Which carrier is it? To keep {named.name}, send "
-            f"/{verb} {number} {named.code} {INSIST_WORD}.",
+            _("Which carrier is it? To keep {carrier}, send {command}.").format(
+                carrier=named.name, command=f"/{verb} {number} {named.code} {INSIST_WORD}"
+            ),
         ),
         buttons=tuple(buttons),
         kind=ReplyKind.CHOICE,
@@ -120,23 +168,28 @@ def unread_sentence(pasted: str) -> str:
     shown = pasted if len(pasted) <= 60 else pasted[:57] + "…"
     fixes = repairs(pasted)
     if len(fixes) == 1:
-        return (
-            f"I could not read “{shown}” as one whole tracking number — did you mean "
-            f"{fixes[0]}, with one character less or more?"
-        )
-    return (
-        f"I could not read “{shown}” as one whole tracking number; please check it against "
+        return _(
+            "I could not read “{text}” as one whole tracking number — did you mean "
+            "{number}, with one character less or more?"
+        ).format(text=shown, number=fixes[0])
+    return _(
+        "I could not read “{text}” as one whole tracking number; please check it against "
         "the label and send it again."
-    )
+    ).format(text=shown)
 
 
 def more_numbers_reply(more: int) -> Reply:
     """Numbers left out because a message held more than ``MAX_NUMBERS``."""
     return Reply(
-        "More numbers",
+        _("More numbers"),
         (
-            f"I looked up the first {MAX_NUMBERS} numbers in your message; please send the "
-            f"other {more} in another message.",
+            ngettext(
+                "I looked up the first {limit} numbers in your message; please send the "
+                "other one in another message.",
+                "I looked up the first {limit} numbers in your message; please send the "
+                "other {count} in another message.",
+                more,
+            ).format(limit=MAX_NUMBERS, count=more),
         ),
     )
 
@@ -147,15 +200,18 @@ def number_notes(number: str, match: CarrierMatch | None) -> tuple[str, ...]:
     notes: list[str] = []
     if looks_fake(number):
         notes.append(
-            f"⚠️ {number} looks like a sample or made-up number, not a real parcel's "
-            "(fake numbers are a known seller trick). Ask the seller for the real one; if "
-            f"nothing scans within {DISPUTE_AFTER_DAYS} days, open a dispute with the "
-            "marketplace."
+            _(
+                "⚠️ {number} looks like a sample or made-up number, not a real parcel's "
+                "(fake numbers are a known seller trick). Ask the seller for the real one; if "
+                "nothing scans within {days} days, open a dispute with the marketplace."
+            ).format(number=number, days=DISPUTE_AFTER_DAYS)
         )
     if match is not None and match.check_digit_valid is None:
         notes.append(
-            f"{match.carrier.name} numbers carry no check digit, so I cannot spot a typo in "
-            "them: if nothing shows up, compare the number with the label."
+            _(
+                "{carrier} numbers carry no check digit, so I cannot spot a typo in them: if "
+                "nothing shows up, compare the number with the label."
+            ).format(carrier=match.carrier.name)
         )
     return tuple(notes)
 
@@ -179,14 +235,14 @@ def region_note(number: str, carrier_code: str, country: str) -> str | None:
     if any(m.country for m in matches):  # read through its issuing country: S10 post
         return None
     where = S10_COUNTRIES.get(code, code)
-    return (
-        f"⚠️ {carrier.name} does not deliver in {where}, where this order is going, so "
-        f"{number} may not be this order's parcel (a number from the wrong carrier is a known "
-        "seller trick). Ask the seller for the real number; if nothing scans within "
-        f"{DISPUTE_AFTER_DAYS} days, open a dispute with the marketplace."
-    )
+    return _(
+        "⚠️ {carrier} does not deliver in {country}, where this order is going, so {number} "
+        "may not be this order's parcel (a number from the wrong carrier is a known seller "
+        "trick). Ask the seller for the real number; if nothing scans within {days} days, "
+        "open a dispute with the marketplace."
+    ).format(carrier=carrier.name, country=where, number=number, days=DISPUTE_AFTER_DAYS)
 
 
 def faq_reply(item: faq.Topic) -> Reply:
     """The answer to one of the questions buyers ask most."""
-    return Reply(item.title, item.lines)
+    return Reply(_(item.title), tuple(_(line) for line in item.lines))

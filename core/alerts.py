@@ -36,10 +36,13 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from core.explanations import explain, explain_status
+from core.i18n import _, in_english
 from core.incidents import (
     DELIVERY_CHECK_AFTER,
     DELIVERY_CHECK_WINDOW,
     DERIVED_REASONS,
+    Assessment,
+    assess,
     delivery_check_at,
     delivery_check_due,
     derive_all,
@@ -230,34 +233,43 @@ def _delivery_check(shipment: Shipment) -> Alert:
 
 
 def proof_text(proof: ProofOfDelivery | None, *, detail_ok: bool = True) -> str:
-    """A short phrase for a proof of delivery. A signer's name is left out: alerts may be
-    read in group chats, and the name stays on the timeline. The kind's free-text detail
-    (where it was left) only with ``detail_ok``."""
+    """A short phrase for a proof of delivery, in the active language. A signer's name is left
+    out: alerts may be read in group chats, and the name stays on the timeline. The kind's
+    free-text detail (where it was left) only with ``detail_ok``."""
     if proof is None:
         return ""
     detail = proof.detail.strip() if detail_ok else ""
     match proof.kind:
         case ProofKind.SIGNATURE:
-            return "Signed for on delivery"
+            return _("Signed for on delivery")
         case ProofKind.LEFT_AT_DOOR:
-            return f"Left at the door ({detail})" if detail else "Left at the door"
+            return (
+                _("Left at the door ({where})").format(where=detail)
+                if detail
+                else _("Left at the door")
+            )
         case ProofKind.NEIGHBOUR:
-            return "Left with a neighbour"
+            return _("Left with a neighbour")
         case ProofKind.PICKUP_POINT:
-            return "Collected at the pickup point"
+            return _("Collected at the pickup point")
         case ProofKind.PHOTO:
-            return "Photo taken at delivery"
+            return _("Photo taken at delivery")
         case _:
             return detail
 
 
-def _state_alert(old: Shipment, new: Shipment, new_events: Sequence[TrackingEvent]) -> Alert | None:
-    """The one alert for the parcel's current state after new events or a status change."""
+def _state_alert(
+    old: Shipment,
+    new: Shipment,
+    new_events: Sequence[TrackingEvent],
+    reason: IncidentReason | None,
+) -> Alert | None:
+    """The one alert for the parcel's current state after new events or a status change
+    (``reason``: the carrier's incident on ``new``, ``provider_incident``)."""
     changed = new.status is not old.status
     if not changed and not new_events:
         return None
     if new.status in _PROBLEM:
-        reason = provider_incident(new)
         if changed or reason is not provider_incident(old):
             return _incident_alert(new, reason or IncidentReason.OTHER)
     elif changed and new.status in _MILESTONE_OF:
@@ -301,17 +313,18 @@ def diff(
     new: Shipment,
     now: datetime,
     *,
-    reasons: tuple[IncidentReason, ...] | None = None,
+    assessment: Assessment | None = None,
 ) -> list[Alert]:
     """The alerts caused by going from ``old`` to ``new`` (see the module docstring).
 
     Pure and total: never raises on well-typed input. ``old.checked_at`` is when the old
     snapshot was evaluated; without it every currently open derived incident is reported
-    (and the dedupe key drops any already sent). ``reasons`` may pass
-    ``incidents.derive_all(new, now)`` when the caller has it already (it is not recomputed).
+    (and the dedupe key drops any already sent). ``assessment`` may pass
+    ``incidents.assess(new, now)`` when the caller has it already (it is not derived again).
     """
-    if reasons is None:
-        reasons = derive_all(new, now)
+    if assessment is None:
+        assessment = assess(new, now)
+    reasons = assessment.reasons
     if old is None:
         return [_incident_alert(new, reasons[0])] if reasons else []
     alerts: list[Alert] = []
@@ -327,7 +340,7 @@ def diff(
             )
         )
     else:
-        state = _state_alert(old, new, new_events)
+        state = _state_alert(old, new, new_events, assessment.provider)
         if state is not None:
             alerts.append(state)
 
@@ -341,7 +354,7 @@ def diff(
     if eta is not None:
         alerts.append(eta)
 
-    if delivery_check_due(new, now) and not (
+    if assessment.delivery_check_due and not (
         old.checked_at is not None and delivery_check_due(old, old.checked_at)
     ):
         alerts.append(_delivery_check(new))
@@ -382,13 +395,17 @@ def _scan_line(event: TrackingEvent | None, tz: str, seen: View | None) -> str:
     if event is None:
         return ""
     if seen is None:
-        where = f" — {event.location}" if event.location.strip() else ""
-        return f"{event.description}{where} ({format_local(event.time, tz)})"
+        when = format_local(event.time, tz)
+        if event.location.strip():
+            return _("{scan} — {place} ({when})").format(
+                scan=event.description, place=event.location, when=when
+            )
+        return _("{scan} ({when})").format(scan=event.description, when=when)
     return scan_text(event, tz, seen)
 
 
 def _steps(steps: Sequence[str]) -> tuple[str, ...]:
-    return ("What to do:", *(f"{index}. {step}" for index, step in enumerate(steps, 1)))
+    return (_("What to do:"), *(f"{index}. {step}" for index, step in enumerate(steps, 1)))
 
 
 def _date(iso_day: str) -> str:
@@ -418,32 +435,41 @@ def alert_reply(
     name = seen.name(label, shipment.number) if seen is not None else label.strip()
     name = name or shipment.number
     args = (str(shipment.number), shipment.carrier)
-    refresh = Button("Refresh", action="track", args=args)
-    timeline = Button("Timeline", action="history", args=args)
+    refresh = Button(_("Refresh"), action="track", args=args)
+    timeline = Button(_("Timeline"), action="history", args=args)
     scan = _scan_line(alert.event, tz, seen)
     lines: tuple[str, ...]
     buttons: tuple[Button, ...] = (refresh, timeline)
     match alert.kind:
         case AlertKind.SHIPPED:
-            title = f"On its way: {name}"
-            lines = ("The carrier has scanned your parcel.", scan)
+            title = _("On its way: {parcel}").format(parcel=name)
+            lines = (_("The carrier has scanned your parcel."), scan)
         case AlertKind.MOVED:
-            title = f"Tracking update: {name}"
+            title = _("Tracking update: {parcel}").format(parcel=name)
             lines = (scan,)
         case AlertKind.OUT_FOR_DELIVERY:
-            title = f"Out for delivery: {name}"
-            lines = ("It should arrive today.", scan)
+            title = _("Out for delivery: {parcel}").format(parcel=name)
+            lines = (_("It should arrive today."), scan)
         case AlertKind.AVAILABLE_FOR_PICKUP:
-            title = f"Ready for pickup: {name}"
-            lines = ("Bring ID and the tracking number or pickup code.", scan)
+            title = _("Ready for pickup: {parcel}").format(parcel=name)
+            lines = (_("Bring ID and the tracking number or pickup code."), scan)
         case AlertKind.DELIVERED:
-            title = f"Delivered: {name}"
+            title = _("Delivered: {parcel}").format(parcel=name)
             when = shipment.delivered_at or (alert.event.time if alert.event else None)
             proof = alert.detail
             if seen is not None and not seen.has(Field.PERSON):
                 proof = proof_text(shipment.proof, detail_ok=False) if proof else ""
+            elif proof and shipment.proof is not None:
+                # ``detail`` was put into (English) words when the alert was found: the same
+                # proof is worded again in this chat's language.
+                with in_english():
+                    found = proof_text(shipment.proof)
+                if proof == found:
+                    proof = proof_text(shipment.proof)
             lines = (
-                f"Delivered {format_local(when, tz)}." if when else "Delivered.",
+                _("Delivered {when}.").format(when=format_local(when, tz))
+                if when
+                else _("Delivered."),
                 f"{proof}." if proof else "",
             )
         case AlertKind.INCIDENT | AlertKind.LATE:
@@ -451,45 +477,58 @@ def alert_reply(
                 IncidentReason.LATE if alert.kind is AlertKind.LATE else IncidentReason.OTHER
             )
             about = explain(reason)
-            title = f"{about.title}: {name}"
+            title = _("{incident}: {parcel}").format(incident=about.title, parcel=name)
             promised = (
-                f"It was expected by {_date(alert.detail)}."
+                _("It was expected by {day}.").format(day=_date(alert.detail))
                 if alert.kind is AlertKind.LATE and alert.detail
                 else ""
             )
             lines = (about.what_happened, promised, scan, *_steps(about.next_steps))
         case AlertKind.ETA_CHANGED:
-            title = f"New delivery estimate: {name}"
+            title = _("New delivery estimate: {parcel}").format(parcel=name)
             new_day = (
                 format_local(shipment.eta.most_likely, tz, with_time=False) if shipment.eta else ""
             )
-            was = f" (was {_date(alert.detail)})" if alert.detail else ""
-            lines = (f"Now expected {new_day}{was}." if new_day else "The estimate changed.",)
+            if not new_day:
+                expected = _("The estimate changed.")
+            elif alert.detail:
+                expected = _("Now expected {day} (was {before}).").format(
+                    day=new_day, before=_date(alert.detail)
+                )
+            else:
+                expected = _("Now expected {day}.").format(day=new_day)
+            lines = (expected,)
         case AlertKind.DELIVERY_CHECK:
-            title = f"Did it arrive? {name}"
+            title = _("Did it arrive? {parcel}").format(parcel=name)
             lines = (
-                "The carrier says this parcel was delivered. If you do not have it:",
-                "1. Check around your door, with neighbours and your building's reception "
-                "or mailroom.",
-                "2. Still missing? Tap Report to get an evidence pack for the seller.",
+                _("The carrier says this parcel was delivered. If you do not have it:"),
+                _(
+                    "1. Check around your door, with neighbours and your building's reception "
+                    "or mailroom."
+                ),
+                _("2. Still missing? Tap Report to get an evidence pack for the seller."),
             )
-            buttons = (Button("Report a problem", action="report", args=args), timeline)
+            buttons = (Button(_("Report a problem"), action="report", args=args), timeline)
         case AlertKind.EXPIRED if alert.detail == NEVER_ACTIVATED:
-            title = f"Never scanned: {name}"
+            title = _("Never scanned: {parcel}").format(parcel=name)
             lines = (
-                "The carrier has not scanned this parcel for 30 days, so I stopped tracking it "
-                "and moved it to your archive (/list).",
+                _(
+                    "The carrier has not scanned this parcel for 30 days, so I stopped tracking "
+                    "it and moved it to your archive (/list)."
+                ),
                 *_steps(
                     (
-                        "Ask the seller whether it was really sent, and for a new tracking "
-                        "number or a refund.",
-                        "Keep your order number and this message for the claim (/report).",
+                        _(
+                            "Ask the seller whether it was really sent, and for a new tracking "
+                            "number or a refund."
+                        ),
+                        _("Keep your order number and this message for the claim (/report)."),
                     )
                 ),
             )
         case AlertKind.EXPIRED:
             about = explain_status(Status.EXPIRED)
-            title = f"{about.title}: {name}"
+            title = _("{incident}: {parcel}").format(incident=about.title, parcel=name)
             lines = (about.what_happened, *_steps(about.next_steps))
         case _:  # pragma: no cover - every kind is handled above
             title, lines = name, (scan,)

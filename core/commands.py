@@ -7,13 +7,17 @@ each adapter turns them into text in one place with ``error_text``.
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from core import advice, carriers, faq, privacy, reader
 from core.errors import InvalidInput, TrackingError
+from core.i18n import N_, Voices, _
+from core.i18n import language as language_now
 from core.identifiers import check_text
 from core.models import ChatRef
 from core.reader import Pasted
@@ -26,10 +30,10 @@ __all__ = [
     "ADMIN_IN_SHARED",
     "COMMANDS",
     "DEEP_LINK_PREFIX",
-    "LOCALISED_DESCRIPTIONS",
     "CommandRouter",
     "CommandSpec",
     "ParsedCommand",
+    "command_usage",
     "describe_command",
     "error_text",
     "parse_command",
@@ -38,7 +42,10 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class CommandSpec:
-    """A chat command: its name (no slash), how to call it and what it does."""
+    """A chat command: its name (no slash), how to call it and what it does.
+
+    ``usage`` and ``description`` are the English source texts (``command_usage`` and
+    ``describe_command`` give them in the active language)."""
 
     name: str
     usage: str
@@ -46,100 +53,44 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("start", "[track_<number>]", "Say hello, or open a tracking link"),
-    CommandSpec("track", "<number or order id> [carrier]", "Where is my parcel?"),
-    CommandSpec("subscribe", "<number> [carrier] [label]", "Tell me when it moves"),
-    CommandSpec("unsubscribe", "<number or label>", "Stop the updates for a parcel"),
-    CommandSpec("list", "", "Your parcels, active and archived"),
-    CommandSpec("history", "<number or label>", "The full timeline of a parcel"),
+    CommandSpec("start", N_("[track_<number>]"), N_("Say hello, or open a tracking link")),
+    CommandSpec("track", N_("<number or order id> [carrier]"), N_("Where is my parcel?")),
+    CommandSpec("subscribe", N_("<number> [carrier] [label]"), N_("Tell me when it moves")),
+    CommandSpec("unsubscribe", N_("<number or label>"), N_("Stop the updates for a parcel")),
+    CommandSpec("list", "", N_("Your parcels, active and archived")),
+    CommandSpec("history", N_("<number or label>"), N_("The full timeline of a parcel")),
     CommandSpec(
-        "verify", "<order id> <postcode or last 4 phone digits>", "Prove an order is yours"
+        "verify", N_("<order id> <postcode or last 4 phone digits>"), N_("Prove an order is yours")
     ),
-    CommandSpec("explain", "<status or problem>", "What a status means and what to do"),
-    CommandSpec("orders", "", "Your order history, and which shops and carriers run late"),
-    CommandSpec("report", "<number or label>", "An evidence pack for a delivery dispute"),
+    CommandSpec("explain", N_("<status or problem>"), N_("What a status means and what to do")),
+    CommandSpec("orders", "", N_("Your order history, and which shops and carriers run late")),
+    CommandSpec("report", N_("<number or label>"), N_("An evidence pack for a delivery dispute")),
     CommandSpec(
         "notify",
-        "<all|milestones|exceptions|off> [number or label]",
-        "Choose which alerts you get",
+        N_("<all|milestones|exceptions|off> [number or label]"),
+        N_("Choose which alerts you get"),
     ),
-    CommandSpec("mute", "<number or label>", "Silence one parcel's alerts"),
-    CommandSpec("unmute", "<number or label>", "Turn one parcel's alerts back on"),
-    CommandSpec("quiet", "<22:00-07:00 Asia/Jakarta | off>", "Hold alerts overnight"),
-    CommandSpec("forget", "", "Delete everything stored about this chat"),
-    CommandSpec("help", "", "What I can do"),
+    CommandSpec("mute", N_("<number or label>"), N_("Silence one parcel's alerts")),
+    CommandSpec("unmute", N_("<number or label>"), N_("Turn one parcel's alerts back on")),
+    CommandSpec("quiet", N_("<22:00-07:00 Asia/Jakarta | off>"), N_("Hold alerts overnight")),
+    CommandSpec("language", N_("[language]"), N_("Choose the language I write in")),
+    CommandSpec("forget", "", N_("Delete everything stored about this chat")),
+    CommandSpec("help", "", N_("What I can do")),
 )
-
-# Command descriptions in the languages of the shops' biggest buyer markets, so a chat app can
-# show the menu in the buyer's language (Telegram picks it by the user's language code).
-LOCALISED_DESCRIPTIONS: dict[str, dict[str, str]] = {
-    "id": {
-        "start": "Mulai, atau buka tautan pelacakan",
-        "track": "Di mana paket saya?",
-        "subscribe": "Beri tahu saya saat paket bergerak",
-        "unsubscribe": "Hentikan kabar untuk sebuah paket",
-        "list": "Paket Anda, aktif dan arsip",
-        "history": "Riwayat lengkap sebuah paket",
-        "verify": "Buktikan bahwa pesanan itu milik Anda",
-        "explain": "Arti sebuah status dan apa yang harus dilakukan",
-        "orders": "Riwayat pesanan Anda, dan toko serta kurir yang sering terlambat",
-        "report": "Berkas bukti untuk sengketa pengiriman",
-        "notify": "Pilih pemberitahuan yang Anda terima",
-        "mute": "Bisukan pemberitahuan satu paket",
-        "unmute": "Aktifkan lagi pemberitahuan satu paket",
-        "quiet": "Tahan pemberitahuan di malam hari",
-        "forget": "Hapus semua data tentang obrolan ini",
-        "help": "Apa yang bisa saya lakukan",
-    },
-    "es": {
-        "start": "Empezar, o abrir un enlace de seguimiento",
-        "track": "¿Dónde está mi paquete?",
-        "subscribe": "Avísame cuando se mueva",
-        "unsubscribe": "Dejar de recibir avisos de un paquete",
-        "list": "Tus paquetes, activos y archivados",
-        "history": "El historial completo de un paquete",
-        "verify": "Demostrar que un pedido es tuyo",
-        "explain": "Qué significa un estado y qué hacer",
-        "orders": "Tu historial de pedidos, y qué tiendas y transportistas se retrasan",
-        "report": "Un dossier de pruebas para una reclamación de entrega",
-        "notify": "Elegir qué avisos recibes",
-        "mute": "Silenciar los avisos de un paquete",
-        "unmute": "Reactivar los avisos de un paquete",
-        "quiet": "Retener los avisos durante la noche",
-        "forget": "Borrar todo lo guardado sobre este chat",
-        "help": "Lo que puedo hacer",
-    },
-    "pt": {
-        "start": "Começar, ou abrir um link de rastreio",
-        "track": "Onde está minha encomenda?",
-        "subscribe": "Avise-me quando ela se mover",
-        "unsubscribe": "Parar os avisos de uma encomenda",
-        "list": "Suas encomendas, ativas e arquivadas",
-        "history": "O histórico completo de uma encomenda",
-        "verify": "Provar que um pedido é seu",
-        "explain": "O que um status significa e o que fazer",
-        "orders": "Seu histórico de pedidos, e quais lojas e transportadoras atrasam",
-        "report": "Um dossiê de provas para uma disputa de entrega",
-        "notify": "Escolher quais avisos você recebe",
-        "mute": "Silenciar os avisos de uma encomenda",
-        "unmute": "Reativar os avisos de uma encomenda",
-        "quiet": "Segurar os avisos durante a noite",
-        "forget": "Apagar tudo o que está guardado sobre este chat",
-        "help": "O que eu posso fazer",
-    },
-}
-
 
 ADMIN_IN_SHARED = frozenset({"forget"})
 """Commands that change or delete what a shared chat (a group) holds for all its members:
 there, only the platform's admins may run them (and press their confirmation buttons)."""
 
 
-def describe_command(spec: CommandSpec, language: str = "") -> str:
-    """The command's description in ``language`` (an IETF code such as ``pt-BR``) when we
-    have one, else in English."""
-    table = LOCALISED_DESCRIPTIONS.get(language.split("-", 1)[0].lower(), {})
-    return table.get(spec.name, spec.description)
+def describe_command(spec: CommandSpec) -> str:
+    """The command's description in the active language (``core.i18n``)."""
+    return _(spec.description)
+
+
+def command_usage(spec: CommandSpec) -> str:
+    """How to call the command, in the active language ("" when it takes no arguments)."""
+    return _(spec.usage) if spec.usage else ""
 
 
 # Names people type by habit, mapped to the real command.
@@ -163,15 +114,20 @@ def parse_command(text: str) -> ParsedCommand:
     """
     text = check_text(text)
     if not text.startswith("/") or len(text) < 2:
-        raise InvalidInput("Commands start with a slash, for example /help.")
+        raise InvalidInput(_("Commands start with a slash, for example /help."))
     head, *args = text.split()
     name = head[1:].split("@", 1)[0].lower()
     return ParsedCommand(_ALIASES.get(name, name), tuple(args))
 
 
 def _unknown(name: str) -> InvalidInput:
-    shown = name if name.isascii() and name.isalnum() and len(name) <= 20 else "that"
-    return InvalidInput(f"I don't know the command /{shown}. Send /help to see what I can do.")
+    if not (name.isascii() and name.isalnum() and len(name) <= 20):
+        return InvalidInput(_("I don't know that command. Send /help to see what I can do."))
+    return InvalidInput(
+        _("I don't know the command /{command}. Send /help to see what I can do.").format(
+            command=name
+        )
+    )
 
 
 # Words only (letters and spaces): a label or a phrase, never a number.
@@ -192,6 +148,9 @@ def error_text(err: TrackingError) -> str:
     """The one sentence a user sees for an error (never a traceback or a secret)."""
     return err.user_message
 
+
+_SPEAKING_FOR: ContextVar[str] = ContextVar("parcelbot_speaking_for", default="")
+"""The chat whose language is active in this task (so nested entry points read it once)."""
 
 Handler = Callable[[ChatRef, Sequence[str]], Awaitable[list[Reply]]]
 
@@ -217,6 +176,7 @@ class CommandRouter:
             "mute": self._mute,
             "unmute": self._unmute,
             "quiet": self._quiet,
+            "language": self._language,
             "forget": self._forget,
             "help": self._help,
         }
@@ -230,22 +190,54 @@ class CommandRouter:
         self.specs[spec.name] = spec
         self._handlers[spec.name] = handler
 
+    @property
+    def voices(self) -> Voices:
+        """The languages replies are worded in."""
+        return self._service.voices
+
+    @contextlib.asynccontextmanager
+    async def speaking(self, chat: ChatRef) -> AsyncIterator[str]:
+        """Make the chat's language (``ParcelService.chat_language``) the active one for
+        the body; adapters wrap their own words for the chat (errors, notices) in it too."""
+        if _SPEAKING_FOR.get() == chat.chat_key:
+            yield language_now()  # already speaking to this chat (a command inside a text)
+            return
+        language = await self._service.chat_language(chat)
+        token = _SPEAKING_FOR.set(chat.chat_key)
+        try:
+            with self.voices.speaking(language):
+                yield language
+        finally:
+            _SPEAKING_FOR.reset(token)
+
     async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
-        """Run command ``name`` for ``chat``; raises ``TrackingError`` for the user to see."""
+        """Run command ``name`` for ``chat``, in the chat's language; raises ``TrackingError``
+        (its sentence in that language too) for the user to see."""
+        async with self.speaking(chat):
+            return await self._run(chat, name, args)
+
+    async def _run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
         name = _ALIASES.get(name.lower(), name.lower())
         handler = self._handlers.get(name)
         if handler is None:
             raise _unknown(name)
         # Any command shows the chat can hear us again (e.g. it unblocked the bot).
         await self._service.chat_seen(chat)
-        return await handler(chat, [check_text(arg, what="argument", limit=200) for arg in args])
+        return await handler(
+            chat, [check_text(arg, what=N_("argument"), limit=200) for arg in args]
+        )
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         """A line typed in chat: a command, a plain word (``hi``, ``help``), one or more
-        numbers (bare, grouped, in a link or a pasted e-mail), a label, or a question."""
+        numbers (bare, grouped, in a link or a pasted e-mail), a label, or a question;
+        answered in the chat's language."""
+        async with self.speaking(chat):
+            return await self._handle_text(chat, text)
+
+    async def _handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         text = check_text(text)
         if not text:
-            raise InvalidInput("Send a tracking number, or /help to see what I can do.")
+            raise InvalidInput(_("Send a tracking number, or /help to see what I can do."))
         if text.startswith("/"):
             parsed = parse_command(text)
             return await self.run(chat, parsed.name, parsed.args)
@@ -273,14 +265,18 @@ class CommandRouter:
                 return [advice.faq_reply(topic)]
             if free and (not command or _WORDS.fullmatch(text)):
                 raise InvalidInput(
-                    "I found no tracking number in that message. Send just the number, "
-                    f"for example {reader.EXAMPLE_NUMBER}, or /help to see what I can do."
+                    _(
+                        "I found no tracking number in that message. Send just the number, "
+                        "for example {example}, or /help to see what I can do."
+                    ).format(example=reader.EXAMPLE_NUMBER)
                 )
             if _WORDS.fullmatch(text):
                 shown = text if len(text) <= 40 else text[:37] + "…"
                 raise InvalidInput(
-                    f"“{shown}” is not a tracking number, and none of your parcels has that "
-                    "label; send /list to see them."
+                    _(
+                        "“{text}” is not a tracking number, and none of your parcels has that "
+                        "label; send /list to see them."
+                    ).format(text=shown)
                 )
             return [await self._service.track(chat, text)]
         replies: list[Reply] = []
@@ -295,7 +291,7 @@ class CommandRouter:
         if reading.more:
             replies.append(advice.more_numbers_reply(reading.more))
         replies.extend(
-            Reply("Not read", (advice.unread_sentence(part),), kind=ReplyKind.ERROR)
+            Reply(_("Not read"), (advice.unread_sentence(part),), kind=ReplyKind.ERROR)
             for part in reading.unread
         )
         return replies
@@ -309,7 +305,7 @@ class CommandRouter:
     @staticmethod
     def _need(args: Sequence[str], usage: str) -> None:
         if not args:
-            raise InvalidInput(f"Please add what to look up: {usage}.")
+            raise InvalidInput(_("Please add what to look up: {usage}.").format(usage=usage))
 
     async def _start(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         if args and args[0].lower().startswith(DEEP_LINK_PREFIX):
@@ -317,11 +313,11 @@ class CommandRouter:
         return [self.help_reply(welcome=True)]
 
     async def _track(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/track <tracking number or order id> [carrier]")
+        self._need(args, _("/track <tracking number or order id> [carrier]"))
         return await self._read_and_track(chat, " ".join(args), command=True)
 
     async def _subscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/subscribe <tracking number> [carrier] [label]")
+        self._need(args, _("/subscribe <tracking number> [carrier] [label]"))
         reading = reader.read(" ".join(args), command=True)
         if not reading.numbers:
             if reading.unread:
@@ -339,10 +335,10 @@ class CommandRouter:
             )
             if pasted.named is not None:
                 shown = privacy.view(privacy.context_of(chat)).name("", pasted.number)
-                note = (
-                    f"“{pasted.named_words}” is kept in the label: {shown} does not "
-                    f"fit {pasted.named.name}'s number formats."
-                )
+                note = _(
+                    "“{words}” is kept in the label: {parcel} does not fit {carrier}'s "
+                    "number formats."
+                ).format(words=pasted.named_words, parcel=shown, carrier=pasted.named.name)
                 reply = replace(reply, lines=(*reply.lines, note))
             replies.append(reply)
         if reading.more:
@@ -350,21 +346,24 @@ class CommandRouter:
         return replies
 
     async def _unsubscribe(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/unsubscribe <tracking number or label>")
+        self._need(args, _("/unsubscribe <tracking number or label>"))
         return [await self._service.unsubscribe(chat, " ".join(args))]
 
     async def _list(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [await self._service.list_parcels(chat)]
 
     async def _history(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/history <tracking number or label>")
+        self._need(args, _("/history <tracking number or label>"))
         return [await self._service.history(chat, *_target(args))]
 
     async def _verify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         if len(args) < 2:
             raise InvalidInput(
-                "Please send the order id and the delivery postcode (or the last 4 digits of the "
-                "phone number on the order), for example /verify 576000000000000001 10115."
+                _(
+                    "Please send the order id and the delivery postcode (or the last 4 digits "
+                    "of the phone number on the order), for example "
+                    "/verify 576000000000000001 10115."
+                )
             )
         return [await self._service.lookup_order(chat, args[0], " ".join(args[1:]))]
 
@@ -375,7 +374,7 @@ class CommandRouter:
         return [await self._service.order_history(chat)]
 
     async def _report(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/report <tracking number or label>")
+        self._need(args, _("/report <tracking number or label>"))
         return [await self._service.report(chat, *_target(args))]
 
     async def _notify(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
@@ -383,15 +382,18 @@ class CommandRouter:
         return [await self._service.notify(chat, level, " ".join(args[1:]))]
 
     async def _mute(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/mute <tracking number or label>")
+        self._need(args, _("/mute <tracking number or label>"))
         return [await self._service.mute(chat, " ".join(args))]
 
     async def _unmute(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
-        self._need(args, "/unmute <tracking number or label>")
+        self._need(args, _("/unmute <tracking number or label>"))
         return [await self._service.mute(chat, " ".join(args), muted=False)]
 
     async def _quiet(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         return [await self._service.quiet(chat, " ".join(args))]
+
+    async def _language(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
+        return [await self._service.set_language(chat, " ".join(args))]
 
     async def _forget(self, chat: ChatRef, args: Sequence[str]) -> list[Reply]:
         answer, token = (*args, "", "")[:2]
@@ -402,11 +404,11 @@ class CommandRouter:
 
     def help_reply(self, *, welcome: bool = False) -> Reply:
         """Every command with its usage, for /help and /start."""
-        title = "Hi! I track your parcels." if welcome else "What I can do"
+        title = _("Hi! I track your parcels.") if welcome else _("What I can do")
         lines = [
-            f"/{spec.name} {spec.usage}".rstrip() + f" — {spec.description}"
+            f"/{spec.name} {command_usage(spec)}".rstrip() + f" — {describe_command(spec)}"
             for spec in self.specs.values()
             if spec.name != "start"
         ]
-        lines.append("You can also just send a tracking number.")
+        lines.append(_("You can also just send a tracking number."))
         return Reply(title, tuple(lines))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core.alerts import alert_reply
+from core.i18n import _, ngettext
 from core.models import Alert, Shipment, ShipmentKey
 from core.privacy import Field, View
 from core.replies import Button, Reply, ReplyKind
@@ -38,24 +39,30 @@ def digest_reply(
     shipments: Mapping[ShipmentKey, Shipment],
     labels: Mapping[ShipmentKey, str],
     *,
-    reason: str = "while notifications were paused",
+    reason: str = "",
     seen: View | None = None,
 ) -> Reply:
     """The digest for ``alerts`` (oldest first), grouped by parcel in order of first alert.
 
+    ``reason`` is why they were held, in words (default: notifications were paused).
     Parcels are named as ``seen`` allows (``core.privacy``; default: a private chat); where
     others read there are no Timeline buttons (they carry the number)."""
     by_parcel: dict[ShipmentKey, list[Alert]] = {}
     for alert in alerts:
         by_parcel.setdefault(alert.key, []).append(alert)
     count = len(alerts)
-    plural = "s" if count != 1 else ""
     lines: list[str] = []
     buttons: list[Button] = []
     for index, (key, items) in enumerate(by_parcel.items()):
         if index == MAX_PARCELS:
             rest = len(by_parcel) - MAX_PARCELS
-            lines.append(f"…and {rest} more parcel{'s' if rest != 1 else ''}: send /list.")
+            lines.append(
+                ngettext(
+                    "…and {count} more parcel: send /list.",
+                    "…and {count} more parcels: send /list.",
+                    rest,
+                ).format(count=rest)
+            )
             break
         label = labels.get(key, "")
         shipment = shipments.get(key)
@@ -66,9 +73,13 @@ def digest_reply(
             name = seen.name(label, key.number)
         lines.append(f"• {name}: {changes}")
         if len(buttons) < 5 and (seen is None or seen.has(Field.NUMBER_BUTTONS)):
-            buttons.append(Button(f"Timeline {label or key.number}"[:40], "history", (key.number,)))
+            shown = _("Timeline {parcel}").format(parcel=label or key.number)
+            buttons.append(Button(shown[:40], "history", (key.number,)))
+    reason = reason or _("while notifications were paused")
     return Reply(
-        f"{count} update{plural} {reason}",
+        ngettext("{count} update {reason}", "{count} updates {reason}", count).format(
+            count=count, reason=reason
+        ),
         tuple(lines),
         buttons=tuple(buttons),
         kind=ReplyKind.ALERT,

@@ -1,8 +1,10 @@
 """The explanation catalogue: what each status and incident means and what the buyer can do.
 
-Every user-facing sentence about a status or an incident lives here as a plain string literal,
-in one place, so that it can be translated as a whole. What happened to a parcel (which incident
-is open) is worked out in :mod:`core.incidents`; this module only says what that means.
+Every user-facing sentence about a status or an incident lives here as a plain string literal
+marked for the gettext catalog (``N_``), in one place; ``explain``, ``explain_status`` and
+``explain_code`` return it in the active language (``core.i18n``). What happened to a parcel
+(which incident is open) is worked out in :mod:`core.incidents`; this module only says what
+that means.
 
 ``explain`` and ``explain_status`` are defined for every ``IncidentReason`` and ``Status``;
 ``explain_code`` reads a code as a user may type it (``/explain stale``, ``OutForDelivery``).
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from core.i18n import N_, _
 from core.models import IncidentReason, Status
 
 __all__ = [
@@ -46,202 +49,230 @@ class Explanation:
 
 _REASONS: Mapping[IncidentReason, Explanation] = {
     IncidentReason.ADDRESS_ISSUE: Explanation(
-        "Address problem",
-        "The carrier could not deliver because the address looks wrong or incomplete.",
+        N_("Address problem"),
+        N_("The carrier could not deliver because the address looks wrong or incomplete."),
         (
-            "Check the delivery address in your order (house number, flat, postcode).",
-            "Contact the carrier with your tracking number and the correct address.",
-            "If the address in the order is wrong, ask the seller to update it with the carrier.",
+            N_("Check the delivery address in your order (house number, flat, postcode)."),
+            N_("Contact the carrier with your tracking number and the correct address."),
+            N_(
+                "If the address in the order is wrong, ask the seller to update it with the "
+                "carrier."
+            ),
         ),
         "carrier",
     ),
     IncidentReason.RECIPIENT_UNAVAILABLE: Explanation(
-        "Nobody was home",
-        "The driver tried to deliver but nobody could receive the parcel.",
+        N_("Nobody was home"),
+        N_("The driver tried to deliver but nobody could receive the parcel."),
         (
-            "Look for a card or message from the carrier with the next step.",
-            "Most carriers try again the next working day; you can often pick a day or a "
-            "pickup point on the carrier's site.",
-            "Have your tracking number and ID ready if you collect it in person.",
+            N_("Look for a card or message from the carrier with the next step."),
+            N_(
+                "Most carriers try again the next working day; you can often pick a day or a "
+                "pickup point on the carrier's site."
+            ),
+            N_("Have your tracking number and ID ready if you collect it in person."),
         ),
         "carrier",
     ),
     IncidentReason.REFUSED: Explanation(
-        "Delivery refused",
-        "The parcel was refused at the door and will usually go back to the seller.",
+        N_("Delivery refused"),
+        N_("The parcel was refused at the door and will usually go back to the seller."),
         (
-            "If you did not mean to refuse it, contact the carrier at once to redeliver.",
-            "If you refused it on purpose, ask the seller about your refund.",
+            N_("If you did not mean to refuse it, contact the carrier at once to redeliver."),
+            N_("If you refused it on purpose, ask the seller about your refund."),
         ),
         "carrier",
     ),
     IncidentReason.DAMAGED: Explanation(
-        "Parcel damaged",
-        "The carrier reports that the parcel was damaged on the way.",
+        N_("Parcel damaged"),
+        N_("The carrier reports that the parcel was damaged on the way."),
         (
-            "If it reaches you, take photos of the box and the contents before opening further.",
-            "Keep all packaging and labels: claims need them.",
-            "Report it to the seller within their return window; they claim from the carrier.",
+            N_(
+                "If it reaches you, take photos of the box and the contents before opening further."
+            ),
+            N_("Keep all packaging and labels: claims need them."),
+            N_("Report it to the seller within their return window; they claim from the carrier."),
         ),
         "seller",
     ),
     IncidentReason.LOST: Explanation(
-        "Parcel lost",
-        "The carrier reports that it has lost the parcel.",
+        N_("Parcel lost"),
+        N_("The carrier reports that it has lost the parcel."),
         (
-            "Contact the seller: they shipped it and can resend or refund.",
-            "Keep your order number and this tracking history as evidence.",
-            "If the seller does not help, open a dispute with the shop or your payment provider.",
+            N_("Contact the seller: they shipped it and can resend or refund."),
+            N_("Keep your order number and this tracking history as evidence."),
+            N_(
+                "If the seller does not help, open a dispute with the shop or your payment "
+                "provider."
+            ),
         ),
         "seller",
     ),
     IncidentReason.DESTROYED: Explanation(
-        "Parcel destroyed",
-        "The parcel could not be delivered or returned and was disposed of by the carrier.",
+        N_("Parcel destroyed"),
+        N_("The parcel could not be delivered or returned and was disposed of by the carrier."),
         (
-            "Contact the seller for a refund or a replacement.",
-            "Keep your order number and this tracking history as evidence.",
+            N_("Contact the seller for a refund or a replacement."),
+            N_("Keep your order number and this tracking history as evidence."),
         ),
         "seller",
     ),
     IncidentReason.CUSTOMS_HOLD: Explanation(
-        "Held at customs",
-        "Customs is holding the parcel, often because information or documents are missing.",
+        N_("Held at customs"),
+        N_("Customs is holding the parcel, often because information or documents are missing."),
         (
-            "Watch for a message from the carrier or customs asking for information.",
-            "Have ready: the order confirmation, what you paid, a description of the items "
-            "and your ID or tax number if your country needs one.",
-            "If nothing happens for a few days, ask the seller for the customs paperwork.",
+            N_("Watch for a message from the carrier or customs asking for information."),
+            N_(
+                "Have ready: the order confirmation, what you paid, a description of the items "
+                "and your ID or tax number if your country needs one."
+            ),
+            N_("If nothing happens for a few days, ask the seller for the customs paperwork."),
         ),
         "carrier",
     ),
     IncidentReason.DUTIES_DUE: Explanation(
-        "Import duties to pay",
-        "The parcel is waiting until import duties or taxes are paid.",
+        N_("Import duties to pay"),
+        N_("The parcel is waiting until import duties or taxes are paid."),
         (
-            "Look for a payment request from the carrier; pay only through its official "
-            "site or app.",
-            "Have ready: your tracking number and the amount shown on the notice.",
-            "If the seller promised duties were included, ask the seller to settle them.",
+            N_(
+                "Look for a payment request from the carrier; pay only through its official "
+                "site or app."
+            ),
+            N_("Have ready: your tracking number and the amount shown on the notice."),
+            N_("If the seller promised duties were included, ask the seller to settle them."),
         ),
         "carrier",
     ),
     IncidentReason.WEATHER_DELAY: Explanation(
-        "Delayed by weather",
-        "Bad weather is slowing the carrier down; the parcel is safe but will be late.",
-        ("No action needed; it should move again within a few days.",),
+        N_("Delayed by weather"),
+        N_("Bad weather is slowing the carrier down; the parcel is safe but will be late."),
+        (N_("No action needed; it should move again within a few days."),),
         "none",
     ),
     IncidentReason.CARRIER_DELAY: Explanation(
-        "Carrier delay",
-        "The carrier reports a delay in its network (volume, missed flight, processing).",
+        N_("Carrier delay"),
+        N_("The carrier reports a delay in its network (volume, missed flight, processing)."),
         (
-            "No action needed yet; delays like this usually clear within a few days.",
-            "If it does not move for a week, contact the seller.",
+            N_("No action needed yet; delays like this usually clear within a few days."),
+            N_("If it does not move for a week, contact the seller."),
         ),
         "none",
     ),
     IncidentReason.REJECTED_BY_CARRIER: Explanation(
-        "Rejected by the carrier",
-        "The carrier would not take the parcel as it was sent (packaging, contents or paperwork).",
-        ("Contact the seller: they have to fix the shipment and send it again.",),
+        N_("Rejected by the carrier"),
+        N_(
+            "The carrier would not take the parcel as it was sent (packaging, contents or "
+            "paperwork)."
+        ),
+        (N_("Contact the seller: they have to fix the shipment and send it again."),),
         "seller",
     ),
     IncidentReason.PICKUP_MISSED: Explanation(
-        "Not collected in time",
-        "The parcel waited at the pickup point but was not collected before the deadline.",
+        N_("Not collected in time"),
+        N_("The parcel waited at the pickup point but was not collected before the deadline."),
         (
-            "Contact the carrier quickly: it may still be held for a short time.",
-            "If it is already going back, ask the seller to resend or refund.",
+            N_("Contact the carrier quickly: it may still be held for a short time."),
+            N_("If it is already going back, ask the seller to resend or refund."),
         ),
         "carrier",
     ),
     IncidentReason.RECIPIENT_MOVED: Explanation(
-        "Recipient moved",
-        "The carrier reports that the recipient no longer lives at the address.",
+        N_("Recipient moved"),
+        N_("The carrier reports that the recipient no longer lives at the address."),
         (
-            "Check the address in your order.",
-            "Contact the carrier to redirect the parcel, or the seller if it cannot be redirected.",
+            N_("Check the address in your order."),
+            N_(
+                "Contact the carrier to redirect the parcel, or the seller if it cannot be "
+                "redirected."
+            ),
         ),
         "carrier",
     ),
     IncidentReason.CANCELLED: Explanation(
-        "Shipment cancelled",
-        "The shipment was cancelled and will not be delivered.",
-        ("Contact the seller to find out why and to get a refund or a new shipment.",),
+        N_("Shipment cancelled"),
+        N_("The shipment was cancelled and will not be delivered."),
+        (N_("Contact the seller to find out why and to get a refund or a new shipment."),),
         "seller",
     ),
     IncidentReason.RETURNING: Explanation(
-        "Going back to the seller",
-        "The parcel is on its way back to the seller.",
+        N_("Going back to the seller"),
+        N_("The parcel is on its way back to the seller."),
         (
-            "If you still want it, contact the carrier at once: sometimes the return can be "
-            "stopped.",
-            "Otherwise ask the seller for a refund or a resend once it arrives back.",
+            N_(
+                "If you still want it, contact the carrier at once: sometimes the return can be "
+                "stopped."
+            ),
+            N_("Otherwise ask the seller for a refund or a resend once it arrives back."),
         ),
         "carrier",
     ),
     IncidentReason.RETURNED: Explanation(
-        "Returned to the seller",
-        "The parcel arrived back at the seller.",
-        ("Contact the seller for a refund or to have it sent again.",),
+        N_("Returned to the seller"),
+        N_("The parcel arrived back at the seller."),
+        (N_("Contact the seller for a refund or to have it sent again."),),
         "seller",
     ),
     IncidentReason.STALE: Explanation(
-        "No updates for a while",
-        "The carrier has not scanned the parcel for longer than usual for this route.",
+        N_("No updates for a while"),
+        N_("The carrier has not scanned the parcel for longer than usual for this route."),
         (
-            "Contact the seller first: they can ask the carrier to trace the parcel.",
-            "If the seller cannot help, contact the carrier with your tracking number.",
-            "Keep this tracking history: it helps if you need a refund.",
+            N_("Contact the seller first: they can ask the carrier to trace the parcel."),
+            N_("If the seller cannot help, contact the carrier with your tracking number."),
+            N_("Keep this tracking history: it helps if you need a refund."),
         ),
         "seller",
     ),
     IncidentReason.LATE: Explanation(
-        "Running late",
-        "The parcel has not arrived by the latest expected date.",
+        N_("Running late"),
+        N_("The parcel has not arrived by the latest expected date."),
         (
-            "Check the timeline: late parcels often still arrive within a few days.",
-            "Contact the seller if it was promised by a date; they can chase the carrier.",
+            N_("Check the timeline: late parcels often still arrive within a few days."),
+            N_("Contact the seller if it was promised by a date; they can chase the carrier."),
         ),
         "seller",
     ),
     IncidentReason.NOT_YET_ACTIVE: Explanation(
-        "Not scanned by the carrier yet",
-        "A shipping label exists, but the carrier has not scanned the parcel for two days.",
+        N_("Not scanned by the carrier yet"),
+        N_("A shipping label exists, but the carrier has not scanned the parcel for two days."),
         (
-            "Tracking usually starts within 48 hours after the seller ships.",
-            "If it still shows nothing, contact the seller: the parcel may not have been "
-            "handed over yet.",
+            N_("Tracking usually starts within 48 hours after the seller ships."),
+            N_(
+                "If it still shows nothing, contact the seller: the parcel may not have been "
+                "handed over yet."
+            ),
         ),
         "seller",
     ),
     IncidentReason.NEVER_HANDED_OVER: Explanation(
-        "Probably never handed to the carrier",
-        "A shipping label exists, but the carrier has never scanned the parcel: it was "
-        "probably never handed to the carrier.",
+        N_("Probably never handed to the carrier"),
+        N_(
+            "A shipping label exists, but the carrier has never scanned the parcel: it was "
+            "probably never handed to the carrier."
+        ),
         (
-            "Ask the seller to ship it or refund you.",
-            "Keep your order number and this message for the claim (/report).",
+            N_("Ask the seller to ship it or refund you."),
+            N_("Keep your order number and this message for the claim (/report)."),
         ),
         "seller",
     ),
     IncidentReason.LOOP: Explanation(
-        "Sent back to an earlier stop",
-        "The parcel was scanned again at a facility it had already left, which usually means "
-        "it was mis-sorted.",
+        N_("Sent back to an earlier stop"),
+        N_(
+            "The parcel was scanned again at a facility it had already left, which usually means "
+            "it was mis-sorted."
+        ),
         (
-            "No action needed yet; carriers usually re-route it within a day or two.",
-            "If it loops again or stops moving, contact the carrier.",
+            N_("No action needed yet; carriers usually re-route it within a day or two."),
+            N_("If it loops again or stops moving, contact the carrier."),
         ),
         "none",
     ),
     IncidentReason.OTHER: Explanation(
-        "Delivery problem",
-        "The carrier reports a problem with this parcel.",
+        N_("Delivery problem"),
+        N_("The carrier reports a problem with this parcel."),
         (
-            "Open the timeline to read the carrier's own words.",
-            "Contact the carrier with your tracking number for details.",
+            N_("Open the timeline to read the carrier's own words."),
+            N_("Contact the carrier with your tracking number for details."),
         ),
         "carrier",
     ),
@@ -249,84 +280,88 @@ _REASONS: Mapping[IncidentReason, Explanation] = {
 
 _STATUSES: Mapping[Status, Explanation] = {
     Status.NOT_FOUND: Explanation(
-        "Not found yet",
-        "The carrier has no information about this number yet.",
+        N_("Not found yet"),
+        N_("The carrier has no information about this number yet."),
         (
-            "New labels often take up to 48 hours to appear; check back later.",
-            "Make sure the number and carrier are right.",
-            "If it still shows nothing after two days, ask the seller to confirm the number.",
+            N_("New labels often take up to 48 hours to appear; check back later."),
+            N_("Make sure the number and carrier are right."),
+            N_("If it still shows nothing after two days, ask the seller to confirm the number."),
         ),
         "none",
     ),
     Status.INFO_RECEIVED: Explanation(
-        "Label created",
-        "The seller created a shipping label; the carrier has not picked the parcel up yet.",
+        N_("Label created"),
+        N_("The seller created a shipping label; the carrier has not picked the parcel up yet."),
         (
-            "Wait up to 48 hours for the first carrier scan.",
-            "If nothing moves after that, contact the seller.",
+            N_("Wait up to 48 hours for the first carrier scan."),
+            N_("If nothing moves after that, contact the seller."),
         ),
         "none",
     ),
     Status.IN_TRANSIT: Explanation(
-        "In transit",
-        "The carrier has the parcel and it is on its way.",
+        N_("In transit"),
+        N_("The carrier has the parcel and it is on its way."),
         (
-            "No action needed; you will hear when it is out for delivery.",
-            "If it shows no updates for many days, contact the seller, then the carrier.",
+            N_("No action needed; you will hear when it is out for delivery."),
+            N_("If it shows no updates for many days, contact the seller, then the carrier."),
         ),
         "none",
     ),
     Status.OUT_FOR_DELIVERY: Explanation(
-        "Out for delivery",
-        "The parcel is on the delivery vehicle and should arrive today.",
-        ("Make sure someone can receive it, or that a safe place is available.",),
+        N_("Out for delivery"),
+        N_("The parcel is on the delivery vehicle and should arrive today."),
+        (N_("Make sure someone can receive it, or that a safe place is available."),),
         "none",
     ),
     Status.AVAILABLE_FOR_PICKUP: Explanation(
-        "Ready for pickup",
-        "The parcel is waiting for you at a pickup point or locker.",
+        N_("Ready for pickup"),
+        N_("The parcel is waiting for you at a pickup point or locker."),
         (
-            "Collect it before the deadline on the carrier's notice, or it goes back.",
-            "Bring your ID and the tracking number or pickup code.",
+            N_("Collect it before the deadline on the carrier's notice, or it goes back."),
+            N_("Bring your ID and the tracking number or pickup code."),
         ),
         "none",
     ),
     Status.DELIVERY_FAILED: Explanation(
-        "Delivery attempt failed",
-        "The carrier tried to deliver but could not.",
+        N_("Delivery attempt failed"),
+        N_("The carrier tried to deliver but could not."),
         (
-            "Look for a card or message from the carrier with the reason.",
-            "Most carriers try again; you can often choose a new day or a pickup point.",
+            N_("Look for a card or message from the carrier with the reason."),
+            N_("Most carriers try again; you can often choose a new day or a pickup point."),
         ),
         "carrier",
     ),
     Status.EXCEPTION: Explanation(
-        "Problem with the parcel",
-        "Something is holding the parcel up (customs, address, damage, a return…).",
+        N_("Problem with the parcel"),
+        N_("Something is holding the parcel up (customs, address, damage, a return…)."),
         (
-            "Open the timeline or /explain the reason shown for specific next steps.",
-            "Contact the carrier with your tracking number if it is unclear.",
+            N_("Open the timeline or /explain the reason shown for specific next steps."),
+            N_("Contact the carrier with your tracking number if it is unclear."),
         ),
         "carrier",
     ),
     Status.DELIVERED: Explanation(
-        "Delivered",
-        "The carrier says the parcel was delivered.",
+        N_("Delivered"),
+        N_("The carrier says the parcel was delivered."),
         (
-            "Not there? Check around your door, with neighbours and your building's "
-            "reception or mailroom.",
-            "Still missing after a day: report it to the seller and ask the carrier for "
-            "proof of delivery.",
-            "Keep the tracking history; it is evidence for a claim.",
+            N_(
+                "Not there? Check around your door, with neighbours and your building's "
+                "reception or mailroom."
+            ),
+            N_(
+                "Still missing after a day: report it to the seller and ask the carrier for "
+                "proof of delivery."
+            ),
+            N_("Keep the tracking history; it is evidence for a claim."),
         ),
         "none",
     ),
     Status.EXPIRED: Explanation(
-        "Tracking expired",
-        "Tracking stopped without the parcel being delivered.",
+        N_("Tracking expired"),
+        N_("Tracking stopped without the parcel being delivered."),
         (
-            "Contact the seller: they can ask the carrier what happened.",
-            "Keep your order number and this tracking history for a refund claim.",
+            N_("Contact the seller: they can ask the carrier what happened."),
+            N_("Keep your order number and this tracking history for a refund claim."),
         ),
         "seller",
     ),
@@ -395,14 +430,24 @@ _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _SEPARATORS = re.compile(r"[\s\-_./]+")
 
 
+def _worded(source: Explanation) -> Explanation:
+    """``source`` in the active language."""
+    return Explanation(
+        _(source.title),
+        _(source.what_happened),
+        tuple(_(step) for step in source.next_steps),
+        source.contact,
+    )
+
+
 def explain(reason: IncidentReason) -> Explanation:
     """What an incident means and what to do next (defined for every reason)."""
-    return _REASONS[reason]
+    return _worded(_REASONS[reason])
 
 
 def explain_status(status: Status) -> Explanation:
     """What a status means and what to do next (defined for every status)."""
-    return _STATUSES[status]
+    return _worded(_STATUSES[status])
 
 
 def known_codes() -> tuple[str, ...]:
@@ -427,7 +472,7 @@ def explain_code(text: str) -> Explanation | None:
         return None
     alias = _BY_CODE.get(code) or _ALIASES.get(code)
     if isinstance(alias, Status):
-        return _STATUSES[alias]
+        return explain_status(alias)
     if isinstance(alias, IncidentReason):
-        return _REASONS[alias]
+        return explain(alias)
     return None

@@ -19,6 +19,7 @@ from core import alerts, preferences
 from core.digest import digest_reply
 from core.errors import StorageUnavailable
 from core.guards import retry_backoff
+from core.i18n import Voices, _
 from core.models import (
     Alert,
     ChatRef,
@@ -89,8 +90,10 @@ class OutboxFlusher:
         lease: timedelta = timedelta(minutes=2),
         chat_spacing: timedelta = timedelta(seconds=1),
         platforms: Sequence[str] = (),
+        voices: Voices | None = None,
     ) -> None:
         self._store = store
+        self._voices = voices or Voices()
         self._holder = holder
         self._lease = lease
         self._chat_spacing = chat_spacing
@@ -348,30 +351,34 @@ class OutboxFlusher:
         if drop:
             await self._store.outbox.mark_sent(drop, now)
             stats.dropped += len(drop)
-        # Held alerts go out together; anything else already due for the chat joins them.
-        bundle = keep if any(entry.id in held_ids for entry in keep) else []
-        singles = [] if bundle else keep
-        messages: list[tuple[list[OutboxEntry], Reply]] = []
-        if len(bundle) >= 2:
-            labels = {key: sub.label for key, sub in subs.items() if sub is not None}
-            reason = (
-                "during your quiet hours"
-                if settings.quiet_start and settings.quiet_end
-                else "while I could not reach you"
-            )
-            alerts_held = [entry.alert for entry in bundle]
-            digest = for_chat(
-                chat,
-                lambda seen: digest_reply(alerts_held, shipments, labels, reason=reason, seen=seen),
-            )
-            messages.append((bundle, digest))
-        else:
-            singles = keep
-        for entry in singles:
-            sub = subs.get(entry.alert.key)
-            alert, shipment = entry.alert, shipments.get(entry.alert.key)
-            reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
-            messages.append(([entry], reply))
+        # Alerts are worded in the chat's language: they arrive with no message to read it from.
+        with self._voices.speaking(settings.language):
+            # Held alerts go out together; anything else already due for the chat joins them.
+            bundle = keep if any(entry.id in held_ids for entry in keep) else []
+            singles = [] if bundle else keep
+            messages: list[tuple[list[OutboxEntry], Reply]] = []
+            if len(bundle) >= 2:
+                labels = {key: sub.label for key, sub in subs.items() if sub is not None}
+                reason = (
+                    _("during your quiet hours")
+                    if settings.quiet_start and settings.quiet_end
+                    else _("while I could not reach you")
+                )
+                alerts_held = [entry.alert for entry in bundle]
+                digest = for_chat(
+                    chat,
+                    lambda seen: digest_reply(
+                        alerts_held, shipments, labels, reason=reason, seen=seen
+                    ),
+                )
+                messages.append((bundle, digest))
+            else:
+                singles = keep
+            for entry in singles:
+                sub = subs.get(entry.alert.key)
+                alert, shipment = entry.alert, shipments.get(entry.alert.key)
+                reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
+                messages.append(([entry], reply))
         for batch, reply in messages:
             if self._stopping:
                 return False
@@ -502,7 +509,7 @@ def _render(
     label = sub.label if sub else ""
     if shipment is None:
         return Reply(
-            f"Update for {seen.name(label, alert.key.number)}",
+            _("Update for {parcel}").format(parcel=seen.name(label, alert.key.number)),
             (alert.detail,) if not seen.shared else (),
             kind=ReplyKind.ALERT,
             owner=seen.mention(),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from core import carriers
 from core.errors import InvalidInput
+from core.i18n import N_, _
 from core.models import CarrierMatch, OrderId, TrackingNumber
 from core.reader import EXAMPLE_NUMBER, clean
 
@@ -26,7 +27,7 @@ __all__ = [
     "parse_identifier",
 ]
 
-EXAMPLE = f"for example /track {EXAMPLE_NUMBER}"
+EXAMPLE = f"/track {EXAMPLE_NUMBER}"
 MAX_RAW_LENGTH = 120
 """Longer input is refused before any work is done on it."""
 MIN_TRACKING_LENGTH = 6
@@ -49,7 +50,7 @@ class Identifier:
     matches: tuple[CarrierMatch, ...]
 
 
-def check_text(raw: str, *, what: str = "message", limit: int = 4096) -> str:
+def check_text(raw: str, *, what: str = N_("message"), limit: int = 4096) -> str:
     """Refuse text no command should accept: too long or with control characters.
 
     Zero-width characters, the byte-order mark and direction marks are removed first and the
@@ -59,14 +60,18 @@ def check_text(raw: str, *, what: str = "message", limit: int = 4096) -> str:
     raw = clean(raw)
     if len(raw) > limit:
         raise InvalidInput(
-            f"That {what} is too long ({len(raw)} characters); please send at most {limit}."
+            _("That {what} is too long ({length} characters); please send at most {limit}.").format(
+                what=_(what), length=len(raw), limit=limit
+            )
         )
     for char in raw:
         if char in "\t\n\r":
             continue
         if unicodedata.category(char) in {"Cc", "Cf", "Cs", "Co"}:
             raise InvalidInput(
-                f"That {what} contains invisible control characters; please type it again."
+                _(
+                    "That {what} contains invisible control characters; please type it again."
+                ).format(what=_(what))
             )
     return raw.strip()
 
@@ -83,29 +88,41 @@ def parse_identifier(raw: str) -> Identifier:
     A number no carrier claims is still returned (with no matches): the caller decides
     whether the user named the carrier.
     """
-    text = check_text(raw, what="tracking number", limit=MAX_RAW_LENGTH)
+    text = check_text(raw, what=N_("tracking number"), limit=MAX_RAW_LENGTH)
     if not text:
-        raise InvalidInput(f"Please add a tracking number or order id, {EXAMPLE}.")
+        raise InvalidInput(
+            _("Please add a tracking number or order id, for example {example}.").format(
+                example=EXAMPLE
+            )
+        )
     if any(char in _MARKUP for char in text):
         raise InvalidInput(
-            "Tracking numbers contain only letters and digits; please remove symbols such as "
-            f"< > ' or ; and try again, {EXAMPLE}."
+            _(
+                "Tracking numbers contain only letters and digits; please remove symbols such "
+                "as < > ' or ; and try again, for example {example}."
+            ).format(example=EXAMPLE)
         )
     number = normalise(text)
     if not number.isascii() or not number.isalnum():
         raise InvalidInput(
-            "Tracking numbers contain only the letters A–Z and digits; "
-            f"please check what you pasted, {EXAMPLE}."
+            _(
+                "Tracking numbers contain only the letters A–Z and digits; please check what "
+                "you pasted, for example {example}."
+            ).format(example=EXAMPLE)
         )
     if len(number) < MIN_TRACKING_LENGTH:
         raise InvalidInput(
-            f"“{number}” is too short for a tracking number or order id; "
-            f"they have at least {MIN_TRACKING_LENGTH} characters."
+            _(
+                "“{number}” is too short for a tracking number or order id; they have at least "
+                "{minimum} characters."
+            ).format(number=number, minimum=MIN_TRACKING_LENGTH)
         )
     if len(number) > MAX_TRACKING_LENGTH:
         raise InvalidInput(
-            f"That is {len(number)} characters long, too long for a tracking number; "
-            f"they have at most {MAX_TRACKING_LENGTH}."
+            _(
+                "That is {length} characters long, too long for a tracking number; they have at "
+                "most {maximum}."
+            ).format(length=len(number), maximum=MAX_TRACKING_LENGTH)
         )
     order_id = OrderId(number) if carriers.looks_like_order_id(number) else None
     return Identifier(TrackingNumber(number), order_id, tuple(carriers.detect(number)))

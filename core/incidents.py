@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -41,7 +42,9 @@ __all__ = [
     "NOT_YET_ACTIVE_AFTER",
     "STALE_AFTER",
     "TERMINAL_REASONS",
+    "Assessment",
     "RouteClass",
+    "assess",
     "delivery_check_at",
     "delivery_check_due",
     "derive",
@@ -378,10 +381,56 @@ def delivery_check_at(shipment: Shipment) -> datetime | None:
 
 def delivery_check_due(shipment: Shipment, now: datetime) -> bool:
     """True from a day after delivery until a week after it (see ``DELIVERY_CHECK_*``)."""
-    due = delivery_check_at(shipment)
+    return _check_due(delivery_check_at(shipment), now)
+
+
+def _check_due(due: datetime | None, now: datetime) -> bool:
+    """``delivery_check_due`` given the snapshot's ``delivery_check_at``."""
     if due is None:
         return False
     return due <= now < due - DELIVERY_CHECK_AFTER + DELIVERY_CHECK_WINDOW
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What one snapshot means at one moment, worked out once by ``assess``.
+
+    The refresh pipeline assesses each new snapshot once; alerts (``core.alerts.diff``) and
+    polling (``core.polling.next_check``) read this value instead of deriving again.
+    """
+
+    at: datetime
+    """The moment the snapshot was assessed (aware UTC)."""
+    reasons: tuple[IncidentReason, ...]
+    """Every open incident, most important first (``derive_all``)."""
+    provider: IncidentReason | None
+    """The carrier's own incident (``provider_incident``)."""
+    last_scan: datetime | None
+    """When the carrier last reported anything (``last_scan_time``)."""
+    delivery_check_at: datetime | None
+    """When the "did it really arrive?" follow-up becomes due (``delivery_check_at``)."""
+    delivery_check_due: bool
+    """Whether that follow-up is due at ``at`` (``delivery_check_due``)."""
+
+    @property
+    def incident(self) -> IncidentReason | None:
+        """The open incident to show (``derive``)."""
+        return self.reasons[0] if self.reasons else None
+
+
+def assess(shipment: Shipment, now: datetime) -> Assessment:
+    """Everything ``shipment`` means at ``now``, each part derived once (see ``Assessment``)."""
+    provider = provider_incident(shipment)
+    last_scan = last_scan_time(shipment)
+    check = delivery_check_at(shipment)
+    return Assessment(
+        at=now,
+        reasons=_reasons(shipment, now, provider, last_scan),
+        provider=provider,
+        last_scan=last_scan,
+        delivery_check_at=check,
+        delivery_check_due=_check_due(check, now),
+    )
 
 
 def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
@@ -389,8 +438,20 @@ def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
     stale, loop. Empty for delivered and expired parcels."""
     if shipment.status in (Status.DELIVERED, Status.EXPIRED):
         return ()
+    last = last_scan_time(shipment) if shipment.status in _MOVING else None
+    return _reasons(shipment, now, provider_incident(shipment), last)
+
+
+def _reasons(
+    shipment: Shipment,
+    now: datetime,
+    provider: IncidentReason | None,
+    last_scan: datetime | None,
+) -> tuple[IncidentReason, ...]:
+    """``derive_all`` given the snapshot's ``provider_incident`` and ``last_scan_time``."""
+    if shipment.status in (Status.DELIVERED, Status.EXPIRED):
+        return ()
     reasons: list[IncidentReason] = []
-    provider = provider_incident(shipment)
     if provider is not None:
         reasons.append(provider)
         if provider in TERMINAL_REASONS:
@@ -408,8 +469,7 @@ def derive_all(shipment: Shipment, now: datetime) -> tuple[IncidentReason, ...]:
         elif seen is not None and now - seen >= NOT_YET_ACTIVE_AFTER:
             reasons.append(IncidentReason.NOT_YET_ACTIVE)
     if shipment.status in _MOVING:
-        last = last_scan_time(shipment)
-        if last is not None and now - last >= stale_after(shipment):
+        if last_scan is not None and now - last_scan >= stale_after(shipment):
             reasons.append(IncidentReason.STALE)
         if find_loop(shipment.events) is not None:
             reasons.append(IncidentReason.LOOP)

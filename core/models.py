@@ -376,12 +376,16 @@ class ChatRef:
     """Who is talking: the platform, the chat (DM, group or channel) and the person.
 
     ``is_group`` is True for chats other people can read; personal data never goes there.
+    ``language`` is the language the platform reports for this message (Telegram's
+    ``language_code``, Discord's locale; "" when none): a hint, not part of the chat's
+    identity (``core.commands`` stores it as the chat's language until one is chosen).
     """
 
     platform: Platform
     chat_id: str
     user_id: str
     is_group: bool = False
+    language: str = field(default="", compare=False)
 
     @property
     def chat_key(self) -> str:
@@ -390,13 +394,20 @@ class ChatRef:
 
 @dataclass(frozen=True, slots=True)
 class ChatSettings:
-    """Per-chat preferences. Quiet hours are local ``HH:MM`` strings in ``timezone``."""
+    """Per-chat preferences. Quiet hours are local ``HH:MM`` strings in ``timezone``.
+
+    ``language`` is the chat's language (a ``core.i18n.LANGUAGES`` code; "" not known yet:
+    English); ``language_chosen`` says the chat picked it with ``/language``, so the language
+    its platform reports no longer replaces it.
+    """
 
     preference: Preference = Preference.ALL
     timezone: str = "UTC"
     quiet_start: str = ""
     quiet_end: str = ""
     paused: bool = False
+    language: str = ""
+    language_chosen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

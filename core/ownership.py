@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 
 from core import privacy
 from core.errors import NotAuthorised, ProviderError
+from core.i18n import _, ngettext
 from core.identifiers import normalise
 from core.models import (
     Attempts,
@@ -129,8 +130,10 @@ class OrderAccess:
             if order is None or not _owns(order, proof or ""):
                 await self._proof_failed(owner, oid)
                 raise NotAuthorised(
-                    "That does not match the order. Check the order id and the postcode "
-                    "(or last 4 phone digits) and try again."
+                    _(
+                        "That does not match the order. Check the order id and the postcode "
+                        "(or last 4 phone digits) and try again."
+                    )
                 )
             await self._store.attempts.clear(Scope.USER, _subject(Scope.USER, owner))
             self._verified[owner].add(oid)
@@ -204,7 +207,11 @@ class OrderAccess:
             if until is not None:
                 wait = max(1, int((until - now).total_seconds() // 60) + 1)
                 raise NotAuthorised(
-                    f"Too many wrong attempts. Please try again in about {wait} minutes."
+                    ngettext(
+                        "Too many wrong attempts. Please try again in about {count} minute.",
+                        "Too many wrong attempts. Please try again in about {count} minutes.",
+                        wait,
+                    ).format(count=wait)
                 )
 
     async def _proof_failed(self, owner: str, oid: OrderId) -> None:

@@ -37,10 +37,9 @@ from datetime import datetime, timedelta
 
 from core.incidents import (
     TERMINAL_REASONS,
+    Assessment,
     RouteClass,
-    delivery_check_at,
-    last_scan_time,
-    provider_incident,
+    assess,
     route_class,
 )
 from core.models import Shipment, Status
@@ -86,8 +85,8 @@ def _status_since(shipment: Shipment) -> datetime | None:
     return since
 
 
-def _in_transit(shipment: Shipment, now: datetime) -> timedelta:
-    quiet = _since(last_scan_time(shipment), now)
+def _in_transit(shipment: Shipment, now: datetime, last_scan: datetime | None) -> timedelta:
+    quiet = _since(last_scan, now)
     if quiet < 12 * _H:
         interval = 3 * _H
     elif quiet < 48 * _H:
@@ -104,11 +103,16 @@ def _in_transit(shipment: Shipment, now: datetime) -> timedelta:
     return interval
 
 
-def base_interval(shipment: Shipment, now: datetime) -> timedelta | None:
+def base_interval(
+    shipment: Shipment, now: datetime, assessment: Assessment | None = None
+) -> timedelta | None:
     """The un-jittered wait before the next check for an open parcel, None when final.
 
     Delivered parcels are handled by ``next_check`` (one recheck at the delivery check).
+    ``assessment`` is ``incidents.assess(shipment, now)`` when the caller has it.
     """
+    if assessment is None:
+        assessment = assess(shipment, now)
     status = shipment.status
     if status in (Status.DELIVERED, Status.EXPIRED):
         return None
@@ -121,12 +125,12 @@ def base_interval(shipment: Shipment, now: datetime) -> timedelta | None:
             waiting = _since(_status_since(shipment), now)
             return 3 * _H if waiting < 24 * _H else 8 * _H
         case Status.EXCEPTION:
-            if provider_incident(shipment) in TERMINAL_REASONS:
+            if assessment.provider in TERMINAL_REASONS:
                 return None
             held = _since(_status_since(shipment), now)
             return 4 * _H if held < 48 * _H else 8 * _H
         case Status.IN_TRANSIT:
-            return _in_transit(shipment, now)
+            return _in_transit(shipment, now, assessment.last_scan)
         case _:  # not found / label created: the first scan can take days.
             age = _since(_first_seen(shipment), now)
             if age < 48 * _H:
@@ -135,20 +139,29 @@ def base_interval(shipment: Shipment, now: datetime) -> timedelta | None:
 
 
 def next_check(
-    shipment: Shipment, now: datetime, rng: random.Random, *, webhook_fed: bool = False
+    shipment: Shipment,
+    now: datetime,
+    rng: random.Random,
+    *,
+    webhook_fed: bool = False,
+    assessment: Assessment | None = None,
 ) -> datetime | None:
     """When to poll ``shipment`` next (aware UTC), or None to stop polling it.
 
     See the module docstring for the schedule. ``webhook_fed`` parcels get only the daily
     safety net while open. The result is always at least ``MIN_INTERVAL`` after ``now``.
+    ``assessment`` is ``incidents.assess(shipment, now)`` when the caller has it (the
+    refresh pipeline does: nothing is derived again).
     """
+    if assessment is None:
+        assessment = assess(shipment, now)
     if shipment.status is Status.DELIVERED:
-        due = delivery_check_at(shipment)
+        due = assessment.delivery_check_at
         if due is None or due <= now:
             return None
         # Only late, never early: the recheck must find the follow-up already due.
         return max(due + (due - now) * rng.uniform(0.0, JITTER), now + MIN_INTERVAL)
-    interval = base_interval(shipment, now)
+    interval = base_interval(shipment, now, assessment)
     if interval is None:
         return None
     if webhook_fed:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta, tzinfo
 
 from core.errors import InvalidInput
+from core.i18n import _
 from core.models import ChatSettings, Preference, Subscription
 
 __all__ = [
@@ -71,7 +72,7 @@ def parse_preference(text: str) -> Preference:
         return Preference(word)
     except ValueError:
         raise InvalidInput(
-            "Choose all, milestones, exceptions or off, for example /notify milestones."
+            _("Choose all, milestones, exceptions or off, for example /notify milestones.")
         ) from None
 
 
@@ -84,7 +85,7 @@ def parse_timezone(text: str) -> str:
     """The canonical IANA name for ``text`` (case-insensitive), or ``InvalidInput``."""
     name = text.strip()
     bad = InvalidInput(
-        "I don't know that time zone. Use a name like Asia/Jakarta, Europe/Berlin or UTC."
+        _("I don't know that time zone. Use a name like Asia/Jakarta, Europe/Berlin or UTC.")
     )
     if not name or len(name) > 64 or not _TZ_SHAPE.match(name):
         raise bad
@@ -108,7 +109,9 @@ def parse_quiet(text: str, default_timezone: str = "UTC") -> QuietHours | None:
     if len(words) == 1 and words[0].lower() in {"off", "none", "stop"}:
         return None
     wrong = InvalidInput(
-        f"Quiet hours look like {QUIET_USAGE} (24-hour times), or /quiet off to turn them off."
+        _("Quiet hours look like {usage} (24-hour times), or /quiet off to turn them off.").format(
+            usage=QUIET_USAGE
+        )
     )
     if not words or len(words) > 4:
         raise wrong
@@ -125,7 +128,9 @@ def parse_quiet(text: str, default_timezone: str = "UTC") -> QuietHours | None:
         raise wrong
     start, end = time(h1, m1), time(h2, m2)
     if start == end:
-        raise InvalidInput("Quiet hours must start and end at different times, e.g. 22:00-07:00.")
+        raise InvalidInput(
+            _("Quiet hours must start and end at different times, e.g. 22:00-07:00.")
+        )
     return QuietHours(start, end, parse_timezone(zone_name))
 
 
@@ -181,8 +186,8 @@ def quiet_text(settings: ChatSettings) -> str:
     """A sentence describing the chat's quiet hours."""
     hours = _hours(settings)
     if hours is None:
-        return "Quiet hours are off: alerts arrive as they happen."
-    return (
-        f"Quiet hours: {hours.start:%H:%M}–{hours.end:%H:%M} ({hours.timezone}). Alerts in "
-        "that window wait and arrive together as one digest when it ends."
-    )
+        return _("Quiet hours are off: alerts arrive as they happen.")
+    return _(
+        "Quiet hours: {start}–{end} ({zone}). Alerts in that window wait and arrive together "
+        "as one digest when it ends."
+    ).format(start=f"{hours.start:%H:%M}", end=f"{hours.end:%H:%M}", zone=hours.timezone)

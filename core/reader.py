@@ -67,8 +67,13 @@ INSIST_WORD: Final = "anyway"
 HELP_WORDS: Final = frozenset(
     {
         *("help", "hi", "hello", "hey", "start", "?", "menu", "commands"),
-        # Indonesian, Spanish and Portuguese, the languages of the command menu.
-        *("halo", "bantuan", "hola", "ayuda", "ola", "olá", "oi", "ajuda"),
+        # The other languages parcelbot speaks: Indonesian and Malay, Thai, Vietnamese,
+        # Filipino, Spanish, Portuguese.
+        *("halo", "hai", "helo", "bantuan", "tolong", "perintah", "mulai", "mula"),
+        *("สวัสดี", "ช่วยด้วย", "ช่วย", "เมนู", "คำสั่ง", "วิธีใช้"),
+        *("xin chào", "chào", "giúp", "trợ giúp", "giúp đỡ", "lệnh"),
+        *("kumusta", "tulong", "tulungan", "utos"),
+        *("hola", "ayuda", "menú", "comandos", "ola", "olá", "oi", "ajuda", "comandos"),
     }
 )
 """Plain words (any case, with or without trailing punctuation) that mean "show me help"."""

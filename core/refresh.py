@@ -386,10 +386,17 @@ class Refresher:
         return write.shipment
 
     def next_check(
-        self, shipment: Shipment, now: datetime, *, webhook_fed: bool
+        self,
+        shipment: Shipment,
+        now: datetime,
+        *,
+        webhook_fed: bool,
+        assessment: incidents.Assessment | None = None,
     ) -> datetime | None:
         """``core.polling.next_check``, never later than ``poll_at_most`` from now."""
-        due = polling.next_check(shipment, now, self._rng, webhook_fed=webhook_fed)
+        due = polling.next_check(
+            shipment, now, self._rng, webhook_fed=webhook_fed, assessment=assessment
+        )
         cap = self._config.poll_at_most
         if due is None or cap is None:
             return due
@@ -454,15 +461,20 @@ class Refresher:
             shipment = replace(
                 fresh, first_seen=first_seen, checked_at=now, promised_by=promised_by
             )
-        # Setting the incident leaves every reason unchanged, so the diff can reuse them.
-        reasons = incidents.derive_all(shipment, now)
-        incident = reasons[0] if reasons else None
+        # Assessed once: setting the incident changes none of it, so alerts and polling read
+        # this value instead of deriving again.
+        assessment = incidents.assess(shipment, now)
+        incident = assessment.incident
         if incident is not shipment.incident:
             shipment = replace(shipment, incident=incident)
         found = []
         if previous is not None:
-            found = alerts.diff(previous, shipment, now, reasons=reasons)
-        next_check = self.next_check(shipment, now, webhook_fed=webhook_fed) if followed else None
+            found = alerts.diff(previous, shipment, now, assessment=assessment)
+        next_check = (
+            self.next_check(shipment, now, webhook_fed=webhook_fed, assessment=assessment)
+            if followed
+            else None
+        )
         return SnapshotWrite(shipment, next_check), found
 
     async def _judged_per_chat(

@@ -15,12 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from core import carriers, explanations
 from core.eta.model import describe as describe_eta
 from core.eta.news import NO_ARRIVAL_DATE
+from core.i18n import N_, _, format_datetime, format_day, ngettext
 from core.models import (
     CarrierMatch,
     ChatRef,
     Order,
     OrderId,
     OrderStatus,
+    ProofKind,
     Shipment,
     ShipmentKey,
     Stage,
@@ -49,7 +51,9 @@ __all__ = [
     "shipment_buttons",
     "shipment_reply",
     "stage_bar",
+    "stage_label",
     "stage_of",
+    "status_label",
     "timeline_reply",
     "zone",
 ]
@@ -152,24 +156,25 @@ def for_chat(chat: ChatRef, make: Callable[[View], Reply], *, follower: bool = T
     return replace(full, shared=shared)
 
 
+# English source texts; ``status_label`` / ``stage_label`` give them in the chat's language.
 STATUS_LABELS: dict[Status, str] = {
-    Status.NOT_FOUND: "Not found yet",
-    Status.INFO_RECEIVED: "Label created",
-    Status.IN_TRANSIT: "In transit",
-    Status.OUT_FOR_DELIVERY: "Out for delivery",
-    Status.AVAILABLE_FOR_PICKUP: "Ready for pickup",
-    Status.DELIVERY_FAILED: "Delivery attempt failed",
-    Status.EXCEPTION: "Problem",
-    Status.DELIVERED: "Delivered",
-    Status.EXPIRED: "Tracking expired",
+    Status.NOT_FOUND: N_("Not found yet"),
+    Status.INFO_RECEIVED: N_("Label created"),
+    Status.IN_TRANSIT: N_("In transit"),
+    Status.OUT_FOR_DELIVERY: N_("Out for delivery"),
+    Status.AVAILABLE_FOR_PICKUP: N_("Ready for pickup"),
+    Status.DELIVERY_FAILED: N_("Delivery attempt failed"),
+    Status.EXCEPTION: N_("Problem"),
+    Status.DELIVERED: N_("Delivered"),
+    Status.EXPIRED: N_("Tracking expired"),
 }
 
 STAGE_LABELS: dict[Stage, str] = {
-    Stage.ORDERED: "Ordered",
-    Stage.SHIPPED: "Shipped",
-    Stage.IN_TRANSIT: "In transit",
-    Stage.OUT_FOR_DELIVERY: "Out for delivery",
-    Stage.DELIVERED: "Delivered",
+    Stage.ORDERED: N_("Ordered"),
+    Stage.SHIPPED: N_("Shipped"),
+    Stage.IN_TRANSIT: N_("In transit"),
+    Stage.OUT_FOR_DELIVERY: N_("Out for delivery"),
+    Stage.DELIVERED: N_("Delivered"),
 }
 
 _STAGE_OF_STATUS: dict[Status, Stage] = {
@@ -183,6 +188,16 @@ _STAGE_OF_STATUS: dict[Status, Stage] = {
     Status.AVAILABLE_FOR_PICKUP: Stage.OUT_FOR_DELIVERY,
     Status.DELIVERED: Stage.DELIVERED,
 }
+
+
+def status_label(status: Status) -> str:
+    """The status in the active language."""
+    return _(STATUS_LABELS[status])
+
+
+def stage_label(stage: Stage) -> str:
+    """The stage in the active language."""
+    return _(STAGE_LABELS[stage])
 
 
 def stage_of(status: Status) -> Stage:
@@ -199,7 +214,7 @@ def stage_bar(current: Stage) -> str:
     reached = steps.index(current)
     parts: list[str] = []
     for index, step in enumerate(steps):
-        label = STAGE_LABELS[step]
+        label = stage_label(step)
         if index < reached:
             parts.append(f"✓ {label}")
         elif index == reached:
@@ -218,12 +233,13 @@ def zone(name: str) -> tzinfo:
 
 
 def format_local(moment: datetime, tz_name: str = "UTC", *, with_time: bool = True) -> str:
-    """``Mon 3 Mar, 14:05 UTC`` in the given zone; just the day with ``with_time=False``."""
-    local = moment.astimezone(zone(tz_name))
-    day = f"{local:%a} {local.day} {local:%b}"
+    """``Mon 3 Mar, 14:05 UTC`` in the given zone; just the day with ``with_time=False``.
+
+    In the active language (``core.i18n``): its weekday and month names, order and clock."""
+    tz = zone(tz_name)
     if not with_time:
-        return day
-    return f"{day}, {local:%H:%M} {local.tzname()}"
+        return format_day(moment.astimezone(tz).date())
+    return format_datetime(moment, tz)
 
 
 def carrier_name(code: str) -> str:
@@ -232,18 +248,33 @@ def carrier_name(code: str) -> str:
     return carrier.name if carrier is not None else code.upper()
 
 
+_PROOF_KINDS: dict[ProofKind, str] = {
+    ProofKind.SIGNATURE: N_("signature"),
+    ProofKind.LEFT_AT_DOOR: N_("left at door"),
+    ProofKind.NEIGHBOUR: N_("neighbour"),
+    ProofKind.PICKUP_POINT: N_("pickup point"),
+    ProofKind.PHOTO: N_("photo"),
+    ProofKind.OTHER: N_("other"),
+}
+
+
+def proof_kind(kind: ProofKind) -> str:
+    """A proof-of-delivery kind in the active language."""
+    return _(_PROOF_KINDS[kind])
+
+
 def shipment_buttons(key: ShipmentKey, *, subscribed: bool, link: str) -> tuple[Button, ...]:
     """Refresh / Timeline / (Un)subscribe, and the carrier's page when it has one."""
     args = (key.number, key.carrier)
     buttons = [
-        Button("Refresh", "track", args),
-        Button("Timeline", "history", args),
-        Button("Unsubscribe", "unsubscribe", (key.number,))
+        Button(_("Refresh"), "track", args),
+        Button(_("Timeline"), "history", args),
+        Button(_("Unsubscribe"), "unsubscribe", (key.number,))
         if subscribed
-        else Button("Subscribe", "subscribe", args),
+        else Button(_("Subscribe"), "subscribe", args),
     ]
     if link:
-        buttons.append(Button("Open carrier page", url=link))
+        buttons.append(Button(_("Open carrier page"), url=link))
     return tuple(buttons)
 
 
@@ -260,9 +291,11 @@ def _view(view_: View | None, group: bool) -> View:
 
 def scan_text(event: TrackingEvent, tz: str, seen: View) -> str:
     """One scan as the view allows it: the carrier's words and place, or just the status."""
-    text = event.description if seen.has(Field.SCAN_TEXT) else STATUS_LABELS[event.status]
-    place = f" — {event.location}" if event.location.strip() and seen.has(Field.PLACE) else ""
-    return f"{text}{place} ({format_local(event.time, tz)})"
+    text = event.description if seen.has(Field.SCAN_TEXT) else status_label(event.status)
+    when = format_local(event.time, tz)
+    if event.location.strip() and seen.has(Field.PLACE):
+        return _("{scan} — {place} ({when})").format(scan=text, place=event.location, when=when)
+    return _("{scan} ({when})").format(scan=text, when=when)
 
 
 def shipment_reply(
@@ -286,27 +319,37 @@ def shipment_reply(
     name = carrier_name(shipment.carrier)
     shown = seen.name(label, shipment.number)
     if label.strip() and seen.has(Field.NUMBER):
-        title = f"{label} — {name} {shipment.number}"
+        title = _("{label} — {carrier} {number}").format(
+            label=label, carrier=name, number=shipment.number
+        )
     else:
-        title = f"{shown} — {name}" if shown != shipment.number else f"{name} {shipment.number}"
+        title = (
+            _("{parcel} — {carrier}").format(parcel=shown, carrier=name)
+            if shown != shipment.number
+            else f"{name} {shipment.number}"
+        )
     lines = [stage_bar(stage_of(shipment.status))]
-    status_text = STATUS_LABELS[shipment.status]
+    status_text = status_label(shipment.status)
     explanation = None
     if shipment.incident is not None:
         explanation = explanations.explain(shipment.incident)
-        status_text = f"{status_text} — {explanation.title}"
-    lines.append(f"Status: {status_text}")
+        status_text = _("{status} — {incident}").format(
+            status=status_text, incident=explanation.title
+        )
+    lines.append(_("Status: {status}").format(status=status_text))
     last = shipment.last_event
     if last is not None:
         scan = scan_text(last, tz, seen)
-        lines.append(f"Last scan: {scan}")
+        lines.append(_("Last scan: {scan}").format(scan=scan))
     else:
-        lines.append("No scans yet.")
+        lines.append(_("No scans yet."))
     if shipment.status is Status.DELIVERED and shipment.proof is not None:
         detail = shipment.proof.detail if seen.has(Field.PERSON) else ""
+        kind = proof_kind(shipment.proof.kind)
         lines.append(
-            f"Proof of delivery: {shipment.proof.kind.replace('_', ' ')}"
-            + (f": {detail}" if detail else "")
+            _("Proof of delivery: {kind}: {detail}").format(kind=kind, detail=detail)
+            if detail
+            else _("Proof of delivery: {kind}").format(kind=kind)
         )
     if (
         not shipment.is_final
@@ -324,7 +367,7 @@ def shipment_reply(
     return Reply(
         title,
         tuple(lines),
-        fields=(("Carrier", name), ("Tracking number", number_field)),
+        fields=((_("Carrier"), name), (_("Tracking number"), number_field)),
         buttons=shipment_buttons(shipment.key, subscribed=subscribed, link=link)
         if numbered
         else (),
@@ -347,18 +390,22 @@ def timeline_reply(
     name = carrier_name(shipment.carrier)
     lines = []
     for event in reversed(shipment.events):
-        text = event.description if seen.has(Field.SCAN_TEXT) else STATUS_LABELS[event.status]
-        place = f" — {event.location}" if event.location and seen.has(Field.PLACE) else ""
-        lines.append(f"{format_local(event.time, tz)}: {text}{place}")
+        text = event.description if seen.has(Field.SCAN_TEXT) else status_label(event.status)
+        when = format_local(event.time, tz)
+        if event.location and seen.has(Field.PLACE):
+            line = _("{when}: {scan} — {place}").format(when=when, scan=text, place=event.location)
+        else:
+            line = _("{when}: {scan}").format(when=when, scan=text)
+        lines.append(line)
     if not lines:
-        lines.append("No scans yet.")
+        lines.append(_("No scans yet."))
     numbered = seen.has(Field.NUMBER_BUTTONS)
     link = _tracking_link(shipment) if numbered else ""
     shown = seen.name(label, shipment.number) if seen.shared else shipment.number
     return Reply(
-        f"Timeline — {name} {shown}",
+        _("Timeline — {carrier} {parcel}").format(carrier=name, parcel=shown),
         tuple(lines),
-        buttons=(Button("Refresh", "track", (shipment.number, shipment.carrier)),)
+        buttons=(Button(_("Refresh"), "track", (shipment.number, shipment.carrier)),)
         if numbered
         else (),
         link=link,
@@ -386,10 +433,10 @@ def choice_reply(
         known.add(match.carrier.code)
         buttons.append(Button(match.carrier.name, "track", (number, match.carrier.code)))
     if order_id is not None:
-        buttons.insert(0, Button("It's a shop order id", "verify", (order_id,)))
+        buttons.insert(0, Button(_("It's a shop order id"), "verify", (order_id,)))
     return Reply(
-        f"Which one is {number}?",
-        ("This number fits more than one reading. Pick one and I will remember it.",),
+        _("Which one is {number}?").format(number=number),
+        (_("This number fits more than one reading. Pick one and I will remember it."),),
         buttons=tuple(buttons),
         kind=ReplyKind.CHOICE,
         private=seen is not None and seen.shared,
@@ -406,68 +453,88 @@ def list_reply(
     """Active parcels, then the archive."""
     if not subscriptions:
         return Reply(
-            "No parcels yet",
-            ("Send /subscribe <tracking number> and I will keep an eye on it.",),
+            _("No parcels yet"),
+            (_("Send /subscribe <tracking number> and I will keep an eye on it."),),
         )
     active: list[str] = []
     archived: list[str] = []
     for sub in subscriptions:
         shipment = shipments.get(sub.key)
         name = _view(seen, False).name(sub.label, sub.key.number)
-        status = STATUS_LABELS[shipment.status] if shipment else "waiting for first check"
-        when = ""
+        status = status_label(shipment.status) if shipment else _("waiting for first check")
+        carrier = carrier_name(sub.key.carrier)
         if shipment is not None and shipment.last_event is not None:
-            when = f", {format_local(shipment.last_event.time, tz, with_time=False)}"
-        line = f"{name} ({carrier_name(sub.key.carrier)}): {status}{when}"
+            when = format_local(shipment.last_event.time, tz, with_time=False)
+            line = _("{parcel} ({carrier}): {status}, {when}").format(
+                parcel=name, carrier=carrier, status=status, when=when
+            )
+        else:
+            line = _("{parcel} ({carrier}): {status}").format(
+                parcel=name, carrier=carrier, status=status
+            )
         (archived if sub.archived else active).append(line)
-    lines = [*active] if active else ["No active parcels."]
+    lines = [*active] if active else [_("No active parcels.")]
     if archived:
-        lines.append("Archive:")
+        lines.append(_("Archive:"))
         lines.extend(archived)
-    return Reply("Your parcels", tuple(lines))
+    return Reply(_("Your parcels"), tuple(lines))
 
 
 _ORDER_STATUS = {
-    OrderStatus.UNPAID: "waiting for payment",
-    OrderStatus.ON_HOLD: "on hold at the shop",
-    OrderStatus.AWAITING_SHIPMENT: "paid, the seller has not shipped it yet",
-    OrderStatus.PARTIALLY_SHIPPING: "partly shipped",
-    OrderStatus.AWAITING_COLLECTION: "packed, waiting for the carrier to collect it",
-    OrderStatus.IN_TRANSIT: "with the carrier",
-    OrderStatus.DELIVERED: "delivered",
-    OrderStatus.COMPLETED: "completed",
-    OrderStatus.CANCELLED: "cancelled",
+    OrderStatus.UNPAID: N_("waiting for payment"),
+    OrderStatus.ON_HOLD: N_("on hold at the shop"),
+    OrderStatus.AWAITING_SHIPMENT: N_("paid, the seller has not shipped it yet"),
+    OrderStatus.PARTIALLY_SHIPPING: N_("partly shipped"),
+    OrderStatus.AWAITING_COLLECTION: N_("packed, waiting for the carrier to collect it"),
+    OrderStatus.IN_TRANSIT: N_("with the carrier"),
+    OrderStatus.DELIVERED: N_("delivered"),
+    OrderStatus.COMPLETED: N_("completed"),
+    OrderStatus.CANCELLED: N_("cancelled"),
 }
 
 
 def order_line(order_id: str, status: OrderStatus | None) -> str:
     """One line naming the shop order a parcel ships; only for the order's verified owner."""
     if status is None:
-        return f"Order {order_id} (its status cannot be read right now)."
-    return f"Order {order_id}: {_ORDER_STATUS[status]}."
+        return _("Order {order} (its status cannot be read right now).").format(order=order_id)
+    return _("Order {order}: {status}.").format(order=order_id, status=_(_ORDER_STATUS[status]))
 
 
 def order_reply(order: Order, shipments: list[Shipment], *, private: bool = True) -> Reply:
     """An order's state and one line per parcel; private (never posted in groups)."""
-    lines = [f"Order status: {_ORDER_STATUS[order.status]}."]
+    lines = [_("Order status: {status}.").format(status=_(_ORDER_STATUS[order.status]))]
     if not order.shipments:
-        lines.append("No parcel has been shipped for this order yet.")
+        lines.append(_("No parcel has been shipped for this order yet."))
     buttons: list[Button] = []
     for shipment in shipments:
         last = shipment.last_event
-        scan = f" — {last.description}" if last else ""
+        parcel = f"{carrier_name(shipment.carrier)} {shipment.number}"
+        status = status_label(shipment.status)
         lines.append(
-            f"{carrier_name(shipment.carrier)} {shipment.number}: "
-            f"{STATUS_LABELS[shipment.status]}{scan}"
+            _("{parcel}: {status} — {scan}").format(
+                parcel=parcel, status=status, scan=last.description
+            )
+            if last
+            else _("{parcel}: {status}").format(parcel=parcel, status=status)
         )
         buttons.append(
-            Button(f"Track {shipment.number}", "track", (shipment.number, shipment.carrier))
+            Button(
+                _("Track {number}").format(number=shipment.number),
+                "track",
+                (shipment.number, shipment.carrier),
+            )
         )
     missing = len(order.shipments) - len(shipments)
     if missing > 0:
-        lines.append(f"{missing} parcel(s) could not be looked up right now.")
+        lines.append(
+            ngettext(
+                "{count} parcel could not be looked up right now.",
+                "{count} parcels could not be looked up right now.",
+                missing,
+            ).format(count=missing)
+        )
     return Reply(
-        f"Order {order.order_id}",
+        _("Order {order}").format(order=order.order_id),
         tuple(lines),
         buttons=tuple(buttons),
         kind=ReplyKind.ORDER,

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import explanations
+from core.i18n import N_, _, ngettext
 from core.models import IncidentReason, OrderLink, Shipment, ShipmentKey, Status, Subscription
 from core.replies import (
-    STATUS_LABELS,
     Attachment,
     Button,
     Reply,
     ReplyKind,
     carrier_name,
     format_local,
+    proof_kind,
+    status_label,
     zone,
 )
 
@@ -125,20 +127,22 @@ def _incidents(shipment: Shipment) -> list[tuple[datetime | None, IncidentReason
             seen.add((event.incident, event.description))
             found.append((event.time, event.incident, event.description))
     if shipment.incident is not None and all(item[1] is not shipment.incident for item in found):
-        found.append((None, shipment.incident, "worked out by parcelbot from the timeline"))
+        found.append((None, shipment.incident, _("worked out by parcelbot from the timeline")))
     return found
 
 
 _CHECKLIST = (
-    "Screenshots of this tracking history and of the carrier's own tracking page.",
-    "Your order confirmation or receipt (order id, date, price, promised delivery date).",
-    "Screenshots of every message with the seller and the carrier, with dates.",
-    "Photos of the parcel and its label (all sides) before opening it, if you have it.",
-    "Photos of any damage, of the contents, and of the packaging; keep all the packaging.",
-    "If it shows delivered but you do not have it: where you looked (door, neighbours, "
-    "building reception or mailroom) and when.",
-    "The delivery photo or signature from the carrier, if it shows one.",
-    "Names and dates of anyone you spoke to, and any case or ticket numbers.",
+    N_("Screenshots of this tracking history and of the carrier's own tracking page."),
+    N_("Your order confirmation or receipt (order id, date, price, promised delivery date)."),
+    N_("Screenshots of every message with the seller and the carrier, with dates."),
+    N_("Photos of the parcel and its label (all sides) before opening it, if you have it."),
+    N_("Photos of any damage, of the contents, and of the packaging; keep all the packaging."),
+    N_(
+        "If it shows delivered but you do not have it: where you looked (door, neighbours, "
+        "building reception or mailroom) and when."
+    ),
+    N_("The delivery photo or signature from the carrier, if it shows one."),
+    N_("Names and dates of anyone you spoke to, and any case or ticket numbers."),
 )
 
 
@@ -156,85 +160,127 @@ def evidence_pack(
     promised = _promise(shipment, link)
     result = outcome(shipment, promised, now, tz)
     out: list[str] = [
-        f"# Delivery evidence pack — {_md(name)} {_md(shipment.number)}",
+        "# "
+        + _("Delivery evidence pack — {carrier} {number}").format(
+            carrier=_md(name), number=_md(shipment.number)
+        ),
         "",
-        f"Prepared by parcelbot on {format_local(now, tz)}. Times are in {_md(tz)}.",
+        _("Prepared by parcelbot on {when}. Times are in {zone}.").format(
+            when=format_local(now, tz), zone=_md(tz)
+        ),
         "",
-        "## Parcel",
+        "## " + _("Parcel"),
         "",
         "| | |",
         "|---|---|",
-        f"| Tracking number | {_md(shipment.number)} |",
-        f"| Carrier | {_md(name)} |",
+        f"| {_('Tracking number')} | {_md(shipment.number)} |",
+        f"| {_('Carrier')} | {_md(name)} |",
     ]
     if tracking_url:
         # A catalogue URL, not carrier text; an autolink keeps it clickable.
-        out.append(f"| Carrier tracking page | <{tracking_url.replace('|', '%7C')}> |")
+        page = tracking_url.replace("|", "%7C")
+        out.append(f"| {_('Carrier tracking page')} | <{page}> |")
     if link is not None:
-        out.append(f"| Order id | {_md(link.order_id)} |")
+        out.append(f"| {_('Order id')} | {_md(link.order_id)} |")
         if link.shop:
-            out.append(f"| Shop | {_md(link.shop)} |")
+            out.append(f"| {_('Shop')} | {_md(link.shop)} |")
     if label:
-        out.append(f"| Your label | {_md(label)} |")
-    status = STATUS_LABELS[shipment.status]
+        out.append(f"| {_('Your label')} | {_md(label)} |")
+    status = status_label(shipment.status)
     if shipment.incident is not None:
-        status += f" — {explanations.explain(shipment.incident).title}"
-    out += [f"| Current status | {_md(status)} |", "", "## Promised and actual dates", ""]
+        status = _("{status} — {incident}").format(
+            status=status, incident=explanations.explain(shipment.incident).title
+        )
+    out += [
+        f"| {_('Current status')} | {_md(status)} |",
+        "",
+        "## " + _("Promised and actual dates"),
+        "",
+    ]
 
     def when(moment: datetime | None) -> str:
-        return format_local(moment, tz) if moment is not None else "not known"
+        return format_local(moment, tz) if moment is not None else _("not known")
 
-    out.append(f"- Promised by the shop: {when(promised)}")
+    out.append("- " + _("Promised by the shop: {when}").format(when=when(promised)))
     if shipment.eta is not None:
         out.append(
-            f"- Carrier's last estimate: {format_local(shipment.eta.earliest, tz)} – "
-            f"{format_local(shipment.eta.latest, tz)}"
+            "- "
+            + _("Carrier's last estimate: {earliest} – {latest}").format(
+                earliest=format_local(shipment.eta.earliest, tz),
+                latest=format_local(shipment.eta.latest, tz),
+            )
         )
-    out.append(f"- First carrier scan (shipped): {when(shipment.shipped_at)}")
-    out.append(f"- Delivered: {when(shipment.delivered_at)}")
+    out.append(
+        "- " + _("First carrier scan (shipped): {when}").format(when=when(shipment.shipped_at))
+    )
+    out.append("- " + _("Delivered: {when}").format(when=when(shipment.delivered_at)))
     if shipment.proof is not None:
-        detail = f" ({_md(shipment.proof.detail)})" if shipment.proof.detail else ""
-        out.append(f"- Proof of delivery: {shipment.proof.kind.value.replace('_', ' ')}{detail}")
+        kind = proof_kind(shipment.proof.kind)
+        out.append(
+            "- "
+            + (
+                _("Proof of delivery: {kind} ({detail})").format(
+                    kind=kind, detail=_md(shipment.proof.detail)
+                )
+                if shipment.proof.detail
+                else _("Proof of delivery: {kind}").format(kind=kind)
+            )
+        )
     if result.late:
-        plural = "s" if result.days_late != 1 else ""
-        verb = "arrived" if shipment.status is Status.DELIVERED else "is"
-        if result.days_late:
-            out.append(f"- Result: {verb} {result.days_late} day{plural} after the promised date.")
+        days = result.days_late
+        if days and shipment.status is Status.DELIVERED:
+            out.append(
+                "- "
+                + ngettext(
+                    "Result: arrived {count} day after the promised date.",
+                    "Result: arrived {count} days after the promised date.",
+                    days,
+                ).format(count=days)
+            )
+        elif days:
+            out.append(
+                "- "
+                + ngettext(
+                    "Result: is {count} day after the promised date.",
+                    "Result: is {count} days after the promised date.",
+                    days,
+                ).format(count=days)
+            )
         else:
-            out.append("- Result: not delivered by the promised date.")
+            out.append("- " + _("Result: not delivered by the promised date."))
     elif result.late is False:
-        out.append("- Result: delivered on time.")
-    out += ["", "## Incidents", ""]
+        out.append("- " + _("Result: delivered on time."))
+    out += ["", "## " + _("Incidents"), ""]
     found = _incidents(shipment)
     if not found:
-        out.append("- None recorded.")
+        out.append("- " + _("None recorded."))
     for moment, reason, description in found:
         about = explanations.explain(reason)
         stamp = f"{format_local(moment, tz)}: " if moment is not None else ""
         out.append(f"- {stamp}**{_md(about.title)}** — {_md(description)}")
     out += [
         "",
-        "## Full timeline (oldest first)",
+        "## " + _("Full timeline (oldest first)"),
         "",
-        "| Time | Status | Scan | Place |",
+        f"| {_('Time')} | {_('Status')} | {_('Scan')} | {_('Place')} |",
         "|---|---|---|---|",
     ]
     for event in shipment.events:
         out.append(
-            f"| {format_local(event.time, tz)} | {_md(STATUS_LABELS[event.status])} | "
+            f"| {format_local(event.time, tz)} | {_md(status_label(event.status))} | "
             f"{_md(event.description)} | {_md(event.location)} |"
         )
     if not shipment.events:
-        out.append("| — | — | No scans yet | — |")
-    out += ["", "## Evidence to gather", ""]
-    out += [f"- [ ] {item}" for item in _CHECKLIST]
+        out.append(f"| — | — | {_('No scans yet')} | — |")
+    out += ["", "## " + _("Evidence to gather"), ""]
+    out += [f"- [ ] {_(item)}" for item in _CHECKLIST]
     steps: tuple[str, ...] = ()
     if shipment.incident is not None:
         steps = explanations.explain(shipment.incident).next_steps
     elif shipment.status is Status.DELIVERED:
         steps = explanations.explain_status(Status.DELIVERED).next_steps
     if steps:
-        out += ["", "## What to do next", ""]
+        out += ["", "## " + _("What to do next"), ""]
         out += [f"{index}. {_md(step)}" for index, step in enumerate(steps, 1)]
     out.append("")
     return Attachment(report_filename(shipment.key), "\n".join(out).encode(), "text/markdown")
@@ -250,7 +296,7 @@ class _Row:
     result: Outcome | None
 
 
-def _pattern(rows: Sequence[_Row], what: str) -> str | None:
+def _pattern(rows: Sequence[_Row], shop: str = "", carrier: str = "") -> str | None:
     """ "3 of your last 5 parcels from X arrived late", over finished parcels with a promise."""
     judged = [r for r in rows if r.result is not None and r.result.finished]
     judged = [r for r in judged if r.result is not None and r.result.late is not None]
@@ -262,9 +308,22 @@ def _pattern(rows: Sequence[_Row], what: str) -> str | None:
     if len(recent) < 2:
         return None
     late = sum(1 for r in recent if r.result is not None and r.result.late)
+    count = len(recent)
+    if shop:
+        if late == 0:
+            return _("All of your last {count} parcels from {shop} arrived on time.").format(
+                count=count, shop=shop
+            )
+        return _("{late} of your last {count} parcels from {shop} arrived late.").format(
+            late=late, count=count, shop=shop
+        )
     if late == 0:
-        return f"All of your last {len(recent)} parcels {what} arrived on time."
-    return f"{late} of your last {len(recent)} parcels {what} arrived late."
+        return _("All of your last {count} parcels with {carrier} arrived on time.").format(
+            count=count, carrier=carrier
+        )
+    return _("{late} of your last {count} parcels with {carrier} arrived late.").format(
+        late=late, count=count, carrier=carrier
+    )
 
 
 def _transit(rows: Sequence[_Row], carrier: str) -> str | None:
@@ -276,7 +335,9 @@ def _transit(rows: Sequence[_Row], carrier: str) -> str | None:
     if len(days) < 2:
         return None
     typical = statistics.median(days)
-    return f"{carrier_name(carrier)} usually takes {typical:.1f} days from first scan to door."
+    return _("{carrier} usually takes {days} days from first scan to door.").format(
+        carrier=carrier_name(carrier), days=f"{typical:.1f}"
+    )
 
 
 def _history_row(
@@ -306,10 +367,12 @@ def history_reply(
     """The chat's order history, newest first, then shop and carrier patterns."""
     if not subscriptions and not links:
         return Reply(
-            "No order history yet",
+            _("No order history yet"),
             (
-                "Parcels you follow appear here, active and archived. Send /subscribe "
-                "<tracking number>, or /verify <order id> <postcode> to link a shop order.",
+                _(
+                    "Parcels you follow appear here, active and archived. Send /subscribe "
+                    "<tracking number>, or /verify <order id> <postcode> to link a shop order."
+                ),
             ),
         )
     rows: list[_Row] = []
@@ -329,21 +392,32 @@ def history_reply(
         name = row.label or row.key.number
         parts = [f"{name} — {carrier_name(row.key.carrier)}"]
         if link is not None:
-            parts.append(f"order {link.order_id}" + (f" from {link.shop}" if link.shop else ""))
-        status = STATUS_LABELS[shipment.status] if shipment else "waiting for first check"
+            parts.append(
+                _("order {order} from {shop}").format(order=link.order_id, shop=link.shop)
+                if link.shop
+                else _("order {order}").format(order=link.order_id)
+            )
+        status = status_label(shipment.status) if shipment else _("waiting for first check")
         if shipment is not None and shipment.delivered_at is not None:
             status += f" {format_local(shipment.delivered_at, tz, with_time=False)}"
         if result is not None and result.late:
-            status += f" ({result.days_late} day{'s' if result.days_late != 1 else ''} late)"
+            status += " " + ngettext(
+                "({count} day late)", "({count} days late)", result.days_late
+            ).format(count=result.days_late)
         elif result is not None and result.late is False:
-            status += " (on time)"
+            status += " " + _("(on time)")
         stale = _stale_since(shipment, result, now)
         if stale is not None:
-            status += f" as of {format_local(stale, tz)}"
-        archived = " [archived]" if row.archived else ""
+            status += " " + _("as of {when}").format(when=format_local(stale, tz))
+        archived = " " + _("[archived]") if row.archived else ""
         lines.append(f"• {', '.join(parts)}: {status}{archived}")
     if len(rows) > 20:
-        lines.append(f"…and {len(rows) - 20} older parcels.")
+        older = len(rows) - 20
+        lines.append(
+            ngettext("…and {count} older parcel.", "…and {count} older parcels.", older).format(
+                count=older
+            )
+        )
     patterns: list[str] = []
     shops: dict[str, list[_Row]] = {}
     carriers_seen: dict[str, list[_Row]] = {}
@@ -352,23 +426,23 @@ def history_reply(
             shops.setdefault(row.link.shop, []).append(row)
         carriers_seen.setdefault(row.key.carrier, []).append(row)
     for shop, shop_rows in shops.items():
-        line = _pattern(shop_rows, f"from {shop}")
+        line = _pattern(shop_rows, shop=shop)
         if line:
             patterns.append(line)
     for carrier, carrier_rows in carriers_seen.items():
-        line = _pattern(carrier_rows, f"with {carrier_name(carrier)}")
+        line = _pattern(carrier_rows, carrier=carrier_name(carrier))
         if line:
             patterns.append(line)
         typical = _transit(carrier_rows, carrier)
         if typical:
             patterns.append(typical)
     if patterns:
-        lines.append("Patterns:")
+        lines.append(_("Patterns:"))
         lines.extend(f"• {line}" for line in patterns)
     return Reply(
-        "Your order history",
+        _("Your order history"),
         tuple(lines),
-        buttons=(Button("Parcels", "list"),),
+        buttons=(Button(_("Parcels"), "list"),),
         kind=ReplyKind.INFO,
         private=any(row.link is not None for row in rows),
     )

@@ -66,6 +66,16 @@ from core.errors import (
 from core.eta import news as eta_news
 from core.flusher import FlushStats, OutboxFlusher
 from core.guards import SlidingWindow
+from core.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
+    LANGUAGES,
+    N_,
+    Voices,
+    _,
+    match_language,
+    ngettext,
+)
 from core.identifiers import Identifier, check_text, normalise, parse_identifier
 from core.models import (
     CarrierMatch,
@@ -130,9 +140,13 @@ class ParcelService:
         config: ServiceConfig | None = None,
         rng: random.Random | None = None,
         routing: Routing | None = None,
+        voices: Voices | None = None,
     ) -> None:
         """``provider`` answers every tracking call; ``routing`` names the source behind each
-        carrier (batches and outages are per source), by default ``provider`` alone."""
+        carrier (batches and outages are per source), by default ``provider`` alone.
+        ``voices`` are the languages replies and alerts are worded in (default: English)."""
+        self._voices = voices or Voices()
+        self._provider = provider
         self._store = store
         self._clock = clock
         self._orders = orders
@@ -157,6 +171,7 @@ class ParcelService:
             holder=self._config.worker,
             lease=self._config.send_lease,
             platforms=self._config.send_platforms,
+            voices=self._voices,
         )
         self._refresh = Refresher(
             provider=provider,
@@ -179,6 +194,11 @@ class ParcelService:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def voices(self) -> Voices:
+        """The languages this service speaks (``core.i18n``)."""
+        return self._voices
 
     @property
     def refresh(self) -> Refresher:
@@ -206,7 +226,7 @@ class ParcelService:
         """
         self._limit(chat)
         if carrier is None:
-            check_text(text, what="label", limit=120)  # it may be one of the chat's labels
+            check_text(text, what=N_("label"), limit=120)  # it may be one of the chat's labels
         ident = parse_identifier(text)
         # Two reads for a stored parcel (``Store.views``), neither waiting for background work.
         view = await self._store.views.chat(chat, ident.text)
@@ -256,10 +276,10 @@ class ParcelService:
             return reply
         known = carriers.get_carrier(shipment.carrier)
         who = known.name if known is not None else shipment.carrier.upper()
-        note = (
-            f"Last checked {_ago(age)}; {who} tracking is not answering right now, "
-            "so this may not be the latest."
-        )
+        note = _(
+            "Last checked {ago}; {carrier} tracking is not answering right now, so this may "
+            "not be the latest."
+        ).format(ago=_ago(age), carrier=who)
         return replace(reply, lines=(note, *reply.lines))
 
     async def find_label(self, chat: ChatRef, text: str) -> str | None:
@@ -301,18 +321,20 @@ class ParcelService:
         self._limit(chat)
         if self._orders is None:
             raise OrderNotFound(
-                "Order lookups are not set up on this bot; please send the tracking number."
+                _("Order lookups are not set up on this bot; please send the tracking number.")
             )
         oid = OrderId(normalise(order_id))
         if not oid.isdigit():
-            raise InvalidInput("Order ids contain only digits, for example 576000000000000001.")
+            raise InvalidInput(_("Order ids contain only digits, for example 576000000000000001."))
         if proof is None and not self._access.verified(chat, oid):
             return Reply(
-                "Is this order yours?",
+                _("Is this order yours?"),
                 (
-                    "To keep orders private, please prove it is yours: send "
-                    f"/verify {oid} followed by the delivery postcode or the last 4 digits "
-                    "of the phone number on the order.",
+                    _(
+                        "To keep orders private, please prove it is yours: send {command} "
+                        "followed by the delivery postcode or the last 4 digits of the "
+                        "phone number on the order."
+                    ).format(command=f"/verify {oid}"),
                 ),
                 kind=ReplyKind.ORDER,
                 private=True,
@@ -356,10 +378,13 @@ class ParcelService:
 
     async def explain(self, chat: ChatRef, code: str) -> Reply:
         """What a status or incident code means and what to do about it."""
-        code = check_text(code, what="code", limit=60)
+        code = check_text(code, what=N_("code"), limit=60)
         if not code:
             codes = ", ".join(sorted({*explanations.known_codes()}))
-            return Reply("Explain what?", (f"Send /explain with one of: {codes}.",))
+            return Reply(
+                _("Explain what?"),
+                (_("Send /explain with one of: {codes}.").format(codes=codes),),
+            )
         explanation = explanations.explain_code(code)
         if explanation is None:
             topic = faq.match(code)
@@ -367,8 +392,10 @@ class ParcelService:
                 return advice.faq_reply(topic)
             topics = ", ".join(item.key for item in faq.TOPICS)
             raise InvalidInput(
-                "I don't know that status or question. Try one shown in a tracking reply "
-                f"(e.g. /explain stale) or one of: {topics}."
+                _(
+                    "I don't know that status or question. Try one shown in a tracking reply "
+                    "(e.g. /explain stale) or one of: {topics}."
+                ).format(topics=topics)
             )
         return Reply(
             explanation.title,
@@ -377,7 +404,7 @@ class ParcelService:
 
     def help(self) -> Reply:
         """A short welcome (the router renders the full command list)."""
-        return Reply("parcelbot", ("Send /help to see what I can do.",))
+        return Reply("parcelbot", (_("Send /help to see what I can do."),))
 
     async def report(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
         """A dispute evidence pack for a parcel, as a Markdown attachment (private).
@@ -404,12 +431,16 @@ class ParcelService:
         )
         name = sub.label if sub and sub.label else shipment.number
         return Reply(
-            f"Evidence pack: {name}",
+            _("Evidence pack: {parcel}").format(parcel=name),
             (
-                "Attached: a file with the ids, carrier, promised and actual dates, every "
-                "incident and the full timeline, plus a checklist of evidence to gather.",
-                "Send it to the seller (or the marketplace) with your photos when you open a "
-                "claim.",
+                _(
+                    "Attached: a file with the ids, carrier, promised and actual dates, every "
+                    "incident and the full timeline, plus a checklist of evidence to gather."
+                ),
+                _(
+                    "Send it to the seller (or the marketplace) with your photos when you open "
+                    "a claim."
+                ),
             ),
             kind=ReplyKind.INFO,
             private=True,
@@ -435,7 +466,7 @@ class ParcelService:
     ) -> Reply:
         """Follow a parcel: alerts arrive in this chat when it moves."""
         self._limit(chat)
-        label = check_text(label, what="label", limit=60)
+        label = check_text(label, what=N_("label"), limit=60)
         ident = parse_identifier(text)
         request = await self._resolve(chat, ident, carrier)
         if isinstance(request, Reply):
@@ -453,11 +484,20 @@ class ParcelService:
         await self._store.shipments.schedule(
             shipment.key, self._refresh.next_check(shipment, now, webhook_fed=fed)
         )
-        name = f"“{label}” " if label else ""
         reply = await self._shipment_reply(chat, shipment, subscribed=True)
-        lines = (f"Subscribed {name}— I will tell you when it moves.", *reply.lines)
         if shipment.is_final:
-            lines = (f"Saved {name}— this parcel's journey has ended.", *reply.lines)
+            first = (
+                _("Saved “{label}” — this parcel's journey has ended.").format(label=label)
+                if label
+                else _("Saved — this parcel's journey has ended.")
+            )
+        else:
+            first = (
+                _("Subscribed “{label}” — I will tell you when it moves.").format(label=label)
+                if label
+                else _("Subscribed — I will tell you when it moves.")
+            )
+        lines = (first, *reply.lines)
         return _with_notes(replace(reply, lines=lines), ident, request.carrier, _seen(chat))
 
     async def unsubscribe(self, chat: ChatRef, text: str) -> Reply:
@@ -465,11 +505,11 @@ class ParcelService:
         sub = await self._find_subscription(chat, text, include_archived=True)
         if sub is None:
             raise ShipmentNotFound(
-                "You are not subscribed to that parcel. Send /list to see your parcels."
+                _("You are not subscribed to that parcel. Send /list to see your parcels.")
             )
         await self._store.subscriptions.remove(chat, sub.key)
         name = _seen(chat).name(sub.label, sub.key.number)
-        return Reply("Unsubscribed", (f"No more updates for {name}.",))
+        return Reply(_("Unsubscribed"), (_("No more updates for {parcel}.").format(parcel=name),))
 
     async def list_parcels(self, chat: ChatRef) -> Reply:
         """The chat's parcels: active first, then the archive (order history)."""
@@ -501,11 +541,11 @@ class ParcelService:
         if mine:
             del self._confirmations[token]
         if answer.lower() == "cancel":
-            return Reply("Nothing deleted", ("Your data is as it was.",))
+            return Reply(_("Nothing deleted"), (_("Your data is as it was."),))
         if pending is None or not mine or now > pending[2]:
             return Reply(
-                "That button has expired",
-                ("Nothing was deleted. Send /forget again if you still want it.",),
+                _("That button has expired"),
+                (_("Nothing was deleted. Send /forget again if you still want it."),),
             )
         subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
         linked = await self._store.orders.for_chat(chat)
@@ -515,8 +555,14 @@ class ParcelService:
         removed += await self._store.shipments.forget_unfollowed(keys)
         self._access.forget(chat)
         return Reply(
-            "Forgotten",
-            (f"I deleted everything I stored about this chat ({removed} records).",),
+            _("Forgotten"),
+            (
+                ngettext(
+                    "I deleted everything I stored about this chat ({count} record).",
+                    "I deleted everything I stored about this chat ({count} records).",
+                    removed,
+                ).format(count=removed),
+            ),
         )
 
     def _ask_to_forget(self, chat: ChatRef, now: datetime) -> Reply:
@@ -531,20 +577,29 @@ class ParcelService:
             now + self._config.confirm_within,
         )
         minutes = max(1, int(self._config.confirm_within.total_seconds() // 60))
-        whose = (
-            "this group's parcels, settings and order links, for everyone in it"
+        deletes = (
+            _(
+                "This deletes this group's parcels, settings and order links, for everyone in "
+                "it. It cannot be undone."
+            )
             if chat.is_group
-            else "your parcels, settings, order links and alerts"
+            else _(
+                "This deletes your parcels, settings, order links and alerts. It cannot be undone."
+            )
         )
         return Reply(
-            "Delete everything?",
+            _("Delete everything?"),
             (
-                f"This deletes {whose}. It cannot be undone.",
-                f"Tap Yes within {minutes} minutes to go ahead.",
+                deletes,
+                ngettext(
+                    "Tap Yes within {count} minute to go ahead.",
+                    "Tap Yes within {count} minutes to go ahead.",
+                    minutes,
+                ).format(count=minutes),
             ),
             buttons=(
-                Button("Yes, delete everything", "forget", ("confirm", token)),
-                Button("Cancel", "forget", ("cancel", token)),
+                Button(_("Yes, delete everything"), "forget", ("confirm", token)),
+                Button(_("Cancel"), "forget", ("cancel", token)),
             ),
         )
 
@@ -565,15 +620,17 @@ class ParcelService:
             await self._store.subscriptions.update(replace(sub, preference=preference))
             name = _seen(chat).name(sub.label, sub.key.number)
             return Reply(
-                f"Notifications for {name}: {preference.value}",
-                (_PREFERENCE_TEXT[preference],),
+                _("Notifications for {parcel}: {level}").format(
+                    parcel=name, level=preference.value
+                ),
+                (_(_PREFERENCE_TEXT[preference]),),
             )
         await self._store.chats.save_settings(chat, replace(settings, preference=preference))
         return Reply(
-            f"Notifications: {preference.value}",
+            _("Notifications: {level}").format(level=preference.value),
             (
-                _PREFERENCE_TEXT[preference],
-                "Parcels with their own setting keep it (/notify <level> <number or label>).",
+                _(_PREFERENCE_TEXT[preference]),
+                _("Parcels with their own setting keep it (/notify <level> <number or label>)."),
             ),
         )
 
@@ -585,10 +642,18 @@ class ParcelService:
         name = _seen(chat).name(sub.label, sub.key.number)
         if muted:
             return Reply(
-                f"Muted {name}",
-                (f"No alerts for {name} until you send /unmute {name}. /track still works.",),
+                _("Muted {parcel}").format(parcel=name),
+                (
+                    _(
+                        "No alerts for {parcel} until you send /unmute {parcel}. /track still "
+                        "works."
+                    ).format(parcel=name),
+                ),
             )
-        return Reply(f"Unmuted {name}", (f"Alerts for {name} are back on.",))
+        return Reply(
+            _("Unmuted {parcel}").format(parcel=name),
+            (_("Alerts for {parcel} are back on.").format(parcel=name),),
+        )
 
     async def quiet(self, chat: ChatRef, text: str = "") -> Reply:
         """Set quiet hours (``22:00-07:00 Asia/Jakarta``), turn them ``off``, or show them.
@@ -613,9 +678,60 @@ class ParcelService:
         await self._store.chats.save_settings(chat, updated)
         now_local = format_local(self._clock.now(), updated.timezone)
         return Reply(
-            "Quiet hours off" if hours is None else "Quiet hours set",
-            (preferences.quiet_text(updated), f"It is now {now_local} there."),
+            _("Quiet hours off") if hours is None else _("Quiet hours set"),
+            (
+                preferences.quiet_text(updated),
+                _("It is now {time} there.").format(time=now_local),
+            ),
         )
+
+    async def chat_language(self, chat: ChatRef) -> str:
+        """The language to answer ``chat`` in, storing the one its platform reports.
+
+        A language chosen with ``/language`` stays. Otherwise the platform's hint
+        (``ChatRef.language``) becomes the chat's stored language, so alerts, which arrive
+        with no message to read a language from, use it too; in a group only the first
+        hint is kept (each member's app may speak another language). English when neither
+        is known."""
+        settings = await self._store.chats.get_settings(chat)
+        hint = match_language(chat.language)
+        if settings.language_chosen or hint is None or hint == settings.language:
+            return settings.language or DEFAULT_LANGUAGE
+        if chat.is_group and settings.language:
+            return settings.language
+        await self._store.chats.save_settings(chat, replace(settings, language=hint))
+        return hint
+
+    async def set_language(self, chat: ChatRef, text: str = "") -> Reply:
+        """``/language``: show the chat's language and the choices, or choose one."""
+        settings = await self._store.chats.get_settings(chat)
+        wanted = text.strip()
+        if not wanted:
+            current = settings.language or DEFAULT_LANGUAGE
+            return Reply(
+                _("Language: {language}").format(language=LANGUAGE_NAMES[current]),
+                (_("Choose the language I write to you in:"),),
+                buttons=tuple(
+                    Button(LANGUAGE_NAMES[code], "language", (code,)) for code in LANGUAGES
+                ),
+            )
+        language = match_language(wanted)
+        if language is None:
+            raise InvalidInput(
+                _("I don't speak “{wanted}” yet. I can write in: {languages}.").format(
+                    wanted=check_text(wanted, limit=40)[:40],
+                    languages=", ".join(LANGUAGE_NAMES[code] for code in LANGUAGES),
+                )
+            )
+        await self._store.chats.save_settings(
+            chat, replace(settings, language=language, language_chosen=True)
+        )
+        # The answer is already in the new language.
+        with self._voices.speaking(language):
+            return Reply(
+                _("Language: {language}").format(language=LANGUAGE_NAMES[language]),
+                (_("I will write to you in this language from now on, alerts included."),),
+            )
 
     async def chat_seen(self, chat: ChatRef) -> None:
         """The chat talked to the bot: if its alerts were parked (it had blocked the bot),
@@ -665,7 +781,11 @@ class ParcelService:
         if not self._user_limit.hit(key, now):
             wait = max(1, round(self._user_limit.retry_after(key, now)))
             raise RateLimited(
-                f"You are sending requests very fast; please wait {wait} seconds.",
+                ngettext(
+                    "You are sending requests very fast; please wait {count} second.",
+                    "You are sending requests very fast; please wait {count} seconds.",
+                    wait,
+                ).format(count=wait),
                 retry_after=wait,
             )
 
@@ -685,8 +805,10 @@ class ParcelService:
             chosen = carriers.get_carrier(carrier)
             if chosen is None:
                 raise CarrierNotDetected(
-                    f"I don't know the carrier “{check_text(carrier, limit=40)[:40]}”. "
-                    "Use a name like ups, usps, fedex or dhl."
+                    _(
+                        "I don't know the carrier “{carrier}”. Use a name like ups, usps, "
+                        "fedex or dhl."
+                    ).format(carrier=check_text(carrier, limit=40)[:40])
                 )
             await self._store.chats.remember_carrier(chat, ident.text, chosen.code)
             return TrackRequest(ident.text, chosen.code, now)
@@ -708,7 +830,7 @@ class ParcelService:
         candidates = carriers.plausible(ident.matches)
         if not candidates and reader.looks_fake(ident.text):
             return Reply(
-                "Sample or made-up number",
+                _("Sample or made-up number"),
                 _notes(ident.text, None, _seen(chat)),
                 kind=ReplyKind.ERROR,
             )
@@ -760,27 +882,33 @@ class ParcelService:
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
         subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
         lines = [
-            f"Alerts: {settings.preference.value} — {_PREFERENCE_TEXT[settings.preference]}",
+            _("Alerts: {level} — {meaning}").format(
+                level=settings.preference.value, meaning=_(_PREFERENCE_TEXT[settings.preference])
+            ),
             preferences.quiet_text(settings),
-            f"Time zone: {settings.timezone}.",
+            _("Time zone: {zone}.").format(zone=settings.timezone),
         ]
         for sub in subs:
             name = _seen(chat).name(sub.label, sub.key.number)
             if sub.muted:
-                lines.append(f"{name}: muted.")
+                lines.append(_("{parcel}: muted.").format(parcel=name))
             elif sub.preference is not None:
-                lines.append(f"{name}: {sub.preference.value}.")
+                lines.append(
+                    _("{parcel}: {level}.").format(parcel=name, level=sub.preference.value)
+                )
         lines.append(
-            "Change with /notify <all|milestones|exceptions|off> [number or label], "
-            f"/mute <number or label>, or {preferences.QUIET_USAGE}."
+            _(
+                "Change with /notify <all|milestones|exceptions|off> [number or label], "
+                "/mute <number or label>, or {quiet}."
+            ).format(quiet=preferences.QUIET_USAGE)
         )
-        return Reply("Your notification settings", tuple(lines))
+        return Reply(_("Your notification settings"), tuple(lines))
 
     async def _require_subscription(self, chat: ChatRef, text: str) -> Subscription:
         sub = await self._find_subscription(chat, text)
         if sub is None:
             raise ShipmentNotFound(
-                "You are not subscribed to that parcel. Send /list to see your parcels."
+                _("You are not subscribed to that parcel. Send /list to see your parcels.")
             )
         return sub
 
@@ -788,9 +916,9 @@ class ParcelService:
         self, chat: ChatRef, text: str, *, include_archived: bool = True
     ) -> Subscription | None:
         """The chat's subscription whose label or number is ``text``."""
-        text = check_text(text, what="number or label", limit=120)
+        text = check_text(text, what=N_("number or label"), limit=120)
         if not text:
-            raise InvalidInput("Please add the tracking number or the label you gave it.")
+            raise InvalidInput(_("Please add the tracking number or the label you gave it."))
         numbers = reader.read(text, command=True).numbers
         wanted_number = numbers[0].number if len(numbers) == 1 else normalise(text)
         subs = await self._store.subscriptions.for_chat(chat, include_archived=include_archived)
@@ -806,10 +934,12 @@ class ParcelService:
 _CONFIRMATIONS_MAX = 10_000
 
 _PREFERENCE_TEXT: Mapping[Preference, str] = {
-    Preference.ALL: "every scan, every milestone and every problem.",
-    Preference.MILESTONES: "shipped, out for delivery, ready for pickup, delivered, and problems.",
-    Preference.EXCEPTIONS: "only problems: failed deliveries, delays, customs, lost parcels.",
-    Preference.OFF: "no alerts (you can still ask with /track).",
+    Preference.ALL: N_("every scan, every milestone and every problem."),
+    Preference.MILESTONES: N_(
+        "shipped, out for delivery, ready for pickup, delivered, and problems."
+    ),
+    Preference.EXCEPTIONS: N_("only problems: failed deliveries, delays, customs, lost parcels."),
+    Preference.OFF: N_("no alerts (you can still ask with /track)."),
 }
 
 
@@ -817,17 +947,17 @@ def _ago(age: timedelta) -> str:
     """``8 minutes ago``, ``3 hours ago``, ``2 days ago``."""
     minutes = max(1, int(age.total_seconds() // 60))
     if minutes < 120:
-        amount, unit = minutes, "minute"
-    elif minutes < 48 * 60:
-        amount, unit = minutes // 60, "hour"
-    else:
-        amount, unit = minutes // (24 * 60), "day"
-    return f"{amount} {unit}{'' if amount == 1 else 's'} ago"
+        return ngettext("{count} minute ago", "{count} minutes ago", minutes).format(count=minutes)
+    if minutes < 48 * 60:
+        hours = minutes // 60
+        return ngettext("{count} hour ago", "{count} hours ago", hours).format(count=hours)
+    days = minutes // (24 * 60)
+    return ngettext("{count} day ago", "{count} days ago", days).format(count=days)
 
 
 def _labelled(subs: Iterable[Subscription], text: str) -> Subscription | None:
     """The subscription among ``subs`` labelled ``text`` (any case), or None."""
-    text = check_text(text, what="label", limit=120)
+    text = check_text(text, what=N_("label"), limit=120)
     if not text:
         return None
     wanted = text.casefold()

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from core.models import ChatRef, ChatSettings
-from storage.codec import settings_from_row
+from storage.codec import SETTINGS_COLUMNS, settings_from_row
 from storage.sql import Connection
 
 __all__ = ["SqliteChats", "SqliteMeta"]
@@ -24,8 +24,7 @@ class SqliteChats:
     async def get_settings(self, chat: ChatRef) -> ChatSettings:
         """The chat's settings, or the defaults when it never saved any."""
         rows = await self._conn.read(
-            "SELECT preference, timezone, quiet_start, quiet_end, paused FROM chats "
-            "WHERE chat_key = ?",
+            f"SELECT {SETTINGS_COLUMNS} FROM chats WHERE chat_key = ?",  # noqa: S608 - fixed
             (chat.chat_key,),
         )
         return settings_from_row(rows[0]) if rows else ChatSettings()
@@ -35,7 +34,7 @@ class SqliteChats:
         if not chat_keys:
             return {}
         rows = await self._conn.read(
-            "SELECT chat_key, preference, timezone, quiet_start, quiet_end, paused FROM chats "  # noqa: S608
+            f"SELECT chat_key, {SETTINGS_COLUMNS} FROM chats "  # noqa: S608
             f"WHERE chat_key IN ({self._conn.dialect.texts})",
             (json.dumps(list(chat_keys), ensure_ascii=False),),
         )
@@ -47,10 +46,11 @@ class SqliteChats:
         """Store all of the chat's settings, replacing earlier ones."""
         await self._conn.write(
             "INSERT INTO chats (chat_key, platform, chat_id, preference, timezone, quiet_start, "
-            "quiet_end, paused) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+            "quiet_end, paused, language, language_chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_key) DO UPDATE SET preference = excluded.preference, "
             "timezone = excluded.timezone, quiet_start = excluded.quiet_start, "
-            "quiet_end = excluded.quiet_end, paused = excluded.paused",
+            "quiet_end = excluded.quiet_end, paused = excluded.paused, "
+            "language = excluded.language, language_chosen = excluded.language_chosen",
             (
                 chat.chat_key,
                 chat.platform.value,
@@ -60,6 +60,8 @@ class SqliteChats:
                 settings.quiet_start,
                 settings.quiet_end,
                 int(settings.paused),
+                settings.language,
+                int(settings.language_chosen),
             ),
         )
 

@@ -36,6 +36,7 @@ from core.models import (
 
 __all__ = [
     "EVENT_COLUMNS",
+    "SETTINGS_COLUMNS",
     "SHIPMENT_COLUMNS",
     "alert_from_json",
     "alert_to_json",
@@ -349,15 +350,22 @@ def chat_from_columns(platform: str, chat_id: str, user_id: str, is_group: int) 
     return ChatRef(_PLATFORM[platform], chat_id, user_id, bool(is_group))
 
 
+SETTINGS_COLUMNS = "preference, timezone, quiet_start, quiet_end, paused, language, language_chosen"
+"""The ``chats`` columns ``settings_from_row`` reads, in its order."""
+
+
 def settings_from_row(row: Sequence[Any]) -> ChatSettings:
-    """(preference, timezone, quiet_start, quiet_end, paused) → ``ChatSettings``."""
-    preference, timezone, quiet_start, quiet_end, paused = row
+    """(preference, timezone, quiet_start, quiet_end, paused, language, language_chosen) →
+    ``ChatSettings`` (``SETTINGS_COLUMNS``)."""
+    preference, timezone, quiet_start, quiet_end, paused, language, chosen = row
     return ChatSettings(
         preference=_PREFERENCE[preference],
         timezone=timezone,
         quiet_start=quiet_start,
         quiet_end=quiet_end,
         paused=bool(paused),
+        language=language,
+        language_chosen=bool(chosen),
     )
 
 

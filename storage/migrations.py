@@ -358,6 +358,16 @@ _WEBHOOK_SEEN = Migration(
     ),
 )
 
+_CHAT_LANGUAGE = Migration(
+    description="each chat's language, and whether the chat chose it",
+    statements=(
+        # "" is "not known yet" (English); a language the chat picked with /language is
+        # never replaced by the one its platform reports.
+        "ALTER TABLE chats ADD COLUMN language TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE chats ADD COLUMN language_chosen INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 _SHARED_WORK = Migration(
     description="leases on chats being sent to, and rate allowances shared by every process",
     statements=(
@@ -395,6 +405,7 @@ MIGRATIONS: list[Migration] = [
     _PROMISES_ON_LINKS,
     _PROOF_ATTEMPTS,
     _WEBHOOK_SEEN,
+    _CHAT_LANGUAGE,
     _SHARED_WORK,
 ]
 """Every schema step in order; the schema version is the number applied."""

@@ -12,7 +12,7 @@ InlineReader``): in WAL mode a reader neither waits for the writer nor blocks it
 from __future__ import annotations
 
 from core.models import ChatRef, ChatSettings, ChatView, ParcelView, ShipmentKey
-from storage.codec import settings_from_row, subscription_from_row
+from storage.codec import SETTINGS_COLUMNS, settings_from_row, subscription_from_row
 from storage.connection import Reader
 from storage.order_index import _SELECT as _SELECT_INDEXED
 from storage.order_index import _row as _indexed
@@ -39,7 +39,7 @@ class SqliteViews:
 
         async def read(tx: Tx) -> ChatView:
             settings = await tx.read(
-                "SELECT preference, timezone, quiet_start, quiet_end, paused FROM chats "
+                f"SELECT {SETTINGS_COLUMNS} FROM chats "  # noqa: S608 - fixed column list
                 "WHERE chat_key = ?",
                 (chat.chat_key,),
             )

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from bots.locales import voices
 from core.commands import CommandRouter
 from core.providers.sandbox import SandboxProvider, SandboxShop
 from core.service import ParcelService
@@ -22,6 +23,10 @@ from tests.providers.fake_server import FakeServer
 settings.register_profile("ci", derandomize=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+
+VOICES = voices()
+"""Every language from the repository's catalogs (made once: compiling them takes a moment)."""
 
 
 @pytest.fixture
@@ -45,6 +50,7 @@ def service(db: Database, clock: FakeClock) -> ParcelService:
         clock=clock,
         orders=SandboxShop(clock),
         rng=random.Random(7),
+        voices=VOICES,
     )
 
 

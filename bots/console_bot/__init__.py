@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from core.commands import CommandRouter, error_text
 from core.errors import InvalidInput, TrackingError
+from core.i18n import _, ngettext
 from core.models import ChatRef, Platform
 from core.privacy import clean
 from core.providers.sandbox import SAMPLE_NUMBERS, SAMPLE_ORDERS
@@ -38,10 +39,12 @@ def parse_duration(text: str) -> timedelta:
     """``30m``, ``6h`` or ``2d`` as a timedelta; raises ``InvalidInput`` otherwise."""
     match = _DURATION.match(text.strip().lower())
     if match is None:
-        raise InvalidInput("Say how far to move the clock, for example /advance 6h or /advance 2d.")
+        raise InvalidInput(
+            _("Say how far to move the clock, for example /advance 6h or /advance 2d.")
+        )
     delta = timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
     if delta > _MAX_ADVANCE:
-        raise InvalidInput("Move the clock at most 60 days at a time.")
+        raise InvalidInput(_("Move the clock at most 60 days at a time."))
     return delta
 
 
@@ -84,17 +87,28 @@ class ConsoleSession:
     def greet(self) -> None:
         if not self._runtime.sandbox:
             self.say(
-                "parcelbot console — live tracking providers. /help lists commands; /quit leaves."
+                _(
+                    "parcelbot console — live tracking providers. /help lists commands; /quit "
+                    "leaves."
+                )
             )
             return
         examples = list(SAMPLE_NUMBERS.items())[:3]
         lines = [
-            "parcelbot console — the sandbox carrier is running (no keys needed).",
-            "Try: " + ", ".join(f"/track {number}  ({scenario})" for scenario, number in examples),
-            f"Sandbox orders: {', '.join(list(SAMPLE_ORDERS)[:2])}. "
-            "/advance 6h moves the sandbox clock; /help lists commands; /quit leaves.",
-            "To chat on Telegram or Discord instead, set PARCELBOT_TELEGRAM_TOKEN or "
-            "PARCELBOT_DISCORD_TOKEN in .env (see .env.example).",
+            _("parcelbot console — the sandbox carrier is running (no keys needed)."),
+            _("Try: {examples}").format(
+                examples=", ".join(
+                    f"/track {number}  ({scenario})" for scenario, number in examples
+                )
+            ),
+            _(
+                "Sandbox orders: {orders}. /advance 6h moves the sandbox clock; /help lists "
+                "commands; /quit leaves."
+            ).format(orders=", ".join(list(SAMPLE_ORDERS)[:2])),
+            _(
+                "To chat on Telegram or Discord instead, set PARCELBOT_TELEGRAM_TOKEN or "
+                "PARCELBOT_DISCORD_TOKEN in .env (see .env.example)."
+            ),
         ]
         self.say("\n".join(lines))
 
@@ -106,24 +120,32 @@ class ConsoleSession:
         lowered = text.lower()
         if lowered in {"/quit", "/exit", "quit", "exit"}:
             return False
-        try:
-            if lowered.startswith("/advance"):
-                await self._advance(text[len("/advance") :])
-                return True
-            for reply in await self._router.handle_text(CONSOLE_CHAT, text):
-                self.say(render(reply))
-        except TrackingError as err:
-            self.say(error_text(err))
+        async with self._router.speaking(CONSOLE_CHAT):
+            try:
+                if lowered.startswith("/advance"):
+                    await self._advance(text[len("/advance") :])
+                    return True
+                for reply in await self._router.handle_text(CONSOLE_CHAT, text):
+                    self.say(render(reply))
+            except TrackingError as err:
+                self.say(error_text(err))
         return True
 
     async def _advance(self, arg: str) -> None:
         if not self._runtime.sandbox:
-            raise InvalidInput("Only the sandbox clock can be moved.")
+            raise InvalidInput(_("Only the sandbox clock can be moved."))
         delta = parse_duration(arg)
         stats = await self._runtime.advance(delta)
+        checked = ngettext(
+            "{count} parcel checked", "{count} parcels checked", stats.checked
+        ).format(count=stats.checked)
+        queued = ngettext("{count} alert queued", "{count} alerts queued", stats.alerts).format(
+            count=stats.alerts
+        )
         self.say(
-            f"Sandbox clock moved {arg.strip()}; {stats.checked} parcel(s) checked, "
-            f"{stats.alerts} alert(s) queued."
+            _("Sandbox clock moved {by}; {checked}, {queued}.").format(
+                by=arg.strip(), checked=checked, queued=queued
+            )
         )
 
 

@@ -25,7 +25,8 @@ from bots.discord_bot.cog import (
     ParcelCog,
     answer_error,
 )
-from bots.discord_bot.render import ActionButton
+from bots.discord_bot.render import COG_NAME, ActionButton
+from bots.discord_bot.translator import CatalogTranslator
 from core.commands import CommandSpec
 from core.ports import GuildStore
 
@@ -53,7 +54,12 @@ class ParcelTree(app_commands.CommandTree[Any]):
     async def on_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        await answer_error(interaction, error)
+        wiring: _Wiring | None = getattr(self.client, "wiring", None)
+        cog = self.client.get_cog(COG_NAME) if isinstance(self.client, commands.Bot) else None
+        language = await cog.language_of(interaction) if isinstance(cog, ParcelCog) else ""
+        await answer_error(
+            interaction, error, wiring.router.voices if wiring else None, language=language
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +93,7 @@ def keep_core_commands(
 async def _set_up(bot: AnyBot, wiring: _Wiring) -> None:
     """Add the cog and the persistent buttons, keep the commands the core has, then sync."""
     await bot.add_cog(ParcelCog(wiring.router, wiring.guilds))
+    await bot.tree.set_translator(CatalogTranslator(wiring.router.voices, wiring.router.specs))
     bot.add_dynamic_items(ActionButton)
     keep_core_commands(bot.tree, wiring.router.specs)
     if wiring.test_guild_id is not None:
@@ -106,6 +113,10 @@ class ParcelBot(commands.Bot):
         super().__init__(**options)
         self._wiring = wiring
 
+    @property
+    def wiring(self) -> _Wiring:
+        return self._wiring
+
     async def setup_hook(self) -> None:
         await _set_up(self, self._wiring)
 
@@ -116,6 +127,10 @@ class ShardedParcelBot(commands.AutoShardedBot):
     def __init__(self, wiring: _Wiring, **options: Any) -> None:
         super().__init__(**options)
         self._wiring = wiring
+
+    @property
+    def wiring(self) -> _Wiring:
+        return self._wiring
 
     async def setup_hook(self) -> None:
         await _set_up(self, self._wiring)

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 import discord
 from discord.ext import commands
 
+from core.i18n import _
 from core.privacy import clean
 from core.replies import Button, Reply, ReplyKind
 
@@ -124,7 +125,7 @@ class ActionButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=_TEM
         )
         if handler is None:
             await interaction.response.send_message(
-                "This button is not available right now. Please use the slash command.",
+                _("This button is not available right now. Please use the slash command."),
                 ephemeral=True,
             )
             return
@@ -218,7 +219,7 @@ def _view(reply: Reply, *, actions: bool) -> discord.ui.View | None:
             continue
         view.add_item(ActionButton(button.label, button.action, list(button.args), custom_id))
     if reply.link and reply.link not in urls and len(view.children) < _BUTTONS_MAX:
-        view.add_item(discord.ui.Button(label="Carrier page", url=reply.link))
+        view.add_item(discord.ui.Button(label=_("Carrier page"), url=reply.link))
     return view if view.children else None
 
 

@@ -23,6 +23,7 @@ import discord
 
 from bots.discord_bot.cog import DM_CLOSED_NOTICE
 from bots.discord_bot.render import render
+from core.i18n import _
 from core.models import ChatRef, MemberRoute, Platform
 from core.ports import ChatUnreachable, GuildStore
 from core.privacy import Context
@@ -167,7 +168,7 @@ class DiscordSender:
         if isinstance(channel, discord.TextChannel | discord.Thread):
             try:
                 await channel.send(
-                    f"<@{route.user_id}> {DM_CLOSED_NOTICE}",
+                    f"<@{route.user_id}> {_(DM_CLOSED_NOTICE)}",
                     allowed_mentions=discord.AllowedMentions(
                         everyone=False, roles=False, users=[discord.Object(route.user_id)]
                     ),

@@ -13,6 +13,7 @@ import html
 import logging
 import re
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
 from telegram import (
@@ -38,12 +39,12 @@ from bots.telegram_bot.render import CallbackCodec, inert
 from bots.telegram_bot.sender import MemoryGroupSwitch, post_reply, shown_in
 from core.commands import (
     ADMIN_IN_SHARED,
-    LOCALISED_DESCRIPTIONS,
     CommandSpec,
     describe_command,
     error_text,
 )
 from core.errors import TrackingError
+from core.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Voices, _
 from core.models import ChatRef, Platform
 from core.ports import GroupSwitch
 from core.replies import Reply
@@ -60,7 +61,7 @@ log = logging.getLogger(__name__)
 GROUP_SWITCH_COMMAND = "groupreplies"
 """``/groupreplies on|off``: group admins switch the bot's replies in their group."""
 
-GENERIC_FAILURE = "Sorry, something went wrong on my side. Please try again in a minute."
+GENERIC_FAILURE = N_("Sorry, something went wrong on my side. Please try again in a minute.")
 
 # Commands that usually ask a tracking provider, so the chat shows "typing…" meanwhile.
 _SLOW_COMMANDS = frozenset(
@@ -83,6 +84,11 @@ class CommandRunner(Protocol):
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]: ...
 
+    @property
+    def voices(self) -> Voices: ...
+
+    def speaking(self, chat: ChatRef) -> AbstractAsyncContextManager[str]: ...
+
 
 def chat_ref(update: Update) -> ChatRef | None:
     """Who is talking in this update, or None for updates without a chat and a person."""
@@ -94,6 +100,7 @@ def chat_ref(update: Update) -> ChatRef | None:
         chat_id=str(chat.id),
         user_id=str(user.id),
         is_group=chat.type != Chat.PRIVATE,
+        language=user.language_code or "",
     )
 
 
@@ -110,6 +117,7 @@ class TelegramHandlers:
         self.router = router
         self.codec = codec
         self.groups = group_switch or MemoryGroupSwitch()
+        self.voices = router.voices
 
     # ------------------------------------------------------------------ wiring
     def command_names(self) -> list[str]:
@@ -127,27 +135,36 @@ class TelegramHandlers:
         app.add_handler(CallbackQueryHandler(self.on_callback))
         app.add_error_handler(self.on_error)
 
-    def bot_commands(self, language: str = "") -> list[BotCommand]:
-        return [
-            BotCommand(name, _description(self.router.specs[name], language))
-            for name in self.command_names()
-        ]
+    def bot_commands(self, language: str = DEFAULT_LANGUAGE) -> list[BotCommand]:
+        """The command menu in ``language`` (one of ``core.i18n.LANGUAGES``)."""
+        with self.voices.speaking(language):
+            return [
+                BotCommand(name, _description(self.router.specs[name]))
+                for name in self.command_names()
+            ]
+
+    def admin_commands(self, language: str = DEFAULT_LANGUAGE) -> list[BotCommand]:
+        """The menu group admins see: everyone's, plus the group switch."""
+        with self.voices.speaking(language):
+            switch = BotCommand(
+                GROUP_SWITCH_COMMAND, _("Admins: turn my replies in this group on/off")
+            )
+        return [*self.bot_commands(language), switch]
 
     async def publish_commands(self, app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """``setMyCommands``: the router's commands for everyone (in English, and in each
-        language we have descriptions for), plus the switch for admins."""
-        commands = self.bot_commands()
-        await app.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
-        for language in LOCALISED_DESCRIPTIONS:
+        """``setMyCommands``: the router's commands for everyone and, with the group switch,
+        for group admins; in English (the default menu) and in every other language, which
+        Telegram shows to users whose app speaks it (``language_code``)."""
+        for language in LANGUAGES:
+            code = None if language == DEFAULT_LANGUAGE else telegram_language(language)
             await app.bot.set_my_commands(
-                self.bot_commands(language),
-                scope=BotCommandScopeDefault(),
-                language_code=language,
+                self.bot_commands(language), scope=BotCommandScopeDefault(), language_code=code
             )
-        switch = BotCommand(GROUP_SWITCH_COMMAND, "Admins: turn my replies in this group on/off")
-        await app.bot.set_my_commands(
-            [*commands, switch], scope=BotCommandScopeAllChatAdministrators()
-        )
+            await app.bot.set_my_commands(
+                self.admin_commands(language),
+                scope=BotCommandScopeAllChatAdministrators(),
+                language_code=code,
+            )
 
     # ------------------------------------------------------------------ handlers
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -189,7 +206,8 @@ class TelegramHandlers:
         if query is None or chat is None:
             return
         if chat.is_group and await self.groups.replies_off(chat.chat_id):
-            await query.answer("My replies are switched off in this group.")
+            with self.voices.speaking(await self._language(chat)):
+                await query.answer(_("My replies are switched off in this group."))
             return
         # Answer at once so the button stops spinning; errors still reach on_error.
         try:
@@ -205,32 +223,41 @@ class TelegramHandlers:
         message, chat = update.effective_message, chat_ref(update)
         if message is None or chat is None:
             return
+        with self.voices.speaking(await self._language(chat)):
+            await self._group_switch(context, message, chat)
+
+    async def _group_switch(
+        self, context: ContextTypes.DEFAULT_TYPE, message: Message, chat: ChatRef
+    ) -> None:
         if not chat.is_group:
-            await self._say(context, chat, "This switch is for group chats.")
+            await self._say(context, chat, _("This switch is for group chats."))
             return
         args = [arg.lower() for arg in context.args or []]
         if args not in (["on"], ["off"]):
-            state = "off" if await self.groups.replies_off(chat.chat_id) else "on"
-            await self._say(
-                context,
-                chat,
-                f"My replies in this group are {state}. "
-                f"Admins can send /{GROUP_SWITCH_COMMAND} on or /{GROUP_SWITCH_COMMAND} off.",
+            state = (
+                _("My replies in this group are off.")
+                if await self.groups.replies_off(chat.chat_id)
+                else _("My replies in this group are on.")
             )
+            how = _("Admins can send /{command} on or /{command} off.").format(
+                command=GROUP_SWITCH_COMMAND
+            )
+            await self._say(context, chat, f"{state} {how}")
             return
         if not await self._is_admin(context, message, chat):
             if not await self.groups.replies_off(chat.chat_id):
-                await self._say(context, chat, "Only group admins can switch my replies.")
+                await self._say(context, chat, _("Only group admins can switch my replies."))
             return
         off = args == ["off"]
         await self.groups.set_replies_off(chat.chat_id, off)
         await self._say(
             context,
             chat,
-            "OK, I will stay quiet in this group. "
-            f"An admin can send /{GROUP_SWITCH_COMMAND} on to undo this."
+            _(
+                "OK, I will stay quiet in this group. An admin can send /{command} on to undo this."
+            ).format(command=GROUP_SWITCH_COMMAND)
             if off
-            else "OK, I answer commands in this group again.",
+            else _("OK, I answer commands in this group again."),
         )
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -248,6 +275,8 @@ class TelegramHandlers:
             text = GENERIC_FAILURE
         if chat is None:
             return
+        with self.voices.speaking(await self._language(chat)):
+            text = error_text(err) if isinstance(err, TrackingError) else _(GENERIC_FAILURE)
         try:
             await self._say(context, chat, "⚠️ " + text)
         except TelegramError as send_err:
@@ -267,7 +296,8 @@ class TelegramHandlers:
         # The command and its confirmation button alike: a group's data is its admins'.
         shared = chat.is_group and name in ADMIN_IN_SHARED
         if shared and not await self._is_admin(context, message, chat):
-            await self._say(context, chat, "Only this group's admins can do that here.")
+            with self.voices.speaking(await self._language(chat)):
+                await self._say(context, chat, _("Only this group's admins can do that here."))
             return
         slow = name in _SLOW_COMMANDS or (name == "start" and bool(args))
         async with self._typing(context, chat, enabled=slow):
@@ -288,6 +318,15 @@ class TelegramHandlers:
             if shown is not reply and shown is not reply.shared:
                 target = None  # a pointer to the private chat is a new message
             await post_reply(context.bot, chat.chat_id, shown, self.codec, edit=target)
+
+    async def _language(self, chat: ChatRef) -> str:
+        """The chat's language for the adapter's own words (English when it cannot be
+        read, e.g. while the database is down: the apology must still go out)."""
+        try:
+            async with self.router.speaking(chat) as language:
+                return language
+        except TrackingError:
+            return DEFAULT_LANGUAGE
 
     async def _say(self, context: ContextTypes.DEFAULT_TYPE, chat: ChatRef, text: str) -> None:
         # Error sentences may quote what someone typed: inert like every other text.
@@ -341,6 +380,12 @@ def _valid_command(name: str) -> bool:
     return _COMMAND_NAME.fullmatch(name) is not None
 
 
-def _description(spec: CommandSpec, language: str = "") -> str:
-    text = describe_command(spec, language).strip() or spec.name
+def _description(spec: CommandSpec) -> str:
+    text = describe_command(spec).strip() or spec.name
     return text[:256]
+
+
+def telegram_language(language: str) -> str:
+    """The two-letter ISO 639-1 code Telegram's ``setMyCommands`` takes for one of our
+    languages (Filipino is filed under Tagalog, ``tl``; Brazilian Portuguese under ``pt``)."""
+    return {"fil": "tl"}.get(language, language.split("_", 1)[0])

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.errors import InvalidInput
+from core.i18n import N_, _
 from core.privacy import clean
 from core.replies import Button, Reply, ReplyKind
 
@@ -42,7 +43,7 @@ CALLBACK_DATA_LIMIT = 64
 
 _BUTTONS_PER_ROW = 2
 _LONG_PREFIX = "~"
-_OWNER = "For the parcel's owner"
+_OWNER = N_("For the parcel's owner")
 _ICONS = {ReplyKind.ALERT: "🔔 ", ReplyKind.ERROR: "⚠️ ", ReplyKind.CHOICE: "❓ "}
 
 
@@ -113,7 +114,8 @@ def _blocks(reply: Reply) -> list[_Block]:
     blocks: list[_Block] = []
     if reply.owner.isdigit():
         # Who a message in a group is about: a mention of that person, nothing more.
-        blocks.append(_Block(f'<a href="tg://user?id={reply.owner}">{_OWNER}</a>', len(_OWNER)))
+        owner = html.escape(_(_OWNER))
+        blocks.append(_Block(f'<a href="tg://user?id={reply.owner}">{owner}</a>', len(_(_OWNER))))
     icon = _ICONS.get(reply.kind, "")
     if reply.title:
         blocks.extend(_text_block(icon + reply.title, bold=True))
@@ -177,7 +179,7 @@ class CallbackCodec:
         """The command name and arguments a pressed button stands for."""
         command = self._long.get(data) if data.startswith(_LONG_PREFIX) else data
         if not command or not command.startswith("/") or len(command) < 2:
-            raise InvalidInput("This button has expired. Please send the command again.")
+            raise InvalidInput(_("This button has expired. Please send the command again."))
         name, *args = command[1:].split()
         return name.lower(), args
 
@@ -211,7 +213,7 @@ def render(reply: Reply, codec: CallbackCodec) -> list[Rendered]:
     """
     buttons = reply.buttons
     if reply.link and not any(button.url == reply.link for button in buttons):
-        buttons = (*buttons, Button("Open carrier page", url=reply.link))
+        buttons = (*buttons, Button(_("Open carrier page"), url=reply.link))
     texts = render_html(reply)
     markup = keyboard(buttons, codec)
     return [

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, RetryAfter, Tele
 
 from bots.telegram_bot.limiter import background_sends, retry_seconds
 from bots.telegram_bot.render import CallbackCodec, Rendered, deep_link, render
+from core.i18n import _
 from core.models import ChatRef, Platform
 from core.ports import ChatUnreachable, GroupSwitch, KeyValueStore
 from core.privacy import Context
@@ -81,12 +82,14 @@ class StoredGroupSwitch:
 def private_note(username: str, payload: str = "") -> Reply:
     """What a group sees instead of a private reply: a pointer to the private chat."""
     return Reply(
-        "Let's continue in private",
+        _("Let's continue in private"),
         (
-            "That answer can hold personal details, so I don't post it in a group. "
-            "Tap the button to see it in a private chat with me.",
+            _(
+                "That answer can hold personal details, so I don't post it in a group. Tap the "
+                "button to see it in a private chat with me."
+            ),
         ),
-        buttons=(Button("Open private chat", url=deep_link(username, payload)),),
+        buttons=(Button(_("Open private chat"), url=deep_link(username, payload)),),
     )
 
 

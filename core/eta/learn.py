@@ -107,17 +107,18 @@ class _Ring:
         self._fresh = 0
 
     def add(self, value: float, at: float) -> None:
-        if len(self.values) == self.values.maxlen:
-            oldest = self.values[0]
-            del self.ordered[bisect.bisect_left(self.ordered, oldest)]
-        self.values.append(value)
+        values, ordered = self.values, self.ordered
+        if len(values) == values.maxlen:
+            del ordered[bisect.bisect_left(ordered, values[0])]
+        values.append(value)
         self.at = at
         if self._timed:
             self.times.append(at)
-        bisect.insort(self.ordered, value)
+        bisect.insort(ordered, value)
         self._fresh += 1
-        if self._fresh * 50 > len(self.values):
-            self._cache.clear()
+        if self._fresh * 50 > len(values):
+            if self._cache:
+                self._cache.clear()
             self._fresh = 0
 
     def weights(self, half_life: float, now: float) -> list[float]:
@@ -245,6 +246,7 @@ class StageLearner:
     _residuals: dict[tuple[str, ...], _Ring] = field(default_factory=dict)
     _effects: dict[str, _Effect] = field(default_factory=dict)
     _carriers: dict[str, int] = field(default_factory=dict)
+    _roots: dict[tuple[str, str], tuple[bool, float, float | None]] = field(default_factory=dict)
 
     # -- learning ------------------------------------------------------------------------
 
@@ -359,23 +361,37 @@ class StageLearner:
         grid = self.root(carrier, service)
         return math.log(grid[len(grid) // 2] + 1.0)
 
+    def _root_levels(self, carrier: str, service: str) -> tuple[bool, float, float | None]:
+        """Whether ``carrier`` has no published transit times, the level of its root, and
+        its service's when that differs (published times never change, so kept)."""
+        cached = self._roots.get((carrier, service))
+        if cached is None:
+            carrier_root = self.root(carrier, "")
+            unknown = carrier_root == self.root("", "")
+            level = self._root_level("", "") if unknown else self._root_level(carrier, "")
+            service_level = None
+            if service and self.root(carrier, service) != carrier_root:
+                service_level = self._root_level(carrier, service)
+            cached = (unknown, level, service_level)
+            if len(self._roots) >= self.config.max_keys:
+                self._roots.clear()
+            self._roots[(carrier, service)] = cached
+        return cached
+
     def level(self, facts: Facts, now: float) -> float:
         """The shrunk median of ``log(days + 1)`` for the parcel's lane."""
         config = self.config
         c, s = facts.carrier, facts.service
-        generic = self.root("", "")
-        carrier_root = self.root(c, "")
-        if carrier_root == generic:
+        unknown, parent, service_parent = self._root_levels(c, s)
+        if unknown:
             # A carrier without published transit times starts from everything learned.
-            parent = _shrink(self._summary(("*",), now), self._root_level("", ""), 1.0)
-        else:
-            parent = self._root_level(c, "")
+            parent = _shrink(self._summary(("*",), now), parent, 1.0)
         top = _shrink(self._summary(("carrier", c), now), parent, config.prior_strength)
         if s:
-            service_root = self.root(c, s)
-            service_parent = top if service_root == carrier_root else self._root_level(c, s)
             top = _shrink(
-                self._summary(("service", c, s), now), service_parent, config.service_strength
+                self._summary(("service", c, s), now),
+                top if service_parent is None else service_parent,
+                config.service_strength,
             )
         orig = _shrink(
             self._summary(("orig", c, s, facts.origin), now), top, config.region_strength

@@ -54,6 +54,7 @@ from core.eta.priors import (
     prior_index,
 )
 from core.eta.stats import Grid, cdf, lognormal_grid, quantile
+from core.i18n import _, format_day, format_time, format_window, ngettext
 from core.models import (
     Eta,
     EtaSource,
@@ -182,7 +183,7 @@ class EtaModel:
     def calendar(self, carrier: str, destination: str = "") -> BusinessCalendar:
         """The working calendar transit times of ``carrier`` to ``destination`` (an ISO
         country code, or "" when unknown) are counted in."""
-        code = normalise(carrier)
+        code = _name(carrier)
         found = self._calendars.get(code)
         if found is not None:
             return found
@@ -210,24 +211,26 @@ class EtaModel:
         at = obs.delivered_at.timestamp()
         # Each instant on the working clock once: stage spans are differences of these.
         delivered = cal.clock(obs.delivered_at)
-        spans = [(_PURCHASE, obs.ordered_at, cal.clock(obs.ordered_at))]
-        if obs.handed_over_at is not None:
-            spans.append((_TRANSIT, obs.handed_over_at, cal.clock(obs.handed_over_at)))
-        for stage, start, clock in spans:
-            facts = self._facts(
-                stage,
-                carrier=obs.carrier,
-                service=obs.service,
-                origin=obs.origin,
-                destination=obs.destination,
-                details=obs.details,
-                cal=cal,
-                ordered_at=obs.ordered_at,
-                start=start,
+        ordered = cal.clock(obs.ordered_at)
+        handed = obs.handed_over_at
+        handed_clock = None if handed is None else cal.clock(handed)
+        handling = None if handed_clock is None else max(handed_clock - ordered, 0.0)
+        carrier, service = _name(obs.carrier), _name(obs.service)
+        purchase_keys = self._keys(_PURCHASE, obs.details, obs.ordered_at, cal, None)
+        self._stages[_PURCHASE].learn(
+            Facts(carrier, service, obs.origin, obs.destination, purchase_keys),
+            max(delivered - ordered, 0.0),
+            at,
+        )
+        if handed is not None and handed_clock is not None and handling is not None:
+            transit_keys = self._keys(_TRANSIT, obs.details, handed, cal, handling)
+            self._stages[_TRANSIT].learn(
+                Facts(carrier, service, obs.origin, obs.destination, transit_keys),
+                max(delivered - handed_clock, 0.0),
+                at,
             )
-            self._stages[stage].learn(facts, max(delivered - clock, 0.0), at)
         sender = _sender(obs.details)
-        if sender is not None and obs.handed_over_at is not None:
+        if sender is not None and handling is not None:
             history = self._handling.get(sender)
             if history is None:
                 history = self._handling[sender] = deque(maxlen=self.config.seller_window)
@@ -235,7 +238,7 @@ class EtaModel:
                     self._handling.popitem(last=False)
             else:
                 self._handling.move_to_end(sender)
-            history.append(max(cal.between(obs.ordered_at, obs.handed_over_at), 0.0))
+            history.append(handling)
         self._count += 1
 
     def _facts(
@@ -251,16 +254,28 @@ class EtaModel:
         ordered_at: datetime,
         start: datetime,
     ) -> Facts:
-        transit = stage == _TRANSIT
-        delay = max(cal.between(ordered_at, start), 0.0) if transit else None
+        delay = max(cal.between(ordered_at, start), 0.0) if stage == _TRANSIT else None
+        keys = self._keys(stage, details, start, cal, delay)
+        return Facts(_name(carrier), _name(service), origin, destination, keys)
+
+    def _keys(
+        self,
+        stage: str,
+        details: ParcelDetails | None,
+        start: datetime,
+        cal: BusinessCalendar,
+        delay: float | None,
+    ) -> tuple[str, ...]:
+        """The effect keys of a parcel at ``stage``; ``delay`` is the seller's handling time
+        (working days from order to handoff), known once handed over."""
         keys = detail_keys(
             base=(), details=details, start_local=start.astimezone(cal.zone), delay_days=delay
         )
-        if not transit:
+        if stage == _PURCHASE:
             handling = self._seller_handling(details)
             if handling is not None:
                 keys = (*keys, f"handling={min(int(handling * 2), 16)}")
-        return Facts(_name(carrier), _name(service), origin, destination, keys)
+        return keys
 
     def _seller_handling(self, details: ParcelDetails | None) -> float | None:
         """The seller's median handling time (order to first scan) so far, in working days."""
@@ -564,32 +579,49 @@ def moved_days(old: Eta | None, new: Eta, tz: str | tzinfo = "UTC") -> int:
 
 
 def _day(moment: date) -> str:
-    return f"{moment:%a} {moment.day} {moment:%b}"
-
-
-def _span(first: date, last: date) -> str:
-    """``Thu 10 – Mon 14 Dec``; the first month is named only when it differs."""
-    if (first.year, first.month) == (last.year, last.month):
-        return f"{first:%a} {first.day} – {_day(last)}"
-    return f"{_day(first)} – {_day(last)}"
+    return format_day(moment)
 
 
 def source_text(eta: Eta, carrier: str = "") -> str:
     """Whose estimate it is, in plain words (``carrier`` is the carrier's display name)."""
-    whose = f"{carrier}'s" if carrier else "The carrier's"
-    deliveries = f"{eta.based_on:,} similar deliveries" if eta.based_on > 0 else "past deliveries"
+    based = eta.based_on
     match eta.source:
         case EtaSource.CARRIER:
-            return f"{whose} estimate"
+            return (
+                _("{carrier}'s estimate").format(carrier=carrier)
+                if carrier
+                else _("The carrier's estimate")
+            )
         case EtaSource.COMBINED:
-            return f"{whose} estimate, checked against {deliveries}"
+            if based > 0:
+                checked = ngettext(
+                    "checked against {count} similar delivery",
+                    "checked against {count} similar deliveries",
+                    based,
+                ).format(count=f"{based:,}")
+            else:
+                checked = _("checked against past deliveries")
+            return (
+                _("{carrier}'s estimate, {checked}").format(carrier=carrier, checked=checked)
+                if carrier
+                else _("The carrier's estimate, {checked}").format(checked=checked)
+            )
         case EtaSource.LEARNED:
-            return f"Our estimate from {deliveries}"
+            if based > 0:
+                return ngettext(
+                    "Our estimate from {count} similar delivery",
+                    "Our estimate from {count} similar deliveries",
+                    based,
+                ).format(count=f"{based:,}")
+            return _("Our estimate from past deliveries")
         case EtaSource.PROMISE:
-            return "The shop's promised date"
+            return _("The shop's promised date")
         case _:
-            published = f"{carrier}'s" if carrier else "the carrier's"
-            return f"Our estimate from {published} published transit times"
+            return (
+                _("Our estimate from {carrier}'s published transit times").format(carrier=carrier)
+                if carrier
+                else _("Our estimate from the carrier's published transit times")
+            )
 
 
 def describe(
@@ -604,7 +636,8 @@ def describe(
 
     ``Arrives Thu 10 – Mon 14 Dec, most likely Fri 11``; hours only when the window is today
     (``now``, the delivery day). Then how it compares with the shop's promise ("on time" or
-    "about N days later than promised") when one is known, and whose estimate it is.
+    "about N days later than promised") when one is known, and whose estimate it is. Words and
+    dates are in the active language (``core.i18n``).
     """
     zone = resolve_zone(tz)
     first = eta.earliest.astimezone(zone)
@@ -613,25 +646,33 @@ def describe(
     today = now.astimezone(zone).date() if now is not None else None
     if first.date() == last.date():
         if first.date() == today:
-            window = f"Arrives today, between {first:%H:%M} and {last:%H:%M}"
+            window = _("Arrives today, between {start} and {end}").format(
+                start=format_time(first, zone), end=format_time(last, zone)
+            )
         else:
-            window = f"Arrives {_day(first.date())}"
+            window = _("Arrives {day}").format(day=_day(first.date()))
     else:
-        shown = f"{likely:%a} {likely.day}"
-        if (likely.year, likely.month) != (last.year, last.month):
-            shown = _day(likely)
-        window = f"Arrives {_span(first.date(), last.date())}, most likely {shown}"
+        window = _("Arrives {window}, most likely {day}").format(
+            window=format_window(first.date(), last.date()), day=_day(likely)
+        )
     lines = [window]
     if promised_by is not None:
         promised = promised_by.astimezone(zone).date()
         late = (likely - promised).days
         if late <= 0:
             if last.date() > promised:
-                lines.append(f"On time (promised by {_day(promised)}), though it may slip")
+                lines.append(
+                    _("On time (promised by {day}), though it may slip").format(day=_day(promised))
+                )
             else:
-                lines.append(f"On time (promised by {_day(promised)})")
+                lines.append(_("On time (promised by {day})").format(day=_day(promised)))
         else:
-            unit = "day" if late == 1 else "days"
-            lines.append(f"About {late} {unit} later than promised ({_day(promised)})")
+            lines.append(
+                ngettext(
+                    "About {count} day later than promised ({day})",
+                    "About {count} days later than promised ({day})",
+                    late,
+                ).format(count=late, day=_day(promised))
+            )
     lines.append(source_text(eta, carrier))
     return lines

@@ -51,7 +51,7 @@ def test_console_tracks_subscribes_alerts_once_and_survives_restart(tmp_path: Pa
     assert len(headlines) == len(set(headlines)), headlines
     minute = [line for line in first.splitlines() if line.startswith("Sandbox clock moved 1m")]
     assert len(minute) == 1
-    assert minute[0].endswith(" 0 alert(s) queued.")
+    assert minute[0].endswith(" 0 alerts queued.")
 
     second = _console(db, "/list\n/advance 6d\n")
     assert "sneakers" in second

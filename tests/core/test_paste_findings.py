@@ -152,7 +152,7 @@ async def test_more_numbers_than_the_limit_are_counted_and_said(router: CommandR
     numbers = [UPS, FEDEX, USPS, "LTN74207623N1", "YT2229521272164446", "RB402137651GB"]
     replies = await say(router, "Your parcels: " + ", ".join(numbers))
     assert [reply.title.split()[-1] for reply in replies[:5]] == numbers[:5]
-    assert "send the other 1 in another message" in replies[5].lines[0]
+    assert "send the other one in another message" in replies[5].lines[0]
 
 
 @pytest.mark.parametrize("command", ["/history", "/report", "/mute"])

@@ -63,3 +63,17 @@ async def test_meta_get_set_delete(store: Database) -> None:
     assert await store.meta.delete("clock") is True
     assert await store.meta.delete("clock") is False
     assert await store.meta.get("clock") is None
+
+
+async def test_a_chats_language_and_whether_it_was_chosen_are_kept(store: Database) -> None:
+    told = ChatSettings(language="id")
+    await store.chats.save_settings(chat(), told)
+    chosen = ChatSettings(timezone="Asia/Bangkok", language="th", language_chosen=True)
+    await store.chats.save_settings(chat("2"), chosen)
+    assert await store.chats.get_settings(chat()) == told
+    assert await store.chats.get_settings(chat("2")) == chosen
+    # Pausing (a chat that blocked the bot) keeps the language its alerts are worded in.
+    await store.chats.pause_chat(chat("2"))
+    many = await store.chats.settings_many([chat().chat_key, chat("2").chat_key])
+    assert many[chat("2").chat_key].language == "th" and many[chat("2").chat_key].paused
+    assert many[chat().chat_key].language == "id"

@@ -18,6 +18,7 @@ from core.errors import (
     RateLimited,
     TrackingError,
 )
+from core.i18n import N_
 from core.models import IncidentReason, Status
 
 __all__ = [
@@ -42,7 +43,7 @@ BASE_URL = "https://api.17track.net/track/v2.2"
 MAX_BATCH = 40
 PROVIDER = "17track"
 
-QUOTA_MESSAGE = (
+QUOTA_MESSAGE = N_(
     "The tracking service has no quota left for new parcels, so this number cannot be added "
     "yet. The bot's operator has been told."
 )

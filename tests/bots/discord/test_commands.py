@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 
 import discord
 import pytest
@@ -12,6 +13,7 @@ from bots.discord_bot import DiscordSender, ParcelCog, build_bot
 from bots.discord_bot.bot import keep_core_commands
 from core.commands import CommandRouter
 from core.errors import InvalidInput
+from core.i18n import Voices
 from core.models import ChatRef, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from core.replies import Button, Reply
@@ -205,6 +207,13 @@ class _SlimRouter:
 
     async def run(self, chat: ChatRef, name: str, args: Sequence[str]) -> list[Reply]:
         return await self._router.run(chat, name, args)
+
+    @property
+    def voices(self) -> Voices:
+        return self._router.voices
+
+    def speaking(self, chat: ChatRef) -> AbstractAsyncContextManager[str]:
+        return self._router.speaking(chat)
 
 
 async def test_a_core_without_a_command_gets_no_slash_command(

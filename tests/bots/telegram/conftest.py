@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ import pytest
 from bots.telegram_bot import SendLimits, TelegramAdapter, build_adapter
 from core.commands import COMMANDS, CommandSpec
 from core.errors import InvalidInput
+from core.i18n import DEFAULT_LANGUAGE, Voices
 from core.models import ChatRef
 from core.replies import Reply
 from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi
@@ -44,6 +46,14 @@ class RecordingRouter:
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         self.calls.append((chat, "<text>", [text]))
         return await self.scripts["<text>"](chat, [text])
+
+    @property
+    def voices(self) -> Voices:
+        return Voices()
+
+    @contextlib.asynccontextmanager
+    async def speaking(self, chat: ChatRef) -> AsyncIterator[str]:
+        yield DEFAULT_LANGUAGE
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ refuse a share of messages with 429 (``refuse_rate``); ``fail_chat`` makes one c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import itertools
 import json
@@ -20,7 +21,7 @@ import random
 import re
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -30,6 +31,7 @@ from aiohttp import web
 from telegram.request import BaseRequest, RequestData
 
 from core.commands import CommandSpec
+from core.i18n import DEFAULT_LANGUAGE, Voices
 from core.models import ChatRef
 from core.replies import Reply
 
@@ -255,23 +257,30 @@ class FakeBotApi:
         return {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
 
     @staticmethod
-    def user(user_id: int) -> dict[str, Any]:
+    def user(user_id: int, language_code: str = "en") -> dict[str, Any]:
         return {
             "id": user_id,
             "is_bot": False,
             "first_name": f"User{user_id}",
-            "language_code": "en",
+            "language_code": language_code,
         }
 
     def push_text(
-        self, chat_id: int, text: str, *, user_id: int | None = None, chat_type: str = ""
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        user_id: int | None = None,
+        chat_type: str = "",
+        language_code: str = "en",
     ) -> dict[str, Any]:
-        """Queue a text message from a person (``user_id`` defaults to the chat id)."""
+        """Queue a text message from a person (``user_id`` defaults to the chat id) whose
+        Telegram app speaks ``language_code``."""
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
             "date": int(time.time()),
             "chat": self.chat(chat_id, chat_type),
-            "from": self.user(user_id if user_id is not None else chat_id),
+            "from": self.user(user_id if user_id is not None else chat_id, language_code),
             "text": text,
         }
         entities = _command_entities(text)
@@ -757,6 +766,14 @@ class NoCommands:
 
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         return []
+
+    @property
+    def voices(self) -> Voices:
+        return Voices()
+
+    @contextlib.asynccontextmanager
+    async def speaking(self, chat: ChatRef) -> AsyncIterator[str]:
+        yield DEFAULT_LANGUAGE
 
 
 def _snake(method: str) -> str:

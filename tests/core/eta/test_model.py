@@ -460,10 +460,11 @@ def test_describe_renders_the_window_in_the_buyers_zone() -> None:
         source=EtaSource.LEARNED,
     )
     lines = describe(window, None, "America/Sao_Paulo")
-    assert lines[0] == "Arrives Mon 4 – Thu 7 Mar, most likely Tue 5"
+    assert lines[0] == "Arrives Mon 4 – Thu 7 Mar, most likely Tue 5 Mar"
     assert lines[-1] == "Our estimate from past deliveries"
     assert (
-        describe(window, None, "Europe/Berlin")[0] == "Arrives Tue 5 – Fri 8 Mar, most likely Wed 6"
+        describe(window, None, "Europe/Berlin")[0]
+        == "Arrives Tue 5 – Fri 8 Mar, most likely Wed 6 Mar"
     )
     counted = replace(window, based_on=1243)
     assert describe(counted, None, "UTC")[-1] == "Our estimate from 1,243 similar deliveries"
