@@ -379,11 +379,15 @@ class OutboxFlusher:
                 alert, shipment = entry.alert, shipments.get(entry.alert.key)
                 reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
                 messages.append(([entry], reply))
-        for batch, reply in messages:
-            if self._stopping:
-                return False
-            if not await self._deliver(notifier, chat, batch, reply=reply, stats=stats, now=now):
-                return False
+            # Sent in the language too: an adapter may add words of its own (a pointer to the
+            # private chat where others read).
+            for batch, reply in messages:
+                if self._stopping:
+                    return False
+                if not await self._deliver(
+                    notifier, chat, batch, reply=reply, stats=stats, now=now
+                ):
+                    return False
         return True
 
     async def _deliver(
