@@ -47,6 +47,7 @@ SAMPLE: dict[str, dict[str, str | tuple[str, ...]]] = {
         "Refresh": "Actualizar",
         "Your parcels": "Tus paquetes",
         "No parcels yet": "Aún no hay paquetes",
+        "Let's continue in private": "Sigamos en privado",
         "parcelbot console — the sandbox carrier is running (no keys needed).": (
             "consola de parcelbot: el transportista de prueba está activo (sin claves)."
         ),
