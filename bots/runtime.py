@@ -47,6 +47,7 @@ from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
 from bots.public_holidays import PublicHolidays
 from bots.readiness import Heartbeat, Readiness
+from bots.server_languages import ServerLanguages
 from bots.settings import ROLES, Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
@@ -376,6 +377,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             config=config,
             routing=routing,
             voices=voices(Path(settings.locales_dir) if settings.locales_dir else None),
+            shared_languages=ServerLanguages(db.discord),
         )
         runtime = Runtime(
             settings=settings,
