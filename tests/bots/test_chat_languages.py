@@ -107,6 +107,9 @@ def test_a_console_conversation_in_three_languages(
     # The choice is stored: a restarted console still speaks it.
     again = _console(db, locales, "/list\n")
     assert str(said["Your parcels"]) in again
+    assert again.startswith(
+        str(said["parcelbot console — the sandbox carrier is running (no keys needed)."])
+    )
 
 
 async def test_an_alert_posted_in_a_server_channel_is_worded_in_the_servers_language(
