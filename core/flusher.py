@@ -82,8 +82,10 @@ class OutboxFlusher:
         max_attempts: int = 10,
         concurrency: int = 256,
         voices: Voices | None = None,
+        default_timezone: str = "UTC",
     ) -> None:
         self._store = store
+        self._default_timezone = default_timezone
         self._voices = voices or Voices()
         self._clock = clock
         self._retry_base = retry_base
@@ -244,7 +246,7 @@ class OutboxFlusher:
         """One chat's entries; False when the chat should not be tried further now."""
         now = self._clock.now()
         chat = group[0].chat
-        settings = await self._store.chats.get_settings(chat)
+        settings = (await self._store.chats.get_settings(chat)).zoned(self._default_timezone)
         if settings.paused:
             return False
         until = preferences.quiet_until(settings, now)
