@@ -4,6 +4,7 @@
 
     parcelbot                 run every configured adapter; the console when none is
     parcelbot run             the same
+    parcelbot run --role poller,sender   only some parts (processes sharing PostgreSQL)
     parcelbot console         the console chat on the configured providers
     parcelbot track NUMBER    one lookup, printed, then exit
     parcelbot db backup PATH  a consistent copy of the database, safe while the bot runs
@@ -42,7 +43,13 @@ def _parser() -> argparse.ArgumentParser:
         "PARCELBOT_DATABASE_URL)",
     )
     sub = parser.add_subparsers(dest="command")
-    sub.add_parser("run", help="run every configured adapter (console when none is)")
+    run = sub.add_parser("run", help="run every configured adapter (console when none is)")
+    run.add_argument(
+        "--role",
+        help="run only these parts, comma separated: poller, sender, webhook, telegram, "
+        "discord (default: all; overrides PARCELBOT_ROLES; see README, Running on more than "
+        "one machine)",
+    )
     sub.add_parser("console", help="chat in this terminal")
     track = sub.add_parser("track", help="look up one tracking number and exit")
     track.add_argument("number")
@@ -80,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bots.logs import configure_logging
 
     try:
-        chosen = {"db": args.db, "database_url": None} if args.db else {}
+        chosen: dict[str, Any] = {"db": args.db, "database_url": None} if args.db else {}
+        if getattr(args, "role", None):
+            chosen["roles"] = args.role
         settings = load_settings(**chosen)
     except ValidationError as err:
         problems = "; ".join(

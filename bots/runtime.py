@@ -26,7 +26,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -45,7 +47,7 @@ from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
 from bots.public_holidays import PublicHolidays
 from bots.readiness import Heartbeat, Readiness
-from bots.settings import Settings
+from bots.settings import ROLES, Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
 from core.config import ServiceConfig
@@ -55,6 +57,7 @@ from core.flusher import FlushStats
 from core.models import Platform, PollStats
 from core.ports import Clock, OrderSource, TrackingProvider
 from core.providers import (
+    AFTERSHIP,
     AGGREGATORS,
     PROVIDERS,
     SANDBOX,
@@ -66,7 +69,7 @@ from core.providers import (
 from core.providers.router import ProviderRouter
 from core.service import ParcelService
 from core.sources import Routing
-from storage import Database, inbox_path, open_inbox
+from storage import Database, RateSpec, SharedLimits, SharedRate, inbox_path, open_inbox
 
 # The HTTP client, the webhook server and the platform stacks are imported where they are
 # used: a sandbox console needs none of them, and they are most of the start-up time.
@@ -125,6 +128,8 @@ class Runtime:
     pushes: WebhookInbox | None = None
     webhooks: WebhookServer | None = None
     heartbeat: Heartbeat = field(default_factory=Heartbeat)
+    limits: SharedLimits | None = None
+    """Rate limits shared with other processes (PostgreSQL), else None."""
     _quota_read_at: float | None = field(default=None, repr=False)
     ops_url: str = ""
 
@@ -223,15 +228,60 @@ def _reveal(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
+def shared_rates(settings: Settings) -> dict[str, RateSpec]:
+    """Each provider key's request rate, held in sum by every process on a shared database
+    (a rate below one a second is counted over a longer window)."""
+    seventeen = settings.seventeen_track_rate
+    return {
+        SEVENTEEN_TRACK.id: RateSpec(
+            max(1, round(seventeen)), period=max(1, round(seventeen)) / seventeen
+        ),
+        AFTERSHIP.id: RateSpec(10),
+    }
+
+
+TELEGRAM_CHAT_RATE = RateSpec(1, margin=0.01, pace=1.0)
+"""Messages per second to one chat, every process together."""
+
+
 def _tracking_providers(
-    settings: Settings, http: httpx.AsyncClient, clock: Clock
+    settings: Settings,
+    http: httpx.AsyncClient,
+    clock: Clock,
+    limits: SharedLimits | None = None,
 ) -> list[TrackingProvider]:
-    """The configured tracking clients, in the order they are tried."""
+    """The configured tracking clients, in the order they are tried; with ``limits`` each
+    paced by its key's rate shared with the other processes (``shared_rates``)."""
     aggregators = {spec.id: spec for spec in AGGREGATORS}
-    return [
-        spec.build(Wiring(settings.provider_settings(spec), clock, http))
-        for spec in map(aggregators.__getitem__, settings.active_tracking_providers)
-    ]
+    clients: list[TrackingProvider] = []
+    for spec in map(aggregators.__getitem__, settings.active_tracking_providers):
+        rate = shared_rates(settings).get(spec.id)
+        limiter = SharedRate(limits, spec.id, rate) if limits and rate else None
+        clients.append(
+            spec.build(Wiring(settings.provider_settings(spec), clock, http, limiter=limiter))
+        )
+    return clients
+
+
+def _worker_name(settings: Settings, db: Database) -> str:
+    """This process's name in leases: unique per process when the database is shared."""
+    if settings.worker_name:
+        return settings.worker_name
+    if db.backend == "postgresql":
+        return f"{socket.gethostname()}:{os.getpid()}"
+    # One process per SQLite file (it is locked): after a restart it takes its leases back.
+    return "local"
+
+
+def _send_platforms(settings: Settings) -> tuple[str, ...]:
+    """The platforms whose senders run in this process (see ``run``)."""
+    roles = settings.role_set
+    found: list[str] = []
+    if settings.telegram_token is not None and {"sender", "telegram"} & roles:
+        found.append(Platform.TELEGRAM.value)
+    if settings.discord_token is not None and "discord" in roles:
+        found.append(Platform.DISCORD.value)
+    return tuple(found)
 
 
 async def _tiktok_shop(
@@ -283,6 +333,8 @@ def service_config(settings: Settings) -> ServiceConfig:
         webhook_trust=timedelta(hours=settings.webhook_trust_hours),
         fail_after_calls=settings.fail_after_calls,
         recover_after_calls=settings.recover_after_calls,
+        poll_lease=timedelta(seconds=settings.poll_lease),
+        send_lease=timedelta(seconds=settings.send_lease),
     )
     if settings.sandbox_only:
         # The sandbox's clock runs ``sandbox_speed`` times faster than the poller: without
@@ -308,6 +360,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
     async with contextlib.AsyncExitStack() as stack:
         # One running bot per database: a second would send every alert again.
         db = await stack.enter_async_context(Database.open(settings.database, single_writer=True))
+        # On a shared database (PostgreSQL) provider quotas and the bots' send allowances
+        # hold in sum over every process, through the database.
+        limits = SharedLimits(db.connection) if db.backend == "postgresql" else None
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
@@ -328,7 +383,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             http = await stack.enter_async_context(
                 create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
             )
-            router = ProviderRouter(_tracking_providers(settings, http, clock))
+            router = ProviderRouter(_tracking_providers(settings, http, clock, limits))
             provider, routing = router, router.routing
             if settings.tiktok_enabled:
                 shop = await _tiktok_shop(settings, http, db, clock)
@@ -338,7 +393,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model = EtaModel(holidays=PublicHolidays())
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
-        config = service_config(settings)
+        config = replace(service_config(settings), worker=_worker_name(settings, db))
+        if settings.role_set != frozenset(ROLES) and settings.adapters:
+            config = replace(config, send_platforms=_send_platforms(settings))
         service = ParcelService(
             provider=estimating,
             store=db,
@@ -360,9 +417,10 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             orders=orders,
             shop=shop,
             http=http,
+            limits=limits,
         )
         if not settings.sandbox_only or settings.webhook_port is not None:
-            await _open_webhooks(runtime, stack, estimating)
+            await _open_webhooks(runtime, stack, estimating, serving=_serves_webhooks(settings))
         try:
             yield runtime
         finally:
@@ -370,12 +428,23 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                 await runtime.save_clock()
 
 
+def _serves_webhooks(settings: Settings) -> bool:
+    """Whether this process runs the webhook server and the inbox workers: the ``webhook``
+    role, or a Telegram front end in webhook mode (its updates arrive there)."""
+    roles = settings.role_set
+    return "webhook" in roles or ("telegram" in roles and settings.telegram_webhook_mode)
+
+
 async def _open_webhooks(
-    runtime: Runtime, stack: contextlib.AsyncExitStack, provider: TrackingProvider
+    runtime: Runtime,
+    stack: contextlib.AsyncExitStack,
+    provider: TrackingProvider,
+    *,
+    serving: bool = True,
 ) -> None:
-    """Where pushes go (``core.pushes``, ``core.shop_sync`` with a shop), the inbox worker
-    (with keys) and the webhook server (with a port), entered on ``stack`` so they close
-    with the runtime."""
+    """Where pushes go (``core.pushes``, ``core.shop_sync`` with a shop), and with ``serving``
+    the inbox worker (with keys) and the webhook server (with a port), entered on ``stack``
+    so they close with the runtime."""
     from bots.webhook_inbox import Inboxes, WebhookInbox, order_events, tracking_pushes
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
     from core.pushes import Pushes
@@ -400,6 +469,8 @@ async def _open_webhooks(
         retracker=restarter,
         shop=runtime.shop_sync,
     )
+    if not serving:
+        return
     if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
     if not settings.sandbox_only:
@@ -433,26 +504,42 @@ async def _open_webhooks(
 
 
 @asynccontextmanager
-async def open_telegram(runtime: Runtime, token: str) -> AsyncIterator[TelegramAdapter]:
-    """Run the Telegram adapter in this loop, register its sender and yield the adapter.
+async def open_telegram(
+    runtime: Runtime, token: str, *, receive: bool = True
+) -> AsyncIterator[TelegramAdapter]:
+    """Run the Telegram adapter in this loop, register its sender and yield the adapter
+    (without ``receive``: a sender only, updates are another process's).
 
     In webhook mode the adapter is attached to the webhook route for as long as it runs and
     detached before it stops, so updates posted meanwhile are answered 503 and redelivered
     by Telegram after the next start; the webhook itself stays registered (see
     ``bots.telegram_bot.app``).
     """
-    from bots.telegram_bot import StoredGroupSwitch, build_adapter
+    from bots.telegram_bot import SendLimits, StoredGroupSwitch, build_adapter
     from bots.telegram_bot import WebhookConfig as TelegramWebhook
 
     settings = runtime.settings
-    route = runtime.telegram_route
+    route = runtime.telegram_route if receive else None
     webhook = TelegramWebhook(settings.telegram_public_url, route.secret) if route else None
+    limits = runtime.limits
+    bot_rate = RateSpec(settings.telegram_rate)
+    shared = None
+    if limits is not None:
+
+        async def shared(chat_id: str) -> None:
+            # The chat's spacing first: the bot-wide slot is taken right before the send.
+            await limits.acquire(f"telegram:{chat_id}", TELEGRAM_CHAT_RATE)
+            await limits.acquire("telegram", bot_rate)
+
     adapter = build_adapter(
         token,
         runtime.router,
         base_url=settings.telegram_api_base_url or None,
         group_switch=StoredGroupSwitch(runtime.db.meta),
         webhook=webhook,
+        shared_sends=shared,
+        receive=receive,
+        limits=SendLimits(global_rate=settings.telegram_rate),
     )
     if route is not None:
         # Attached before start: until the application runs, the adapter refuses updates
@@ -483,6 +570,8 @@ async def _discord(runtime: Runtime, token: str) -> AsyncIterator[asyncio.Task[N
         guilds=runtime.db.discord,
         test_guild_id=settings.discord_test_guild,
         sharded=settings.discord_sharded,
+        shard_count=settings.discord_shard_count,
+        shard_ids=settings.shard_ids,
     )
     runtime.notifier.register(Platform.DISCORD, DiscordSender(bot, runtime.db.discord))
     task = asyncio.create_task(bot.start(token), name="discord")
@@ -518,6 +607,23 @@ def _add_order_sync(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
     )
 
 
+def _add_limit_cleanup(scheduler: AsyncIOScheduler, runtime: Runtime) -> None:
+    """Forget shared rate limits nobody used for an hour (one row per chat sent to)."""
+    limits = runtime.limits
+    if limits is None:
+        return
+
+    async def cleanup() -> None:
+        try:
+            await limits.forget_idle()
+        except Exception as err:  # the next run tries again
+            log.warning("rate limit cleanup failed: %s", type(err).__name__)
+
+    scheduler.add_job(
+        cleanup, "interval", seconds=3600, id="rate_limit_cleanup", coalesce=True, max_instances=1
+    )
+
+
 async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
     """Wait for SIGINT/SIGTERM, or for an adapter that stops by itself (e.g. a bad token)."""
     stop = asyncio.Event()
@@ -536,22 +642,36 @@ async def _until_stopped(watch: list[asyncio.Task[None]]) -> int:
 
 
 async def run(settings: Settings, *, console: bool = False) -> int:
-    """Start every configured adapter (or the console when none is) and run until stopped."""
+    """Start every configured adapter (or the console when none is) and run until stopped.
+
+    ``settings.roles`` chooses the parts this process runs (all by default): ``poller`` the
+    poll cycle (and the shop's order sync), ``sender`` outbox delivery (with the Telegram
+    bot as a sender only unless ``telegram`` runs here too), ``telegram`` the Telegram front
+    end (``getUpdates``, or webhook mode on the webhook server), ``discord`` the Discord
+    gateway (``PARCELBOT_DISCORD_SHARD_IDS`` picks the shards) and its alerts, ``webhook`` the
+    webhook server with the push inboxes. Processes on one PostgreSQL database split the
+    roles between them; leases and shared rate limits keep their work apart.
+    """
     from bots.console_bot import ConsoleSender, run_console
     from bots.scheduler import build_scheduler, delivering
 
+    roles = settings.role_set
+    interactive = console or (not settings.adapters and roles == frozenset(ROLES))
     async with open_runtime(settings) as runtime:
         # Start-up is over: what is alive now lives as long as the process (bots.gc_settings).
         apply_bot_gc_settings()
-        scheduler = build_scheduler(
-            runtime.service,
-            poll_interval=settings.poll_interval,
-            poll_batch=settings.poll_batch,
-            on_cycle=runtime.save_clock,
-            on_poll=runtime.polled,
-        )
-        _add_order_sync(scheduler, runtime)
-        scheduler.start()
+        scheduler = None
+        if interactive or "poller" in roles:
+            scheduler = build_scheduler(
+                runtime.service,
+                poll_interval=settings.poll_interval,
+                poll_batch=settings.poll_batch,
+                on_cycle=runtime.save_clock,
+                on_poll=runtime.polled,
+            )
+            _add_order_sync(scheduler, runtime)
+            _add_limit_cleanup(scheduler, runtime)
+            scheduler.start()
         for name, url in settings.webhook_urls().items():
             print(f"{name} webhook URL: {url}")
         deliver = delivering(
@@ -561,7 +681,7 @@ async def run(settings: Settings, *, console: bool = False) -> int:
             on_flush=runtime.flushed,
         )
         try:
-            if console or not settings.adapters:
+            if interactive:
                 # An interactive session: no health port (and none of the HTTP stack). The
                 # console is registered before delivery starts, so the first flush reaches it.
                 runtime.notifier.register(Platform.CONSOLE, ConsoleSender(sys.stdout))
@@ -571,18 +691,25 @@ async def run(settings: Settings, *, console: bool = False) -> int:
                 if settings.health_port is not None:
                     await stack.enter_async_context(open_ops_server(runtime))
                 watch: list[asyncio.Task[None]] = []
-                if settings.telegram_token is not None:
+                if settings.telegram_token is not None and {"telegram", "sender"} & roles:
                     token = settings.telegram_token.get_secret_value()
-                    await stack.enter_async_context(open_telegram(runtime, token))
-                if settings.discord_token is not None:
+                    await stack.enter_async_context(
+                        open_telegram(runtime, token, receive="telegram" in roles)
+                    )
+                if settings.discord_token is not None and "discord" in roles:
                     token = settings.discord_token.get_secret_value()
                     watch.append(await stack.enter_async_context(_discord(runtime, token)))
-                # Entered last, left first: messages in flight finish before the adapters stop.
-                await stack.enter_async_context(deliver)
-                print(f"parcelbot is running on {', '.join(settings.adapters)}; Ctrl+C stops it.")
+                if "sender" in roles:
+                    # Entered last, left first: messages in flight finish before the adapters
+                    # stop.
+                    await stack.enter_async_context(deliver)
+                where = ", ".join(settings.adapters) or "no chat platform"
+                part = "" if roles == frozenset(ROLES) else f" as {', '.join(sorted(roles))}"
+                print(f"parcelbot is running on {where}{part}; Ctrl+C stops it.")
                 return await _until_stopped(watch)
         finally:
-            scheduler.shutdown(wait=False)
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
             await asyncio.sleep(0)
 
 

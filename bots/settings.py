@@ -22,10 +22,15 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.providers import AGGREGATORS, PROVIDERS, TIKTOK_SHOP, ProviderSpec
 
-__all__ = ["TRACKING_PROVIDERS", "Settings", "load_settings"]
+__all__ = ["ROLES", "TRACKING_PROVIDERS", "Settings", "load_settings", "parse_shards"]
 
 TRACKING_PROVIDERS = tuple(spec.id for spec in AGGREGATORS)
 """Names accepted in ``PARCELBOT_TRACKING_PROVIDERS``, in their default order."""
+
+ROLES = ("poller", "sender", "webhook", "telegram", "discord")
+"""What a process may run (``PARCELBOT_ROLES``): polling due parcels, delivering the outbox,
+the webhook server (provider pushes, and Telegram's updates in webhook mode), the Telegram
+front end, the Discord gateway connection."""
 
 
 def _env(field: str) -> str:
@@ -38,6 +43,7 @@ _OPTIONAL = (
     "telegram_webhook_secret",
     "discord_token",
     "discord_test_guild",
+    "discord_shard_count",
     "seventeen_track_api_key",
     "aftership_api_key",
     "aftership_webhook_secret",
@@ -91,6 +97,34 @@ class Settings(BaseSettings):
     )
     flush_interval: float = Field(2.0, gt=0, description="Seconds between outbox flushes")
     poll_batch: int = Field(500, gt=0, description="Most parcels refreshed per poll cycle")
+    roles: str = Field(
+        "all",
+        description="What this process runs, comma separated: all, or any of poller, sender, "
+        "webhook, telegram, discord (split across processes on one PostgreSQL database)",
+    )
+    worker_name: str = Field(
+        "",
+        description="This process's name in leases on shared work, unique per process "
+        "(default on PostgreSQL: host name and process id)",
+    )
+    poll_lease: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds a poller holds the parcels it claimed (a dead poller's parcels "
+        "are due again after this)",
+    )
+    send_lease: float = Field(
+        120.0,
+        gt=0,
+        description="Seconds a sender holds a chat it claimed (a dead sender's chats are "
+        "taken over after this)",
+    )
+    telegram_rate: int = Field(
+        30, gt=0, description="Telegram messages per second for the whole bot, all processes"
+    )
+    seventeen_track_rate: float = Field(
+        3.0, gt=0, description="17TRACK requests per second for the key, all processes"
+    )
 
     # -- chat platforms --
 
@@ -114,6 +148,12 @@ class Settings(BaseSettings):
         None, description="Guild id whose commands sync instantly while developing"
     )
     discord_sharded: bool = Field(False, description="Use AutoShardedBot")
+    discord_shard_count: int | None = Field(
+        None, gt=0, description="Shards in all (with DISCORD_SHARD_IDS; turns sharding on)"
+    )
+    discord_shard_ids: str = Field(
+        "", description="The shards this process connects, e.g. 0-3 or 0,2 (empty: all)"
+    )
     discord_api_base_url: str = Field(
         "", description="Discord REST API base, e.g. http://127.0.0.1:9000/api/v10 (test servers)"
     )
@@ -317,6 +357,24 @@ class Settings(BaseSettings):
             # A time without an offset is read as UTC, like the API's own timestamps.
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC) if value is not None else None
+
+    @field_validator("roles")
+    @classmethod
+    def _known_roles(cls, value: str) -> str:
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        unknown = [name for name in names if name not in (*ROLES, "all")]
+        if unknown:
+            raise ValueError(f"unknown role {unknown[0]!r}; use all or {', '.join(ROLES)}")
+        return ",".join(dict.fromkeys(names)) or "all"
+
+    @field_validator("discord_shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: str) -> str:
+        try:
+            parse_shards(value)
+        except ValueError as err:
+            raise ValueError(f"{err}; write shard numbers like 0-3 or 0,2,5") from err
+        return value.strip()
 
     @field_validator("tracking_providers")
     @classmethod
@@ -581,6 +639,17 @@ class Settings(BaseSettings):
         return f"{self.public_url or ''}{self.telegram_webhook_path}"
 
     @property
+    def role_set(self) -> frozenset[str]:
+        """The roles this process runs (``all`` spelled out)."""
+        names = set(self.roles.split(","))
+        return frozenset(ROLES) if "all" in names else frozenset(names)
+
+    @property
+    def shard_ids(self) -> list[int] | None:
+        """The Discord shards this process connects (None: all of them)."""
+        return parse_shards(self.discord_shard_ids)
+
+    @property
     def adapters(self) -> list[str]:
         """The chat platforms that have credentials."""
         found = []
@@ -602,6 +671,22 @@ class Settings(BaseSettings):
         if self.telegram_webhook_mode:
             urls["telegram"] = self.telegram_public_url
         return urls
+
+
+def parse_shards(text: str) -> list[int] | None:
+    """``0-3`` → [0, 1, 2, 3]; ``0,2`` → [0, 2]; "" → None. ``ValueError`` when malformed."""
+    if not text.strip():
+        return None
+    found: list[int] = []
+    for part in text.split(","):
+        low, dash, high = part.strip().partition("-")
+        if not low.isdigit() or (dash and not high.isdigit()):
+            raise ValueError(f"{part.strip()!r} is not a shard number or range")
+        first, last = int(low), int(high) if dash else int(low)
+        if last < first:
+            raise ValueError(f"the shard range {part.strip()!r} ends before it starts")
+        found.extend(range(first, last + 1))
+    return sorted(set(found))
 
 
 def load_settings(**overrides: Any) -> Settings:

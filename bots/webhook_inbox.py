@@ -162,8 +162,12 @@ class WebhookInbox:
         keep_done: timedelta = timedelta(hours=48),
         batch: int = 500,
         idle_wait: float = 30.0,
+        lease: timedelta = timedelta(minutes=5),
     ) -> None:
         self._store = store
+        # Pushes are claimed while processed: webhook processes sharing one database each
+        # take their own; what a dead one held is due again after the lease.
+        self._lease = lease
         self._clock = clock
         self._handlers = dict(handlers)
         self._batch_handlers = dict(batch_handlers or {})
@@ -220,7 +224,8 @@ class WebhookInbox:
         async with self._draining:
             done = 0
             while True:
-                items = await self._store.due(self._clock.now(), self._batch)
+                now = self._clock.now()
+                items = await self._store.due(now, self._batch, now + self._lease)
                 if not items:
                     return done
                 batched: dict[str, list[StoredPush]] = {}

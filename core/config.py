@@ -69,6 +69,19 @@ class ServiceConfig:
     A call fails only once the HTTP layer's retries are spent (4 attempts by default), so at
     30 % failed requests one call in ~120 fails and three in a row (~1 in 2 million) mean a
     real outage, reported within three poll cycles (under a minute at the 15 s default)."""
+    worker: str = "local"
+    """This process's name in leases on shared work (``poll_due``'s parcels, the outbox's
+    chats). Processes sharing one database need different names; one alone keeps "local",
+    which also lets it take back at once what it held before a restart."""
+    poll_lease: timedelta = timedelta(minutes=5)
+    """How long a poller holds the parcels it claimed; a poller that dies mid-cycle leaves
+    them due again this long after it claimed them. Longer than any poll cycle."""
+    send_lease: timedelta = timedelta(minutes=2)
+    """How long a flusher holds a chat before it must renew its claim (it does so while it
+    works on the chat); a flusher that dies leaves its chats to others this long after."""
+    send_platforms: tuple[str, ...] = ()
+    """The platforms this process delivers alerts to (empty: every one); chats elsewhere are
+    left to the processes that run those platforms' senders."""
     recover_after_calls: int = 5
     """A failing source counts as recovered after this many successful calls in a row.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -58,7 +58,12 @@ class FlushStats:
 
 
 class OutboxFlusher:
-    """Sends what the outbox holds; one flusher per database (two could send an alert twice).
+    """Sends what the outbox holds. Any number of flushers may share one database (in one
+    process or many): each claims whole chats under its ``holder`` name for ``lease``
+    (``OutboxRepository.claim``), renews them while it works on them and releases them when
+    the flush ends, so every alert is sent by one flusher and each chat's alerts in order. A
+    flusher that dies loses nothing: its chats are claimable again once the lease ran out and
+    ``chat_spacing`` passed since the last message it sent them.
 
     Chats are drained side by side, each by its own task, so a chat that waits (the
     platform's per-chat spacing, a ``retry_after``), hangs (bounded by ``send_timeout``) or
@@ -81,12 +86,24 @@ class OutboxFlusher:
         send_timeout: float = 30.0,
         max_attempts: int = 10,
         concurrency: int = 256,
+        holder: str = "local",
+        lease: timedelta = timedelta(minutes=2),
+        chat_spacing: timedelta = timedelta(seconds=1),
+        platforms: Sequence[str] = (),
         voices: Voices | None = None,
         default_timezone: str = "UTC",
     ) -> None:
         self._store = store
         self._default_timezone = default_timezone
         self._voices = voices or Voices()
+        self._holder = holder
+        self._lease = lease
+        self._chat_spacing = chat_spacing
+        # Only chats on these platforms are claimed (empty: all): a process sends only where
+        # it runs a sender; the others' chats wait for processes that do.
+        self._platforms = tuple(platforms)
+        # Chats a message went out to since they were claimed (their release records it).
+        self._sent_to: set[str] = set()
         self._clock = clock
         self._retry_base = retry_base
         self._retry_max = retry_max
@@ -167,16 +184,47 @@ class OutboxFlusher:
         report: Callable[[FlushStats], None] | None = None,
         every: float = 0.0,
     ) -> FlushStats:
+        chats: dict[str, _ChatQueue] = {}
+        taken: set[int] = set()
+        # Chats claimed in this flush: held until it ends (released then, all at once, when no
+        # task of this flusher sends to them any more; a release while one still could would
+        # let another flusher take the chat under it).
+        held: set[str] = set()
+        try:
+            return await self._flush_claimed(
+                notifier, limit, report=report, every=every, chats=chats, taken=taken, held=held
+            )
+        finally:
+            # A chat whose task still runs (this flush was cancelled) keeps its lease.
+            await self._release(held - {k for k, q in chats.items() if q.task is not None})
+
+    async def _flush_claimed(
+        self,
+        notifier: Notifier,
+        limit: int,
+        *,
+        report: Callable[[FlushStats], None] | None,
+        every: float,
+        chats: dict[str, _ChatQueue],
+        taken: set[int],
+        held: set[str],
+    ) -> FlushStats:
         stats = _FlushCounts()
         told = _FlushCounts()
         loop = asyncio.get_running_loop()
         last_report = loop.time()
-        chats: dict[str, _ChatQueue] = {}
-        taken: set[int] = set()
         while not self._stopping:
             now = self._clock.now()
             pending = sum(len(queue.entries) for queue in chats.values())
-            entries = await self._store.outbox.due(now, limit + pending)
+            entries = await self._store.outbox.claim(
+                now,
+                limit + pending,
+                holder=self._holder,
+                until=now + self._lease,
+                spaced=now - self._chat_spacing,
+                platforms=self._platforms,
+            )
+            held.update(entry.chat.chat_key for entry in entries)
             fresh = [
                 entry
                 for entry in entries
@@ -226,7 +274,7 @@ class OutboxFlusher:
             if queue is not None and queue.task is not None:
                 queue.entries.extend(group)  # the chat's task picks them up next
                 continue
-            queue = chats[key] = _ChatQueue(list(group))
+            queue = chats[key] = _ChatQueue(key, list(group))
             queue.task = asyncio.create_task(self._drain(notifier, queue, stats))
 
     async def _drain(self, notifier: Notifier, queue: _ChatQueue, stats: _FlushCounts) -> None:
@@ -239,6 +287,19 @@ class OutboxFlusher:
                         return
         finally:
             queue.task = None
+
+    async def _release(self, chat_keys: set[str]) -> None:
+        """Give the chats back to the shared outbox: other flushers may claim them (after the
+        per-chat spacing, for those a message just went to)."""
+        sent = chat_keys & self._sent_to
+        self._sent_to -= sent
+        now = self._clock.now()
+        try:
+            for keys, any_sent in ((sent, True), (chat_keys - sent, False)):
+                if keys:
+                    await self._store.outbox.release(sorted(keys), self._holder, now, sent=any_sent)
+        except Exception:  # the leases then run out by themselves
+            log.debug("releasing %d chats failed; their leases run out", len(chat_keys))
 
     async def _flush_group(
         self, notifier: Notifier, group: list[OutboxEntry], stats: _FlushCounts
@@ -320,11 +381,15 @@ class OutboxFlusher:
                 alert, shipment = entry.alert, shipments.get(entry.alert.key)
                 reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
                 messages.append(([entry], reply))
-        for batch, reply in messages:
-            if self._stopping:
-                return False
-            if not await self._deliver(notifier, chat, batch, reply=reply, stats=stats, now=now):
-                return False
+            # Sent in the language too: an adapter may add words of its own (a pointer to the
+            # private chat where others read).
+            for batch, reply in messages:
+                if self._stopping:
+                    return False
+                if not await self._deliver(
+                    notifier, chat, batch, reply=reply, stats=stats, now=now
+                ):
+                    return False
         return True
 
     async def _deliver(
@@ -362,6 +427,7 @@ class OutboxFlusher:
                 return False
             # The commit point: until this returns, a crash means this message is sent again.
             await self._store.outbox.mark_sent([entry.id for entry in batch], self._clock.now())
+            self._sent_to.add(chat.chat_key)
         finally:
             self._in_flight -= 1
             if not self._in_flight:
@@ -402,6 +468,7 @@ class OutboxFlusher:
 class _ChatQueue:
     """One chat's entries handed out in this flush, and the task draining them."""
 
+    chat_key: str
     entries: list[OutboxEntry]
     task: asyncio.Task[None] | None = None
 

@@ -7,6 +7,7 @@ standard library. Times are timezone-aware UTC ``datetime`` values; a naive date
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
@@ -510,11 +511,13 @@ class SnapshotWrite:
 @dataclass(frozen=True, slots=True)
 class DueParcels:
     """The parcels due for a poll, most overdue first, and what a poll needs to know of them:
-    which have an active subscriber (``followed``), which were pushed recently (``pushed``)."""
+    which have an active subscriber (``followed``), which were pushed recently (``pushed``),
+    and — when they were claimed for this poller — when each was due (``due_at``)."""
 
     keys: tuple[ShipmentKey, ...] = ()
     followed: frozenset[ShipmentKey] = frozenset()
     pushed: frozenset[ShipmentKey] = frozenset()
+    due_at: Mapping[ShipmentKey, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

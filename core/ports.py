@@ -58,6 +58,7 @@ __all__ = [
     "OrderLinkRepository",
     "OrderSource",
     "OutboxRepository",
+    "Pacer",
     "ParcelRefresh",
     "ProactiveChats",
     "ProactiveOutbox",
@@ -195,15 +196,45 @@ class OutboxRepository(Protocol):
 
     ``due`` returns unsent entries whose next attempt is due, oldest first, skipping chats that
     are paused. ``mark_sent`` is the commit point: an entry marked sent is never returned again.
+
+    ``claim`` is ``due`` for a flusher that shares the outbox with others (any process): it
+    leases whole chats to ``holder`` until ``until`` and returns only their entries, so a chat
+    is sent to by one flusher at a time; ``release`` gives chats back. A chat whose holder
+    died is claimable once the lease ran out and its last message is older than ``spaced``.
     """
 
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]: ...
+
+    async def claim(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        holder: str,
+        until: datetime,
+        spaced: datetime,
+        platforms: Sequence[str] = (),
+    ) -> list[OutboxEntry]: ...
+
+    async def release(
+        self, chat_keys: Sequence[str], holder: str, now: datetime, *, sent: bool
+    ) -> None: ...
 
     async def mark_sent(self, ids: Sequence[int], now: datetime) -> None: ...
 
     async def mark_failed(self, entry_id: int, retry_at: datetime) -> None: ...
 
     async def pending_count(self) -> int: ...
+
+
+class Pacer(Protocol):
+    """Makes a caller wait for its turn under a rate limit: ``aiolimiter.AsyncLimiter`` in one
+    process, ``storage.limits.SharedRate`` for a limit every process sharing the database
+    counts against (a provider key's quota)."""
+
+    async def acquire(self) -> None:
+        """Return when the next call may start; that call is counted."""
+        ...
 
 
 class ChatUnreachable(Exception):
@@ -239,9 +270,20 @@ class ProactiveShipments(ShipmentRepository, Protocol):
         """The parcels among ``keys`` pushed at or after ``since``."""
         ...
 
-    async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
+    async def due_parcels(
+        self,
+        now: datetime,
+        limit: int,
+        pushed_since: datetime,
+        lease_until: datetime | None = None,
+    ) -> DueParcels:
         """``due(now, limit)`` in one query with, for those parcels, which have an active
-        subscription and which were pushed at or after ``pushed_since``."""
+        subscription and which were pushed at or after ``pushed_since``.
+
+        With ``lease_until`` the parcels are claimed for the caller: atomically with the read
+        their next check moves to ``lease_until``, so no other poller, in any process, gets
+        them until the caller saves or schedules them, or the lease runs out (the caller
+        died). ``due_at`` then says when each was due."""
         ...
 
     async def forget_unfollowed(self, keys: Sequence[ShipmentKey]) -> int:
@@ -615,8 +657,11 @@ class PushStore(Protocol):
         was already there (or earlier in the list)."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[StoredPush]:
-        """Unprocessed pushes whose next attempt is due, oldest first."""
+    async def due(
+        self, now: datetime, limit: int, lease_until: datetime | None = None
+    ) -> list[StoredPush]:
+        """Unprocessed pushes whose next attempt is due, oldest first; with ``lease_until``
+        claimed for the caller until then (another worker does not get them meanwhile)."""
         ...
 
     async def mark_done(self, item_id: int, now: datetime) -> None: ...

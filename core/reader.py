@@ -143,7 +143,7 @@ def clean(text: str) -> str:
 def is_help_word(text: str) -> bool:
     """Whether the whole message is a plain word asking for help (``hi``, ``Help!``, ``?``)."""
     word = clean(text).strip().casefold()
-    return word in HELP_WORDS or word.rstrip("!.?¿¡ ") in HELP_WORDS
+    return word in HELP_WORDS or word.strip("!.?¿¡ ") in HELP_WORDS
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,10 @@ class Refresher:
         if self._next_housekeeping is None or now >= self._next_housekeeping:
             self._next_housekeeping = now + self._config.housekeeping_every
             archived = await self.archive_due()
-        due = await self._store.shipments.due_parcels(now, limit, now - self._config.webhook_trust)
+        # Claimed: any number of pollers (processes) may run this at once; each gets its own.
+        due = await self._store.shipments.due_parcels(
+            now, limit, now - self._config.webhook_trust, now + self._config.poll_lease
+        )
         if not due.keys:
             return PollStats(archived=archived)
         followed, fed = due.followed, due.pushed
@@ -129,6 +132,12 @@ class Refresher:
         # dataclass equality check that a rebuilt ``request.key`` would need.
         key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
         results = await self._track_grouped(requests)
+        asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
+        for request in requests:
+            if id(request) not in asked:
+                # Not asked this cycle (its source stopped): due again as it was, first in line.
+                key = key_of[id(request)]
+                await self._store.shipments.schedule(key, due.due_at.get(key, now))
         writes: list[SnapshotWrite] = []
         # (index in writes, key, alerts) of the snapshots that caused alerts: only their
         # subscribers (and those chats' settings) are read, once for the whole cycle.

@@ -23,8 +23,13 @@ into one sentence. It composes three parts and owns none of their rules:
   committed: on restart each is sent again. A chat has at most one message in flight, so that
   is at most one duplicate per chat being sent to at the crash; nothing else is ever sent
   twice, and a clean stop (``stop_delivery``) lets the messages in flight finish and be
-  marked, so it repeats nothing. Run one flusher per database: two flushers could each send
-  the same alert.
+  marked, so it repeats nothing.
+- **Many workers.** Any number of processes may run ``poll_due`` and the flusher on one
+  (PostgreSQL) database, each under its own ``ServiceConfig.worker`` name: pollers claim due
+  parcels for ``poll_lease`` and flushers claim whole chats for ``send_lease``, so a parcel
+  is fetched by one poller per interval and an alert sent by one flusher. A worker that dies
+  loses nothing: its claims run out and others take the work over (the duplicates above, one
+  per chat it was sending to, are the only ones).
 
 The sources (``core.sources.Sources``: routing and the one health record) are built here and
 shared by the refresh pipeline and order access. Tunables: ``core.config.ServiceConfig``.
@@ -163,6 +168,9 @@ class ParcelService:
             retry_max=self._config.flush_retry_max,
             send_timeout=self._config.send_timeout.total_seconds(),
             max_attempts=self._config.max_send_attempts,
+            holder=self._config.worker,
+            lease=self._config.send_lease,
+            platforms=self._config.send_platforms,
             voices=self._voices,
             default_timezone=self._config.default_timezone,
         )

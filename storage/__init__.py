@@ -17,6 +17,7 @@ from __future__ import annotations
 from storage.backup import BackupError, backup
 from storage.copy import CopyRefused, CopyReport, copy_database
 from storage.db import Database, inbox_path, is_postgres, open_inbox, sqlite_path
+from storage.limits import RateSpec, SharedLimits, SharedRate
 from storage.migrations import INBOX_MIGRATIONS, SchemaTooNewError
 
 __all__ = [
@@ -25,7 +26,10 @@ __all__ = [
     "CopyRefused",
     "CopyReport",
     "Database",
+    "RateSpec",
     "SchemaTooNewError",
+    "SharedLimits",
+    "SharedRate",
     "backup",
     "copy_database",
     "inbox_path",

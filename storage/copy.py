@@ -28,7 +28,18 @@ log = logging.getLogger(__name__)
 # Parents before the tables that refer to them (events → shipments).
 _FIRST = ("shipments",)
 # Bookkeeping of the backend itself, not parcelbot's data.
-_SKIP = frozenset({"schema_version", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4"})
+# Leases and rate allowances are the running processes' passing state: a copy (made with the
+# bot stopped) starts without them.
+_SKIP = frozenset(
+    {
+        "schema_version",
+        "sqlite_sequence",
+        "sqlite_stat1",
+        "sqlite_stat4",
+        "chat_leases",
+        "rate_limits",
+    }
+)
 _INBOX = "webhook_inbox"
 
 

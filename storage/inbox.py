@@ -72,15 +72,37 @@ class SqliteInbox:
 
         return await self._conn.run_transaction(insert)
 
-    async def due(self, now: datetime, limit: int) -> list[StoredPush]:
-        """Unprocessed notifications whose next attempt is due, oldest first."""
-        rows = await self._conn.read(
+    async def due(
+        self, now: datetime, limit: int, lease_until: datetime | None = None
+    ) -> list[StoredPush]:
+        """Unprocessed notifications whose next attempt is due, oldest first.
+
+        With ``lease_until`` they are claimed: their next attempt moves there in the same
+        transaction, so another worker (any process on the database) does not take them
+        meanwhile; ``mark_done``/``mark_failed`` end the claim, and a worker that died
+        leaves them due again at ``lease_until``."""
+        select = (
             "SELECT id, provider, notification_id, body, received_at, attempts "
             "FROM webhook_inbox WHERE done_at IS NULL AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, id LIMIT ?",
-            (time_to_text(now), limit),
+            "ORDER BY next_attempt_at, id LIMIT ?"
         )
-        return [_item(row) for row in rows]
+        if lease_until is None:
+            rows = await self._conn.read(select, (time_to_text(now), limit))
+            return [_item(row) for row in rows]
+        claim = f"{select} {self._conn.dialect.skip_locked('webhook_inbox')}"
+        lease = time_to_text(lease_until)
+        ids = self._conn.dialect.ids
+
+        async def work(tx: Tx) -> list[Sequence[object]]:
+            found = await tx.read(claim, (time_to_text(now), limit))
+            if found:
+                await tx.write(
+                    f"UPDATE webhook_inbox SET next_attempt_at = ? WHERE id IN ({ids})",  # noqa: S608
+                    (lease, json.dumps([row[0] for row in found])),
+                )
+            return found
+
+        return [_item(row) for row in await self._conn.run_transaction(work)]
 
     async def mark_done(self, item_id: int, now: datetime) -> None:
         """The notification was processed: drop its body, keep its id for de-duplication."""

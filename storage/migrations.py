@@ -368,6 +368,32 @@ _CHAT_LANGUAGE = Migration(
     ),
 )
 
+_SHARED_WORK = Migration(
+    description="leases on chats being sent to, and rate allowances shared by every process",
+    statements=(
+        # One row per chat a flusher has claimed: who holds it until when, and when its last
+        # message went out (another process waits the platform's per-chat spacing after it).
+        """
+        CREATE TABLE chat_leases (
+            chat_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until TEXT NOT NULL,
+            last_sent_at TEXT
+        ) WITHOUT ROWID
+        """,
+        # One row per shared rate (a provider key, a bot's send allowance, one chat): the
+        # earliest time, in seconds since the epoch, at which its next call may start, and the
+        # start times of its latest calls (a JSON list; storage.limits).
+        """
+        CREATE TABLE rate_limits (
+            name TEXT PRIMARY KEY,
+            next_at REAL NOT NULL,
+            starts TEXT NOT NULL DEFAULT '[]'
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -380,6 +406,7 @@ MIGRATIONS: list[Migration] = [
     _PROOF_ATTEMPTS,
     _WEBHOOK_SEEN,
     _CHAT_LANGUAGE,
+    _SHARED_WORK,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

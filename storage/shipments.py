@@ -116,6 +116,23 @@ ORDER BY s.next_check_at, s.id
 LIMIT ?
 """
 
+# ``_SELECT_DUE`` for a poller that claims what it takes: the row ids and the times they were
+# due, and {lock} (``Dialect.skip_locked``) so that pollers running at once on PostgreSQL take
+# disjoint rows instead of waiting for each other.
+_CLAIM_DUE = """
+SELECT s.id, s.carrier, s.number, s.next_check_at,
+    EXISTS (
+        SELECT 1 FROM subscriptions AS u
+        WHERE u.carrier = s.carrier AND u.number = s.number AND u.archived = 0
+    ),
+    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END
+FROM shipments AS s
+WHERE s.next_check_at <= ?
+ORDER BY s.next_check_at, s.id
+LIMIT ?
+{lock}
+"""
+
 # The archive scan (``finished``). Driven by the active subscriptions' index, not by a scan of
 # every stored parcel: its cost follows the parcels people follow, however many finished ones
 # are kept.
@@ -245,6 +262,8 @@ class _Statements:
     select_pushed: str
     set_pushed: str
     select_finished: str
+    claim_due: str
+    lease_due: str
 
 
 @functools.cache
@@ -262,6 +281,8 @@ def _statements(dialect: Dialect) -> _Statements:
         select_finished=_SELECT_FINISHED.format(
             hint=dialect.indexed_by("subscriptions_active"), join=dialect.ordered_join
         ),
+        claim_due=_CLAIM_DUE.format(lock=dialect.skip_locked("s")),
+        lease_due=f"UPDATE shipments SET next_check_at = ? WHERE id IN ({dialect.ids})",  # noqa: S608
     )
 
 
@@ -274,6 +295,24 @@ async def read_snapshot(tx: Tx, key: ShipmentKey) -> Shipment | None:
     row = rows[0]
     events = events_by_parent(await tx.read(_SELECT_OWN_EVENTS, (row[0],)))
     return shipment_from_row(row[1:], events.get(row[0], ()))
+
+
+def _due_parcels(rows: Sequence[Sequence[Any]]) -> DueParcels:
+    """``DueParcels`` from rows of (due at or None, carrier, number, followed, pushed)."""
+    keys: list[ShipmentKey] = []
+    followed: list[ShipmentKey] = []
+    pushed: list[ShipmentKey] = []
+    due_at: dict[ShipmentKey, datetime] = {}
+    for was, carrier, number, active, recent in rows:
+        key = ShipmentKey(carrier, TrackingNumber(number))
+        keys.append(key)
+        if active:
+            followed.append(key)
+        if recent:
+            pushed.append(key)
+        if was is not None:
+            due_at[key] = datetime.fromisoformat(was)
+    return DueParcels(tuple(keys), frozenset(followed), frozenset(pushed), due_at)
 
 
 class SqliteShipments:
@@ -582,23 +621,39 @@ class SqliteShipments:
         """
         return list((await self.due_parcels(now, limit, now)).keys)
 
-    async def due_parcels(self, now: datetime, limit: int, pushed_since: datetime) -> DueParcels:
+    async def due_parcels(
+        self,
+        now: datetime,
+        limit: int,
+        pushed_since: datetime,
+        lease_until: datetime | None = None,
+    ) -> DueParcels:
         """``due(now, limit)``, and which of those parcels have an active subscription and
-        which were pushed at or after ``pushed_since`` — one query."""
-        rows = await self._conn.read(
-            _SELECT_DUE, (time_to_text(pushed_since), time_to_text(now), limit)
-        )
-        keys: list[ShipmentKey] = []
-        followed: list[ShipmentKey] = []
-        pushed: list[ShipmentKey] = []
-        for carrier, number, active, recent in rows:
-            key = ShipmentKey(carrier, TrackingNumber(number))
-            keys.append(key)
-            if active:
-                followed.append(key)
-            if recent:
-                pushed.append(key)
-        return DueParcels(tuple(keys), frozenset(followed), frozenset(pushed))
+        which were pushed at or after ``pushed_since`` — one query.
+
+        With ``lease_until`` the parcels are claimed: in the same transaction their next check
+        moves to ``lease_until``, so no other poller (in this process or another) takes them
+        until then. Saving a snapshot (``save_many``) or ``schedule`` ends the lease; a poller
+        that dies holding it loses nothing: the parcels are due again at ``lease_until``.
+        ``DueParcels.due_at`` keeps when each was due, to hand back untried ones.
+        """
+        if lease_until is None:
+            rows = await self._conn.read(
+                _SELECT_DUE, (time_to_text(pushed_since), time_to_text(now), limit)
+            )
+            return _due_parcels([(None, *row) for row in rows])
+        statements = self._sql
+        params = (time_to_text(pushed_since), time_to_text(now), limit)
+        lease = time_to_text(lease_until)
+
+        async def claim(tx: Tx) -> list[Any]:
+            found = await tx.read(statements.claim_due, params)
+            if found:
+                ids = json.dumps([row[0] for row in found])
+                await tx.write(statements.lease_due, (lease, ids))
+            return [(row[3], *row[1:3], *row[4:]) for row in found]
+
+        return _due_parcels(await self._conn.run_transaction(claim))
 
     async def schedule(self, key: ShipmentKey, next_check_at: datetime | None) -> None:
         """Set when to check a parcel next (None: never again). Unknown parcels are ignored."""

@@ -131,6 +131,12 @@ class Dialect:
     """A join that reads its left side first where the backend lets a query say so (SQLite's
     ``CROSS JOIN``), else a plain ``JOIN``; followed by ``ON``."""
 
+    def skip_locked(self, table: str) -> str:
+        """The end of a ``SELECT`` that claims rows of ``table`` for the running transaction,
+        passing over rows another transaction holds (PostgreSQL's ``FOR UPDATE … SKIP
+        LOCKED``). Nothing on SQLite: its write transactions run one at a time anyway."""
+        return f"FOR UPDATE OF {table} SKIP LOCKED" if self.name == "postgresql" else ""
+
     def indexed_by(self, index: str) -> str:
         """An index hint for a FROM item, where the backend takes one (else nothing)."""
         return f"INDEXED BY {index}" if self.hints else ""

@@ -143,6 +143,7 @@ def build_bot(
     test_guild_id: int | None = None,
     sharded: bool = False,
     shard_count: int | None = None,
+    shard_ids: list[int] | None = None,
     guild_ready_timeout: float = 2.0,
 ) -> AnyBot:
     """The bot, ready for ``await bot.start(token)``.
@@ -150,6 +151,8 @@ def build_bot(
     ``router`` is ``core.commands.CommandRouter``; ``guilds`` stores per-server settings
     (``storage.guilds.SqliteDiscordGuilds``). Only commands the router knows are registered.
     ``guild_ready_timeout`` is how long start-up waits for more servers after the last one.
+    With ``shard_ids`` (and ``shard_count``) this process connects only those shards: several
+    processes, each with its own range, share one bot's servers.
     """
     # Slash commands and buttons need no privileged intents; guilds keeps channels cached.
     intents = discord.Intents.none()
@@ -163,7 +166,9 @@ def build_bot(
         "guild_ready_timeout": guild_ready_timeout,
     }
     wiring = _Wiring(router, guilds, test_guild_id)
-    if sharded:
+    if sharded or shard_ids is not None or shard_count is not None:
+        if shard_ids is not None:
+            options["shard_ids"] = shard_ids
         return ShardedParcelBot(wiring, shard_count=shard_count, **options)
     return ParcelBot(wiring, **options)
 

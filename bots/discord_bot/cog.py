@@ -198,13 +198,17 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         user = interaction.user
         chat = chat_of(user, interaction_language(interaction))
-        replies = list(await self._router.run(chat, name, list(args)))
-        # /forget deletes the member's alert route itself, once confirmed (the core's forget).
-        if name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
-            await self._guilds.remember_home(user.id, interaction.guild_id, interaction.channel_id)
-        with self._router.voices.speaking(await self._language(chat)):
+        # Everything said on the way out (the adapter's notices, button labels) is in the
+        # chat's language too.
+        async with self._router.speaking(chat):
+            replies = list(await self._router.run(chat, name, list(args)))
+            # /forget deletes the member's alert route itself, once confirmed (core's forget).
+            if name == "subscribe" and interaction.guild_id is not None and interaction.channel_id:
+                await self._guilds.remember_home(
+                    user.id, interaction.guild_id, interaction.channel_id
+                )
             replies.extend(await self._pending_notice(user.id))
-        await deliver(interaction, replies, ephemeral=ephemeral)
+            await deliver(interaction, replies, ephemeral=ephemeral)
 
     async def _language(self, chat: ChatRef) -> str:
         """The chat's language (stored by the core), for the adapter's own words; "" when

@@ -19,7 +19,7 @@ import asyncio
 import hmac
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -170,8 +170,11 @@ class TelegramAdapter:
         flood_control: FloodControl | None = None,
         start_retry: float = 1.0,
         start_retry_max: float = 60.0,
+        receive: bool = True,
     ) -> None:
         self.start_retry = start_retry
+        self.receive = receive
+        """False: send only (a sender process); updates are received by other processes."""
         self.start_retry_max = start_retry_max
         self.app = app
         self.handlers = handlers
@@ -205,7 +208,9 @@ class TelegramAdapter:
         if self.app.post_init is not None:
             await self.app.post_init(self.app)
         await self.app.start()
-        if self.webhook is not None:
+        if not self.receive:
+            log.info("Telegram bot @%s sends only; other processes receive", self.username)
+        elif self.webhook is not None:
             await self.app.bot.set_webhook(
                 self.webhook.url,
                 secret_token=self.webhook.secret,
@@ -308,8 +313,14 @@ def build_adapter(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     poll_timeout: float = 10.0,
+    shared_sends: Callable[[str], Awaitable[None]] | None = None,
+    receive: bool = True,
 ) -> TelegramAdapter:
     """Wire the application: handlers, flood control, command list, sender.
+
+    ``shared_sends`` waits for the bot's send allowance shared with other processes
+    (``FloodControl``'s ``shared``), when several run the same bot. Without ``receive`` the
+    adapter only sends (no ``getUpdates``, no webhook registration).
 
     ``base_url`` is the Bot API prefix **without** the token (``…/bot``; PTB appends it), for a
     self-hosted Bot API server or a test fake. ``request`` / ``get_updates_request`` replace
@@ -328,7 +339,7 @@ def build_adapter(
     async def post_init(app: TelegramApp) -> None:
         await handlers.publish_commands(app)
 
-    flood_control = FloodControl(limits)
+    flood_control = FloodControl(limits, shared=shared_sends)
     bot = ReadingBot(
         token,
         base_url=base_url or DEFAULT_BASE_URL,
@@ -352,6 +363,7 @@ def build_adapter(
         poll_timeout=poll_timeout,
         undo_redaction=undo_redaction,
         flood_control=flood_control,
+        receive=receive,
     )
 
 

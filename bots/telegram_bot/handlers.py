@@ -197,9 +197,10 @@ class TelegramHandlers:
         message, chat = update.effective_message, chat_ref(update)
         if message is None or chat is None or not message.text:
             return
-        async with self._typing(context, chat):
-            replies = await self.router.handle_text(chat, message.text)
-        await self._post(context, chat, replies)
+        async with self.router.speaking(chat):
+            async with self._typing(context, chat):
+                replies = await self.router.handle_text(chat, message.text)
+            await self._post(context, chat, replies)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query, chat = update.callback_query, chat_ref(update)
@@ -300,9 +301,12 @@ class TelegramHandlers:
                 await self._say(context, chat, _("Only this group's admins can do that here."))
             return
         slow = name in _SLOW_COMMANDS or (name == "start" and bool(args))
-        async with self._typing(context, chat, enabled=slow):
-            replies = await self.router.run(chat, name, args)
-        await self._post(context, chat, replies, edit=edit)
+        # The adapter's own words on the way out (a pointer to the private chat, button
+        # labels) are in the chat's language too.
+        async with self.router.speaking(chat):
+            async with self._typing(context, chat, enabled=slow):
+                replies = await self.router.run(chat, name, args)
+            await self._post(context, chat, replies, edit=edit)
 
     async def _post(
         self,

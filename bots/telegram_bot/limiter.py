@@ -32,7 +32,7 @@ import logging
 import math
 import warnings
 from collections import deque
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -171,6 +171,7 @@ class _Window:
 
 @dataclass(slots=True)
 class _ChatState:
+    chat_id: str = ""
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     last: float = -math.inf
     """When the chat's previous message finished."""
@@ -189,8 +190,16 @@ class FloodControl(BaseRateLimiter[int]):
     (``rate_limit_args`` overrides ``max_retries`` per call).
     """
 
-    def __init__(self, limits: SendLimits | None = None) -> None:
+    def __init__(
+        self,
+        limits: SendLimits | None = None,
+        *,
+        shared: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         self.limits = limits or SendLimits()
+        # Waits for the bot's allowance shared with other processes (storage.limits), called
+        # with the chat id once this process's own limits let a message start.
+        self._shared = shared
         lim = self.limits
         self._global = (
             _Window(
@@ -288,6 +297,8 @@ class FloodControl(BaseRateLimiter[int]):
             for window in (state.group, self._global):
                 if window is not None:
                     await window.acquire(background=background)
+            if self._shared is not None:
+                await self._shared(state.chat_id)
             started = True
             return await request
         finally:
@@ -311,7 +322,7 @@ class FloodControl(BaseRateLimiter[int]):
         if state is None:
             if len(self._chats) >= _PRUNE_AT:
                 self._prune()
-            state = _ChatState()
+            state = _ChatState(chat_id)
             lim = self.limits
             if chat_id.startswith("-") and lim.group_rate and lim.group_period:
                 state.group = _Window(lim.group_rate, lim.group_period + lim.margin)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 if TYPE_CHECKING:
     import httpx
 
-    from core.ports import Clock, OrderSource, TrackingProvider
+    from core.ports import Clock, OrderSource, Pacer, TrackingProvider
     from core.providers.aftership import AfterShipClient
     from core.providers.sandbox import SandboxProvider, SandboxShop
     from core.providers.seventeen_track import SeventeenTrackClient
@@ -73,6 +73,9 @@ class Wiring:
     http: httpx.AsyncClient | None = None
     seller_tokens: TokenSet | None = None
     on_token_refresh: Callable[[TokenSet], Awaitable[None]] | None = None
+    limiter: Pacer | None = None
+    """Paces the source's calls in place of its own limiter: the composition root passes one
+    shared by every process on the database, so the key's quota holds in sum."""
 
     def text(self, name: str) -> str:
         """The setting ``name`` as text ("" when unset)."""
@@ -148,6 +151,7 @@ def _seventeen_track(wiring: Wiring) -> SeventeenTrackClient:
         api_key=wiring.text("seventeen_track_api_key"),
         base_url=wiring.text("seventeen_track_base_url"),
         clock=wiring.clock,
+        limiter=wiring.limiter,
     )
 
 
@@ -166,6 +170,7 @@ def _aftership(wiring: Wiring) -> AfterShipClient:
         base_url=wiring.text("aftership_base_url"),
         version=wiring.text("aftership_api_version"),
         clock=wiring.clock,
+        limiter=wiring.limiter,
     )
 
 

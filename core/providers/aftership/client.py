@@ -17,7 +17,7 @@ from aiolimiter import AsyncLimiter
 
 from core.errors import ProviderAuthError, ProviderError, ProviderUnavailable, TrackingError
 from core.models import Shipment, TrackBatch, TrackRequest
-from core.ports import Clock
+from core.ports import Clock, Pacer
 from core.providers._common import (
     chunked,
     dedupe_requests,
@@ -79,7 +79,7 @@ class AfterShipClient:
         base_url: str = BASE_URL,
         version: str = API_VERSION,
         rate: float = 10.0,
-        limiter: AsyncLimiter | None = None,
+        limiter: Pacer | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -93,7 +93,7 @@ class AfterShipClient:
         self._base = f"{base_url.rstrip('/')}/{version}"
         # Versions up to 2024-04 wrap the request body in {"tracking": …}.
         self._wrapped = version <= "2024-04"
-        self._limiter = limiter or AsyncLimiter(1, 1.0 / rate)
+        self._limiter: Pacer = limiter or AsyncLimiter(1, 1.0 / rate)
         self._max_header_wait = max_header_wait
         self._resume_at = 0.0
 

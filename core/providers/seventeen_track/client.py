@@ -23,7 +23,7 @@ from core.errors import (
     TrackingError,
 )
 from core.models import ShipmentKey, TrackBatch, TrackRequest
-from core.ports import Clock
+from core.ports import Clock, Pacer
 from core.providers._common import chunked, dedupe_requests, merge_chunks
 from core.providers.http import Envelope, HttpResult, ProviderTransport, RetryPolicy, Sleep
 from core.providers.seventeen_track.parse import (
@@ -86,7 +86,7 @@ class SeventeenTrackClient:
         *,
         api_key: str,
         base_url: str = BASE_URL,
-        limiter: AsyncLimiter | None = None,
+        limiter: Pacer | None = None,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
         sleep: Sleep = asyncio.sleep,
@@ -99,7 +99,7 @@ class SeventeenTrackClient:
         )
         self._key = api_key
         self._base = base_url.rstrip("/")
-        self._limiter = limiter or make_limiter()
+        self._limiter: Pacer = limiter or make_limiter()
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._quota_recheck = quota_recheck
         self._quota_exhausted_at: datetime | None = None

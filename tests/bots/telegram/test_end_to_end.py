@@ -261,6 +261,9 @@ async def test_commands_are_published_in_english_and_localised(
     assert published["id"]["track"] == "Di mana paket saya?"
     assert published["pt"]["subscribe"] == "Avise-me quando ela se mover"
     assert set(published["es"]) == set(published[""])
+    # One menu per language parcelbot speaks (Filipino is Telegram's "tl", Portuguese "pt").
+    assert set(published) == {"", "id", "th", "vi", "ms", "tl", "es", "pt"}
+    assert all(set(menu) == set(published[""]) for menu in published.values())
 
 
 async def test_pasted_text_is_read_by_the_core_reader(
