@@ -24,7 +24,7 @@ from bots.telegram_bot.handlers import TelegramHandlers
 from bots.telegram_bot.render import CALLBACK_DATA_LIMIT, MESSAGE_LIMIT, CallbackCodec
 from bots.telegram_bot.render import render as telegram_render
 from core import errors, faq
-from core.advice import mismatch_reply, more_numbers_reply, number_notes, typo_reply
+from core.advice import faq_reply, mismatch_reply, more_numbers_reply, number_notes, typo_reply
 from core.alerts import alert_reply
 from core.carriers import detect, get_carrier
 from core.commands import CommandRouter
@@ -112,7 +112,9 @@ def _alerts(shipment: Shipment) -> Iterator[Alert]:
         elif kind is AlertKind.ETA_CHANGED:
             yield Alert(kind, key, "eta", detail="2026-03-01")
         elif kind is AlertKind.DELIVERED:
-            yield Alert(kind, key, "delivered", event=event, detail="Left at the door (porch)")
+            # The detail is the proof in words, as the diff found it (English).
+            detail = "Left at the door (porch)" if shipment.proof is not None else ""
+            yield Alert(kind, key, "delivered", event=event, detail=detail)
         else:
             yield Alert(kind, key, str(kind), event=event)
 
@@ -157,9 +159,9 @@ def _replies(router: CommandRouter) -> Iterator[Reply]:
     yield typo_reply(NUMBER, matches, alternatives=matches)
     yield mismatch_reply(NUMBER, ups, matches)
     yield more_numbers_reply(3)
-    yield Reply("notes", number_notes("1Z999AA10123456784", matches[0] if matches else None))
+    yield Reply(NUMBER, number_notes("1Z999AA10123456784", matches[0] if matches else None))
     for topic in faq.TOPICS:
-        yield Reply(topic.title, topic.lines)
+        yield faq_reply(topic)
     for reason in IncidentReason:
         about = explain(reason)
         yield Reply(about.title, (about.what_happened, *about.next_steps))

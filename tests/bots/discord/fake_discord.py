@@ -111,10 +111,20 @@ class FakeDiscord:
                         return request
                 await self._changed.wait()
 
-    def slash(self, user_id: int, name: str, **options: str) -> dict[str, Any]:
-        """An INTERACTION_CREATE payload for ``/name`` with string options, in the guild."""
+    def slash(
+        self,
+        user_id: int,
+        name: str,
+        *,
+        locale: str = "en-US",
+        guild_locale: str | None = "en-US",
+        **options: str,
+    ) -> dict[str, Any]:
+        """An INTERACTION_CREATE payload for ``/name`` with string options, in the guild, from
+        a person whose Discord app speaks ``locale`` (``guild_locale`` None: the server set
+        none)."""
         user = dict(self.members)[user_id]
-        return {
+        payload = {
             "id": str(self.new_id()),
             "application_id": str(APP_ID),
             "type": 2,
@@ -133,8 +143,7 @@ class FakeDiscord:
                 "permissions": str((1 << 46) - 1),
             },
             "app_permissions": str((1 << 46) - 1),
-            "locale": "en-US",
-            "guild_locale": "en-US",
+            "locale": locale,
             "entitlements": [],
             "attachment_size_limit": 10_485_760,
             "authorizing_integration_owners": {"0": str(GUILD_ID)},
@@ -148,6 +157,9 @@ class FakeDiscord:
                 ],
             },
         }
+        if guild_locale is not None:
+            payload["guild_locale"] = guild_locale
+        return payload
 
     # ------------------------------------------------------------------ REST
 
