@@ -1,39 +1,80 @@
 """The garbage collector settings of a long-running bot process.
 
 CPython's cyclic collector runs a young-generation pass every 700 net allocations of
-container objects. A poll cycle allocates hundreds of thousands of short-lived snapshots,
-events and rows, almost none of them in reference cycles (reference counting frees them),
-so most of those passes find nothing and the older-generation passes keep walking the
-long-lived objects (modules, caches) again and again.
+container objects, and now and then an older-generation pass over everything that survived
+earlier ones. A polling bot keeps hundreds of thousands of snapshots, events and arrival
+windows in its caches (``core.budgets``), almost none of them in reference cycles (reference
+counting frees them), so the older passes walk that whole set again and again for nothing,
+with the event loop stopped: at 100,000 polled parcels a middle-generation pass took
+35–190 ms and a full one up to 440 ms, and a ``/track`` that arrived meanwhile waited as
+long (``benchmarks/track_during_poll.py``).
 
 ``apply_bot_gc_settings`` is called once, after start-up, as long-running services do:
 
 - ``gc.freeze()`` moves everything alive after start-up (modules, settings, the runtime's
   objects) to the permanent generation, which collections never walk again;
-- the young-generation threshold goes up to ``GEN0_THRESHOLD``, so a collection runs every
-  50,000 container allocations instead of every 700. Garbage in cycles is still collected,
-  only in larger batches: at most that many young objects wait a little longer.
+- the young-generation threshold becomes ``GEN0_THRESHOLD`` (10,000 container allocations
+  instead of 700: fewer passes, each still a few milliseconds);
+- ``freeze_survivors`` is registered: what survives a young pass is frozen too, so every
+  pass walks only what was allocated since the one before, and no pass ever walks the
+  caches. Garbage in cycles is still collected when it dies young, as nearly all does.
+
+The price: an object that survived a pass and later becomes garbage *inside a reference
+cycle* is not freed by the collector (garbage outside cycles, cache entries included, is
+freed by reference counting as always). ``revisit_frozen``, run once a day by the scheduler,
+unfreezes everything and runs one full collection, so such garbage lives at most a day.
 """
 
 from __future__ import annotations
 
 import gc
 
-__all__ = ["BOT_GC_THRESHOLDS", "GEN0_THRESHOLD", "apply_bot_gc_settings"]
+__all__ = [
+    "BOT_GC_THRESHOLDS",
+    "GEN0_THRESHOLD",
+    "REVISIT_EVERY_SECONDS",
+    "apply_bot_gc_settings",
+    "freeze_survivors",
+    "revisit_frozen",
+]
 
-GEN0_THRESHOLD = 50_000
+GEN0_THRESHOLD = 10_000
 """Net container allocations between two young-generation collections (CPython: 700)."""
 
-BOT_GC_THRESHOLDS = (GEN0_THRESHOLD, 20, 20)
-"""``gc.set_threshold`` arguments for the bot: older generations collected half as often
-(relative to the young one) as CPython's default ``(700, 10, 10)``."""
+BOT_GC_THRESHOLDS = (GEN0_THRESHOLD, 10, 10)
+"""``gc.set_threshold`` arguments for the bot. Survivors of a young pass are frozen
+(``freeze_survivors``), so the older generations stay empty and their thresholds matter
+little; CPython's own."""
+
+REVISIT_EVERY_SECONDS = 24 * 3600
+"""How often the scheduler runs ``revisit_frozen``."""
+
+
+def freeze_survivors(phase: str, info: dict[str, int]) -> None:
+    """A ``gc.callbacks`` entry: after each collection, freeze what survived it."""
+    del info  # every generation alike
+    if phase == "stop":
+        gc.freeze()
 
 
 def apply_bot_gc_settings() -> tuple[int, int, int]:
-    """Freeze what start-up left alive and raise the collection thresholds (see the module
-    docstring). Returns the thresholds that were in force before."""
+    """Freeze what start-up left alive, set the thresholds and freeze the survivors of every
+    later collection (see the module docstring). Returns the thresholds that were in force
+    before."""
     before = gc.get_threshold()
     gc.collect()  # what start-up left as garbage is not worth freezing
     gc.freeze()
     gc.set_threshold(*BOT_GC_THRESHOLDS)
+    if freeze_survivors not in gc.callbacks:
+        gc.callbacks.append(freeze_survivors)
     return before
+
+
+def revisit_frozen() -> int:
+    """Unfreeze everything, collect it all once and freeze what is alive again; return how
+    many unreachable objects were found. One full pass over every object of the process (about
+    a second at 100,000 polled parcels), so it runs rarely (``REVISIT_EVERY_SECONDS``)."""
+    gc.unfreeze()
+    found = gc.collect()  # the callback freezes the survivors when it is done
+    gc.freeze()  # also when the callback is not registered
+    return found

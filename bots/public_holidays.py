@@ -20,8 +20,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
-import holidays as holiday_rules
-
 __all__ = ["RULES", "CountryRule", "PublicHolidays"]
 
 
@@ -43,6 +41,10 @@ RULES: dict[str, CountryRule] = {
 
 @lru_cache(maxsize=1024)
 def _year(country: str, year: int) -> frozenset[date]:
+    # Imported at the first question, not at start-up: the package loads rules for every
+    # country it knows, a tenth of the console's start-up.
+    import holidays as holiday_rules
+
     rule = RULES.get(country, CountryRule())
     try:
         public = holiday_rules.country_holidays(country, subdiv=rule.subdivision, years=year)

@@ -1,5 +1,7 @@
 """The background work: poll due parcels on APScheduler 3, and deliver the outbox.
 
+Once a day the garbage collector looks at every object again (``bots.gc_settings``).
+
 Jobs hold no state: the database says what is due, so jobs are rebuilt at every start and
 none is persisted. ``coalesce`` and ``max_instances=1`` make a slow cycle skip, not pile up.
 Delivery is not a scheduled job: a drain of a long backlog outlasts any interval (a job
@@ -16,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bots.gc_settings import REVISIT_EVERY_SECONDS, revisit_frozen
 from core.errors import StorageUnavailable
 from core.flusher import FlushStats
 from core.models import PollStats
@@ -64,6 +67,15 @@ def build_scheduler(
     scheduler = AsyncIOScheduler(timezone="UTC")
     options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
     scheduler.add_job(poll, "interval", seconds=poll_interval, id="poll_due", **options)
+
+    async def revisit() -> None:
+        # On the event loop's thread, like everything else that touches the bot's objects.
+        found = revisit_frozen()
+        log.debug("garbage collector revisit: %d unreachable objects", found)
+
+    scheduler.add_job(
+        revisit, "interval", seconds=REVISIT_EVERY_SECONDS, id="gc_revisit", **options
+    )
     return scheduler
 
 

@@ -210,7 +210,11 @@ class Refresher:
         now = self._clock.now()
         latest: dict[ShipmentKey, Shipment] = {}
         for shipment in shipments:
-            latest[shipment.key] = shipment
+            # Pushes sent close together can arrive (and be stored) out of order: per parcel
+            # the newest counts, not the last in the list.
+            kept = latest.get(shipment.key)
+            if kept is None or not _older(shipment, kept):
+                latest[shipment.key] = shipment
         keys = list(latest)
         if not keys:
             return PollStats()

@@ -50,7 +50,6 @@ from storage.observations import SqliteObservations
 from storage.order_index import SqliteOrderIndex
 from storage.orders import SqliteOrderLinks
 from storage.outbox import SqliteOutbox
-from storage.postgres import PgConnection
 from storage.shipments import SqliteShipments
 from storage.sql import Connection
 from storage.stats import SqliteStats
@@ -230,6 +229,10 @@ class Database:
     async def _open_postgres(
         cls, url: str, clock: Clock | None, migrations: list[Migration] | None
     ) -> AsyncIterator[Database]:
+        # Imported here: a bot on SQLite never loads psycopg (``parcelbot console`` starts
+        # faster by the time that takes).
+        from storage.postgres import PgConnection
+
         async with PgConnection.open(url) as conn:
             await apply_pg_migrations(conn, migrations)
             # The pool serves chat commands' reads too: a reader never waits for a writer.
@@ -379,6 +382,8 @@ async def open_inbox(
     A PostgreSQL URL gives the inbox table of that database.
     """
     if is_postgres(path):
+        from storage.postgres import PgConnection
+
         async with PgConnection.open(str(path), max_size=4) as pg:
             await apply_pg_migrations(pg)
             yield SqliteInbox(pg)

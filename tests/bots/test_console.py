@@ -81,7 +81,8 @@ async def test_provider_text_cannot_drive_the_terminal() -> None:
     assert not any(char in printed for char in "\x1b\x07\u202e")
 
 
-_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx")
+# psycopg too: a bot on SQLite has no use for the PostgreSQL driver.
+_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx", "psycopg")
 
 _RUN_AND_LIST_MODULES = """
 import sys

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import gc
 import os
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import bots.console_bot
-from bots.gc_settings import BOT_GC_THRESHOLDS, GEN0_THRESHOLD, apply_bot_gc_settings
+from bots.gc_settings import (
+    BOT_GC_THRESHOLDS,
+    GEN0_THRESHOLD,
+    apply_bot_gc_settings,
+    freeze_survivors,
+    revisit_frozen,
+)
 from bots.runtime import Runtime, run
 from bots.settings import load_settings
 
@@ -21,6 +28,8 @@ def restore_gc() -> Iterator[None]:
     try:
         yield
     finally:
+        while freeze_survivors in gc.callbacks:
+            gc.callbacks.remove(freeze_survivors)
         gc.unfreeze()
         gc.set_threshold(*thresholds)
 
@@ -39,13 +48,52 @@ def test_apply_freezes_start_up_objects_and_raises_the_thresholds() -> None:
 def test_garbage_in_cycles_is_still_collected() -> None:
     apply_bot_gc_settings()
 
-    class Node:
-        other: object = None
-
-    first, second = Node(), Node()
+    first, second = _Node(), _Node()
     first.other, second.other = second, first
     del first, second
     assert gc.collect() >= 2
+
+
+class _Node:
+    other: object = None
+
+    def __init__(self) -> None:
+        self.payload = [1, 2, 3]
+
+
+def _tracked(obj: object) -> bool:
+    """Whether a collection would walk ``obj`` (frozen objects are not listed)."""
+    return any(candidate is obj for candidate in gc.get_objects())
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_what_survives_a_collection_is_never_walked_again() -> None:
+    apply_bot_gc_settings()
+    apply_bot_gc_settings()  # applying twice registers the callback once
+    assert gc.callbacks.count(freeze_survivors) == 1
+    cache = {"parcel": _Node()}
+    assert _tracked(cache)
+    frozen = gc.get_freeze_count()
+    gc.collect(0)  # a young pass, as the allocation threshold starts one
+    assert not _tracked(cache)
+    assert gc.get_freeze_count() > frozen
+    # Nothing of it is lost: it is still reachable and alive.
+    assert cache["parcel"].payload == [1, 2, 3]
+
+
+@pytest.mark.usefixtures("restore_gc")
+def test_a_cycle_that_dies_after_it_was_frozen_is_freed_by_the_daily_revisit() -> None:
+    apply_bot_gc_settings()
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    gc.collect(0)  # they survive a pass: frozen
+    alive = weakref.ref(first)
+    del first, second
+    gc.collect()
+    assert alive() is not None  # the collector no longer looks at them
+    assert revisit_frozen() >= 2
+    assert alive() is None
+    assert gc.get_freeze_count() > 0  # what is alive is frozen again
 
 
 @pytest.mark.usefixtures("restore_gc")

@@ -519,6 +519,27 @@ async def test_ingest_uses_the_poll_path_and_the_daily_safety_net(
     assert len(timed.to(me)) == told
 
 
+async def test_pushes_of_one_parcel_in_one_batch_keep_the_newest_whatever_their_order(
+    service: ParcelService, db: Database, clock: FakeClock
+) -> None:
+    # Concurrent pushes can be stored in the inbox out of order: the newer one first.
+    await service.subscribe(chat("hook"), UPS[Scenario.NORMAL])
+    key = ShipmentKey("ups", TrackingNumber(UPS[Scenario.NORMAL]))
+    stored = await db.shipments.get(key)
+    assert stored is not None and stored.first_seen is not None
+    request = TrackRequest(key.number, "ups", stored.first_seen)
+    clock.advance(timedelta(hours=30))
+    newer = build_shipment(request, stored.first_seen, clock.now(), 1.0)
+    older = build_shipment(request, stored.first_seen, clock.now() - timedelta(hours=12), 1.0)
+    assert len(older.events) < len(newer.events)
+    await service.refresh.ingest([newer, older])
+    kept = await db.shipments.get(key)
+    assert kept is not None
+    assert [event.description for event in kept.events] == [
+        event.description for event in newer.events
+    ]
+
+
 async def test_forget_also_forgets_order_links(service: ParcelService, db: Database) -> None:
     router = CommandRouter(service)
     me = chat("forgetful")
