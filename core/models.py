@@ -569,11 +569,14 @@ class ParcelView:
 
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
-    """One Discord server's choices. Public alerts need both a channel and ``allow_public``."""
+    """One Discord server's choices. Public alerts need both a channel and ``allow_public``.
+    ``language`` is the server's locale as its interactions report it (a
+    ``core.i18n.LANGUAGES`` code, "" unknown): alerts posted in its channel are worded in it."""
 
     guild_id: int
     alerts_channel_id: int | None = None
     allow_public: bool = False
+    language: str = ""
 
     @property
     def public_alerts(self) -> bool:

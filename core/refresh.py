@@ -413,8 +413,7 @@ class Refresher:
         if added:
             self._on_queued()
         tells, self._tells = self._tells, []
-        for chat, key, told in tells:
-            await self._store.subscriptions.tell(chat, key, told)
+        await self._store.subscriptions.tell_many(tells)
         return added
 
     def _snapshot(

@@ -95,6 +95,7 @@ from core.ports import (
     Clock,
     Notifier,
     OrderSource,
+    SharedLanguages,
     Store,
     TrackingProvider,
 )
@@ -141,10 +142,12 @@ class ParcelService:
         rng: random.Random | None = None,
         routing: Routing | None = None,
         voices: Voices | None = None,
+        shared_languages: SharedLanguages | None = None,
     ) -> None:
         """``provider`` answers every tracking call; ``routing`` names the source behind each
         carrier (batches and outages are per source), by default ``provider`` alone.
-        ``voices`` are the languages replies and alerts are worded in (default: English)."""
+        ``voices`` are the languages replies and alerts are worded in (default: English);
+        ``shared_languages`` says where a chat's shared alerts are read in another language."""
         self._voices = voices or Voices()
         self._provider = provider
         self._store = store
@@ -173,6 +176,7 @@ class ParcelService:
             platforms=self._config.send_platforms,
             voices=self._voices,
             default_timezone=self._config.default_timezone,
+            shared_languages=shared_languages,
         )
         self._refresh = Refresher(
             provider=provider,
