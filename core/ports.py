@@ -163,6 +163,10 @@ class SubscriptionRepository(Protocol):
         """Remember what the chat has been told about the parcel's arrival (``EtaTold``)."""
         ...
 
+    async def tell_many(self, items: Sequence[tuple[ChatRef, ShipmentKey, EtaTold]]) -> None:
+        """``tell`` for many (chat, parcel, told) at once, in one transaction."""
+        ...
+
     async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
         """The chat's subscriptions, newest first."""
         ...
