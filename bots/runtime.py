@@ -86,7 +86,14 @@ if TYPE_CHECKING:
     from core.pushes import Pushes
     from core.shop_sync import ShopSync
 
-__all__ = ["Runtime", "configure_logging", "open_ops_server", "open_runtime", "open_telegram"]
+__all__ = [
+    "Runtime",
+    "configure_logging",
+    "open_ops_server",
+    "open_runtime",
+    "open_telegram",
+    "service_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -313,6 +320,40 @@ async def _tiktok_shop(
     return TIKTOK_SHOP.build(wiring)
 
 
+def service_config(settings: Settings) -> ServiceConfig:
+    """The core's tunables from the settings (``PARCELBOT_*``; see ``core.config``)."""
+    defaults = ServiceConfig()
+    config = ServiceConfig(
+        default_timezone=settings.default_timezone,
+        refresh_after=timedelta(seconds=settings.refresh_after),
+        stale_deadline=timedelta(seconds=settings.stale_deadline),
+        fresh_deadline=timedelta(seconds=settings.fresh_deadline),
+        error_retry=timedelta(seconds=settings.error_retry),
+        flush_retry_base=timedelta(seconds=settings.flush_retry_base),
+        flush_retry_max=timedelta(seconds=settings.flush_retry_max),
+        user_proofs=replace(defaults.user_proofs, attempts=settings.proof_attempts_per_user),
+        order_proofs=replace(defaults.order_proofs, attempts=settings.proof_attempts_per_order),
+        send_timeout=timedelta(seconds=settings.send_timeout),
+        max_send_attempts=settings.max_send_attempts,
+        user_requests_per_minute=settings.user_requests_per_minute,
+        confirm_within=timedelta(seconds=settings.confirm_within),
+        archive_after=timedelta(days=settings.archive_after_days),
+        expire_after=timedelta(days=settings.expire_after_days),
+        housekeeping_every=timedelta(seconds=settings.housekeeping_every),
+        webhook_trust=timedelta(hours=settings.webhook_trust_hours),
+        fail_after_calls=settings.fail_after_calls,
+        recover_after_calls=settings.recover_after_calls,
+        poll_lease=timedelta(seconds=settings.poll_lease),
+        send_lease=timedelta(seconds=settings.send_lease),
+    )
+    if settings.sandbox_only:
+        # The sandbox's clock runs ``sandbox_speed`` times faster than the poller: without
+        # a cap a scan could wait many real minutes (core.polling's hours) to be seen.
+        cycle = timedelta(seconds=settings.poll_interval * settings.sandbox_speed)
+        config = replace(config, poll_at_most=max(cycle, polling.MIN_INTERVAL))
+    return config
+
+
 def _webhook_config(settings: Settings) -> WebhookConfig:
     from bots.webhooks import WebhookConfig
 
@@ -362,18 +403,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model = EtaModel(holidays=PublicHolidays())
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
-        config = ServiceConfig(
-            worker=_worker_name(settings, db),
-            poll_lease=timedelta(seconds=settings.poll_lease),
-            send_lease=timedelta(seconds=settings.send_lease),
-        )
+        config = replace(service_config(settings), worker=_worker_name(settings, db))
         if settings.role_set != frozenset(ROLES) and settings.adapters:
             config = replace(config, send_platforms=_send_platforms(settings))
-        if settings.sandbox_only:
-            # The sandbox's clock runs ``sandbox_speed`` times faster than the poller: without
-            # a cap a scan could wait many real minutes (core.polling's hours) to be seen.
-            cycle = timedelta(seconds=settings.poll_interval * settings.sandbox_speed)
-            config = replace(config, poll_at_most=max(cycle, polling.MIN_INTERVAL))
         service = ParcelService(
             provider=estimating,
             store=db,

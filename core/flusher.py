@@ -92,9 +92,11 @@ class OutboxFlusher:
         chat_spacing: timedelta = timedelta(seconds=1),
         platforms: Sequence[str] = (),
         voices: Voices | None = None,
+        default_timezone: str = "UTC",
         shared_languages: SharedLanguages | None = None,
     ) -> None:
         self._store = store
+        self._default_timezone = default_timezone
         self._voices = voices or Voices()
         self._shared = shared_languages
         self._holder = holder
@@ -308,7 +310,7 @@ class OutboxFlusher:
         """One chat's entries; False when the chat should not be tried further now."""
         now = self._clock.now()
         chat = group[0].chat
-        settings = await self._store.chats.get_settings(chat)
+        settings = (await self._store.chats.get_settings(chat)).zoned(self._default_timezone)
         if settings.paused:
             return False
         until = preferences.quiet_until(settings, now)
