@@ -109,6 +109,11 @@ async def _one(backend: str, workers: int, plan: Plan, limits: Limits) -> Result
             return await _run(url, workers, plan, limits, logs)
 
 
+def _against(found: int, limit: int) -> str:
+    """``found ≤ limit``, or ``found > limit!`` when the limit was broken."""
+    return f"{found} ≤ {limit}" if found <= limit else f"{found} > {limit}!"
+
+
 async def main(rounds: int, parcels: int, lifted_parcels: int) -> None:
     sets = (
         (Limits("real limits", 3, 30), Plan(parcels, per_chat=4, move_every=8, backlog=300)),
@@ -132,7 +137,7 @@ async def main(rounds: int, parcels: int, lifted_parcels: int) -> None:
     print()
     header = (
         f"{'limits':<14} {'database':<11} {'workers':>7} {'updates/s':>10} {'vs SQLite':>9} "
-        f"{'alerts/s':>9} {'max req/s':>10} {'max msg/s':>10} {'complete':>8}"
+        f"{'alerts/s':>9} {'max req/s':>10} {'max msg/s':>11} {'complete':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -144,8 +149,8 @@ async def main(rounds: int, parcels: int, lifted_parcels: int) -> None:
             print(
                 f"{limits.name:<14} {backend:<11} {workers:>7} {updates:>10.0f} "
                 f"{updates / base:>8.2f}x {statistics.median(r.alerts for r in runs):>9.1f} "
-                f"{max(r.max_requests for r in runs):>5} ≤ {limits.provider:<2} "
-                f"{max(r.max_messages for r in runs):>5} ≤ {limits.telegram:<3} "
+                f"{_against(max(r.max_requests for r in runs), limits.provider):>10} "
+                f"{_against(max(r.max_messages for r in runs), limits.telegram):>11} "
                 f"{all(r.complete for r in runs)!s:>7}"
             )
         print(

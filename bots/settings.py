@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import zoneinfo
 from datetime import UTC, datetime
 from typing import Any, Literal, Self
 
@@ -255,6 +256,61 @@ class Settings(BaseSettings):
         1000, gt=0, description="Alerts due but unsent above which /ready fails"
     )
 
+    # -- tuning (``core.config.ServiceConfig``; the defaults suit most bots) --
+
+    refresh_after: float = Field(
+        300, gt=0, description="Seconds a stored snapshot answers /track without asking the source"
+    )
+    stale_deadline: float = Field(
+        2, gt=0, description="Seconds /track waits for the source when a stored snapshot exists"
+    )
+    fresh_deadline: float = Field(
+        20, gt=0, description="Seconds /track waits for the source about a parcel never stored"
+    )
+    error_retry: float = Field(
+        3600, gt=0, description="Seconds before a parcel whose poll failed is tried again"
+    )
+    flush_retry_base: float = Field(
+        30, gt=0, description="Seconds the first retry of a failed delivery waits (then doubling)"
+    )
+    flush_retry_max: float = Field(
+        7200, gt=0, description="Longest wait between retries of a failed delivery, in seconds"
+    )
+    send_timeout: float = Field(
+        30, gt=0, description="Seconds one message's send may take before it is retried later"
+    )
+    max_send_attempts: int = Field(
+        10, ge=1, description="Failed sends in a row after which a chat is parked until it writes"
+    )
+    user_requests_per_minute: int = Field(
+        30, ge=1, description="Requests one person may make per minute"
+    )
+    confirm_within: float = Field(
+        120, gt=0, description="Seconds a destructive command's confirmation button works"
+    )
+    archive_after_days: float = Field(
+        7, gt=0, description="Days after their end that finished parcels move to the archive"
+    )
+    expire_after_days: float = Field(
+        30, gt=0, description="Days after first seen that never-scanned parcels expire"
+    )
+    housekeeping_every: float = Field(3600, gt=0, description="Seconds between archive runs")
+    webhook_trust_hours: float = Field(
+        72, gt=0, description="Hours a pushed parcel is polled only as a daily safety net"
+    )
+    fail_after_calls: int = Field(
+        3, ge=1, description="Failed calls in a row after which a source counts as failing"
+    )
+    recover_after_calls: int = Field(
+        5, ge=1, description="Good calls in a row after which a failing source counts as recovered"
+    )
+    proof_attempts_per_user: int = Field(
+        5, ge=1, description="Wrong order proofs per person (15 min) before a growing lockout"
+    )
+    proof_attempts_per_order: int = Field(
+        10, ge=1, description="Wrong proofs for one order, all accounts (a day), before it locks"
+    )
+
     # -- field checks --
 
     @field_validator("log_level")
@@ -264,6 +320,18 @@ class Settings(BaseSettings):
         if not isinstance(logging.getLevelName(level), int):
             raise ValueError(f"unknown log level {value!r}; use DEBUG, INFO, WARNING or ERROR")
         return level
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        name = value.strip()
+        try:
+            zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name such as UTC or Asia/Jakarta"
+            ) from None
+        return name
 
     @field_validator("database_url")
     @classmethod
@@ -410,6 +478,21 @@ class Settings(BaseSettings):
                         f"set {_env(field)} or remove {name} from the list.",
                     )
                 )
+        if self.stale_deadline > self.fresh_deadline:
+            found.append(
+                (
+                    "stale_deadline",
+                    "PARCELBOT_STALE_DEADLINE must not be longer than PARCELBOT_FRESH_DEADLINE: "
+                    "a stored snapshot answers sooner than a parcel never seen.",
+                )
+            )
+        if self.flush_retry_base > self.flush_retry_max:
+            found.append(
+                (
+                    "flush_retry_base",
+                    "PARCELBOT_FLUSH_RETRY_BASE must not be longer than PARCELBOT_FLUSH_RETRY_MAX.",
+                )
+            )
         if self.telegram_webhook_mode:
             if self.telegram_token is None:
                 found.append(

@@ -22,6 +22,8 @@ _ORDER_PROOFS = LockPolicy(10, timedelta(days=1), timedelta(hours=1), timedelta(
 class ServiceConfig:
     """Tunables, passed down from settings as plain values."""
 
+    default_timezone: str = "UTC"
+    """The time zone for chats that chose none (``ChatSettings.zoned``)."""
     refresh_after: timedelta = timedelta(minutes=5)
     """A stored snapshot younger than this answers /track without asking the provider."""
     poll_at_most: timedelta | None = None

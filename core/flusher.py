@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -29,7 +30,7 @@ from core.models import (
     ShipmentKey,
     Subscription,
 )
-from core.ports import ChatUnreachable, Clock, Notifier, Store
+from core.ports import ChatUnreachable, Clock, Notifier, SharedLanguages, Store
 from core.privacy import View
 from core.replies import Reply, ReplyKind, for_chat
 
@@ -91,9 +92,13 @@ class OutboxFlusher:
         chat_spacing: timedelta = timedelta(seconds=1),
         platforms: Sequence[str] = (),
         voices: Voices | None = None,
+        default_timezone: str = "UTC",
+        shared_languages: SharedLanguages | None = None,
     ) -> None:
         self._store = store
+        self._default_timezone = default_timezone
         self._voices = voices or Voices()
+        self._shared = shared_languages
         self._holder = holder
         self._lease = lease
         self._chat_spacing = chat_spacing
@@ -305,7 +310,7 @@ class OutboxFlusher:
         """One chat's entries; False when the chat should not be tried further now."""
         now = self._clock.now()
         chat = group[0].chat
-        settings = await self._store.chats.get_settings(chat)
+        settings = (await self._store.chats.get_settings(chat)).zoned(self._default_timezone)
         if settings.paused:
             return False
         until = preferences.quiet_until(settings, now)
@@ -352,6 +357,12 @@ class OutboxFlusher:
             await self._store.outbox.mark_sent(drop, now)
             stats.dropped += len(drop)
         # Alerts are worded in the chat's language: they arrive with no message to read it from.
+        # What may be posted where others read is worded in that place's language.
+        place = await self._shared.shared_language(chat) if self._shared is not None else ""
+
+        def shared_voice() -> AbstractContextManager[object]:
+            return self._voices.speaking(place) if place else nullcontext()
+
         with self._voices.speaking(settings.language):
             # Held alerts go out together; anything else already due for the chat joins them.
             bundle = keep if any(entry.id in held_ids for entry in keep) else []
@@ -359,17 +370,20 @@ class OutboxFlusher:
             messages: list[tuple[list[OutboxEntry], Reply]] = []
             if len(bundle) >= 2:
                 labels = {key: sub.label for key, sub in subs.items() if sub is not None}
-                reason = (
-                    _("during your quiet hours")
-                    if settings.quiet_start and settings.quiet_end
-                    else _("while I could not reach you")
-                )
+                quiet = bool(settings.quiet_start and settings.quiet_end)
                 alerts_held = [entry.alert for entry in bundle]
                 digest = for_chat(
                     chat,
                     lambda seen: digest_reply(
-                        alerts_held, shipments, labels, reason=reason, seen=seen
+                        alerts_held,
+                        shipments,
+                        labels,
+                        reason=_("during your quiet hours")
+                        if quiet
+                        else _("while I could not reach you"),
+                        seen=seen,
                     ),
+                    shared_voice=shared_voice,
                 )
                 messages.append((bundle, digest))
             else:
@@ -377,7 +391,11 @@ class OutboxFlusher:
             for entry in singles:
                 sub = subs.get(entry.alert.key)
                 alert, shipment = entry.alert, shipments.get(entry.alert.key)
-                reply = for_chat(chat, partial(_render, alert, shipment, sub, settings))
+                reply = for_chat(
+                    chat,
+                    partial(_render, alert, shipment, sub, settings),
+                    shared_voice=shared_voice,
+                )
                 messages.append(([entry], reply))
             # Sent in the language too: an adapter may add words of its own (a pointer to the
             # private chat where others read).

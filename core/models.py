@@ -8,7 +8,7 @@ standard library. Times are timezone-aware UTC ``datetime`` values; a naive date
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
 from typing import NewType
@@ -402,12 +402,19 @@ class ChatSettings:
     """
 
     preference: Preference = Preference.ALL
-    timezone: str = "UTC"
+    timezone: str = ""
+    """The chat's time zone (an IANA name); "" when it chose none: the bot's default zone
+    (``ServiceConfig.default_timezone``) applies, see ``zoned``."""
     quiet_start: str = ""
     quiet_end: str = ""
     paused: bool = False
     language: str = ""
     language_chosen: bool = False
+
+    def zoned(self, default: str) -> ChatSettings:
+        """These settings with ``default`` as the time zone when the chat chose none (to show
+        and judge times in; what is saved keeps "")."""
+        return self if self.timezone else replace(self, timezone=default)
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,11 +569,14 @@ class ParcelView:
 
 @dataclass(frozen=True, slots=True)
 class GuildSettings:
-    """One Discord server's choices. Public alerts need both a channel and ``allow_public``."""
+    """One Discord server's choices. Public alerts need both a channel and ``allow_public``.
+    ``language`` is the server's locale as its interactions report it (a
+    ``core.i18n.LANGUAGES`` code, "" unknown): alerts posted in its channel are worded in it."""
 
     guild_id: int
     alerts_channel_id: int | None = None
     allow_public: bool = False
+    language: str = ""
 
     @property
     def public_alerts(self) -> bool:

@@ -68,6 +68,7 @@ __all__ = [
     "ReadViews",
     "Retracker",
     "SeenPushes",
+    "SharedLanguages",
     "ShipmentRepository",
     "ShopEvents",
     "ShopIndexEntry",
@@ -160,6 +161,10 @@ class SubscriptionRepository(Protocol):
 
     async def tell(self, chat: ChatRef, key: ShipmentKey, told: EtaTold) -> None:
         """Remember what the chat has been told about the parcel's arrival (``EtaTold``)."""
+        ...
+
+    async def tell_many(self, items: Sequence[tuple[ChatRef, ShipmentKey, EtaTold]]) -> None:
+        """``tell`` for many (chat, parcel, told) at once, in one transaction."""
         ...
 
     async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
@@ -257,6 +262,17 @@ class Notifier(Protocol):
     """
 
     async def send(self, chat: ChatRef, reply: Reply) -> None: ...
+
+
+class SharedLanguages(Protocol):
+    """The language of the place where a chat's shared messages are read (e.g. the Discord
+    server channel a member's alerts are posted in), when it is not the chat's own.
+
+    Returns a ``core.i18n.LANGUAGES`` code, or "" when the chat's shared messages go nowhere
+    shared or that place's language is not known (the chat's language is used then).
+    """
+
+    async def shared_language(self, chat: ChatRef) -> str: ...
 
 
 class ProactiveShipments(ShipmentRepository, Protocol):

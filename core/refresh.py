@@ -90,6 +90,7 @@ class Refresher:
         self._rng = rng
         self._on_queued = on_queued
         self._next_housekeeping: datetime | None = None
+        self._default_settings = ChatSettings(timezone=config.default_timezone)
         # What chats were told about arrivals, written once the alerts are stored.
         self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
 
@@ -412,8 +413,7 @@ class Refresher:
         if added:
             self._on_queued()
         tells, self._tells = self._tells, []
-        for chat, key, told in tells:
-            await self._store.subscriptions.tell(chat, key, told)
+        await self._store.subscriptions.tell_many(tells)
         return added
 
     def _snapshot(
@@ -534,7 +534,7 @@ class Refresher:
         for sub in subscribers:
             if sub.archived:
                 continue
-            chat_settings = settings.get(sub.chat.chat_key, _DEFAULT_SETTINGS)
+            chat_settings = settings.get(sub.chat.chat_key) or self._default_settings
             preference = preferences.effective(sub, chat_settings)
             chat_found = found
             if shipment is not None and now is not None:
@@ -557,7 +557,11 @@ class Refresher:
         self, groups: Iterable[Sequence[Subscription]]
     ) -> dict[str, ChatSettings]:
         chat_keys = sorted({sub.chat.chat_key for group in groups for sub in group})
-        return await self._store.chats.settings_many(chat_keys) if chat_keys else {}
+        if not chat_keys:
+            return {}
+        zone = self._config.default_timezone
+        found = await self._store.chats.settings_many(chat_keys)
+        return {key: settings.zoned(zone) for key, settings in found.items()}
 
     def _note_call(
         self,
@@ -632,8 +636,6 @@ class Refresher:
         await asyncio.gather(*(run(name, size, items) for name, (size, items) in groups.items()))
         return results
 
-
-_DEFAULT_SETTINGS = ChatSettings()
 
 _UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
 

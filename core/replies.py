@@ -7,6 +7,7 @@ Telegram, an embed on Discord, plain text on the console).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from enum import StrEnum
@@ -140,11 +141,18 @@ def for_context(reply: Reply, context: Context) -> Reply | None:
     return reply.shared if reply.shared is not None else reply
 
 
-def for_chat(chat: ChatRef, make: Callable[[View], Reply], *, follower: bool = True) -> Reply:
+def for_chat(
+    chat: ChatRef,
+    make: Callable[[View], Reply],
+    *,
+    follower: bool = True,
+    shared_voice: Callable[[], AbstractContextManager[object]] | None = None,
+) -> Reply:
     """``make``'s reply for ``chat``, with its shared variant attached.
 
     A group chat gets the shared message itself; a private chat or DM gets the full one with
-    the shared variant beside it (a Discord alert may be posted in a server channel).
+    the shared variant beside it (a Discord alert may be posted in a server channel), worded
+    inside ``shared_voice`` when given (the language of the place it is posted in).
     """
     context = context_of(chat)
     if context is Context.GROUP:
@@ -152,7 +160,8 @@ def for_chat(chat: ChatRef, make: Callable[[View], Reply], *, follower: bool = T
     full = make(view(context, follower=follower))
     if full.private:
         return full
-    shared = make(view(Context.SERVER, follower=follower, owner=chat.user_id))
+    with shared_voice() if shared_voice is not None else nullcontext():
+        shared = make(view(Context.SERVER, follower=follower, owner=chat.user_id))
     return replace(full, shared=shared)
 
 

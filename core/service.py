@@ -95,6 +95,7 @@ from core.ports import (
     Clock,
     Notifier,
     OrderSource,
+    SharedLanguages,
     Store,
     TrackingProvider,
 )
@@ -141,10 +142,12 @@ class ParcelService:
         rng: random.Random | None = None,
         routing: Routing | None = None,
         voices: Voices | None = None,
+        shared_languages: SharedLanguages | None = None,
     ) -> None:
         """``provider`` answers every tracking call; ``routing`` names the source behind each
         carrier (batches and outages are per source), by default ``provider`` alone.
-        ``voices`` are the languages replies and alerts are worded in (default: English)."""
+        ``voices`` are the languages replies and alerts are worded in (default: English);
+        ``shared_languages`` says where a chat's shared alerts are read in another language."""
         self._voices = voices or Voices()
         self._provider = provider
         self._store = store
@@ -172,6 +175,8 @@ class ParcelService:
             lease=self._config.send_lease,
             platforms=self._config.send_platforms,
             voices=self._voices,
+            default_timezone=self._config.default_timezone,
+            shared_languages=shared_languages,
         )
         self._refresh = Refresher(
             provider=provider,
@@ -216,6 +221,15 @@ class ParcelService:
         """Sources (tracking providers, the shop) now considered failing (``SourceHealth``)."""
         return self._health.failing
 
+    def _zone(self, settings: ChatSettings) -> str:
+        """The time zone to show the chat times in: its own, else the bot's default."""
+        return settings.timezone or self._config.default_timezone
+
+    async def _zoned(self, chat: ChatRef) -> ChatSettings:
+        """The chat's settings to show and judge times with (``ChatSettings.zoned``); what is
+        saved back must come from ``get_settings`` itself, so "no zone chosen" stays so."""
+        return (await self._store.chats.get_settings(chat)).zoned(self._config.default_timezone)
+
     # ---------------------------------------------------------------- lookups
 
     async def track(self, chat: ChatRef, text: str, carrier: str | None = None) -> Reply:
@@ -251,7 +265,7 @@ class ParcelService:
         link = parcel.links.get(shipment.key)
         reply = shipment_reply(
             shipment,
-            tz=view.settings.timezone,
+            tz=self._zone(view.settings),
             subscribed=sub is not None and not sub.archived,
             label=sub.label if sub else "",
             now=self._clock.now(),
@@ -370,7 +384,7 @@ class ParcelService:
         if isinstance(request, Reply):
             return request
         shipment = await self._refresh.fetch(request)
-        settings = await self._store.chats.get_settings(chat)
+        settings = await self._zoned(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
         return timeline_reply(
             shipment, tz=settings.timezone, seen=_seen(chat), label=sub.label if sub else ""
@@ -417,7 +431,7 @@ class ParcelService:
         if isinstance(request, Reply):
             return request
         shipment = await self._refresh.fetch(request)
-        settings = await self._store.chats.get_settings(chat)
+        settings = await self._zoned(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
         link = (await self._store.orders.for_chat(chat)).get(shipment.key)
         known = carriers.get_carrier(shipment.carrier)
@@ -454,7 +468,7 @@ class ParcelService:
         links = await self._store.orders.for_chat(chat)
         keys = list({sub.key: None for sub in subs} | dict.fromkeys(links))
         shipments = await self._store.shipments.get_many(keys)
-        settings = await self._store.chats.get_settings(chat)
+        settings = await self._zoned(chat)
         reply = history_reply(subs, shipments, links, now=self._clock.now(), tz=settings.timezone)
         # Numbers, order ids and shops: for the chat's own eyes only (``core.privacy``).
         return replace(reply, private=True)
@@ -515,7 +529,7 @@ class ParcelService:
         """The chat's parcels: active first, then the archive (order history)."""
         subs = await self._store.subscriptions.for_chat(chat, include_archived=True)
         shipments = await self._store.shipments.get_many([sub.key for sub in subs])
-        settings = await self._store.chats.get_settings(chat)
+        settings = await self._zoned(chat)
         return list_reply(subs, shipments, tz=settings.timezone, seen=_seen(chat))
 
     async def list_numbers(self, chat: ChatRef) -> list[tuple[str, str]]:
@@ -665,7 +679,7 @@ class ParcelService:
         settings = await self._store.chats.get_settings(chat)
         if not text.strip():
             return await self._settings_reply(chat, settings)
-        hours = preferences.parse_quiet(text, settings.timezone)
+        hours = preferences.parse_quiet(text, self._zone(settings))
         if hours is None:
             updated = replace(settings, quiet_start="", quiet_end="")
         else:
@@ -676,11 +690,12 @@ class ParcelService:
                 timezone=hours.timezone,
             )
         await self._store.chats.save_settings(chat, updated)
-        now_local = format_local(self._clock.now(), updated.timezone)
+        shown = updated.zoned(self._config.default_timezone)
+        now_local = format_local(self._clock.now(), shown.timezone)
         return Reply(
             _("Quiet hours off") if hours is None else _("Quiet hours set"),
             (
-                preferences.quiet_text(updated),
+                preferences.quiet_text(shown),
                 _("It is now {time} there.").format(time=now_local),
             ),
         )
@@ -852,7 +867,7 @@ class ParcelService:
     async def _shipment_reply(
         self, chat: ChatRef, shipment: Shipment, *, subscribed: bool | None = None
     ) -> Reply:
-        settings = await self._store.chats.get_settings(chat)
+        settings = await self._zoned(chat)
         sub = await self._store.subscriptions.get(chat, shipment.key)
         link = (await self._store.orders.for_chat(chat)).get(shipment.key)
         if subscribed is None:
@@ -880,6 +895,7 @@ class ParcelService:
         )
 
     async def _settings_reply(self, chat: ChatRef, settings: ChatSettings) -> Reply:
+        settings = settings.zoned(self._config.default_timezone)
         subs = await self._store.subscriptions.for_chat(chat, include_archived=False)
         lines = [
             _("Alerts: {level} — {meaning}").format(

@@ -27,22 +27,28 @@ class SqliteDiscordGuilds:
     async def get(self, guild_id: int) -> GuildSettings:
         """The server's settings (defaults when it never changed any)."""
         rows = await self._conn.read(
-            "SELECT alerts_channel_id, allow_public FROM discord_guilds WHERE guild_id = ?",
+            "SELECT alerts_channel_id, allow_public, language FROM discord_guilds "
+            "WHERE guild_id = ?",
             (guild_id,),
         )
         if not rows:
             return GuildSettings(guild_id)
-        channel, allow = rows[0]
-        return GuildSettings(guild_id, _opt_int(channel), bool(allow))
+        channel, allow, language = rows[0]
+        return GuildSettings(guild_id, _opt_int(channel), bool(allow), str(language))
 
     async def save(self, settings: GuildSettings) -> None:
         """Store the server's settings, replacing earlier ones."""
         await self._conn.write(
-            "INSERT INTO discord_guilds (guild_id, alerts_channel_id, allow_public) "
-            "VALUES (?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
+            "INSERT INTO discord_guilds (guild_id, alerts_channel_id, allow_public, language) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET "
             "alerts_channel_id = excluded.alerts_channel_id, "
-            "allow_public = excluded.allow_public",
-            (settings.guild_id, settings.alerts_channel_id, int(settings.allow_public)),
+            "allow_public = excluded.allow_public, language = excluded.language",
+            (
+                settings.guild_id,
+                settings.alerts_channel_id,
+                int(settings.allow_public),
+                settings.language,
+            ),
         )
 
     async def delete_guild(self, guild_id: int) -> int:

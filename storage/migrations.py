@@ -394,6 +394,11 @@ _SHARED_WORK = Migration(
     ),
 )
 
+_GUILD_LANGUAGE = Migration(
+    description="each Discord server's language, for the alerts posted in its channel",
+    statements=("ALTER TABLE discord_guilds ADD COLUMN language TEXT NOT NULL DEFAULT ''",),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -407,6 +412,7 @@ MIGRATIONS: list[Migration] = [
     _WEBHOOK_SEEN,
     _CHAT_LANGUAGE,
     _SHARED_WORK,
+    _GUILD_LANGUAGE,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

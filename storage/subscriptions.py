@@ -9,7 +9,7 @@ from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
-from storage.sql import Connection, Row
+from storage.sql import Connection, Row, Tx
 
 __all__ = ["SqliteSubscriptions"]
 
@@ -25,6 +25,12 @@ FROM subscriptions AS s
 # Bounds the decoded-subscription memo (about 700 bytes a row with its key); when full it
 # starts over.
 _DECODED_LIMIT = entries(SUBSCRIPTION_MEMO_BYTES, 700)
+
+
+_TELL = (
+    "UPDATE subscriptions SET eta_first_latest = ?, eta_day = ?, eta_told_at = ?, "
+    "eta_late = ? WHERE chat_key = ? AND carrier = ? AND number = ?"
+)
 
 
 class SqliteSubscriptions:
@@ -122,9 +128,14 @@ class SqliteSubscriptions:
 
         Does nothing when the chat does not follow the parcel.
         """
-        await self._conn.write(
-            "UPDATE subscriptions SET eta_first_latest = ?, eta_day = ?, eta_told_at = ?, "
-            "eta_late = ? WHERE chat_key = ? AND carrier = ? AND number = ?",
+        await self.tell_many([(chat, key, told)])
+
+    async def tell_many(self, items: Sequence[tuple[ChatRef, ShipmentKey, EtaTold]]) -> None:
+        """``tell`` for many (chat, parcel) pairs in one transaction (one round trip on
+        PostgreSQL, where a poll cycle's hundreds of single writes were most of its time)."""
+        if not items:
+            return
+        rows = [
             (
                 told.first_latest.isoformat(),
                 told.day.isoformat(),
@@ -133,8 +144,14 @@ class SqliteSubscriptions:
                 chat.chat_key,
                 key.carrier,
                 key.number,
-            ),
-        )
+            )
+            for chat, key, told in items
+        ]
+
+        async def work(tx: Tx) -> None:
+            await tx.write_many(_TELL, rows)
+
+        await self._conn.run_transaction(work)
 
     async def for_chat(self, chat: ChatRef, *, include_archived: bool = True) -> list[Subscription]:
         """The chat's subscriptions, newest first."""

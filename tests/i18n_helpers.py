@@ -29,6 +29,9 @@ SAMPLE: dict[str, dict[str, str | tuple[str, ...]]] = {
         "Refresh": "Segarkan",
         "Your parcels": "Paket Anda",
         "No parcels yet": "Belum ada paket",
+        "parcelbot console — the sandbox carrier is running (no keys needed).": (
+            "parcelbot console — kurir sandbox berjalan (tanpa kunci)."
+        ),
     },
     "es": {
         "Status: {status}": "Estado: {status}",
@@ -44,6 +47,10 @@ SAMPLE: dict[str, dict[str, str | tuple[str, ...]]] = {
         "Refresh": "Actualizar",
         "Your parcels": "Tus paquetes",
         "No parcels yet": "Aún no hay paquetes",
+        "Let's continue in private": "Sigamos en privado",
+        "parcelbot console — the sandbox carrier is running (no keys needed).": (
+            "consola de parcelbot: el transportista de prueba está activo (sin claves)."
+        ),
     },
     "th": {
         "Status: {status}": "สถานะ: {status}",
@@ -59,6 +66,9 @@ SAMPLE: dict[str, dict[str, str | tuple[str, ...]]] = {
         "Refresh": "รีเฟรช",
         "Your parcels": "พัสดุของคุณ",
         "No parcels yet": "ยังไม่มีพัสดุ",
+        "parcelbot console — the sandbox carrier is running (no keys needed).": (
+            "คอนโซล parcelbot — ผู้ขนส่งจำลองกำลังทำงาน (ไม่ต้องใช้คีย์)"
+        ),
     },
 }
 """Known translations, written into test catalogs by ``write_catalogs``."""

@@ -172,7 +172,9 @@ async def run_console(
     out = stdout or sys.stdout
     session = ConsoleSession(runtime, out)
     runtime.notifier.register(Platform.CONSOLE, ConsoleSender(out))
-    session.greet()
+    # The greeting is in the language the console chat chose last time (English at first).
+    async with runtime.router.speaking(CONSOLE_CHAT):
+        session.greet()
     async for line in _lines(stdin or sys.stdin):
         if not await session.handle(line):
             break

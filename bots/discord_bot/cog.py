@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 import discord
@@ -21,7 +22,7 @@ from discord.ext import commands
 from bots.discord_bot.render import COG_NAME, escape, render
 from core.commands import CommandSpec, error_text
 from core.errors import InvalidInput, TrackingError
-from core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Voices, _, ngettext
+from core.i18n import LANGUAGE_NAMES, LANGUAGES, N_, Voices, _, match_language, ngettext
 from core.models import ChatRef, GuildSettings, Platform
 from core.ports import GuildStore
 from core.replies import Reply, ReplyKind
@@ -184,6 +185,21 @@ class ParcelCog(commands.Cog, name=COG_NAME):
     def __init__(self, router: CommandRunner, guilds: GuildStore) -> None:
         self._router = router
         self._guilds = guilds
+        # The language each server was last stored with, so a locale is written once.
+        self._guild_languages: dict[int, str] = {}
+
+    async def _remember_guild_language(self, interaction: discord.Interaction[Any]) -> None:
+        """Store the server's locale: alerts posted in its channel are worded in it."""
+        guild_id, locale = interaction.guild_id, interaction.guild_locale
+        language = match_language(locale.value) if locale is not None else None
+        if guild_id is None or language is None:
+            return
+        if self._guild_languages.get(guild_id) == language:
+            return
+        settings = await self._guilds.get(guild_id)
+        if settings.language != language:
+            await self._guilds.save(replace(settings, language=language))
+        self._guild_languages[guild_id] = language
 
     # ------------------------------------------------------------------ plumbing
 
@@ -198,6 +214,7 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         await interaction.response.defer(ephemeral=ephemeral, thinking=True)
         user = interaction.user
         chat = chat_of(user, interaction_language(interaction))
+        await self._remember_guild_language(interaction)
         # Everything said on the way out (the adapter's notices, button labels) is in the
         # chat's language too.
         async with self._router.speaking(chat):
@@ -479,9 +496,7 @@ class ParcelCog(commands.Cog, name=COG_NAME):
                     ).format(channel=f"#{channel.name}")
                 )
         settings = await self._guilds.get(interaction.guild_id)
-        settings = GuildSettings(
-            settings.guild_id, channel.id if channel else None, settings.allow_public
-        )
+        settings = replace(settings, alerts_channel_id=channel.id if channel else None)
         await self._guilds.save(settings)
         await deliver(
             interaction,
@@ -500,7 +515,7 @@ class ParcelCog(commands.Cog, name=COG_NAME):
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
         settings = await self._guilds.get(interaction.guild_id)
-        settings = GuildSettings(settings.guild_id, settings.alerts_channel_id, state == "on")
+        settings = replace(settings, allow_public=state == "on")
         await self._guilds.save(settings)
         await deliver(
             interaction,

@@ -16,7 +16,7 @@ supplies one backed by a maintained holiday package, so the core stays standard-
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,7 +157,36 @@ class BusinessCalendar:
         Readings that fall on a boundary followed by days off map to the start of the next
         working day, so a shifted instant never lands on a day the carrier does not work.
         """
-        # Binary search for the last day starting at or before ``value``.
+        day, fraction = self._locate(value)
+        # Clock readings are large floats; round away their last bits of noise.
+        offset = timedelta(milliseconds=round(fraction * _DAY_SECONDS * 1000))
+        naive = datetime.combine(day, time()) + offset
+        return naive.replace(tzinfo=self._zone).astimezone(ZoneInfo("UTC"))
+
+    def local_days(self, values: Sequence[float]) -> list[float]:
+        """Where each clock reading of ascending ``values`` falls in local calendar days (a
+        day's ordinal plus the share of it gone), as :meth:`from_clock` places it: a cheap way
+        to measure calendar spans between clock readings (days off included)."""
+        out: list[float] = []
+        low, start, following = 0, 0.0, 0.0
+        for value in values:
+            if low == 0 or value < start:
+                low = self._search(value)
+                start, following = self._before(low), self._before(low + 1)
+            # Later readings are found by stepping on from the previous day.
+            while following <= value:
+                low += 1
+                start, following = following, self._before(low + 1)
+            day, fraction = self._place(low, value, start)
+            out.append(day.toordinal() + fraction)
+        return out
+
+    def _locate(self, value: float) -> tuple[date, float]:
+        """The working day holding clock reading ``value`` and the share of it gone."""
+        return self._place(self._search(value), value)
+
+    def _search(self, value: float) -> int:
+        """The ordinal of the last day starting at or before clock reading ``value``."""
         low = 1
         high = date(9999, 12, 31).toordinal()
         guess = int(value * 7 / self._week_total) + 1
@@ -172,19 +201,22 @@ class BusinessCalendar:
                 low = middle
             else:
                 high = middle
-        day = date.fromordinal(low)
+        return low
+
+    def _place(self, ordinal: int, value: float, start: float | None = None) -> tuple[date, float]:
+        """Day ``ordinal`` (starting at clock reading ``start``) and the share of it gone at
+        ``value``; a reading at its end, or on a day off, is the next working day's start."""
+        day = date.fromordinal(ordinal)
         weight = self.weight(day)
-        fraction = (value - self._before(low)) / weight if weight > 0 else 0.0
+        if start is None:
+            start = self._before(ordinal)
+        fraction = (value - start) / weight if weight > 0 else 0.0
         if weight <= 0 or fraction >= 1.0 - 1e-9:
             # Float noise can leave the search on a day off just before the boundary; the
             # reading then means the start of the next working day.
             day = self.next_working_day(day + timedelta(days=1) if weight > 0 else day)
             fraction = 0.0
-        fraction = min(max(fraction, 0.0), 1.0)
-        # Clock readings are large floats; round away their last bits of noise.
-        offset = timedelta(milliseconds=round(fraction * _DAY_SECONDS * 1000))
-        naive = datetime.combine(day, time()) + offset
-        return naive.replace(tzinfo=self._zone).astimezone(ZoneInfo("UTC"))
+        return day, min(max(fraction, 0.0), 1.0)
 
     def between(self, start: datetime, end: datetime) -> float:
         """Working days from ``start`` to ``end`` (negative when ``end`` is earlier)."""

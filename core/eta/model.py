@@ -380,7 +380,7 @@ class EtaModel:
             days = quantile(grid, reached + level * (1 - reached)) + shift
             return cal.shift(start, days)
 
-        start_level = _narrowest_start(grid, reached, share)
+        start_level = _narrowest_start(grid, reached, share, cal, cal.clock(start) + shift)
         earliest, most_likely, latest = at(start_level), at(0.5), at(start_level + share)
         now_utc = now.astimezone(UTC)
         earliest = max(earliest, now_utc)
@@ -447,25 +447,31 @@ def _problem(obs: Observation) -> str:
     return ""
 
 
-def _narrowest_start(grid: Grid, reached: float, share: float) -> float:
+def _narrowest_start(
+    grid: Grid, reached: float, share: float, cal: BusinessCalendar, origin: float
+) -> float:
     """The level at which the narrowest window holding ``share`` of what is left starts.
 
     Durations are skewed (a few parcels are very late), so the narrowest window usually
-    starts below the equal-tailed one and ends before the long tail. Candidates run from 0 to
-    ``1 - share`` in steps of 1%; the equal-tailed start wins ties, so a symmetric
+    starts below the equal-tailed one and ends before the long tail. Width is counted in
+    calendar days, as the buyer reads it: durations are working days from clock reading
+    ``origin``, and a window whose ends straddle fewer days off is narrower. Candidates run
+    from 0 to ``1 - share`` in steps of 1%; the equal-tailed start wins ties, so a symmetric
     distribution keeps a symmetric window. It always holds the median (``share`` > 0.5).
     """
     left = 1 - reached
+    equal = (1 - share) / 2
+    starts = sorted({equal, *(step / 100 for step in range(round((1 - share) * 100) + 1))})
+    levels = sorted({*starts, *(level + share for level in starts)})
+    days = [origin + quantile(grid, reached + level * left) for level in levels]
+    ends = dict(zip(levels, cal.local_days(days), strict=True))
 
     def width(level: float) -> float:
-        top = quantile(grid, reached + (level + share) * left)
-        return top - quantile(grid, reached + level * left)
+        return ends[level + share] - ends[level]
 
-    best = (1 - share) / 2
-    best_width = width(best)
-    for step in range(round((1 - share) * 100) + 1):
-        level = step / 100
-        if (found := width(level)) < best_width - 1e-9:
+    best, best_width = equal, width(equal)
+    for level in starts:
+        if (found := width(level)) < best_width - 1e-6:
             best, best_width = level, found
     return best
 

@@ -11,17 +11,19 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bots.server_languages import ServerLanguages
 from core.commands import CommandRouter
 from core.errors import InvalidInput
-from core.models import ChatRef, Platform
+from core.models import ChatRef, GuildSettings, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.service import ParcelService
 from storage.db import Database
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, RecordingNotifier
 from tests.i18n_helpers import ALERT_TITLES, SAMPLE, sample_voices, write_catalogs
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
@@ -105,3 +107,38 @@ def test_a_console_conversation_in_three_languages(
     # The choice is stored: a restarted console still speaks it.
     again = _console(db, locales, "/list\n")
     assert str(said["Your parcels"]) in again
+    assert again.startswith(
+        str(said["parcelbot console — the sandbox carrier is running (no keys needed)."])
+    )
+
+
+async def test_an_alert_posted_in_a_server_channel_is_worded_in_the_servers_language(
+    db: Database, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A member reads their alerts in Indonesian; the ones posted in the Spanish-speaking
+    server's alerts channel (the shared variant) are in Spanish."""
+    member = ChatRef(Platform.DISCORD, "424242", "424242", language="id")
+    await db.discord.save(GuildSettings(77, alerts_channel_id=5, allow_public=True, language="es"))
+    await db.discord.set_public_guild(424242, 77)
+    service = ParcelService(
+        provider=SandboxProvider(clock),
+        store=db,
+        clock=clock,
+        voices=sample_voices(tmp_path),
+        shared_languages=ServerLanguages(db.discord),
+    )
+    router = CommandRouter(service)
+    await router.run(member, "subscribe", [NUMBER])
+    notifier = RecordingNotifier()
+    for _ in range(48):
+        clock.advance(timedelta(hours=1))
+        if (await service.refresh.poll_due()).alerts:
+            break
+    await service.flush_outbox(notifier)
+    (alert,) = notifier.to(member)
+    assert alert.title.startswith(ALERT_TITLES["id"]), alert.title
+    assert alert.shared is not None
+    assert alert.shared.title.startswith(ALERT_TITLES["es"]), alert.shared.title
+    # A server that allows no public alerts is not where the member's alerts are read.
+    await db.discord.save(GuildSettings(77, alerts_channel_id=5, allow_public=False, language="es"))
+    assert await ServerLanguages(db.discord).shared_language(member) == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,9 @@ import pytest
 from pydantic import ValidationError
 
 from bots.__main__ import main
+from bots.runtime import service_config
 from bots.settings import Settings, load_settings
+from core.config import ServiceConfig
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -123,6 +125,10 @@ def test_unknown_provider_name_is_refused() -> None:
         ({"telegram_webhook": True, "telegram_token": "1:a", "webhook_port": 8080},
          "public_url", "PARCELBOT_PUBLIC_URL"),
         ({"tiktok_access_token_expires_at": "1767830400"}, "tiktok_access_token", "expiry"),
+        ({"stale_deadline": 30, "fresh_deadline": 20}, "stale_deadline",
+         "PARCELBOT_FRESH_DEADLINE"),
+        ({"flush_retry_base": 600, "flush_retry_max": 60}, "flush_retry_base",
+         "PARCELBOT_FLUSH_RETRY_MAX"),
     ],
 )  # fmt: skip
 def test_combinations_that_cannot_work_are_refused_in_one_sentence(
@@ -219,3 +225,70 @@ def test_readme_configuration_table_lists_every_setting() -> None:
     section = section[: section.index("\n## ", 1)]
     listed = re.findall(r"^\| `(PARCELBOT_\w+)`", section, re.MULTILINE)
     assert sorted(listed) == sorted(VARIABLES)
+
+
+def test_the_service_tunables_come_from_the_settings() -> None:
+    tuned = settings(
+        default_timezone=" Asia/Jakarta ",
+        refresh_after=60,
+        stale_deadline=1.5,
+        fresh_deadline=12,
+        error_retry=600,
+        flush_retry_base=10,
+        flush_retry_max=900,
+        send_timeout=15,
+        max_send_attempts=4,
+        user_requests_per_minute=12,
+        confirm_within=300,
+        archive_after_days=3,
+        expire_after_days=45,
+        housekeeping_every=1800,
+        webhook_trust_hours=24,
+        fail_after_calls=2,
+        recover_after_calls=7,
+        proof_attempts_per_user=3,
+        proof_attempts_per_order=8,
+    )
+    config = service_config(tuned)
+    assert config.default_timezone == "Asia/Jakarta"
+    assert (config.refresh_after, config.stale_deadline, config.fresh_deadline) == (
+        timedelta(minutes=1),
+        timedelta(seconds=1.5),
+        timedelta(seconds=12),
+    )
+    assert config.error_retry == timedelta(minutes=10)
+    assert (config.flush_retry_base, config.flush_retry_max) == (
+        timedelta(seconds=10),
+        timedelta(minutes=15),
+    )
+    assert (config.send_timeout, config.max_send_attempts) == (timedelta(seconds=15), 4)
+    assert config.user_requests_per_minute == 12
+    assert config.confirm_within == timedelta(minutes=5)
+    assert (config.archive_after, config.expire_after) == (timedelta(days=3), timedelta(days=45))
+    assert config.housekeeping_every == timedelta(minutes=30)
+    assert config.webhook_trust == timedelta(hours=24)
+    assert (config.fail_after_calls, config.recover_after_calls) == (2, 7)
+    assert (config.user_proofs.attempts, config.order_proofs.attempts) == (3, 8)
+    # Only the count is a setting: the windows and lockouts keep the core's values.
+    assert config.user_proofs.window == ServiceConfig().user_proofs.window
+
+
+def test_the_defaults_are_the_cores_own() -> None:
+    assert service_config(settings(seventeen_track_api_key="k")) == ServiceConfig()
+    # The sandbox's fast clock caps the wait between polls at one cycle of its time.
+    sandbox = service_config(settings(poll_interval=10, sandbox_speed=60))
+    assert sandbox.poll_at_most == timedelta(minutes=10)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("default_timezone", "Mars/Olympus"),
+        ("refresh_after", 0),
+        ("max_send_attempts", 0),
+        ("fail_after_calls", -1),
+        ("archive_after_days", -2),
+    ],
+)
+def test_unusable_tunables_are_refused(field: str, value: object) -> None:
+    assert field in refusal(**{field: value})

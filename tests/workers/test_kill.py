@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from storage.db import Database
 from tests.postgres import postgres_schema
 from tests.workers.harness import (
@@ -53,6 +55,9 @@ SETTINGS = {
 _NUMBER = re.compile(r"9400111206\d{12}")
 
 
+# Four processes and a server on a shared machine: about 90 s when it is quiet, longer when
+# it is busy (the waits inside bound each step).
+@pytest.mark.timeout(900)
 async def test_killed_workers_lose_nothing_and_repeat_only_their_last_work(
     tmp_path: Path,
 ) -> None:

@@ -14,7 +14,7 @@ from core.models import ChatRef, Platform
 from core.providers.sandbox import SandboxProvider
 from core.service import ParcelService
 from storage.db import Database
-from tests.bots.discord.fake_discord import FakeDiscord
+from tests.bots.discord.fake_discord import GUILD_ID, FakeDiscord
 from tests.bots.discord.loopback import ALICE, loopback_bot, loopback_discord
 from tests.fakes import FakeClock
 from tests.i18n_helpers import SAMPLE, sample_voices
@@ -51,6 +51,8 @@ async def test_the_servers_locale_answers_in_a_server_channel(
     payload = fake.slash(ALICE, "list", locale="id", guild_locale="es-ES")
     assert await _answer_title(fake, payload) == SAMPLE["es"]["No parcels yet"]
     assert (await db.chats.get_settings(ALICE_CHAT)).language == "es"
+    # The server's language is kept too: alerts posted in its channel are worded in it.
+    assert (await db.discord.get(GUILD_ID)).language == "es"
 
 
 async def test_the_persons_locale_answers_where_the_server_set_none(

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from bots.locales import PoCatalogs
 from bots.telegram_bot import StoredGroupSwitch, TelegramAdapter, build_adapter
 from core.commands import CommandRouter
 from core.models import ChatRef, Platform
@@ -257,9 +258,13 @@ async def test_commands_are_published_in_english_and_localised(
         for call in api.calls
         if call.method == "setMyCommands" and call.params.get("scope", {}).get("type") == "default"
     }
+    words = PoCatalogs()
     assert published[""]["track"] == "Where is my parcel?"
-    assert published["id"]["track"] == "Di mana paket saya?"
-    assert published["pt"]["subscribe"] == "Avise-me quando ela se mover"
+    # Each menu carries its catalog's wording (Telegram names Brazilian Portuguese "pt").
+    indonesian = words("id").gettext("Where is my parcel?")
+    portuguese = words("pt_BR").gettext("Tell me when it moves")
+    assert published["id"]["track"] == indonesian != "Where is my parcel?"
+    assert published["pt"]["subscribe"] == portuguese != "Tell me when it moves"
     assert set(published["es"]) == set(published[""])
     # One menu per language parcelbot speaks (Filipino is Telegram's "tl", Portuguese "pt").
     assert set(published) == {"", "id", "th", "vi", "ms", "tl", "es", "pt"}

@@ -19,7 +19,7 @@ from storage.db import Database
 from tests.bots.telegram.conftest import FAST_LIMITS
 from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi
 from tests.fakes import FakeClock
-from tests.i18n_helpers import ALERT_TITLES, sample_voices
+from tests.i18n_helpers import ALERT_TITLES, SAMPLE, sample_voices
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
 
@@ -100,3 +100,13 @@ async def test_a_chosen_language_stays_whatever_the_app_speaks(
     api.push_text(person, "/language")
     offer = await api.wait_for("sendMessage", after=mark)
     assert "Bahasa Indonesia" in str(offer.params.get("reply_markup"))
+
+
+async def test_the_adapters_own_words_follow_the_groups_language(
+    api: FakeBotApi, telegram: TelegramAdapter
+) -> None:
+    # An evidence pack is private: in a group the adapter points to the private chat, in the
+    # group's language (its first member's app spoke Spanish).
+    api.push_text(-100777, f"/report {NUMBER}", user_id=6301, language_code="es")
+    pointer = await api.wait_for("sendMessage")
+    assert SAMPLE["es"]["Let's continue in private"] in pointer.params["text"]

@@ -135,3 +135,18 @@ def test_shift_and_between_are_inverse(start: datetime, days: float) -> None:
     assert moved >= aware - timedelta(seconds=1)
     assert cal.between(aware, moved) == pytest.approx(days, abs=1e-6)
     assert cal.is_working_day(moved.astimezone(SAO_PAULO).date())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(min_value=0.0, max_value=40.0), min_size=1, max_size=25))
+def test_local_days_place_readings_where_from_clock_does(offsets: list[float]) -> None:
+    # From late November across Christmas and New Year (holidays, Saturday rounds), inside
+    # one daylight-saving period.
+    cal = calendar_for_country("BR", SAO_PAULO, saturday=0.3, holidays=HOLIDAYS)
+    origin = cal.clock(local(2017, 11, 20, 9))
+    readings = [origin + offset for offset in sorted(offsets)]
+    for reading, placed in zip(readings, cal.local_days(readings), strict=True):
+        moment = cal.from_clock(reading).astimezone(SAO_PAULO)
+        midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        expected = moment.toordinal() + (moment - midnight).total_seconds() / 86_400
+        assert placed == pytest.approx(expected, abs=1e-6)

@@ -13,12 +13,14 @@ from core.eta.calendar import CALENDAR_DAYS, calendar_for_country
 from core.eta.model import (
     EtaConfig,
     EtaModel,
+    _narrowest_start,
     combine,
     describe,
     moved_days,
     observation_from,
 )
 from core.eta.priors import PRIORS, find_prior, normalise, prior_index
+from core.eta.stats import quantile
 from core.models import (
     Eta,
     EtaSource,
@@ -354,6 +356,24 @@ def test_window_is_read_from_recent_residuals_and_is_asymmetric() -> None:
     early = eta.most_likely - eta.earliest
     late = eta.latest - eta.most_likely
     assert late > 3 * early
+
+
+def test_the_window_is_the_narrowest_in_the_buyers_calendar_days() -> None:
+    # Ten working days, evenly spread: every window holding 80% spans eight working days,
+    # but those straddling fewer weekends are shorter for the buyer.
+    cal = calendar_for_country("XX", "UTC")
+    grid = tuple(10 * (i + 0.5) / 100 for i in range(100))
+    origin = cal.clock(datetime(2024, 1, 2, 12, tzinfo=UTC))  # a Tuesday
+
+    def calendar_width(level: float) -> float:
+        low = cal.from_clock(origin + quantile(grid, level))
+        high = cal.from_clock(origin + quantile(grid, level + 0.8))
+        return (high - low).total_seconds() / 86_400
+
+    chosen = _narrowest_start(grid, 0.0, 0.8, cal, origin)
+    widths = [calendar_width(step / 100) for step in range(21)]
+    assert calendar_width(chosen) == pytest.approx(min(widths), abs=1e-6)
+    assert calendar_width(chosen) < calendar_width(0.1) - 1  # the equal-tailed window
 
 
 def test_a_slowdown_is_followed_once_recent_deliveries_show_it() -> None:
