@@ -53,10 +53,17 @@ def _text(moment: datetime) -> str:
     return moment.isoformat()
 
 
-async def _build(path: Path, stored: int, polled: int) -> None:
-    """The database: ``polled`` followed parcels due now, the rest finished and unfollowed."""
+async def _schema(path: Path) -> None:
     async with Database.open(path):
-        pass  # the schema
+        pass
+
+
+def _build(path: Path, checkout: Path, stored: int, polled: int) -> None:
+    """The database: ``polled`` followed parcels due now, the rest finished and unfollowed.
+
+    The schema is ``checkout``'s own (made in a child of that checkout): an older checkout
+    cannot open a newer schema."""
+    run_child(checkout, Path(__file__).resolve(), ["--child-schema", str(path)])
     old = _text(_NOW - timedelta(days=60))
     fresh = _text(_NOW - timedelta(days=2))
     with sqlite3.connect(path) as conn:
@@ -135,9 +142,14 @@ def main() -> None:
     parser.add_argument("--stored", type=int, default=1_000_000)
     parser.add_argument("--polled", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--child-schema", help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         child_result(asyncio.run(_run(Path(options.child))))
+        return
+    if options.child_schema:
+        asyncio.run(_schema(Path(options.child_schema)))
+        child_result({})
         return
     sides = checkouts(options.base)
     script = Path(__file__).resolve()
@@ -145,17 +157,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder) / "run.sqlite3"
         for polled in options.polled:
-            template = Path(folder) / f"template-{polled}.sqlite3"
-            asyncio.run(_build(template, options.stored, polled))
+            templates = {
+                label: Path(folder) / f"template-{label}-{polled}.sqlite3" for label, _ in sides
+            }
+            for label, checkout in sides:
+                _build(templates[label], checkout, options.stored, polled)
 
-            def run(_label: str, checkout: Path, template: Path = template) -> dict[str, Any]:
+            def run(
+                label: str, checkout: Path, templates: dict[str, Path] = templates
+            ) -> dict[str, Any]:
                 for suffix in ("", "-wal", "-shm"):
                     Path(f"{work}{suffix}").unlink(missing_ok=True)
-                shutil.copyfile(template, work)
+                shutil.copyfile(templates[label], work)
                 return run_child(checkout, script, ["--child", str(work)])
 
             results[polled] = interleave(options.rounds, sides, run)
-            template.unlink()
+            for template in templates.values():
+                template.unlink()
     print()
     print(f"{options.stored:,} parcels stored; medians of {options.rounds} interleaved rounds.")
     print()

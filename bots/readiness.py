@@ -88,6 +88,8 @@ class Readiness:
     probe: Callable[[], Awaitable[str | None]] | None = None
     """Asks a database server instead of opening ``db_path`` (PostgreSQL): None when it
     answered, else why not."""
+    cycles: frozenset[str] = frozenset({"poll", "flush"})
+    """The cycles this process runs (its roles): a sender's readiness does not wait for polls."""
 
     async def check(self) -> tuple[bool, dict[str, Any]]:
         """(ready, details): every check's verdict and figures."""
@@ -103,6 +105,8 @@ class Readiness:
             ("poll", self.heartbeat.last_poll, self.poll_interval),
             ("flush", self.heartbeat.last_flush, self.flush_interval),
         ):
+            if name not in self.cycles:
+                continue
             age = self.heartbeat.age(last)
             limit = interval * STALE_FACTOR
             checks[name] = {"ok": age <= limit, "age_seconds": round(age, 1), "limit": limit}

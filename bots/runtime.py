@@ -181,6 +181,11 @@ class Runtime:
             max_backlog=settings.ready_max_backlog,
             backlog=lambda: self.db.stats.backlog(self.clock.now()),
             sources=lambda: self.health()["providers"],
+            cycles=frozenset(
+                name
+                for name, role in (("poll", "poller"), ("flush", "sender"))
+                if role in settings.role_set
+            ),
         )
 
     def ops_details(self) -> dict[str, Any]:

@@ -58,7 +58,7 @@ DEFAULT_LANGUAGE = "en"
 LANGUAGES: tuple[str, ...] = ("en", "id", "th", "vi", "ms", "fil", "es", "pt_BR")
 """Every language parcelbot speaks (gettext/CLDR codes); English is the source language."""
 
-COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "id", "th", "vi", "ms", "es")
+COMPLETE_LANGUAGES: tuple[str, ...] = ("en", "id", "th", "vi", "ms", "fil", "es", "pt_BR")
 """Languages whose catalog is fully translated and reviewed. The catalog checks (no missing or
 fuzzy entries) run for exactly these; a language is added here when its translation is done."""
 

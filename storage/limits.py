@@ -73,17 +73,19 @@ class SharedLimits:
         self.waits = 0
         """How often a caller had to wait (for benchmarks and monitoring)."""
 
-    async def acquire(self, name: str, spec: RateSpec) -> None:
-        """Return when a call under ``name`` may start now; it is counted as started."""
+    async def acquire(self, name: str, spec: RateSpec) -> float:
+        """Return when a call under ``name`` may start now; it is counted as started at the
+        returned time (seconds since the epoch on the database's clock)."""
         while True:
-            wait = await self._conn.run_transaction(lambda tx: self._try(tx, name, spec))
+            wait, now = await self._conn.run_transaction(lambda tx: self._try(tx, name, spec))
             if wait <= 0:
-                return
+                return now
             self.waits += 1
             await self._sleep(wait)
 
-    async def _try(self, tx: Tx, name: str, spec: RateSpec) -> float:
-        """Start now (0) or the seconds to wait before trying again, in one transaction."""
+    async def _try(self, tx: Tx, name: str, spec: RateSpec) -> tuple[float, float]:
+        """(0, now): start now; else (seconds to wait before trying again, now). One
+        transaction."""
         await tx.write(_ENSURE, (name,))
         next_at, starts_text = (await tx.read(self._select, (name,)))[0]
         # Read after the row lock was granted: waiting for it is part of the wait.
@@ -94,13 +96,13 @@ class SharedLimits:
             waits.append(starts[-spec.rate] + spec.window - now)
         wait = max(waits)
         if wait > 0:
-            return wait
+            return wait, now
         starts.append(now)
         await tx.write(
             "UPDATE rate_limits SET next_at = ?, starts = ? WHERE name = ?",
             (now + spec.spacing, json.dumps(starts[-spec.rate :]), name),
         )
-        return 0.0
+        return 0.0, now
 
     async def forget_idle(self, older_than: float = 3600.0) -> int:
         """Delete limits not used for ``older_than`` seconds (per-chat rows pile up)."""

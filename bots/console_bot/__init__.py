@@ -3,6 +3,10 @@
 It reads lines from standard input (a terminal or a pipe), prints replies as plain text and
 prints alerts as the scheduler delivers them. Two console-only commands drive the sandbox demo:
 ``/advance <duration>`` moves the sandbox clock (``30m``, ``6h``, ``2d``) and ``/quit`` leaves.
+
+What it may import: the standard library and the core (``core.commands``, models, replies,
+errors, privacy, i18n, and the sandbox's sample numbers from ``core.providers.sandbox``);
+never storage or another chat adapter.
 """
 
 from __future__ import annotations

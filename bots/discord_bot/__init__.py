@@ -1,4 +1,12 @@
-"""The Discord adapter: slash commands, buttons, server set-up and alert delivery."""
+"""The Discord adapter: slash commands, buttons, server set-up and alert delivery.
+
+Inside: ``bot`` (the client and its servers), ``cog`` (slash commands and buttons → the core's
+commands), ``render`` (``Reply`` → embeds and views), ``sender`` (the ``Notifier`` for Discord
+channels), ``translator`` (command names and descriptions per language).
+
+What it may import: discord.py and the core (``core.commands``, models, ports, replies, errors,
+privacy, i18n); never storage, a provider or another chat adapter.
+"""
 
 from __future__ import annotations
 

@@ -2,7 +2,12 @@
 
 The composition root calls ``build_adapter(token, router, …)`` and runs the returned
 ``TelegramAdapter`` inside the shared event loop; ``adapter.sender`` is the ``Notifier`` for
-Telegram chats.
+Telegram chats. Inside: ``app`` (the application and its webhook or polling), ``handlers``
+(updates → commands), ``render`` (``Reply`` → HTML and keyboards), ``sender`` and ``limiter``
+(alert delivery under Telegram's limits), ``redaction`` (no token in any log line).
+
+What it may import: python-telegram-bot, aiolimiter and the core (``core.commands``, models,
+ports, replies, errors, privacy, i18n); never storage, a provider or another chat adapter.
 """
 
 from __future__ import annotations

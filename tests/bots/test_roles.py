@@ -6,9 +6,11 @@ import pytest
 from pydantic import ValidationError
 
 from bots.discord_bot import build_bot
+from bots.readiness import Heartbeat, Readiness
 from bots.runtime import _send_platforms, _serves_webhooks, _worker_name
 from bots.settings import ROLES, load_settings, parse_shards
 from core.commands import CommandRouter
+from core.models import Backlog
 from storage.db import Database
 
 
@@ -77,3 +79,36 @@ def test_a_shard_range_makes_a_sharded_bot_connecting_only_those_shards() -> Non
     )
     assert bot.shard_count == 4
     assert bot.shard_ids == [2, 3]  # type: ignore[union-attr]
+
+
+async def test_readiness_checks_only_the_cycles_the_process_runs() -> None:
+    clock = [0.0]
+    beat = Heartbeat(monotonic=lambda: clock[0])
+    clock[0] = 600.0  # neither cycle ever ran: both are overdue
+
+    async def nothing_waiting() -> Backlog:
+        return Backlog(outbox_due=0, oldest_alert=None, parcels_due=0, oldest_check=None)
+
+    async def reachable() -> None:
+        return None
+
+    def readiness(cycles: frozenset[str]) -> Readiness:
+        return Readiness(
+            db_path="",
+            heartbeat=beat,
+            poll_interval=15,
+            flush_interval=2,
+            max_backlog=10,
+            backlog=nothing_waiting,
+            sources=dict,
+            probe=reachable,
+            cycles=cycles,
+        )
+
+    ready, checks = await readiness(frozenset({"poll", "flush"})).check()
+    assert not ready
+    assert not checks["poll"]["ok"]
+    beat.flushed()
+    ready, checks = await readiness(frozenset({"flush"})).check()
+    assert ready, checks
+    assert "poll" not in checks
