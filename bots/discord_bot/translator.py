@@ -10,6 +10,7 @@ and untranslated strings, keep the English text (``None``).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 
@@ -22,6 +23,8 @@ from core.i18n import DEFAULT_LANGUAGE, NC_, Voices, match_language, pgettext
 from core.i18n import _ as translate
 
 __all__ = ["NAMES", "SLASH_NAME", "CatalogTranslator", "valid_name"]
+
+log = logging.getLogger(__name__)
 
 SLASH_NAME = "slash command name"
 """The catalog context of command and option names."""
@@ -82,6 +85,9 @@ NAMES = (
 )
 """Every command and option name the adapter registers (for the catalog)."""
 
+_TEXT_MAX = 100
+"""Discord's limit for descriptions and choice names."""
+
 # Discord's rule for command and option names (its documented CHAT_INPUT name pattern).
 _NAME = re.compile(r"^[-_'\w\u0900-\u097f\u0e00-\u0e7f]{1,32}$")
 _NAME_LOCATIONS = frozenset(
@@ -119,7 +125,13 @@ class CatalogTranslator(app_commands.Translator):
             spec = self._spec(context)
             source = spec.description if spec is not None else string.message
             text = describe_command(spec) if spec is not None else translate(source)
-        return text if text and text != source else None
+        if not text or text == source:
+            return None
+        if len(text) > _TEXT_MAX:
+            # Discord refuses the whole command list over one long string: keep English here.
+            log.warning("%s translation longer than %d characters: %r", language, _TEXT_MAX, text)
+            return None
+        return text
 
     def _spec(self, context: TranslationContextTypes) -> CommandSpec | None:
         """The core command whose description ``context`` asks for, if it is one."""

@@ -25,6 +25,7 @@ def _voices(root: Path) -> Voices:
     catalog.add("Tell me when it moves", "Kabari saat paket bergerak")  # the core's wording
     catalog.add("Tracking number or order id", "Nomor resi atau nomor pesanan")
     catalog.add("only problems", "hanya masalah")
+    catalog.add("Choose which alerts you get", "x" * 101)  # too long for Discord: English
     folder = root / "id" / "LC_MESSAGES"
     folder.mkdir(parents=True)
     with (folder / f"{DOMAIN}.po").open("wb") as out:
@@ -59,5 +60,6 @@ async def test_commands_carry_the_catalogs_localisations(
     level = next(option for option in payloads["notify"]["options"] if option["name"] == "level")
     problems = next(choice for choice in level["choices"] if choice["value"] == "exceptions")
     assert problems["name_localizations"] == {"id": "hanya masalah"}
+    assert payloads["notify"]["description_localizations"] == {}
     # Locales parcelbot does not speak, and English ones, get nothing.
     assert all(set(p.get("description_localizations") or {}) <= {"id"} for p in payloads.values())
