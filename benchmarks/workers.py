@@ -9,15 +9,22 @@ and waits until every parcel was fetched and every alert sent. Measured at the f
 - updates/s: parcels refreshed per second, first fetch to last;
 - alerts/s: alerts delivered per second, first message to last (a backlog is queued before
   the workers start, so this is the senders' pace, not the pollers');
-- max req/s and max msg/s: the most provider requests and Telegram messages that arrived in
-  any one-second window, beside the limit every process together must stay under.
+- req/s and msg/s: provider requests and Telegram messages per second as they arrived, first
+  to last, beside the limit (how close the limiters let the workers get to it);
+- max req/1s, max msg/1s and max chat/1s: the most provider requests, Telegram messages and
+  messages to any one chat that arrived in any half-open one-second window ``[t, t + 1 s)``
+  (``tests.arrivals.most_in_window``), beside the limit every process together must stay
+  under (17TRACK 3 per key, Telegram 30 per bot and 1 per chat). The fakes record a request
+  when their handler runs, after any delay on the way: the limiters must hold there.
 
 Two sets: the real limits (17TRACK 3 requests/s, Telegram 30 messages/s), where the limits
 are the bottleneck and more workers must not raise the rates past them; and the limits lifted
 (40 requests/s, 100 messages/s), which shows what the workers themselves do on this machine.
-Configurations run interleaved, ``--rounds`` times; the table shows medians.
+Configurations run interleaved, ``--rounds`` times; the table shows medians. With ``--base``
+(another checkout, e.g. ``git worktree add /tmp/parcelbot-base <commit>``) every configuration
+runs that checkout's workers too, right before this one's, and the table has both.
 
-    .venv/bin/python benchmarks/workers.py [--rounds 3] [--parcels 1200]
+    .venv/bin/python benchmarks/workers.py [--rounds 3] [--parcels 1200] [--base PATH]
 
 Needs the PostgreSQL server of ``tests/postgres.py`` (``PARCELBOT_TEST_POSTGRES_URL``).
 """
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -36,8 +44,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.arrivals import most_in_window, most_per_key
 from tests.postgres import postgres_schema
-from tests.workers.harness import Edge, Fleet, Plan, most_in_window, seed, wait_until
+from tests.workers.harness import ROOT, Edge, Fleet, Plan, seed, wait_until
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +60,19 @@ class Limits:
 class Result:
     updates: float
     alerts: float
+    requests: float
     max_requests: int
     max_messages: int
+    max_chat: int
     complete: bool
 
 
 CONFIGS = (("SQLite", 1), ("PostgreSQL", 1), ("PostgreSQL", 2), ("PostgreSQL", 4))
 
 
-async def _run(location: str, workers: int, plan: Plan, limits: Limits, logs: Path) -> Result:
+async def _run(  # noqa: PLR0917 - one configuration, spelled out
+    location: str, workers: int, plan: Plan, limits: Limits, logs: Path, root: Path
+) -> Result:
     now = datetime.now(UTC)
     edge = Edge(await seed(location, plan, now))
     port = await edge.start()
@@ -75,6 +88,7 @@ async def _run(location: str, workers: int, plan: Plan, limits: Limits, logs: Pa
             "PARCELBOT_TELEGRAM_RATE": str(limits.telegram),
             "PARCELBOT_HEALTH_PORT": "",
         },
+        root=root,
     )
     alerts = plan.alerts()
     try:
@@ -91,22 +105,46 @@ async def _run(location: str, workers: int, plan: Plan, limits: Limits, logs: Pa
         await edge.close()
     fetched = [at for at, _w, _n in edge.fetches]
     sent = [at for at, _w, _c, _t in edge.sends]
+    calls = edge.provider_calls
     return Result(
         updates=len(set(n for _t, _w, n in edge.fetches)) / max(1e-9, max(fetched) - min(fetched)),
-        alerts=len(sent) / max(1e-9, max(sent) - min(sent)) if sent else 0.0,
-        max_requests=most_in_window(edge.provider_calls),
+        alerts=_rate(sent),
+        requests=_rate(calls),
+        max_requests=most_in_window(calls),
         max_messages=most_in_window(sent),
+        max_chat=max(most_per_key((c, at) for at, _w, c, _t in edge.sends).values(), default=0),
         complete=complete,
     )
 
 
-async def _one(backend: str, workers: int, plan: Plan, limits: Limits) -> Result:
+def _rate(times: list[float]) -> float:
+    """Events per second, first to last."""
+    return (len(times) - 1) / (max(times) - min(times)) if len(times) > 1 else 0.0
+
+
+async def _one(backend: str, workers: int, plan: Plan, limits: Limits, root: Path) -> Result:
     with tempfile.TemporaryDirectory() as folder:
         logs = Path(folder)
         if backend == "SQLite":
-            return await _run(f"sqlite:///{logs / 'bench.sqlite3'}", workers, plan, limits, logs)
+            location = f"sqlite:///{logs / 'bench.sqlite3'}"
+            return await _run(location, workers, plan, limits, logs, root)
         with postgres_schema() as url:
-            return await _run(url, workers, plan, limits, logs)
+            return await _run(url, workers, plan, limits, logs, root)
+
+
+def _row(  # noqa: PLR0917 - one table row
+    code: str, limits: Limits, backend: str, workers: int, runs: list[Result], first: float
+) -> None:
+    updates = statistics.median(r.updates for r in runs)
+    print(
+        f"{code:<5} {limits.name:<14} {backend:<11} {workers:>7} {updates:>10.0f} "
+        f"{updates / first:>8.2f}x {statistics.median(r.requests for r in runs):>6.2f} "
+        f"{_against(max(r.max_requests for r in runs), limits.provider):>10} "
+        f"{statistics.median(r.alerts for r in runs):>9.1f} "
+        f"{_against(max(r.max_messages for r in runs), limits.telegram):>11} "
+        f"{_against(max(r.max_chat for r in runs), 1):>11} "
+        f"{all(r.complete for r in runs)!s:>8}"
+    )
 
 
 def _against(found: int, limit: int) -> str:
@@ -114,7 +152,7 @@ def _against(found: int, limit: int) -> str:
     return f"{found} ≤ {limit}" if found <= limit else f"{found} > {limit}!"
 
 
-async def main(rounds: int, parcels: int, lifted_parcels: int) -> None:
+async def main(rounds: int, parcels: int, lifted_parcels: int, base: Path | None) -> None:
     sets = (
         (Limits("real limits", 3, 30), Plan(parcels, per_chat=4, move_every=8, backlog=300)),
         (
@@ -122,42 +160,47 @@ async def main(rounds: int, parcels: int, lifted_parcels: int) -> None:
             Plan(lifted_parcels, per_chat=4, move_every=20, backlog=600),
         ),
     )
-    results: dict[tuple[str, str, int], list[Result]] = {}
+    roots = [("base", base), ("this", ROOT)] if base is not None else [("this", ROOT)]
+    results: dict[tuple[str, str, str, int], list[Result]] = {}
     for _round in range(rounds):
         for limits, plan in sets:
             for backend, workers in CONFIGS:
-                began = time.monotonic()
-                result = await _one(backend, workers, plan, limits)
-                results.setdefault((limits.name, backend, workers), []).append(result)
-                print(
-                    f"  {limits.name}, {backend} x{workers}: {result.updates:.0f} updates/s, "
-                    f"{result.alerts:.1f} alerts/s ({time.monotonic() - began:.0f} s)",
-                    flush=True,
-                )
+                for code, root in roots:
+                    began = time.monotonic()
+                    result = await _one(backend, workers, plan, limits, root)
+                    results.setdefault((code, limits.name, backend, workers), []).append(result)
+                    print(
+                        f"  {code}, {limits.name}, {backend} x{workers}: "
+                        f"{result.updates:.0f} updates/s, {result.requests:.2f} req/s "
+                        f"(max {result.max_requests} in 1 s), {result.alerts:.1f} alerts/s "
+                        f"(max {result.max_messages} in 1 s, {result.max_chat} to one chat), "
+                        f"complete {result.complete} ({time.monotonic() - began:.0f} s)",
+                        flush=True,
+                    )
     print()
     header = (
-        f"{'limits':<14} {'database':<11} {'workers':>7} {'updates/s':>10} {'vs SQLite':>9} "
-        f"{'alerts/s':>9} {'max req/s':>10} {'max msg/s':>11} {'complete':>8}"
+        f"{'code':<5} {'limits':<14} {'database':<11} {'workers':>7} {'updates/s':>10} "
+        f"{'vs SQLite':>9} "
+        f"{'req/s':>6} {'max req/1s':>10} {'alerts/s':>9} {'max msg/1s':>11} "
+        f"{'max chat/1s':>11} {'complete':>8}"
     )
     print(header)
     print("-" * len(header))
     for limits, plan in sets:
-        base = statistics.median(r.updates for r in results[(limits.name, "SQLite", 1)])
-        for backend, workers in CONFIGS:
-            runs = results[(limits.name, backend, workers)]
-            updates = statistics.median(r.updates for r in runs)
-            print(
-                f"{limits.name:<14} {backend:<11} {workers:>7} {updates:>10.0f} "
-                f"{updates / base:>8.2f}x {statistics.median(r.alerts for r in runs):>9.1f} "
-                f"{_against(max(r.max_requests for r in runs), limits.provider):>10} "
-                f"{_against(max(r.max_messages for r in runs), limits.telegram):>11} "
-                f"{all(r.complete for r in runs)!s:>7}"
-            )
+        for code, _root in roots:
+            sqlite = results[(code, limits.name, "SQLite", 1)]
+            first = statistics.median(r.updates for r in sqlite)
+            for backend, workers in CONFIGS:
+                runs = results[(code, limits.name, backend, workers)]
+                _row(code, limits, backend, workers, runs, first)
         print(
-            f"{'':<14} ({plan.parcels} parcels, {plan.alerts()} alerts per run, "
+            f"{'':<20} ({plan.parcels} parcels, {plan.alerts()} alerts per run, "
             f"{len(plan.queued())} of them queued at the start)"
         )
-    print(f"\nmedians of {rounds} round(s); max columns: the highest of any run")
+    print(
+        f"\nmedians of {rounds} round(s); max columns: the highest of any run, in any half-open "
+        f"1 s window; load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
+    )
 
 
 if __name__ == "__main__":
@@ -165,5 +208,6 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--parcels", type=int, default=1200, help="parcels at the real limits")
     parser.add_argument("--lifted-parcels", type=int, default=4000)
+    parser.add_argument("--base", type=Path, help="a baseline checkout, run interleaved")
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.parcels, args.lifted_parcels))
+    asyncio.run(main(args.rounds, args.parcels, args.lifted_parcels, args.base))

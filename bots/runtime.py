@@ -31,8 +31,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -236,22 +236,41 @@ def _reveal(value: SecretStr | None) -> str:
 
 def shared_rates(settings: Settings) -> dict[str, RateSpec]:
     """Each provider key's request rate, held in sum by every process on a shared database
-    (a rate below one a second is counted over a longer window).
-
-    The window is 0.2 s longer than the provider's: a request reaches the provider some time
-    after its start was recorded, and on a busy machine one can take 50 ms longer than the
-    next (measured in ``benchmarks/workers.py``: with 0.05 s, 4 requests reached a 3 req/s
-    fake within one second). It costs throughput only at the limit: 3 per 1.2 s."""
+    (a rate below one a second is counted over a longer window). Each request holds its place
+    until its answer came back (``storage.limits``), so no margin for network delays is
+    needed."""
     seventeen = settings.seventeen_track_rate
     calls = max(1, round(seventeen))
     return {
-        SEVENTEEN_TRACK.id: RateSpec(calls, period=calls / seventeen, margin=0.2),
-        AFTERSHIP.id: RateSpec(10, margin=0.2),
+        SEVENTEEN_TRACK.id: RateSpec(calls, period=calls / seventeen),
+        AFTERSHIP.id: RateSpec(10),
     }
 
 
-TELEGRAM_CHAT_RATE = RateSpec(1, margin=0.01, pace=1.0)
+TELEGRAM_CHAT_RATE = RateSpec(1)
 """Messages per second to one chat, every process together."""
+
+TELEGRAM_GROUP_RATE = RateSpec(20, period=60.0)
+"""Messages per minute to one group (its chat id is negative), every process together."""
+
+
+def telegram_allowance(
+    limits: SharedLimits, rate: int, *, group: RateSpec = TELEGRAM_GROUP_RATE
+) -> Callable[[str], AbstractAsyncContextManager[object]]:
+    """The bot's send allowance shared by every process on the database, held around each
+    message to a chat: its chat's spacing, its ``group`` limit when it is a group, and the
+    bot's ``rate`` a second."""
+    bot_rate = RateSpec(rate)
+
+    def allowance(chat_id: str) -> AbstractAsyncContextManager[object]:
+        # The chat's own limits first: the bot-wide place is taken right before the send.
+        held = [(f"telegram:{chat_id}", TELEGRAM_CHAT_RATE)]
+        if chat_id.startswith("-"):
+            held.append((f"telegram-group:{chat_id}", group))
+        held.append(("telegram", bot_rate))
+        return limits.hold(*held)
+
+    return allowance
 
 
 def _tracking_providers(
@@ -533,17 +552,7 @@ async def open_telegram(
     route = runtime.telegram_route if receive else None
     webhook = TelegramWebhook(settings.telegram_public_url, route.secret) if route else None
     limits = runtime.limits
-    # 0.1 s of margin for the delay between a start recorded here and its arrival (see
-    # shared_rates).
-    bot_rate = RateSpec(settings.telegram_rate, margin=0.1)
-    shared = None
-    if limits is not None:
-
-        async def shared(chat_id: str) -> None:
-            # The chat's spacing first: the bot-wide slot is taken right before the send.
-            await limits.acquire(f"telegram:{chat_id}", TELEGRAM_CHAT_RATE)
-            await limits.acquire("telegram", bot_rate)
-
+    shared = telegram_allowance(limits, settings.telegram_rate) if limits is not None else None
     adapter = build_adapter(
         token,
         runtime.router,

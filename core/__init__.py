@@ -11,7 +11,8 @@ What lives here:
   ``Assessment``) and what that means for the buyer (``explanations``, ``faq``, ``advice``),
   which changes are worth an alert and when to look again (``alerts``, ``polling``,
   ``preferences``, ``digest``), who may read what (``privacy``), the replies (``replies``,
-  ``report``, ``i18n``);
+  ``report``, ``i18n``), and keeping requests under a rate limit as the server counts them
+  (``pacing``);
 - the use cases: the chat use cases (``service``, reached through the platform-neutral command
   router ``commands``), the refresh pipeline (``refresh``: fetching, enrichment, polling,
   pushed snapshots, archiving), order access (``ownership``), alert delivery (``flusher``),
@@ -20,8 +21,8 @@ What lives here:
 - sub-packages: ``core.eta`` (arrival estimates) and ``core.providers`` (the outside sources
   and the registry that names them).
 
-What it may import: the standard library only (``core.providers`` alone reaches httpx and
-aiolimiter, and only the composition root and the registry's callers import it). Nothing in
+What it may import: the standard library only (``core.providers`` alone reaches httpx, and
+only the composition root and the registry's callers import it). Nothing in
 the core imports storage or the adapters. Inside, the use cases sit on top: ``service``
 composes ``refresh``, ``ownership`` and ``flusher``, none of which reaches back up; ``pushes``
 and ``shop_sync`` reach everything through ``ports``; the domain rules import no use case.

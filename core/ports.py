@@ -9,6 +9,7 @@ library, ``core.models``, ``core.errors`` and ``core.replies`` (the platform-neu
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -233,12 +234,13 @@ class OutboxRepository(Protocol):
 
 
 class Pacer(Protocol):
-    """Makes a caller wait for its turn under a rate limit: ``aiolimiter.AsyncLimiter`` in one
-    process, ``storage.limits.SharedRate`` for a limit every process sharing the database
-    counts against (a provider key's quota)."""
+    """Keeps a source's requests under its rate limit as the server counts them:
+    ``core.pacing.SlidingWindow`` in one process, ``storage.limits.SharedRate`` for a limit
+    every process sharing the database counts against (a provider key's quota)."""
 
-    async def acquire(self) -> None:
-        """Return when the next call may start; that call is counted."""
+    def slot(self) -> AbstractAsyncContextManager[object]:
+        """Wait for a turn; the request is made inside the block, and the limit counts it
+        until ``period`` after the block was left (when its answer had come back)."""
         ...
 
 

@@ -1,34 +1,47 @@
-"""Rate limits that hold in sum over every process sharing one database.
+"""Rate limits that hold in sum over every process sharing one database, where they are
+counted: at the server.
 
 A provider key's quota (17TRACK: 3 requests a second) and a bot's send allowance (Telegram: 30
-messages a second, one a second per chat) belong to the key or the bot, not to a process: with
-four workers each keeping its own limiter, the provider would see four times the limit. Here
-each limit is one row of ``rate_limits``: the start times of its last calls (JSON) and the
-earliest time the next may start. A caller locks the row, reads the database's clock and
-either records its start and goes, or learns how long to wait and tries again. Because the
-decision is taken at the moment the call starts, a late wake-up can never put more than
-``rate`` starts into one window, whatever the process or machine.
+messages a second, one a second per chat, 20 a minute per group) belong to the key or the bot,
+not to a process: with four workers each keeping its own limiter, the provider would see four
+times the limit. Here each limit is one row of ``rate_limits``: its places (JSON) and the
+earliest time the next request may start (even pacing).
 
-``window`` is ``period`` plus a margin for the jitter between the start recorded here and the
-request's arrival; ``pace`` spreads calls evenly a little under the limit (as
-``bots.telegram_bot.limiter`` does in one process), so a backlog does not leave in bursts.
-Times are the database server's (PostgreSQL) so machines' clocks need not agree.
+A request holds a place from when it starts until ``period`` after it finished, as
+``core.pacing.SlidingWindow`` does in one process (its docstring says why counting from the
+start cannot promise anything about arrivals, and what holding costs): the server saw request
+``i`` before it answered, and request ``i + rate`` starts only ``period`` after that answer
+was reported here, so no half-open window of ``period`` at the server holds more than
+``rate``, whatever the network, the event loops or the server do with the timing. Every time
+is read from the database's clock (PostgreSQL's ``clock_timestamp()``) inside the transaction
+that holds the row, so the machines' clocks need not agree. A process killed mid-request never
+reports its finish: its place counts for ``hold`` seconds from its start (longer than any
+request may take), then frees itself.
+
+This is written here rather than taken from a library because the place must live in the
+shared database and be held until the answer came back; the limiters on PyPI keep their state
+in one process (aiolimiter) or in Redis, and count at the start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from dataclasses import dataclass
+import math
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from storage.sql import Connection, Tx
 
-__all__ = ["RateSpec", "SharedLimits", "SharedRate"]
+__all__ = ["Held", "RateSpec", "SharedLimits", "SharedRate"]
 
 _NOW = {
     "postgresql": "SELECT extract(epoch FROM clock_timestamp())::float8",
-    # julianday('now') has millisecond resolution; the epoch is Julian day 2440587.5.
+    # julianday('now') has millisecond resolution (``margin`` covers the rounding); the epoch
+    # is Julian day 2440587.5.
     "sqlite": "SELECT (julianday('now') - 2440587.5) * 86400.0",
 }
 
@@ -37,19 +50,22 @@ _ENSURE = (
     "ON CONFLICT (name) DO NOTHING"
 )
 
-
 _SELECT = "SELECT next_at, starts FROM rate_limits WHERE name = ?"
+
+_UPDATE = "UPDATE rate_limits SET next_at = ?, starts = ? WHERE name = ?"
 
 
 @dataclass(frozen=True, slots=True)
 class RateSpec:
-    """At most ``rate`` starts in any ``period`` seconds (plus ``margin``), evenly paced at
-    ``pace`` of the rate."""
+    """At most ``rate`` requests in any ``period`` seconds (plus ``margin``) at the server,
+    started evenly at ``pace`` of the rate; a place whose request never reported its end is
+    freed ``hold`` seconds after its start."""
 
     rate: int
     period: float = 1.0
-    margin: float = 0.05
-    pace: float = 0.95
+    margin: float = 0.01
+    pace: float = 1.0
+    hold: float = 30.0
 
     @property
     def window(self) -> float:
@@ -59,50 +75,149 @@ class RateSpec:
     def spacing(self) -> float:
         return self.period / (self.rate * self.pace)
 
+    @property
+    def poll(self) -> float:
+        """How often a waiter looks again while every place is held by a running request in
+        another process (one in this process wakes it when it ends)."""
+        return min(0.1, max(0.01, self.spacing / 2))
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A place taken under ``name``: the request started at ``start`` (database clock)."""
+
+    name: str
+    spec: RateSpec
+    token: str
+    start: float
+
+
+@dataclass(slots=True)
+class _Local:
+    """This process's waiters for one name: they ask the database one at a time, in order,
+    and are woken when a request here ends."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    freed: asyncio.Event = field(default_factory=asyncio.Event)
+    users: int = 0
+
+
+# A place: [start, end reported (None while the request runs), token].
+_Place = list[Any]
+
+
+def _places(text: str, spec: RateSpec) -> list[_Place]:
+    # Rows written before places were held kept bare start times: each counts from its start.
+    return [
+        [item, item + spec.window, ""] if isinstance(item, int | float) else list(item)
+        for item in json.loads(text)
+    ]
+
+
+def _until(place: _Place, spec: RateSpec) -> float:
+    """When ``place`` stops counting."""
+    ended = place[1]
+    return float(place[0]) + spec.hold if ended is None else float(ended)
+
 
 class SharedLimits:
-    """Every named limit on one database; ``acquire`` waits for a start under one of them."""
+    """Every named limit on one database (see the module docstring)."""
 
-    def __init__(self, conn: Connection, *, sleep: Any = asyncio.sleep) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._sleep = sleep
         backend = conn.dialect.name
         self._now = _NOW[backend]
         # SQLite's write transaction already holds the whole file.
         self._select = _SELECT + (" FOR UPDATE" if backend == "postgresql" else "")
+        self._local: dict[str, _Local] = {}
         self.waits = 0
         """How often a caller had to wait (for benchmarks and monitoring)."""
 
-    async def acquire(self, name: str, spec: RateSpec) -> float:
-        """Return when a call under ``name`` may start now; it is counted as started at the
-        returned time (seconds since the epoch on the database's clock)."""
-        while True:
-            wait, now = await self._conn.run_transaction(lambda tx: self._try(tx, name, spec))
-            if wait <= 0:
-                return now
-            self.waits += 1
-            await self._sleep(wait)
+    @contextlib.asynccontextmanager
+    async def hold(self, *limits: tuple[str, RateSpec]) -> AsyncIterator[list[Held]]:
+        """Take a place under each of ``limits`` in turn, run the block (the request), then
+        report its end to all of them at once. The request must be made inside the block and
+        be finished when it is left."""
+        held: list[Held] = []
+        try:
+            for name, spec in limits:
+                held.append(await self.acquire(name, spec))
+            yield held
+        finally:
+            if held:
+                await self.release(held)
 
-    async def _try(self, tx: Tx, name: str, spec: RateSpec) -> tuple[float, float]:
-        """(0, now): start now; else (seconds to wait before trying again, now). One
-        transaction."""
+    async def acquire(self, name: str, spec: RateSpec) -> Held:
+        """Wait for a place under ``name``; it is held until ``release``."""
+        local = self._local.setdefault(name, _Local())
+        local.users += 1
+        token = secrets.token_hex(8)
+        try:
+            async with local.lock:
+                while True:
+                    wait, now = await self._conn.run_transaction(
+                        lambda tx: self._try(tx, name, spec, token)
+                    )
+                    if wait <= 0:
+                        return Held(name, spec, token, now)
+                    self.waits += 1
+                    local.freed.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(local.freed.wait(), wait)
+        finally:
+            local.users -= 1
+            if not local.users:
+                del self._local[name]
+
+    async def _try(self, tx: Tx, name: str, spec: RateSpec, token: str) -> tuple[float, float]:
+        """(0, now): the place is taken; else (seconds to wait before asking again, now)."""
         await tx.write(_ENSURE, (name,))
-        next_at, starts_text = (await tx.read(self._select, (name,)))[0]
+        next_at, text = (await tx.read(self._select, (name,)))[0]
         # Read after the row lock was granted: waiting for it is part of the wait.
         now = float((await tx.read(self._now))[0][0])
-        starts = [t for t in json.loads(starts_text) if t > now - spec.window]
-        waits = [float(next_at) - now]
-        if len(starts) >= spec.rate:
-            waits.append(starts[-spec.rate] + spec.window - now)
-        wait = max(waits)
+        places = [p for p in _places(text, spec) if _until(p, spec) > now]
+        wait = float(next_at) - now
+        if len(places) >= spec.rate:
+            ended = [float(p[1]) for p in places if p[1] is not None]
+            free = min(ended) - now if ended else math.inf
+            if len(ended) < len(places):
+                # A running request may end any moment; in another process nothing wakes us.
+                free = min(free, spec.poll)
+            wait = max(wait, free)
         if wait > 0:
             return wait, now
-        starts.append(now)
-        await tx.write(
-            "UPDATE rate_limits SET next_at = ?, starts = ? WHERE name = ?",
-            (now + spec.spacing, json.dumps(starts[-spec.rate :]), name),
-        )
+        places.append([now, None, token])
+        # A start less than one spacing late is made up by the next one instead of lowering
+        # the rate (the places keep the hard limit); after a pause the pace starts from now.
+        late = now - float(next_at) < spec.spacing
+        next_at = (float(next_at) if late else now) + spec.spacing
+        await tx.write(_UPDATE, (next_at, json.dumps(places), name))
         return 0.0, now
+
+    async def release(self, held: Sequence[Held]) -> None:
+        """Report that the requests of ``held`` ended: each place counts until ``window``
+        from now. One transaction; rows are locked in name order (no deadlocks)."""
+        by_name = {h.name: h for h in held}
+
+        async def work(tx: Tx) -> None:
+            for name in sorted(by_name):
+                place = by_name[name]
+                found = await tx.read(self._select, (name,))
+                if not found:
+                    continue
+                next_at, text = found[0]
+                now = float((await tx.read(self._now))[0][0])
+                places = [p for p in _places(text, place.spec) if _until(p, place.spec) > now]
+                for item in places:
+                    if item[2] == place.token:
+                        item[1] = now + place.spec.window
+                await tx.write(_UPDATE, (next_at, json.dumps(places), name))
+
+        await self._conn.run_transaction(work)
+        for name in by_name:
+            local = self._local.get(name)
+            if local is not None:
+                local.freed.set()
 
     async def forget_idle(self, older_than: float = 3600.0) -> int:
         """Delete limits not used for ``older_than`` seconds (per-chat rows pile up)."""
@@ -113,14 +228,16 @@ class SharedLimits:
 
 
 class SharedRate:
-    """One named limit with an ``acquire()`` like ``aiolimiter.AsyncLimiter``'s, to hand to a
-    provider client in place of its own limiter."""
+    """One named limit as a ``core.ports.Pacer``, to hand to a provider client in place of
+    its own ``core.pacing.SlidingWindow``."""
 
     def __init__(self, limits: SharedLimits, name: str, spec: RateSpec) -> None:
         self._limits = limits
         self.name = name
         self.spec = spec
 
-    async def acquire(self) -> None:
-        """Wait until a call may start; it is counted."""
-        await self._limits.acquire(self.name, self.spec)
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait for a place; the request is made inside the block."""
+        async with self._limits.hold((self.name, self.spec)):
+            yield

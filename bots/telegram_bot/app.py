@@ -19,7 +19,8 @@ import asyncio
 import hmac
 import logging
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
@@ -313,13 +314,13 @@ def build_adapter(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     poll_timeout: float = 10.0,
-    shared_sends: Callable[[str], Awaitable[None]] | None = None,
+    shared_sends: Callable[[str], AbstractAsyncContextManager[object]] | None = None,
     receive: bool = True,
 ) -> TelegramAdapter:
     """Wire the application: handlers, flood control, command list, sender.
 
-    ``shared_sends`` waits for the bot's send allowance shared with other processes
-    (``FloodControl``'s ``shared``), when several run the same bot. Without ``receive`` the
+    ``shared_sends`` holds the bot's send allowance shared with other processes around each
+    message (``FloodControl``'s ``shared``), when several run the same bot. Without ``receive`` the
     adapter only sends (no ``getUpdates``, no webhook registration).
 
     ``base_url`` is the Bot API prefix **without** the token (``…/bot``; PTB appends it), for a

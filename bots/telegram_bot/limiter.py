@@ -3,19 +3,17 @@
 Telegram allows about 30 messages a second in total, one a second per chat and 20 a minute
 per group. PTB's ``AIORateLimiter`` uses a leaky bucket, which lets a full second's worth
 through at once and then keeps going, so any one-second window can hold nearly twice the
-limit; and it has no per-chat spacing for private chats. ``FloodControl`` instead keeps a log
-of recent sends, so no window of ``period`` seconds ever holds more than ``global_rate``
-messages, and spaces messages to one chat by ``chat_interval``.
+limit; and it has no per-chat spacing for private chats. ``FloodControl`` instead keeps the
+places of recent sends, so no window of ``period`` seconds ever holds more than
+``global_rate`` messages, and spaces messages to one chat by ``chat_interval``.
 
-The global log records when each request *started*, and its window is ``period + margin``
-long: with the usual steady network delay a request reaches Telegram as long after its start
-as the one before it, so the window Telegram sees is the one kept here, and ``margin``
-absorbs the jitter. (Counting from when requests finished would be safe against any jitter,
-but every request would then hold its slot for its whole round trip on top of ``period``:
-at 0.4 s of latency that caps the rate at 30 / 1.4 s, about 21 msg/s.) Within those hard
-limits messages leave at an even pace a little under the limit (``pace``), kept by an
-``aiolimiter.AsyncLimiter``. Per chat, spacing counts from when the previous message
-finished: one chat's rate is not worth a 429.
+A message holds its place in the global and group windows from when it starts until
+``period`` after it finished, as ``core.pacing.SlidingWindow`` does (its docstring says why
+counting from the start lets bursts reach Telegram whenever one request is delayed on the way,
+and what holding costs: each place is busy for one round trip on top of ``period``). Per chat,
+spacing counts from when the previous message finished, too. Within those hard limits messages
+leave at an even pace a little under the limit (``pace``), kept by an
+``aiolimiter.AsyncLimiter``.
 
 Chats are independent: a chat waiting for its spacing, or for a ``RetryAfter`` Telegram sent
 about it, holds back only itself. Only when refusals come from several chats at once
@@ -32,7 +30,8 @@ import logging
 import math
 import warnings
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import AbstractAsyncContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -120,16 +119,18 @@ def retry_seconds(err: RetryAfter) -> float:
 
 
 class _Slot:
-    """One request's place in a window, from when it started."""
+    """One request's place in a window: it counts until ``until`` (infinity while the request
+    runs)."""
 
-    __slots__ = ("at",)
+    __slots__ = ("until",)
 
-    def __init__(self, at: float) -> None:
-        self.at = at
+    def __init__(self) -> None:
+        self.until = math.inf
 
 
 class _Window:
-    """At most ``rate`` requests in any ``period``, counted from when each one started.
+    """At most ``rate`` requests in any ``period``, each counted from when it started until
+    ``period`` after it finished (``release``).
 
     With ``spacing``, requests also start at least that far apart on average (a backlog
     leaves at an even pace, not in bursts of ``rate``): a leaky bucket two requests deep, so
@@ -147,12 +148,18 @@ class _Window:
         # later finds at most that one ahead of it.
         self.background = asyncio.Lock()
         self._pace = AsyncLimiter(2, 2 * spacing) if spacing > 0 else None
+        self._freed = asyncio.Event()
 
     async def acquire(self, *, background: bool = False) -> _Slot:
         if background:
             async with self.background:
                 return await self._acquire()
         return await self._acquire()
+
+    def release(self, slot: _Slot) -> None:
+        """The request of ``slot`` finished (or never started): count it ``period`` more."""
+        slot.until = asyncio.get_running_loop().time() + self.period
+        self._freed.set()
 
     async def _acquire(self) -> _Slot:
         loop = asyncio.get_running_loop()
@@ -161,12 +168,16 @@ class _Window:
                 await self._pace.acquire()
             while True:
                 now = loop.time()
-                self.slots = [slot for slot in self.slots if slot.at > now - self.period]
+                self.slots = [slot for slot in self.slots if slot.until > now]
                 if len(self.slots) < self.rate:
-                    slot = _Slot(now)
+                    slot = _Slot()
                     self.slots.append(slot)
                     return slot
-                await asyncio.sleep(self.slots[0].at + self.period - now)
+                # inf while every place is held by a running request: its end wakes us.
+                wait = min(slot.until for slot in self.slots) - now
+                self._freed.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), None if math.isinf(wait) else wait)
 
 
 @dataclass(slots=True)
@@ -194,11 +205,11 @@ class FloodControl(BaseRateLimiter[int]):
         self,
         limits: SendLimits | None = None,
         *,
-        shared: Callable[[str], Awaitable[None]] | None = None,
+        shared: Callable[[str], AbstractAsyncContextManager[object]] | None = None,
     ) -> None:
         self.limits = limits or SendLimits()
-        # Waits for the bot's allowance shared with other processes (storage.limits), called
-        # with the chat id once this process's own limits let a message start.
+        # The bot's allowance shared with other processes (storage.limits): entered with the
+        # chat id once this process's own limits let a message start, left when it finished.
         self._shared = shared
         lim = self.limits
         self._global = (
@@ -287,6 +298,7 @@ class FloodControl(BaseRateLimiter[int]):
         lim = self.limits
         loop = asyncio.get_running_loop()
         started = False
+        taken: list[tuple[_Window, _Slot]] = []
         try:
             await self._wait_out_pause(state)
             if lim.chat_interval:
@@ -296,13 +308,14 @@ class FloodControl(BaseRateLimiter[int]):
             background = _BACKGROUND.get()
             for window in (state.group, self._global):
                 if window is not None:
-                    await window.acquire(background=background)
-            if self._shared is not None:
-                await self._shared(state.chat_id)
-            started = True
-            return await request
+                    taken.append((window, await window.acquire(background=background)))
+            async with self._shared(state.chat_id) if self._shared else contextlib.nullcontext():
+                started = True
+                return await request
         finally:
             request.close()  # never awaited when the wait above was cancelled
+            for window, slot in taken:
+                window.release(slot)
             if started:
                 state.last = loop.time()
 

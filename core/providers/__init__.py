@@ -17,8 +17,8 @@ nothing else spells a source's name.
 
 Imports: this module needs only the standard library and ``core.models``/``ports`` when it is
 imported. Each factory and signature check imports its package when it is called, so a start
-without keys (the sandbox) never loads the HTTP stack. The packages may import httpx,
-aiolimiter and ``core``'s models, errors and ports; nothing under ``core/providers`` imports
+without keys (the sandbox) never loads the HTTP stack. The packages may import httpx and
+``core``'s models, errors, ports and ``pacing``; nothing under ``core/providers`` imports
 storage or bots.
 """
 

@@ -14,6 +14,7 @@ Contract of :func:`request_json`:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -28,7 +29,7 @@ import httpx
 
 from core.errors import ProviderError, ProviderUnavailable, RateLimited
 from core.models import ProofKind, ProofOfDelivery
-from core.ports import Clock
+from core.ports import Clock, Pacer
 
 __all__ = [
     "DEFAULT_USER_AGENT",
@@ -193,12 +194,15 @@ async def request_json(
     sleep: Sleep = asyncio.sleep,
     before_attempt: Callable[[], Awaitable[None]] | None = None,
     request_timeout: float | None = None,
+    pacer: Pacer | None = None,
 ) -> HttpResult:
     """Send one request with the retry contract described in the module docstring.
 
     ``classify`` may inspect a decoded 2xx/4xx result and return a retryable error (for APIs
     that say "rate limited" or "internal error" inside a 200 envelope). ``before_attempt``
-    runs before every attempt, e.g. to take a rate-limiter slot. Whether a source is failing
+    runs before every attempt (e.g. to honour a rate-limit reset the server announced);
+    every attempt is made inside a ``pacer`` slot, held until its answer was read. Whether a
+    source is failing
     is judged by the service, per call (``core.sources.SourceHealth``), not here.
     """
     policy = policy or RetryPolicy()
@@ -210,17 +214,18 @@ async def request_json(
         if before_attempt is not None:
             await before_attempt()
         try:
-            result = await _attempt(
-                client,
-                method,
-                url,
-                provider=provider,
-                params=params,
-                headers=headers,
-                content=content,
-                classify=classify,
-                request_timeout=request_timeout,
-            )
+            async with pacer.slot() if pacer is not None else contextlib.nullcontext():
+                result = await _attempt(
+                    client,
+                    method,
+                    url,
+                    provider=provider,
+                    params=params,
+                    headers=headers,
+                    content=content,
+                    classify=classify,
+                    request_timeout=request_timeout,
+                )
         except _RetryableError as retry:
             last = retry
             log.info(
@@ -323,6 +328,7 @@ class ProviderTransport:
         content: bytes | None = None,
         classify: Classifier | None = None,
         before_attempt: Callable[[], Awaitable[None]] | None = None,
+        pacer: Pacer | None = None,
     ) -> HttpResult:
         """:func:`request_json` with this provider's name, policy, sleep and timeout."""
         return await request_json(
@@ -338,6 +344,7 @@ class ProviderTransport:
             sleep=self.sleep,
             before_attempt=before_attempt,
             request_timeout=self.timeout,
+            pacer=pacer,
         )
 
 

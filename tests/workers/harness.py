@@ -43,6 +43,7 @@ from core.models import (
 from core.providers.seventeen_track.parse import parse_track_info
 from storage.codec import chat_to_columns, time_to_text
 from storage.db import Database
+from tests.arrivals import most_in_window
 from tests.providers.fake_server import load
 
 __all__ = ["Edge", "Fleet", "Plan", "most_in_window", "number", "seed", "wait_for", "wait_until"]
@@ -290,17 +291,6 @@ class Edge:
         return web.Response(body=body, headers={"Content-Type": "application/json"})
 
 
-def most_in_window(times: list[float], window: float = 1.0) -> int:
-    """The most events in any ``window`` seconds."""
-    ordered = sorted(times)
-    most, first = 0, 0
-    for last, at in enumerate(ordered):
-        while at - ordered[first] >= window:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
-
-
 @dataclass
 class Worker:
     name: str
@@ -317,6 +307,8 @@ class Fleet:
     port: int
     logs: Path
     settings: dict[str, str] = field(default_factory=dict)
+    root: Path = ROOT
+    """The checkout the workers run (another one for an A/B benchmark)."""
     workers: dict[str, Worker] = field(default_factory=dict)
     generations: Counter[str] = field(default_factory=Counter)
 
@@ -325,7 +317,7 @@ class Fleet:
         keep = {k: v for k, v in os.environ.items() if not k.startswith("PARCELBOT_")}
         return {
             **keep,
-            "PYTHONPATH": str(ROOT),
+            "PYTHONPATH": str(self.root),
             "PARCELBOT_DATABASE_URL": self.database,
             "PARCELBOT_WORKER_NAME": name,
             "PARCELBOT_TELEGRAM_TOKEN": TOKEN,
@@ -343,7 +335,7 @@ class Fleet:
         log = (self.logs / f"{name}.log").open("wb")
         process = subprocess.Popen(
             [sys.executable, "-m", "bots", "run", "--role", "poller,sender"],
-            cwd=ROOT,
+            cwd=self.root,
             env=self.env(name),
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -12,7 +12,7 @@ holds it): ``units`` (slugs, tags and subtags → our enums and errors), ``parse
 ``Shipment``), ``push`` (webhook bodies), ``signing`` (webhook signatures) and ``client``
 (``AfterShipClient``, the only I/O). The package may import the standard library,
 ``core.models``/``errors``/``ports``, the shared ``core.providers.http`` and ``_common``,
-httpx and aiolimiter; nothing from storage or bots.
+httpx; nothing from storage or bots.
 """
 
 from __future__ import annotations

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from core.errors import ProviderAuthError, ProviderError, ProviderUnavailable, TrackingError
 from core.models import Shipment, TrackBatch, TrackRequest
+from core.pacing import SlidingWindow
 from core.ports import Clock, Pacer
 from core.providers._common import (
     chunked,
@@ -93,7 +93,8 @@ class AfterShipClient:
         self._base = f"{base_url.rstrip('/')}/{version}"
         # Versions up to 2024-04 wrap the request body in {"tracking": …}.
         self._wrapped = version <= "2024-04"
-        self._limiter: Pacer = limiter or AsyncLimiter(1, 1.0 / rate)
+        calls = max(1, round(rate))
+        self._limiter: Pacer = limiter or SlidingWindow(calls, calls / rate, spacing=1.0 / rate)
         self._max_header_wait = max_header_wait
         self._resume_at = 0.0
 
@@ -105,7 +106,6 @@ class AfterShipClient:
         wait = self._resume_at - time.monotonic()
         if wait > 0:
             await self._io.sleep(min(wait, self._max_header_wait))
-        await self._limiter.acquire()
 
     def _note_headers(self, headers: Mapping[str, str]) -> None:
         remaining = headers.get("x-ratelimit-remaining")
@@ -131,6 +131,7 @@ class AfterShipClient:
             headers={"as-api-key": self._key, "content-type": "application/json"},
             content=content,
             before_attempt=self._before_attempt,
+            pacer=self._limiter,
         )
         self._note_headers(result.headers)
         if result.status in (401, 403) or _meta_code(result) in (401, 403):

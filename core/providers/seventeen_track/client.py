@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from core.errors import (
     ProviderAuthError,
@@ -23,6 +22,7 @@ from core.errors import (
     TrackingError,
 )
 from core.models import ShipmentKey, TrackBatch, TrackRequest
+from core.pacing import SlidingWindow
 from core.ports import Clock, Pacer
 from core.providers._common import chunked, dedupe_requests, merge_chunks
 from core.providers.http import Envelope, HttpResult, ProviderTransport, RetryPolicy, Sleep
@@ -51,13 +51,14 @@ __all__ = ["SeventeenTrackClient", "make_limiter"]
 log = logging.getLogger(__name__)
 
 
-def make_limiter(rate: float = 3.0, period: float = 1.0, margin: float = 0.02) -> AsyncLimiter:
-    """A limiter that spaces calls evenly at ``rate`` per ``period``, ``margin`` slower.
+def make_limiter(rate: float = 3.0, period: float = 1.0) -> SlidingWindow:
+    """At most ``rate`` requests reach the API in any ``period`` (which is how it counts),
+    however long each takes to get there (``core.pacing``), started evenly spaced.
 
-    Even spacing (bucket size 1) rather than bursts keeps every sliding one-second window at or
-    under the limit, which is how the API counts.
-    """
-    return AsyncLimiter(1, period / rate * (1.0 + margin))
+    A rate below one a period is counted over a longer window: one call per
+    ``period / rate``."""
+    calls = max(1, round(rate))
+    return SlidingWindow(calls, period * calls / rate, spacing=period / rate)
 
 
 def _classify(result: HttpResult) -> ProviderError | None:
@@ -103,32 +104,13 @@ class SeventeenTrackClient:
         self._slots = asyncio.Semaphore(max(1, concurrency))
         self._quota_recheck = quota_recheck
         self._quota_exhausted_at: datetime | None = None
-        self._warm = False
-        self._warming = asyncio.Lock()
 
     def supports(self, carrier: str) -> bool:
         """Every carrier: unknown ones are registered for 17TRACK's own detection."""
         return True
 
-    async def _acquire(self) -> None:
-        await self._limiter.acquire()
-
     async def _post(self, action: str, items: list[dict[str, Any]]) -> Mapping[str, Any]:
         """POST one action; return ``data`` or raise the whole-call error."""
-        if not self._warm:
-            # The first call opens the connection, which can take longer than the limiter's
-            # spacing: later calls would reach the API bunched up behind it. So it runs alone
-            # and its slot is counted again from the moment it has surely arrived.
-            async with self._warming:
-                if not self._warm:
-                    try:
-                        return await self._post_once(action, items)
-                    finally:
-                        self._warm = True
-                        await self._limiter.acquire()
-        return await self._post_once(action, items)
-
-    async def _post_once(self, action: str, items: list[dict[str, Any]]) -> Mapping[str, Any]:
         body = json.dumps(items, separators=(",", ":")).encode()
         result = await self._io.request(
             "POST",
@@ -136,7 +118,7 @@ class SeventeenTrackClient:
             headers={"17token": self._key, "content-type": "application/json"},
             content=body,
             classify=_classify,
-            before_attempt=self._acquire,
+            pacer=self._limiter,
         )
         envelope = Envelope.of(result)
         if envelope.code == 0 and isinstance(envelope.data, Mapping):

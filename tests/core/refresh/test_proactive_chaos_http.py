@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiolimiter import AsyncLimiter
 
 from core.config import ServiceConfig
 from core.models import (
@@ -38,6 +37,7 @@ from core.models import (
     Status,
     TrackingNumber,
 )
+from core.pacing import SlidingWindow
 from core.providers.http import RetryPolicy, create_http_client
 from core.providers.sandbox import SAMPLES, Journey, Scenario, Step, journey
 from core.providers.seventeen_track import (
@@ -259,7 +259,7 @@ async def tracking_over_http(
                 http,
                 api_key=KEY,
                 base_url=url + PREFIX,
-                limiter=AsyncLimiter(1000, 1),
+                limiter=SlidingWindow(1000),
                 retry=RETRY,
                 clock=clock,
                 sleep=_no_wait,

@@ -9,7 +9,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiolimiter import AsyncLimiter
 
 from core.errors import (
     CarrierNotDetected,
@@ -19,6 +18,7 @@ from core.errors import (
     RateLimited,
 )
 from core.models import EtaSource, Status
+from core.pacing import SlidingWindow
 from core.providers import aftership as af
 from tests.fakes import FakeClock
 from tests.providers.conftest import (
@@ -113,7 +113,7 @@ def client(
         http,
         api_key=KEY,
         base_url=fake.url + "/tracking",
-        limiter=AsyncLimiter(1000, 1),
+        limiter=SlidingWindow(1000),
         **fast_options,
     )
 

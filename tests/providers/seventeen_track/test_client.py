@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from aiolimiter import AsyncLimiter
 
 from core.errors import InvalidInput, ProviderAuthError, ProviderUnavailable, RateLimited
 from core.models import EtaSource, IncidentReason, Status
+from core.pacing import SlidingWindow
 from core.providers import seventeen_track as st
 from tests.fakes import FakeClock
 from tests.providers.conftest import (
@@ -45,7 +45,7 @@ def client(
         http,
         api_key=KEY,
         base_url=fake.url + PREFIX,
-        limiter=AsyncLimiter(1000, 1),
+        limiter=SlidingWindow(1000),
         **fast_options,
     )
 
