@@ -392,6 +392,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         # On a shared database (PostgreSQL) provider quotas and the bots' send allowances
         # hold in sum over every process, through the database.
         limits = SharedLimits(db.connection) if db.backend == "postgresql" else None
+        if limits is not None:
+            # Runs before the database closes: the last requests' ends are reported.
+            stack.push_async_callback(limits.drain)
         metrics = Metrics()
         clock: Clock
         provider: TrackingProvider

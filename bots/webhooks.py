@@ -222,8 +222,12 @@ class WebhookServer:
         notification: str,
         work: Callable[[], Awaitable[str]],
         seen: _Seen | None = None,
+        *,
+        shared: SeenPushes | None = None,
     ) -> web.Response:
-        """Run ``work`` once per notification id (``seen``: the providers' ids unless given).
+        """Run ``work`` once per notification id (``seen``: the providers' ids unless given;
+        with ``shared``, once over every process on the database: it is claimed there before
+        ``work`` runs).
 
         A repeat is answered 200 "duplicate"; a failure is forgotten, so the sender's retry
         is processed: 503 when the receiver is not taking anything now (``NotReceiving``),
@@ -235,7 +239,15 @@ class WebhookServer:
         if not seen.claim(key, self._monotonic()):
             self._count(f"{provider}.duplicate")
             return _json(200, status="duplicate")
+        claimed = False
         try:
+            if shared is not None:
+                if not await shared.claim(provider, notification, self._clock.now()):
+                    # Another front end on the database took it.
+                    seen.finish(key, self._monotonic())
+                    self._count(f"{provider}.duplicate")
+                    return _json(200, status="duplicate")
+                claimed = True
             if durable is not None and await durable.seen(provider, notification):
                 # Processed before a restart: the in-memory filter forgot, the database did not.
                 seen.finish(key, self._monotonic())
@@ -246,9 +258,13 @@ class WebhookServer:
                 await durable.remember(provider, notification, self._clock.now())
         except NotReceiving:
             seen.release(key)
+            if claimed and shared is not None:
+                await shared.forget(provider, notification)
             return _json(503, error="not receiving")
         except Exception:
             seen.release(key)
+            if claimed and shared is not None:
+                await shared.forget(provider, notification)
             self._count(f"{provider}.failed")
             log.exception("%s push could not be processed", provider)
             return _json(500, error="processing failed")
@@ -419,7 +435,9 @@ class WebhookServer:
             await target.feed_update(update)
             return "processed"
 
-        return await self._deliver("telegram", str(update_id), work, self._telegram_seen)
+        return await self._deliver(
+            "telegram", str(update_id), work, self._telegram_seen, shared=self._seen_store
+        )
 
 
 SERVER_KEY = web.AppKey("webhooks", WebhookServer)

@@ -469,6 +469,16 @@ class SeenPushes(Protocol):
         """Record a processed notification (and drop records older than the filter's span)."""
         ...
 
+    async def claim(self, provider: str, notification_id: str, at: datetime) -> bool:
+        """Record the notification as taken unless it already was: True for the one caller
+        that took it, of every process sharing the database (Telegram updates posted to two
+        webhook front ends)."""
+        ...
+
+    async def forget(self, provider: str, notification_id: str) -> None:
+        """Drop a record whose processing failed, so the sender's retry is processed."""
+        ...
+
 
 class GroupSwitch(Protocol):
     """Whether a Telegram group's admins switched the bot's replies off there."""

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import math
 import secrets
 from collections.abc import AsyncIterator, Sequence
@@ -37,6 +38,8 @@ from typing import Any
 from storage.sql import Connection, Tx
 
 __all__ = ["Held", "RateSpec", "SharedLimits", "SharedRate"]
+
+log = logging.getLogger(__name__)
 
 _NOW = {
     "postgresql": "SELECT extract(epoch FROM clock_timestamp())::float8",
@@ -130,6 +133,7 @@ class SharedLimits:
         # SQLite's write transaction already holds the whole file.
         self._select = _SELECT + (" FOR UPDATE" if backend == "postgresql" else "")
         self._local: dict[str, _Local] = {}
+        self._reports: set[asyncio.Task[None]] = set()
         self.waits = 0
         """How often a caller had to wait (for benchmarks and monitoring)."""
 
@@ -145,7 +149,27 @@ class SharedLimits:
             yield held
         finally:
             if held:
-                await self.release(held)
+                # Reported in the background: the caller goes on (to its next message) without
+                # waiting for the write; a later report only keeps the places a little longer.
+                task = asyncio.get_running_loop().create_task(self._report(held))
+                self._reports.add(task)
+                task.add_done_callback(self._reports.discard)
+
+    async def _report(self, held: list[Held]) -> None:
+        try:
+            await self.release(held)
+        except Exception as err:
+            log.warning(
+                "could not report the end of a rate-limited request (%s); its places free "
+                "themselves %.0f s after its start",
+                type(err).__name__,
+                max(h.spec.hold for h in held),
+            )
+
+    async def drain(self) -> None:
+        """Wait for the ends reported in the background (before the database closes)."""
+        while self._reports:
+            await asyncio.gather(*self._reports)
 
     async def acquire(self, name: str, spec: RateSpec) -> Held:
         """Wait for a place under ``name``; it is held until ``release``."""

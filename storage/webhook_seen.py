@@ -1,8 +1,9 @@
 """Provider pushes already processed, by notification id (``core.ports.SeenPushes``).
 
 The webhook server's repeat filter lives in memory; this table lets it outlive a restart, so a
-replayed 17TRACK or AfterShip push is answered "duplicate" instead of being processed again.
-Records older than ``keep`` are dropped as new ones are written.
+replayed 17TRACK or AfterShip push is answered "duplicate" instead of being processed again,
+and lets several webhook front ends on one database take each Telegram update once
+(``claim``). Records older than ``keep`` are dropped as new ones are written.
 """
 
 from __future__ import annotations
@@ -39,3 +40,23 @@ class SqliteSeenPushes:
             await tx.write(
                 "DELETE FROM webhook_seen WHERE seen_at < ?", (time_to_text(at - self._keep),)
             )
+
+    async def claim(self, provider: str, notification_id: str, at: datetime) -> bool:
+        async with self._conn.transaction() as tx:
+            # The primary key decides between processes: one insert wins, the others find
+            # the row and change nothing.
+            taken = await tx.write(
+                "INSERT INTO webhook_seen (provider, notification_id, seen_at) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (provider, notification_id, time_to_text(at)),
+            )
+            await tx.write(
+                "DELETE FROM webhook_seen WHERE seen_at < ?", (time_to_text(at - self._keep),)
+            )
+        return taken == 1
+
+    async def forget(self, provider: str, notification_id: str) -> None:
+        await self._conn.write(
+            "DELETE FROM webhook_seen WHERE provider = ? AND notification_id = ?",
+            (provider, notification_id),
+        )

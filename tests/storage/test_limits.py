@@ -26,7 +26,10 @@ async def _workers(location: str, count: int) -> AsyncIterator[list[SharedLimits
     """``count`` independent databases handles (pools of their own), one limiter each."""
     async with contextlib.AsyncExitStack() as stack:
         dbs = [await stack.enter_async_context(Database.open(location)) for _ in range(count)]
-        yield [SharedLimits(db.connection) for db in dbs]
+        workers = [SharedLimits(db.connection) for db in dbs]
+        yield workers
+        for limits in workers:
+            await limits.drain()
 
 
 @contextlib.asynccontextmanager
@@ -109,5 +112,6 @@ async def test_idle_limits_are_forgotten(store: Database) -> None:
     limits = SharedLimits(store.connection)
     async with limits.hold(("telegram:42", RateSpec(1))):
         pass
+    await limits.drain()
     assert await limits.forget_idle(older_than=3600) == 0
     assert await limits.forget_idle(older_than=-10) == 1
