@@ -263,7 +263,7 @@ def telegram_allowance(
     bot_rate = RateSpec(rate)
 
     def allowance(chat_id: str) -> AbstractAsyncContextManager[object]:
-        # The chat's own limits first: the bot-wide place is taken right before the send.
+        # Taken together, in one transaction, right before the send.
         held = [(f"telegram:{chat_id}", TELEGRAM_CHAT_RATE)]
         if chat_id.startswith("-"):
             held.append((f"telegram-group:{chat_id}", group))

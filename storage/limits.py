@@ -68,7 +68,10 @@ class RateSpec:
     period: float = 1.0
     margin: float = 0.01
     pace: float = 1.0
-    hold: float = 30.0
+    hold: float = 20.0
+    """Longer than a request takes to leave (the HTTP clients connect within 5 s and have
+    sent a request within 15 s more) so a place a killed process never reported counts until
+    its request surely arrived; a live request always reports its end."""
 
     @property
     def window(self) -> float:
@@ -97,11 +100,9 @@ class Held:
 
 @dataclass(slots=True)
 class _Local:
-    """This process's waiters for one name: they ask the database one at a time, in order,
-    and are woken when a request here ends."""
+    """This process's waiters for one name: they ask the database one at a time, in order."""
 
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    freed: asyncio.Event = field(default_factory=asyncio.Event)
     users: int = 0
 
 
@@ -134,26 +135,25 @@ class SharedLimits:
         self._select = _SELECT + (" FOR UPDATE" if backend == "postgresql" else "")
         self._local: dict[str, _Local] = {}
         self._reports: set[asyncio.Task[None]] = set()
+        # Set whenever a request in this process reported its end: its waiters look again.
+        self._freed = asyncio.Event()
         self.waits = 0
         """How often a caller had to wait (for benchmarks and monitoring)."""
 
     @contextlib.asynccontextmanager
     async def hold(self, *limits: tuple[str, RateSpec]) -> AsyncIterator[list[Held]]:
-        """Take a place under each of ``limits`` in turn, run the block (the request), then
-        report its end to all of them at once. The request must be made inside the block and
-        be finished when it is left."""
-        held: list[Held] = []
+        """Take a place under every one of ``limits`` at once, run the block (the request),
+        then report its end to all of them. The request must be made inside the block and be
+        finished when it is left."""
+        held = await self.acquire(*limits)
         try:
-            for name, spec in limits:
-                held.append(await self.acquire(name, spec))
             yield held
         finally:
-            if held:
-                # Reported in the background: the caller goes on (to its next message) without
-                # waiting for the write; a later report only keeps the places a little longer.
-                task = asyncio.get_running_loop().create_task(self._report(held))
-                self._reports.add(task)
-                task.add_done_callback(self._reports.discard)
+            # Reported in the background: the caller goes on (to its next message) without
+            # waiting for the write; a later report only keeps the places a little longer.
+            task = asyncio.get_running_loop().create_task(self._report(held))
+            self._reports.add(task)
+            task.add_done_callback(self._reports.discard)
 
     async def _report(self, held: list[Held]) -> None:
         try:
@@ -171,51 +171,68 @@ class SharedLimits:
         while self._reports:
             await asyncio.gather(*self._reports)
 
-    async def acquire(self, name: str, spec: RateSpec) -> Held:
-        """Wait for a place under ``name``; it is held until ``release``."""
-        local = self._local.setdefault(name, _Local())
-        local.users += 1
+    async def acquire(self, *limits: tuple[str, RateSpec]) -> list[Held]:
+        """Wait until there is a place under every one of ``limits`` and take them together
+        (one transaction); they are held until ``release``."""
+        wanted = sorted(dict(limits).items())  # rows are locked in name order: no deadlocks
+        locals_ = [self._local.setdefault(name, _Local()) for name, _spec in wanted]
+        for local in locals_:
+            local.users += 1
         token = secrets.token_hex(8)
         try:
-            async with local.lock:
+            async with contextlib.AsyncExitStack() as stack:
+                for local in locals_:
+                    await stack.enter_async_context(local.lock)
                 while True:
                     wait, now = await self._conn.run_transaction(
-                        lambda tx: self._try(tx, name, spec, token)
+                        lambda tx: self._try(tx, wanted, token)
                     )
                     if wait <= 0:
-                        return Held(name, spec, token, now)
+                        return [Held(name, spec, token, now) for name, spec in wanted]
                     self.waits += 1
-                    local.freed.clear()
+                    self._freed.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(local.freed.wait(), wait)
+                        await asyncio.wait_for(self._freed.wait(), wait)
         finally:
-            local.users -= 1
-            if not local.users:
-                del self._local[name]
+            for (name, _spec), local in zip(wanted, locals_, strict=True):
+                local.users -= 1
+                if not local.users:
+                    del self._local[name]
 
-    async def _try(self, tx: Tx, name: str, spec: RateSpec, token: str) -> tuple[float, float]:
-        """(0, now): the place is taken; else (seconds to wait before asking again, now)."""
-        await tx.write(_ENSURE, (name,))
-        next_at, text = (await tx.read(self._select, (name,)))[0]
-        # Read after the row lock was granted: waiting for it is part of the wait.
+    async def _try(
+        self, tx: Tx, wanted: list[tuple[str, RateSpec]], token: str
+    ) -> tuple[float, float]:
+        """(0, now): every place is taken; else (seconds to wait before asking again, now)."""
+        rows = []
+        for name, _spec in wanted:
+            await tx.write(_ENSURE, (name,))
+            rows.append((await tx.read(self._select, (name,)))[0])
+        # Read after the row locks were granted: waiting for them is part of the wait.
         now = float((await tx.read(self._now))[0][0])
-        places = [p for p in _places(text, spec) if _until(p, spec) > now]
-        wait = float(next_at) - now
-        if len(places) >= spec.rate:
-            ended = [float(p[1]) for p in places if p[1] is not None]
-            free = min(ended) - now if ended else math.inf
-            if len(ended) < len(places):
-                # A running request may end any moment; in another process nothing wakes us.
-                free = min(free, spec.poll)
-            wait = max(wait, free)
+        wait = 0.0
+        kept: list[list[_Place]] = []
+        for (_name, spec), (next_at, text) in zip(wanted, rows, strict=True):
+            places = [p for p in _places(text, spec) if _until(p, spec) > now]
+            kept.append(places)
+            wait = max(wait, float(next_at) - now)
+            if len(places) >= spec.rate:
+                ended = [float(p[1]) for p in places if p[1] is not None]
+                free = min(ended) - now if ended else math.inf
+                if len(ended) < len(places):
+                    # A running request may end any moment; in another process nothing wakes
+                    # us.
+                    free = min(free, spec.poll)
+                wait = max(wait, free)
         if wait > 0:
             return wait, now
-        places.append([now, None, token])
-        # A start less than one spacing late is made up by the next one instead of lowering
-        # the rate (the places keep the hard limit); after a pause the pace starts from now.
-        late = now - float(next_at) < spec.spacing
-        next_at = (float(next_at) if late else now) + spec.spacing
-        await tx.write(_UPDATE, (next_at, json.dumps(places), name))
+        for (name, spec), (next_at, _text), places in zip(wanted, rows, kept, strict=True):
+            places.append([now, None, token])
+            # A start less than one spacing late is made up by the next one instead of
+            # lowering the rate (the places keep the hard limit); after a pause the pace
+            # starts from now.
+            late = now - float(next_at) < spec.spacing
+            planned = (float(next_at) if late else now) + spec.spacing
+            await tx.write(_UPDATE, (planned, json.dumps(places), name))
         return 0.0, now
 
     async def release(self, held: Sequence[Held]) -> None:
@@ -238,10 +255,7 @@ class SharedLimits:
                 await tx.write(_UPDATE, (next_at, json.dumps(places), name))
 
         await self._conn.run_transaction(work)
-        for name in by_name:
-            local = self._local.get(name)
-            if local is not None:
-                local.freed.set()
+        self._freed.set()
 
     async def forget_idle(self, older_than: float = 3600.0) -> int:
         """Delete limits not used for ``older_than`` seconds (per-chat rows pile up)."""

@@ -99,12 +99,12 @@ async def test_a_place_held_by_a_killed_worker_frees_itself(store: Database) -> 
     spec = RateSpec(1, period=0.1, hold=0.3)
     limits = SharedLimits(store.connection)
     # Taken and never released, as by a process killed mid-request.
-    first = await limits.acquire("17track", spec)
-    again = await limits.acquire("17track", spec)
+    [first] = await limits.acquire(("17track", spec))
+    [again] = await limits.acquire(("17track", spec))
     assert again.start - first.start >= spec.hold
     await limits.release([again])
     # Released: it counts for one window from then on.
-    after = await limits.acquire("17track", spec)
+    [after] = await limits.acquire(("17track", spec))
     assert after.start - again.start >= spec.window
 
 
