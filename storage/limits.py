@@ -42,18 +42,16 @@ __all__ = ["Held", "RateSpec", "SharedLimits", "SharedRate"]
 log = logging.getLogger(__name__)
 
 _NOW = {
-    "postgresql": "SELECT extract(epoch FROM clock_timestamp())::float8",
+    "postgresql": "extract(epoch FROM clock_timestamp())::float8",
     # julianday('now') has millisecond resolution (``margin`` covers the rounding); the epoch
     # is Julian day 2440587.5.
-    "sqlite": "SELECT (julianday('now') - 2440587.5) * 86400.0",
+    "sqlite": "(julianday('now') - 2440587.5) * 86400.0",
 }
 
 _ENSURE = (
     "INSERT INTO rate_limits (name, next_at, starts) VALUES (?, 0, '[]') "
     "ON CONFLICT (name) DO NOTHING"
 )
-
-_SELECT = "SELECT next_at, starts FROM rate_limits WHERE name = ?"
 
 _UPDATE = "UPDATE rate_limits SET next_at = ?, starts = ? WHERE name = ?"
 
@@ -131,8 +129,13 @@ class SharedLimits:
         self._conn = conn
         backend = conn.dialect.name
         self._now = _NOW[backend]
-        # SQLite's write transaction already holds the whole file.
-        self._select = _SELECT + (" FOR UPDATE" if backend == "postgresql" else "")
+        # The rows and the database's clock in one round trip, locked in name order (no
+        # deadlocks). The clock may be read before a wait for a lock: an earlier "now" only
+        # makes the places look busier. SQLite's write transaction holds the whole file.
+        self._select = (
+            f"SELECT name, next_at, starts, {self._now} FROM rate_limits "  # noqa: S608 - fixed
+            "WHERE name IN ({}) ORDER BY name" + (" FOR UPDATE" if backend == "postgresql" else "")
+        )
         self._local: dict[str, _Local] = {}
         self._reports: set[asyncio.Task[None]] = set()
         # Set whenever a request in this process reported its end: its waiters look again.
@@ -199,22 +202,29 @@ class SharedLimits:
                 if not local.users:
                     del self._local[name]
 
+    async def _rows(self, tx: Tx, names: list[str]) -> tuple[dict[str, tuple[float, str]], float]:
+        """Lock the rows of ``names`` (sorted), creating missing ones: {name: (next_at,
+        places)}, and the database's clock."""
+        select = self._select.format(", ".join("?" * len(names)))
+        found = await tx.read(select, names)
+        if len(found) < len(names):
+            await tx.write_many(_ENSURE, [(name,) for name in names])
+            found = await tx.read(select, names)
+        now = float(found[0][3])
+        return {str(r[0]): (float(r[1]), str(r[2])) for r in found}, now
+
     async def _try(
         self, tx: Tx, wanted: list[tuple[str, RateSpec]], token: str
     ) -> tuple[float, float]:
         """(0, now): every place is taken; else (seconds to wait before asking again, now)."""
-        rows = []
-        for name, _spec in wanted:
-            await tx.write(_ENSURE, (name,))
-            rows.append((await tx.read(self._select, (name,)))[0])
-        # Read after the row locks were granted: waiting for them is part of the wait.
-        now = float((await tx.read(self._now))[0][0])
+        rows, now = await self._rows(tx, [name for name, _spec in wanted])
         wait = 0.0
         kept: list[list[_Place]] = []
-        for (_name, spec), (next_at, text) in zip(wanted, rows, strict=True):
+        for name, spec in wanted:
+            next_at, text = rows[name]
             places = [p for p in _places(text, spec) if _until(p, spec) > now]
             kept.append(places)
-            wait = max(wait, float(next_at) - now)
+            wait = max(wait, next_at - now)
             if len(places) >= spec.rate:
                 ended = [float(p[1]) for p in places if p[1] is not None]
                 free = min(ended) - now if ended else math.inf
@@ -225,41 +235,41 @@ class SharedLimits:
                 wait = max(wait, free)
         if wait > 0:
             return wait, now
-        for (name, spec), (next_at, _text), places in zip(wanted, rows, kept, strict=True):
+        updates = []
+        for (name, spec), places in zip(wanted, kept, strict=True):
             places.append([now, None, token])
             # A start less than one spacing late is made up by the next one instead of
             # lowering the rate (the places keep the hard limit); after a pause the pace
             # starts from now.
-            late = now - float(next_at) < spec.spacing
-            planned = (float(next_at) if late else now) + spec.spacing
-            await tx.write(_UPDATE, (planned, json.dumps(places), name))
+            next_at = rows[name][0]
+            planned = (next_at if now - next_at < spec.spacing else now) + spec.spacing
+            updates.append((planned, json.dumps(places), name))
+        await tx.write_many(_UPDATE, updates)
         return 0.0, now
 
     async def release(self, held: Sequence[Held]) -> None:
         """Report that the requests of ``held`` ended: each place counts until ``window``
-        from now. One transaction; rows are locked in name order (no deadlocks)."""
+        from now. One transaction."""
         by_name = {h.name: h for h in held}
 
         async def work(tx: Tx) -> None:
-            for name in sorted(by_name):
+            rows, now = await self._rows(tx, sorted(by_name))
+            updates = []
+            for name, (next_at, text) in rows.items():
                 place = by_name[name]
-                found = await tx.read(self._select, (name,))
-                if not found:
-                    continue
-                next_at, text = found[0]
-                now = float((await tx.read(self._now))[0][0])
                 places = [p for p in _places(text, place.spec) if _until(p, place.spec) > now]
                 for item in places:
                     if item[2] == place.token:
                         item[1] = now + place.spec.window
-                await tx.write(_UPDATE, (next_at, json.dumps(places), name))
+                updates.append((next_at, json.dumps(places), name))
+            await tx.write_many(_UPDATE, updates)
 
         await self._conn.run_transaction(work)
         self._freed.set()
 
     async def forget_idle(self, older_than: float = 3600.0) -> int:
         """Delete limits not used for ``older_than`` seconds (per-chat rows pile up)."""
-        now = float((await self._conn.read(self._now))[0][0])
+        now = float((await self._conn.read(f"SELECT {self._now}"))[0][0])
         return await self._conn.write(
             "DELETE FROM rate_limits WHERE next_at < ?", (now - older_than,)
         )
