@@ -152,14 +152,18 @@ def _against(found: int, limit: int) -> str:
     return f"{found} ≤ {limit}" if found <= limit else f"{found} > {limit}!"
 
 
-async def main(rounds: int, parcels: int, lifted_parcels: int, base: Path | None) -> None:
-    sets = (
+async def main(
+    rounds: int, parcels: int, lifted_parcels: int, base: Path | None, *, real_only: bool = False
+) -> None:
+    sets: tuple[tuple[Limits, Plan], ...] = (
         (Limits("real limits", 3, 30), Plan(parcels, per_chat=4, move_every=8, backlog=300)),
         (
             Limits("limits lifted", 40, 100),
             Plan(lifted_parcels, per_chat=4, move_every=20, backlog=600),
         ),
     )
+    if real_only:
+        sets = sets[:1]
     roots = [("base", base), ("this", ROOT)] if base is not None else [("this", ROOT)]
     results: dict[tuple[str, str, str, int], list[Result]] = {}
     for _round in range(rounds):
@@ -209,5 +213,8 @@ if __name__ == "__main__":
     parser.add_argument("--parcels", type=int, default=1200, help="parcels at the real limits")
     parser.add_argument("--lifted-parcels", type=int, default=4000)
     parser.add_argument("--base", type=Path, help="a baseline checkout, run interleaved")
+    parser.add_argument("--real-only", action="store_true", help="skip the lifted limits")
     args = parser.parse_args()
-    asyncio.run(main(args.rounds, args.parcels, args.lifted_parcels, args.base))
+    asyncio.run(
+        main(args.rounds, args.parcels, args.lifted_parcels, args.base, real_only=args.real_only)
+    )
