@@ -548,7 +548,8 @@ class Refresher:
         for sub in subscribers:
             if sub.archived:
                 continue
-            chat_settings = settings.get(sub.chat.chat_key) or self._default_settings
+            chat_key = sub.chat.chat_key
+            chat_settings = settings.get(chat_key) or self._default_settings
             preference = preferences.effective(sub, chat_settings)
             chat_found = found
             if shipment is not None and now is not None:
@@ -558,7 +559,7 @@ class Refresher:
                     sub.told,
                     now,
                     tz=chat_settings.timezone,
-                    promised_by=(promises or {}).get(sub.chat.chat_key),
+                    promised_by=promises.get(chat_key) if promises else None,
                 )
                 if told is not None and told != sub.told:
                     self._tells.append((sub.chat, sub.key, told))
