@@ -30,6 +30,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 
 from core import providers
@@ -109,6 +110,9 @@ def tracking_pushes(sink: PushReceiver) -> BatchHandler:
 
 def _tracking_snapshot(item: StoredPush) -> Shipment | None:
     """The snapshot a stored tracking push carries, as of when it was received."""
+    if item.decoded is not None:
+        # What decoding the body again gives: only ``checked_at`` depends on the moment.
+        return replace(item.decoded, checked_at=item.received_at)
     if item.provider == SEVENTEEN_TRACK:
         return seventeen_track.parse_push(item.body).shipment(now=item.received_at)
     if item.provider == AFTERSHIP:
@@ -126,10 +130,17 @@ class Inboxes:
     def handles(self, provider: str) -> bool:
         return any(inbox.handles(provider) for inbox in self._inboxes)
 
-    async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
+    async def accept(
+        self,
+        provider: str,
+        notification_id: str,
+        body: bytes,
+        *,
+        decoded: Shipment | None = None,
+    ) -> bool:
         for inbox in self._inboxes:
             if inbox.handles(provider):
-                return await inbox.accept(provider, notification_id, body)
+                return await inbox.accept(provider, notification_id, body, decoded=decoded)
         raise LookupError(f"no inbox takes {provider} pushes")
 
 
@@ -172,6 +183,7 @@ class WebhookInbox:
         gather: float = 0.05,
         gather_max: float = 1.0,
         lease: timedelta = timedelta(minutes=5),
+        decoded_limit: int = 20_000,
     ) -> None:
         self._store = store
         # Pushes are claimed while processed: webhook processes sharing one database each
@@ -192,20 +204,37 @@ class WebhookInbox:
         self._last_accept = 0.0
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
+        # Snapshots read from bodies at acceptance, by (provider, notification id), until
+        # processed: decoding a body is a large share of a push's cost. Bounded; a push
+        # without one is decoded from its stored body.
+        self._decoded: dict[tuple[str, str], Shipment] = {}
+        self._decoded_limit = max(1, decoded_limit)
 
     def handles(self, provider: str) -> bool:
         """Whether pushes from ``provider`` are stored and processed here."""
         return provider in self._handlers or provider in self._batch_handlers
 
-    async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
+    async def accept(
+        self,
+        provider: str,
+        notification_id: str,
+        body: bytes,
+        *,
+        decoded: Shipment | None = None,
+    ) -> bool:
         """Store a verified push and wake the worker; False when it was already stored.
 
-        Returns once the push's row is committed; raises when it could not be stored."""
+        Returns once the push's row is committed; raises when it could not be stored.
+        ``decoded`` (the snapshot read from ``body``, ``checked_at`` aside) is kept in memory
+        for the worker, so that it does not decode the body again."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._pending.append((provider, notification_id, body, future))
         if self._appending is None:
             self._appending = asyncio.create_task(self._append(), name="webhook-inbox-append")
         added = await asyncio.shield(future)
+        if added and decoded is not None and len(self._decoded) < self._decoded_limit:
+            # Only for a push stored now: a repeat's stored body may differ from this one.
+            self._decoded[(provider, notification_id)] = decoded
         self._last_accept = time.monotonic()
         self._wake.set()
         return added
@@ -241,6 +270,8 @@ class WebhookInbox:
                 items = await self._store.due(now, self._batch, now + self._lease)
                 if not items:
                     return done
+                if self._decoded:
+                    items = [self._with_decoded(item) for item in items]
                 batched: dict[str, list[StoredPush]] = {}
                 for item in items:
                     if item.provider in self._batch_handlers:
@@ -249,6 +280,14 @@ class WebhookInbox:
                         done += await self._process(item)
                 for provider, group in batched.items():
                     done += await self._process_batch(self._batch_handlers[provider], group)
+
+    def _with_decoded(self, item: StoredPush) -> StoredPush:
+        decoded = self._decoded.get((item.provider, item.notification_id))
+        return item if decoded is None else replace(item, decoded=decoded)
+
+    def _forget_decoded(self, items: Sequence[StoredPush]) -> None:
+        for item in items:
+            self._decoded.pop((item.provider, item.notification_id), None)
 
     async def _process_batch(self, handler: BatchHandler, items: list[StoredPush]) -> int:
         """Process ``items`` in one call; if that fails, one at a time, so that one bad push
@@ -268,6 +307,7 @@ class WebhookInbox:
             return done
         # The commit point: until this returns, a crash means the batch is processed again.
         await self._store.mark_done_many([item.id for item in items], self._clock.now())
+        self._forget_decoded(items)
         return len(items)
 
     async def _process(self, item: StoredPush, handler: Handler | None = None) -> int:
@@ -288,6 +328,7 @@ class WebhookInbox:
             return 0
         # The commit point: until this returns, a crash means the push is processed again.
         await self._store.mark_done(item.id, self._clock.now())
+        self._forget_decoded((item,))
         return 1
 
     async def _settle(self) -> None:

@@ -60,6 +60,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from bots.telegram_bot.app import SECRET_HEADER, NotReceiving, check_webhook_secret
+from core.models import Shipment
 from core.ports import Clock, PushReceiver, SeenPushes
 from core.providers import (
     AFTERSHIP,
@@ -93,9 +94,17 @@ class NotificationInbox(Protocol):
         """Whether pushes from ``provider`` are stored here (else processed in the request)."""
         ...
 
-    async def accept(self, provider: str, notification_id: str, body: bytes) -> bool:
+    async def accept(
+        self,
+        provider: str,
+        notification_id: str,
+        body: bytes,
+        *,
+        decoded: Shipment | None = None,
+    ) -> bool:
         """Store the push for processing (committed on return); False when it was already
-        there. Raises when it could not be stored."""
+        there. Raises when it could not be stored. ``decoded``: the snapshot already read
+        from ``body``, which the worker may use instead of decoding it again."""
         ...
 
 
@@ -275,7 +284,7 @@ class WebhookServer:
         inbox = self._inbox
         if push.event != "TRACKING_STOPPED" and inbox is not None and inbox.handles(provider):
             # A push with nothing to track is stored too; the batch skips it.
-            return await self._store(provider, notification, body, inbox)
+            return await self._store(provider, notification, body, inbox, decoded=shipment)
 
         async def work() -> str:
             if stopped:
@@ -302,7 +311,7 @@ class WebhookServer:
 
         notification = event.event_id or hashlib.sha256(body).hexdigest()
         if self._inbox is not None and self._inbox.handles(provider):
-            return await self._store(provider, notification, body, self._inbox)
+            return await self._store(provider, notification, body, self._inbox, decoded=shipment)
 
         async def work() -> str:
             await self._sink.ingest([shipment])
@@ -349,11 +358,17 @@ class WebhookServer:
         return True
 
     async def _store(
-        self, provider: str, notification: str, body: bytes, inbox: NotificationInbox
+        self,
+        provider: str,
+        notification: str,
+        body: bytes,
+        inbox: NotificationInbox,
+        *,
+        decoded: Shipment | None = None,
     ) -> web.Response:
         """Keep a verified push for the background worker; answer once it is stored."""
         try:
-            added = await inbox.accept(provider, notification, body)
+            added = await inbox.accept(provider, notification, body, decoded=decoded)
         except Exception:
             self._count(f"{provider}.failed")
             log.exception("%s push could not be stored", provider)

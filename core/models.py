@@ -696,7 +696,13 @@ class ShopPush:
 @dataclass(frozen=True, slots=True)
 class StoredPush:
     """A verified push kept in the push inbox until processed (``attempts`` failed tries so
-    far). ``body`` is the raw bytes as received; ``received_at`` when it was stored."""
+    far). ``body`` is the raw bytes as received; ``received_at`` when it was stored.
+
+    ``decoded`` is the snapshot the receiving process already read from ``body`` when it
+    accepted the push (its ``checked_at`` aside), handed to that process's worker so the body
+    is not decoded twice; it is never stored, so it is None after a restart or in another
+    process, and the body is decoded again.
+    """
 
     id: int
     provider: str
@@ -704,6 +710,7 @@ class StoredPush:
     body: bytes = field(repr=False)
     received_at: datetime
     attempts: int = 0
+    decoded: Shipment | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,11 @@ def _md(text: str) -> str:
     return flat
 
 
+def _row(*cells: str) -> str:
+    """One Markdown table row; each cell is already safe (see ``_md``)."""
+    return "| " + " | ".join(cells) + " |"
+
+
 def report_filename(key: ShipmentKey) -> str:
     """``parcelbot-report-ups-1Z999AA10123456784.md`` (only safe characters)."""
     carrier = _UNSAFE_NAME.sub("-", key.carrier)[:30] or "carrier"
@@ -173,26 +178,26 @@ def evidence_pack(
         "",
         "| | |",
         "|---|---|",
-        f"| {_('Tracking number')} | {_md(shipment.number)} |",
-        f"| {_('Carrier')} | {_md(name)} |",
+        _row(_("Tracking number"), _md(shipment.number)),
+        _row(_("Carrier"), _md(name)),
     ]
     if tracking_url:
         # A catalogue URL, not carrier text; an autolink keeps it clickable.
         page = tracking_url.replace("|", "%7C")
-        out.append(f"| {_('Carrier tracking page')} | <{page}> |")
+        out.append(_row(_("Carrier tracking page"), f"<{page}>"))
     if link is not None:
-        out.append(f"| {_('Order id')} | {_md(link.order_id)} |")
+        out.append(_row(_("Order id"), _md(link.order_id)))
         if link.shop:
-            out.append(f"| {_('Shop')} | {_md(link.shop)} |")
+            out.append(_row(_("Shop"), _md(link.shop)))
     if label:
-        out.append(f"| {_('Your label')} | {_md(label)} |")
+        out.append(_row(_("Your label"), _md(label)))
     status = status_label(shipment.status)
     if shipment.incident is not None:
         status = _("{status} — {incident}").format(
             status=status, incident=explanations.explain(shipment.incident).title
         )
     out += [
-        f"| {_('Current status')} | {_md(status)} |",
+        _row(_("Current status"), _md(status)),
         "",
         "## " + _("Promised and actual dates"),
         "",
@@ -262,7 +267,7 @@ def evidence_pack(
         "",
         "## " + _("Full timeline (oldest first)"),
         "",
-        f"| {_('Time')} | {_('Status')} | {_('Scan')} | {_('Place')} |",
+        _row(_("Time"), _("Status"), _("Scan"), _("Place")),
         "|---|---|---|---|",
     ]
     for event in shipment.events:
@@ -271,7 +276,7 @@ def evidence_pack(
             f"{_md(event.description)} | {_md(event.location)} |"
         )
     if not shipment.events:
-        out.append(f"| — | — | {_('No scans yet')} | — |")
+        out.append(_row("—", "—", _("No scans yet"), "—"))
     out += ["", "## " + _("Evidence to gather"), ""]
     out += [f"- [ ] {_(item)}" for item in _CHECKLIST]
     steps: tuple[str, ...] = ()

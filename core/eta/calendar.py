@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _DAY_SECONDS = 86_400.0
+_DAY_MEMO = 4_096  # days remembered per calendar (eleven years of days, well under 1 MiB)
 # Monday-first weights; a calendar never has a week with no working time at all.
 _MON_FRI = (1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0)
 _ALL_DAYS = (1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0)
@@ -80,6 +81,7 @@ class BusinessCalendar:
 
     __slots__ = (
         "_cum_week",
+        "_days",
         "_holiday_loss",
         "_holiday_ordinals",
         "_week_total",
@@ -105,6 +107,9 @@ class BusinessCalendar:
         self._cum_week = [0.0]
         for weight in self.weights:
             self._cum_week.append(self._cum_week[-1] + weight)
+        # Working time before each day, and the day's own, by ordinal: an estimate asks about
+        # the same few dozen days many times over. Bounded; starts over when full.
+        self._days: dict[int, tuple[float, float]] = {}
         days = sorted(set(holidays))
         # Only holidays that would otherwise be worked change the clock.
         self._holiday_ordinals: list[int] = []
@@ -129,7 +134,7 @@ class BusinessCalendar:
 
     def weight(self, day: date) -> float:
         """How much working time ``day`` holds (0 on holidays and days off)."""
-        return 0.0 if self.is_holiday(day) else self.weights[day.weekday()]
+        return self._day(day.toordinal())[1]
 
     def is_working_day(self, day: date) -> bool:
         """True when the carrier works on ``day`` at all."""
@@ -137,19 +142,33 @@ class BusinessCalendar:
 
     def _before(self, ordinal: int) -> float:
         """Working time on the clock from its origin up to the start of day ``ordinal``."""
+        return self._day(ordinal)[0]
+
+    def _day(self, ordinal: int) -> tuple[float, float]:
+        """Day ``ordinal``'s start on the clock and its weight (0 on holidays, days off)."""
+        found = self._days.get(ordinal)
+        if found is not None:
+            return found
         # Ordinal 1 (0001-01-01) is a Monday, so ordinal - 1 counts days since a Monday.
         weeks, weekday = divmod(ordinal - 1, 7)
-        total = weeks * self._week_total + self._cum_week[weekday]
-        return total - self._holiday_loss[bisect.bisect_left(self._holiday_ordinals, ordinal)]
+        holidays = self._holiday_ordinals
+        index = bisect.bisect_left(holidays, ordinal)
+        start = weeks * self._week_total + self._cum_week[weekday] - self._holiday_loss[index]
+        holiday = index < len(holidays) and holidays[index] == ordinal
+        found = (start, 0.0 if holiday else self.weights[weekday])
+        if len(self._days) >= _DAY_MEMO:
+            self._days.clear()
+        self._days[ordinal] = found
+        return found
 
     def clock(self, moment: datetime) -> float:
         """``moment`` on the business clock (working days since the clock's origin)."""
         if moment.tzinfo is None:
             raise ValueError("naive datetime")
         local = moment.astimezone(self._zone)
-        ordinal = local.toordinal()
+        start, weight = self._day(local.toordinal())
         seconds = local.hour * 3600 + local.minute * 60 + local.second + local.microsecond / 1e6
-        return self._before(ordinal) + self.weight(local.date()) * seconds / _DAY_SECONDS
+        return start + weight * seconds / _DAY_SECONDS
 
     def from_clock(self, value: float) -> datetime:
         """The aware UTC instant on a working day whose clock reading is ``value``.
@@ -207,9 +226,9 @@ class BusinessCalendar:
         """Day ``ordinal`` (starting at clock reading ``start``) and the share of it gone at
         ``value``; a reading at its end, or on a day off, is the next working day's start."""
         day = date.fromordinal(ordinal)
-        weight = self.weight(day)
+        first, weight = self._day(ordinal)
         if start is None:
-            start = self._before(ordinal)
+            start = first
         fraction = (value - start) / weight if weight > 0 else 0.0
         if weight <= 0 or fraction >= 1.0 - 1e-9:
             # Float noise can leave the search on a day off just before the boundary; the

@@ -37,6 +37,7 @@ from core.eta.stats import GRID_LEVELS, Grid
 __all__ = ["Facts", "LearnerConfig", "StageLearner"]
 
 _DAY = 86_400.0
+_GRID_MEMO = 1_024  # distributions remembered for one moment (about 3 MiB at most)
 _K = TypeVar("_K")
 
 
@@ -247,6 +248,10 @@ class StageLearner:
     _effects: dict[str, _Effect] = field(default_factory=dict)
     _carriers: dict[str, int] = field(default_factory=dict)
     _roots: dict[tuple[str, str], tuple[bool, float, float | None]] = field(default_factory=dict)
+    # Distributions already worked out for one moment and one state of learning: a batch of
+    # parcels is estimated at one ``now``, and parcels on one lane share their facts.
+    _grids: dict[Facts, Grid] = field(default_factory=dict)
+    _grids_for: tuple[float, int] = (math.nan, -1)
 
     # -- learning ------------------------------------------------------------------------
 
@@ -427,8 +432,16 @@ class StageLearner:
 
     def distribution(self, facts: Facts, now: float) -> Grid:
         """The parcel's duration distribution (working days) at :data:`GRID_LEVELS`."""
-        point = self.level(facts, now) + sum(self._effect(k, now) for k in self._keys(facts))
-        return tuple(max(math.exp(point + e) - 1.0, 0.0) for e in self.spread(facts, now))
+        # Every delivery learned counts (``count``), so a new one empties the memory.
+        if self._grids_for != (now, self.count) or len(self._grids) >= _GRID_MEMO:
+            self._grids.clear()
+            self._grids_for = (now, self.count)
+        grid = self._grids.get(facts)
+        if grid is None:
+            point = self.level(facts, now) + sum(self._effect(k, now) for k in self._keys(facts))
+            spread = self.spread(facts, now)
+            grid = self._grids[facts] = tuple(max(math.exp(point + e) - 1.0, 0.0) for e in spread)
+        return grid
 
     def memory_items(self) -> int:
         """How many stored numbers the learner holds (for the memory benchmark)."""

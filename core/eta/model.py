@@ -80,6 +80,7 @@ logger = logging.getLogger(__name__)
 _DAY = 86_400.0
 _PURCHASE = "purchase"
 _TRANSIT = "transit"
+_CALENDAR_CHOICES = 4_096  # (carrier, destination) pairs whose calendar is remembered
 
 DEFAULT_CALENDAR = BusinessCalendar("", "UTC")
 """Monday to Friday in UTC, no holidays: for carriers whose country is unknown."""
@@ -141,6 +142,7 @@ class EtaModel:
         self._calendars = {normalise(k): v for k, v in (calendars or {}).items()}
         self._holidays = holidays
         self._country_calendars: dict[tuple[str, str], BusinessCalendar] = {}
+        self._calendar_choice: dict[tuple[str, str], BusinessCalendar] = {}
         self._default_calendar = default_calendar or DEFAULT_CALENDAR
         self.priors = tuple(priors)
         self._prior_index = prior_index(self.priors)
@@ -187,6 +189,16 @@ class EtaModel:
         found = self._calendars.get(code)
         if found is not None:
             return found
+        # Asked once per estimate; finding the carrier's prior and country is not free.
+        chosen = self._calendar_choice.get((code, destination))
+        if chosen is None:
+            chosen = self._choose_calendar(code, destination)
+            if len(self._calendar_choice) >= _CALENDAR_CHOICES:
+                self._calendar_choice.clear()
+            self._calendar_choice[(code, destination)] = chosen
+        return chosen
+
+    def _choose_calendar(self, code: str, destination: str) -> BusinessCalendar:
         prior = find_prior(self._prior_index, code)
         country = calendar_country(code, destination, prior.country if prior else "")
         zone = COUNTRY_ZONES.get(country)

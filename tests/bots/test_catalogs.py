@@ -4,11 +4,14 @@
 * every language's catalog holds exactly the template's messages (``pybabel update`` ran);
 * languages in ``core.i18n.COMPLETE_LANGUAGES`` have no missing and no fuzzy translation;
 * in every language, each translation uses the same ``{placeholders}`` as its English source,
-  formats without error and has as many plural forms as the language's ``Plural-Forms``.
+  formats without error and has as many plural forms as the language's ``Plural-Forms``;
+* no message is marked inside an f-string, where the extractor does not see it (on the Python
+  versions the project supports) and it would silently stay in English.
 """
 
 from __future__ import annotations
 
+import ast
 import string
 from collections.abc import Iterable
 from functools import cache
@@ -114,6 +117,43 @@ def test_the_template_lists_every_message_the_code_marks() -> None:
     pot = keys(template())
     assert not found - pot, "run the extract command in the README: not in the template"
     assert not pot - found, "run the extract command in the README: no longer in the code"
+
+
+def marked_inside_f_strings(source: str) -> list[str]:
+    """Literal messages passed to a gettext keyword inside an f-string's ``{...}``."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.JoinedStr):
+            continue
+        for part in node.values:
+            if not isinstance(part, ast.FormattedValue):
+                continue
+            for inner in ast.walk(part.value):
+                if (
+                    isinstance(inner, ast.Call)
+                    and isinstance(inner.func, ast.Name)
+                    and inner.func.id in KEYWORDS
+                    and inner.args
+                    and isinstance(inner.args[0], ast.Constant)
+                    and isinstance(inner.args[0].value, str)
+                ):
+                    found.append(inner.args[0].value)
+    return found
+
+
+def test_messages_marked_inside_f_strings_reach_the_template_too() -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): found
+        for folder in ("core", "bots")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if (found := marked_inside_f_strings(path.read_text(encoding="utf-8")))
+    }
+    assert offenders == {}, "mark the message outside the f-string, then run the extract command"
+
+
+def test_the_f_string_check_finds_a_marked_literal_and_spares_a_variable() -> None:
+    source = 'row = f"| {_(\'Shop\')} | {shop} |"\nnote = f"<@{user}> {_(NOTICE)}"\n'
+    assert marked_inside_f_strings(source) == ["Shop"]
 
 
 @pytest.mark.parametrize("language", TRANSLATED)

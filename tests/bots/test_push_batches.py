@@ -6,17 +6,19 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from bots.runtime import open_runtime
 from bots.settings import load_settings
-from bots.webhook_inbox import SEVENTEEN_TRACK, WebhookInbox, tracking_pushes
+from bots.webhook_inbox import AFTERSHIP, SEVENTEEN_TRACK, WebhookInbox, tracking_pushes
 from bots.webhooks import WebhookConfig, make_app, serve
-from core.models import ShipmentKey, StoredPush, Subscription
-from core.providers import seventeen_track
+from core.models import Shipment, ShipmentKey, StoredPush, Subscription
+from core.providers import aftership, seventeen_track
 from storage.db import inbox_path
 from storage.inbox import SqliteInbox
 from tests.core.test_pushes import (
@@ -31,6 +33,7 @@ from tests.core.test_pushes import (
     world,
 )
 from tests.fakes import chat
+from tests.providers.fake_server import load
 
 __all__ = ["world"]  # the fixture, shared with the tests of core.pushes
 
@@ -166,3 +169,103 @@ async def test_the_bot_keeps_tracking_pushes_in_their_own_file(tmp_path: Path) -
     files = await asyncio.to_thread(lambda: {str(p) for p in tmp_path.iterdir()})
     assert inbox_path(settings.db) in files
     assert stored is not None and len(stored.events) == len(pushed_snapshot().events)
+
+
+class _RecordingReceiver:
+    """A ``PushReceiver`` that records the snapshots it is handed."""
+
+    def __init__(self) -> None:
+        self.ingested: list[Shipment] = []
+
+    async def ingest(self, shipments: Sequence[Shipment]) -> int:
+        self.ingested.extend(shipments)
+        return 0
+
+    async def order_event(self, push: object) -> None:
+        raise AssertionError("no shop pushes here")
+
+    async def tracking_stopped(self, number: str, carrier: str) -> str:
+        raise AssertionError("no stopped pushes here")
+
+
+def _tracking_bodies() -> list[tuple[str, bytes]]:
+    aftership_doc = load("aftership/webhook_vectors.json")
+    return [
+        *(
+            (SEVENTEEN_TRACK, vector["raw_body"].encode())
+            for vector in load("seventeen_track/webhook_vectors.json")["vectors"]
+            if vector["name"] == "tracking_updated"
+        ),
+        (SEVENTEEN_TRACK, PUSH_BODY),
+        *(
+            (AFTERSHIP, vector["raw_body"].encode())
+            for vector in aftership_doc["vectors"]
+            if vector.get("expect_valid", True)
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("provider", "body"), _tracking_bodies())
+async def test_the_snapshot_read_at_acceptance_equals_reading_the_stored_body_again(
+    provider: str, body: bytes
+) -> None:
+    # As the webhook server reads it when it answers, a little before the row's time.
+    if provider == SEVENTEEN_TRACK:
+        early = seventeen_track.parse_push(body).shipment(now=NOW)
+    else:
+        early = aftership.parse_webhook(body).shipment(now=NOW)
+    assert early is not None
+    stored = StoredPush(1, provider, "n-1", body, NOW + timedelta(seconds=3))
+    handed, read_again = _RecordingReceiver(), _RecordingReceiver()
+    await tracking_pushes(handed)([replace(stored, decoded=early)])
+    await tracking_pushes(read_again)([stored])
+    assert handed.ingested == read_again.ingested
+    assert handed.ingested[0].checked_at == stored.received_at
+
+
+async def test_a_push_accepted_here_is_processed_without_reading_its_body_again(
+    world: World,
+) -> None:
+    await follow(world, ShipmentKey("usps", NUMBER))
+    inbox = WebhookInbox(
+        world.db.inbox,
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
+    )
+    app = make_app(
+        WebhookConfig(secrets={SEVENTEEN_TRACK: (PUSH_KEY,)}),
+        world.pushes,
+        world.clock,
+        inbox=inbox,
+    )
+    body = resigned(lambda doc: doc.update(extra=2))
+    sign = seventeen_track.push_signature(PUSH_KEY, body)
+    async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
+        response = await world.http.post(
+            f"{url}/webhooks/17track", content=body, headers={"sign": sign}
+        )
+    assert response.json() == {"status": "accepted"}
+    # Spoil the stored body behind the worker's back: it works from what it read already.
+    with sqlite3.connect(str(world.path)) as conn:
+        conn.execute("UPDATE webhook_inbox SET body = ?", (b"not json",))
+    assert await inbox.drain() == 1
+    stored = await world.db.shipments.get(ShipmentKey("usps", NUMBER))
+    assert stored is not None and len(stored.events) == len(pushed_snapshot().events)
+
+
+async def test_after_a_restart_a_stored_push_is_read_from_its_body(world: World) -> None:
+    await follow(world, ShipmentKey("usps", NUMBER))
+    before = WebhookInbox(world.db.inbox, world.clock, {}, batch_handlers={})
+    decoded = pushed_snapshot()
+    assert await before.accept(SEVENTEEN_TRACK, "n-1", PUSH_BODY, decoded=decoded)
+    # A new process: nothing in memory, only the committed row.
+    after = WebhookInbox(
+        world.db.inbox,
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
+    )
+    assert await after.drain() == 1
+    stored = await world.db.shipments.get(ShipmentKey("usps", NUMBER))
+    assert stored is not None and len(stored.events) == len(decoded.events)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
+from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bots.public_holidays import PublicHolidays
+from core.eta import calendar as calendar_module
 from core.eta.calendar import (
     CALENDAR_DAYS,
     NO_HOLIDAYS,
@@ -150,3 +152,31 @@ def test_local_days_place_readings_where_from_clock_does(offsets: list[float]) -
         midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
         expected = moment.toordinal() + (moment - midnight).total_seconds() / 86_400
         assert placed == pytest.approx(expected, abs=1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2035, 1, 1)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_calendar_answers_the_same_however_much_it_remembers(moments: list[datetime]) -> None:
+    # One calendar asked everything in turn (its memory of days warm, and, kept small here,
+    # emptied again and again) against a fresh one per question.
+    warm = calendar_for_country("BR", SAO_PAULO, saturday=0.3, holidays=HOLIDAYS)
+    with mock.patch.object(calendar_module, "_DAY_MEMO", 16):
+        _compare_with_fresh_calendars(warm, moments)
+    assert len(warm._days) <= 16
+
+
+def _compare_with_fresh_calendars(warm: BusinessCalendar, moments: list[datetime]) -> None:
+    for moment in moments:
+        aware = moment.replace(tzinfo=UTC)
+        cold = calendar_for_country("BR", SAO_PAULO, saturday=0.3, holidays=HOLIDAYS)
+        day = aware.astimezone(SAO_PAULO).date()
+        assert warm.clock(aware) == cold.clock(aware)
+        assert warm.weight(day) == cold.weight(day)
+        assert warm.weight(day) == (0.0 if cold.is_holiday(day) else cold.weights[day.weekday()])
+        assert warm.shift(aware, 3.5) == cold.shift(aware, 3.5)

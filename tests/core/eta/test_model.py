@@ -549,3 +549,20 @@ def test_each_delivery_is_learned_at_once_without_a_refit() -> None:
         model.observe(obs(9.0))
     assert model.fitted_count == len(model) == 110
     assert median_days(at_handoff(model, "A", "B"), T0) > 8.0
+
+
+def test_estimates_at_one_moment_do_not_depend_on_what_was_estimated_before() -> None:
+    lanes = [("A", "B"), ("A", "C"), ("D", "B"), ("A", "B")]
+    history = [
+        obs(2.0 + (i % 7) * 0.5, at=T0 + days(i * 0.05), destination=d)
+        for i, d in enumerate(["B", "C"] * 300)
+    ]
+    warm = plain_model()
+    warm.observe_many(history)
+    now = T0 + days(40)
+    for origin, destination in lanes:
+        cold = plain_model()
+        cold.observe_many(history)
+        assert at_handoff(warm, origin, destination, now) == at_handoff(
+            cold, origin, destination, now
+        )
