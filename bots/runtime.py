@@ -302,6 +302,15 @@ def _worker_name(settings: Settings, db: Database) -> str:
     return "local"
 
 
+def _poll_lease(settings: Settings, db: Database) -> timedelta | None:
+    """How long this process's poller claims the parcels it takes: ``poll_lease`` on
+    PostgreSQL, where any number of pollers share the database; None on SQLite, whose file is
+    locked for one process, so its poll cycles need no claim (``ServiceConfig.poll_lease``)."""
+    if db.backend == "postgresql":
+        return timedelta(seconds=settings.poll_lease)
+    return None
+
+
 def _send_platforms(settings: Settings) -> tuple[str, ...]:
     """The platforms whose senders run in this process (see ``run``)."""
     roles = settings.role_set
@@ -362,7 +371,6 @@ def service_config(settings: Settings) -> ServiceConfig:
         webhook_trust=timedelta(hours=settings.webhook_trust_hours),
         fail_after_calls=settings.fail_after_calls,
         recover_after_calls=settings.recover_after_calls,
-        poll_lease=timedelta(seconds=settings.poll_lease),
         send_lease=timedelta(seconds=settings.send_lease),
     )
     if settings.sandbox_only:
@@ -425,7 +433,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         model = EtaModel(holidays=PublicHolidays())
         model.observe_many(await db.observations.all())
         estimating = EstimatingProvider(provider, model, clock, db.observations)
-        config = replace(service_config(settings), worker=_worker_name(settings, db))
+        config = replace(
+            service_config(settings),
+            worker=_worker_name(settings, db),
+            poll_lease=_poll_lease(settings, db),
+        )
         if settings.role_set != frozenset(ROLES) and settings.adapters:
             config = replace(config, send_platforms=_send_platforms(settings))
         service = ParcelService(

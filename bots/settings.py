@@ -110,8 +110,9 @@ class Settings(BaseSettings):
     poll_lease: float = Field(
         300.0,
         gt=0,
-        description="Seconds a poller holds the parcels it claimed (a dead poller's parcels "
-        "are due again after this)",
+        description="Seconds a poller holds the parcels it claimed on PostgreSQL (a dead "
+        "poller's parcels are due again after this); a SQLite bot, the file's only poller, "
+        "claims nothing",
     )
     send_lease: float = Field(
         120.0,

@@ -73,9 +73,12 @@ class ServiceConfig:
     """This process's name in leases on shared work (``poll_due``'s parcels, the outbox's
     chats). Processes sharing one database need different names; one alone keeps "local",
     which also lets it take back at once what it held before a restart."""
-    poll_lease: timedelta = timedelta(minutes=5)
-    """How long a poller holds the parcels it claimed; a poller that dies mid-cycle leaves
-    them due again this long after it claimed them. Longer than any poll cycle."""
+    poll_lease: timedelta | None = None
+    """How long a poller holds the parcels it claimed, where several pollers share the
+    database; a poller that dies mid-cycle leaves them due again this long after it claimed
+    them. Longer than any poll cycle. None: this process is the database's only poller (a
+    SQLite file is locked for one process), so nothing is claimed and its cycles take turns;
+    a claim there would rewrite every due row once more per cycle for nobody's benefit."""
     send_lease: timedelta = timedelta(minutes=2)
     """How long a flusher holds a chat before it must renew its claim (it does so while it
     works on the chat); a flusher that dies leaves its chats to others this long after."""

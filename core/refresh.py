@@ -93,6 +93,8 @@ class Refresher:
         self._default_settings = ChatSettings(timezone=config.default_timezone)
         # What chats were told about arrivals, written once the alerts are stored.
         self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
+        # Unclaimed poll cycles (no ``poll_lease``) run one at a time.
+        self._polling = asyncio.Lock()
 
     async def poll_due(self, limit: int = 500) -> PollStats:
         """Refresh the parcels that are due, store snapshots and queue alerts (one transaction).
@@ -103,16 +105,30 @@ class Refresher:
         chats follow it; results fan out to every subscriber. A batch that fails is retried
         later and stops that provider for this cycle (its untried parcels stay due, first in
         line). Parcels nobody follows any more are unscheduled. Every ``housekeeping_every``
-        the archive is tidied too (``archive_due``).
+        the archive is tidied too (``archive_due``). With ``ServiceConfig.poll_lease`` (several
+        pollers on one database) the parcels taken are claimed for that long; without, this
+        process's cycles run one at a time.
         """
+        lease = self._config.poll_lease
+        if lease is not None:
+            return await self._poll_due(limit, lease)
+        # The database's only poller: cycles of this process take turns instead of claiming.
+        async with self._polling:
+            return await self._poll_due(limit, None)
+
+    async def _poll_due(self, limit: int, lease: timedelta | None) -> PollStats:
+        """``poll_due``; with ``lease`` the parcels taken are claimed for that long."""
         now = self._clock.now()
         archived = 0
         if self._next_housekeeping is None or now >= self._next_housekeeping:
             self._next_housekeeping = now + self._config.housekeeping_every
             archived = await self.archive_due()
-        # Claimed: any number of pollers (processes) may run this at once; each gets its own.
+        # Claimed when several pollers (processes) share the database: each gets its own.
         due = await self._store.shipments.due_parcels(
-            now, limit, now - self._config.webhook_trust, now + self._config.poll_lease
+            now,
+            limit,
+            now - self._config.webhook_trust,
+            now + lease if lease is not None else None,
         )
         if not due.keys:
             return PollStats(archived=archived)
@@ -134,10 +150,11 @@ class Refresher:
         results = await self._track_grouped(requests)
         asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
         for request in requests:
-            if id(request) not in asked:
-                # Not asked this cycle (its source stopped): due again as it was, first in line.
-                key = key_of[id(request)]
-                await self._store.shipments.schedule(key, due.due_at.get(key, now))
+            key = key_of[id(request)]
+            if id(request) not in asked and key in due.due_at:
+                # Not asked this cycle (its source stopped): due again as it was, first in line
+                # (an unclaimed parcel never stopped being due: ``due_at`` is empty then).
+                await self._store.shipments.schedule(key, due.due_at[key])
         writes: list[SnapshotWrite] = []
         # (index in writes, key, alerts) of the snapshots that caused alerts: only their
         # subscribers (and those chats' settings) are read, once for the whole cycle.
@@ -496,20 +513,17 @@ class Refresher:
         waiting = {write.shipment.key: index for index, write in enumerate(writes)}
         for _index, key, _found in alerting:
             waiting.pop(key, None)
-        open_keys = [
-            *(key for _index, key, _found in alerting),
-            *(
-                key
-                for key, index in waiting.items()
-                if eta_news.lateness_judged(writes[index].shipment)
-            ),
+        judged = [
+            (key, index)
+            for key, index in waiting.items()
+            if eta_news.lateness_judged(writes[index].shipment)
         ]
+        open_keys = [*(key for _index, key, _found in alerting), *(key for key, _ in judged)]
         promises = await self._store.orders.promises(open_keys) if open_keys else {}
         more: list[tuple[int, ShipmentKey, list[Alert]]] = [
             (index, key, [])
-            for key, index in waiting.items()
-            if eta_news.lateness_judged(writes[index].shipment)
-            and (writes[index].shipment.eta is not None or key in promises)
+            for key, index in judged
+            if writes[index].shipment.eta is not None or key in promises
         ]
         return [*alerting, *more], promises
 
@@ -534,7 +548,8 @@ class Refresher:
         for sub in subscribers:
             if sub.archived:
                 continue
-            chat_settings = settings.get(sub.chat.chat_key) or self._default_settings
+            chat_key = sub.chat.chat_key
+            chat_settings = settings.get(chat_key) or self._default_settings
             preference = preferences.effective(sub, chat_settings)
             chat_found = found
             if shipment is not None and now is not None:
@@ -544,7 +559,7 @@ class Refresher:
                     sub.told,
                     now,
                     tz=chat_settings.timezone,
-                    promised_by=(promises or {}).get(sub.chat.chat_key),
+                    promised_by=promises.get(chat_key) if promises else None,
                 )
                 if told is not None and told != sub.told:
                     self._tells.append((sub.chat, sub.key, told))
@@ -561,7 +576,16 @@ class Refresher:
             return {}
         zone = self._config.default_timezone
         found = await self._store.chats.settings_many(chat_keys)
-        return {key: settings.zoned(zone) for key, settings in found.items()}
+        # Chats that never saved settings share one defaults object: zoned once, not per chat
+        # (each copy of a dataclass costs microseconds, and a poll reads thousands of chats).
+        zoned: dict[int, ChatSettings] = {}
+        settings_of: dict[str, ChatSettings] = {}
+        for key, settings in found.items():
+            done = zoned.get(id(settings))
+            if done is None:
+                done = zoned[id(settings)] = settings.zoned(zone)
+            settings_of[key] = done
+        return settings_of
 
     def _note_call(
         self,

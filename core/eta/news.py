@@ -120,7 +120,6 @@ def estimate_news(
     Returns the alerts (at most one of each kind) and the new :class:`EtaTold`.
     """
     zone = resolve_zone(tz)
-    key = str(shipment.key)
     found: list[Alert] = []
     today = _day(now, zone)
     promised_day = _day(promised_by, zone) if promised_by is not None else None
@@ -143,7 +142,8 @@ def estimate_news(
     if not told.late and judged and today > first_latest:
         found.append(_late(shipment, first_latest))
         told = replace(told, late=True)
-    if eta is None or not _judged(shipment):
+    # Without a shop's promise ``judged`` is ``_judged(shipment)`` already.
+    if eta is None or not (judged if promised_day is None else _judged(shipment)):
         return found, told
     likely = _day(eta.most_likely, zone)
     if abs((likely - told.day).days) >= 1 and now - told.at >= ETA_NEWS_GAP:
@@ -151,7 +151,7 @@ def estimate_news(
             Alert(
                 AlertKind.ETA_CHANGED,
                 shipment.key,
-                f"{key}|eta|{today.isoformat()}",
+                f"{shipment.key}|eta|{today.isoformat()}",
                 detail=told.day.isoformat(),
             )
         )

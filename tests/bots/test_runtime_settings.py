@@ -11,9 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from bots.__main__ import main
-from bots.runtime import service_config
+from bots.runtime import _poll_lease, service_config
 from bots.settings import Settings, load_settings
 from core.config import ServiceConfig
+from storage.db import Database
+from tests.postgres import postgres_schema
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -292,3 +294,13 @@ def test_the_defaults_are_the_cores_own() -> None:
 )
 def test_unusable_tunables_are_refused(field: str, value: object) -> None:
     assert field in refusal(**{field: value})
+
+
+async def test_pollers_claim_parcels_only_where_they_share_a_database(tmp_path: Path) -> None:
+    tuned = settings(poll_lease=90)
+    # A SQLite file is locked for one process: its one poller has nobody to keep out.
+    async with Database.open(tmp_path / "bot.sqlite3") as sqlite:
+        assert _poll_lease(tuned, sqlite) is None
+    with postgres_schema() as url:
+        async with Database.open(url) as shared:
+            assert _poll_lease(tuned, shared) == timedelta(seconds=90)
