@@ -11,15 +11,17 @@ against the next. Used by the rate-limit tests and ``benchmarks/workers.py``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
+import httpx
 from aiohttp import web
 
-__all__ = ["ArrivalRecorder", "most_in_window", "most_per_key"]
+__all__ = ["ArrivalRecorder", "most_in_window", "most_per_key", "recording"]
 
 
 def most_in_window(times: Iterable[float], window: float = 1.0) -> int:
@@ -81,3 +83,15 @@ class ArrivalRecorder:
     def times(self, prefix: str = "") -> list[float]:
         """Arrival times of the requests whose path starts with ``prefix``."""
         return [at for path, at in self.arrivals if path.startswith(prefix)]
+
+
+@contextlib.asynccontextmanager
+async def recording(late: float) -> AsyncIterator[tuple[ArrivalRecorder, httpx.AsyncClient]]:
+    """A running ``ArrivalRecorder(late=late)`` and an HTTP client whose base URL is it."""
+    recorder = ArrivalRecorder(late=late)
+    base = await recorder.start()
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            yield recorder, http
+    finally:
+        await recorder.close()

@@ -7,10 +7,7 @@ says in each language is known whatever the shipped catalogs hold today.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from core.models import ChatRef, GuildSettings, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.service import ParcelService
 from storage.db import Database
+from tests.bots.processes import run_console
 from tests.fakes import FakeClock, RecordingNotifier
 from tests.i18n_helpers import ALERT_TITLES, SAMPLE, sample_voices, write_catalogs
 
@@ -64,22 +62,7 @@ CONSOLE = [
 
 
 def _console(db: Path, locales: Path, script: str) -> str:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
-    env["PARCELBOT_DB"] = str(db)
-    env["PARCELBOT_LOCALES_DIR"] = str(locales)
-    done = subprocess.run(
-        [sys.executable, "-m", "bots", "console"],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        cwd=db.parent,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    return done.stdout
+    return run_console(db, script, PARCELBOT_LOCALES_DIR=str(locales))
 
 
 @pytest.mark.parametrize(("language", "name", "question", "weekday"), CONSOLE)

@@ -13,27 +13,14 @@ from bots.console_bot import ConsoleSender
 from core.alerts import alert_reply
 from core.models import Alert, AlertKind, Shipment, Status, TrackingEvent, TrackingNumber
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
+from tests.bots.processes import run_console
 from tests.fakes import chat
 
 NUMBER = SAMPLE_NUMBERS[Scenario.NORMAL]
 
 
 def _console(db: Path, script: str) -> str:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
-    env["PARCELBOT_DB"] = str(db)
-    done = subprocess.run(
-        [sys.executable, "-m", "bots", "console"],
-        input=script,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        cwd=db.parent,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    return done.stdout
+    return run_console(db, script)
 
 
 def test_console_tracks_subscribes_alerts_once_and_survives_restart(tmp_path: Path) -> None:

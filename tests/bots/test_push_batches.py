@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from aiohttp import web
 
 from bots.runtime import open_runtime
 from bots.settings import load_settings
@@ -46,23 +47,32 @@ def _pending_rows(path: object) -> list[tuple[str, object]]:
         )
 
 
-async def test_a_tracking_push_is_committed_before_the_answer_and_processed_later(
-    world: World,
-) -> None:
-    await follow(world, ShipmentKey("usps", NUMBER))
-    # A worker that does not run on its own: processing happens only when drained below.
-    inbox = WebhookInbox(
+def _tracking_inbox(world: World) -> WebhookInbox:
+    """An inbox whose worker does not run on its own: pushes are processed when drained."""
+    return WebhookInbox(
         world.db.inbox,
         world.clock,
         {},
         batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
     )
-    app = make_app(
+
+
+def _app(world: World, inbox: WebhookInbox) -> web.Application:
+    """The webhook server taking 17TRACK pushes into ``inbox``."""
+    return make_app(
         WebhookConfig(secrets={SEVENTEEN_TRACK: (PUSH_KEY,)}),
         world.pushes,
         world.clock,
         inbox=inbox,
     )
+
+
+async def test_a_tracking_push_is_committed_before_the_answer_and_processed_later(
+    world: World,
+) -> None:
+    await follow(world, ShipmentKey("usps", NUMBER))
+    inbox = _tracking_inbox(world)
+    app = _app(world, inbox)
     body = resigned(lambda doc: doc.update(extra=1))
     sign = seventeen_track.push_signature(PUSH_KEY, body)
     async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
@@ -227,18 +237,8 @@ async def test_a_push_accepted_here_is_processed_without_reading_its_body_again(
     world: World,
 ) -> None:
     await follow(world, ShipmentKey("usps", NUMBER))
-    inbox = WebhookInbox(
-        world.db.inbox,
-        world.clock,
-        {},
-        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
-    )
-    app = make_app(
-        WebhookConfig(secrets={SEVENTEEN_TRACK: (PUSH_KEY,)}),
-        world.pushes,
-        world.clock,
-        inbox=inbox,
-    )
+    inbox = _tracking_inbox(world)
+    app = _app(world, inbox)
     body = resigned(lambda doc: doc.update(extra=2))
     sign = seventeen_track.push_signature(PUSH_KEY, body)
     async with serve(app, "127.0.0.1", 0, shutdown_timeout=0.2) as url:
@@ -260,12 +260,7 @@ async def test_after_a_restart_a_stored_push_is_read_from_its_body(world: World)
     decoded = pushed_snapshot()
     assert await before.accept(SEVENTEEN_TRACK, "n-1", PUSH_BODY, decoded=decoded)
     # A new process: nothing in memory, only the committed row.
-    after = WebhookInbox(
-        world.db.inbox,
-        world.clock,
-        {},
-        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
-    )
+    after = _tracking_inbox(world)
     assert await after.drain() == 1
     stored = await world.db.shipments.get(ShipmentKey("usps", NUMBER))
     assert stored is not None and len(stored.events) == len(decoded.events)

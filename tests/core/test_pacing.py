@@ -4,33 +4,19 @@ never make a one-second window there hold more than the limit."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 
-import httpx
 from aiolimiter import AsyncLimiter
 
 from core.pacing import SlidingWindow
 from core.providers.seventeen_track import make_limiter
-from tests.arrivals import ArrivalRecorder, most_in_window
+from tests.arrivals import most_in_window, recording
 
 LATE = 0.5
 
 
-@contextlib.asynccontextmanager
-async def _recorder() -> AsyncIterator[tuple[ArrivalRecorder, httpx.AsyncClient]]:
-    recorder = ArrivalRecorder(late=LATE)
-    base = await recorder.start()
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            yield recorder, http
-    finally:
-        await recorder.close()
-
-
 async def test_requests_reach_the_server_within_the_rate_however_late_it_counts() -> None:
     window = make_limiter(rate=3.0)
-    async with _recorder() as (recorder, http):
+    async with recording(LATE) as (recorder, http):
 
         async def caller() -> None:
             for _ in range(2):
@@ -46,7 +32,7 @@ async def test_a_limiter_counting_starts_lets_late_requests_bunch_up() -> None:
     # What the sliding window replaces: a leaky bucket one deep, spaced 2 % over the rate.
     # Its starts keep the limit, the arrivals do not.
     bucket = AsyncLimiter(1, 1 / 3 * 1.02)
-    async with _recorder() as (recorder, http):
+    async with recording(LATE) as (recorder, http):
 
         async def caller() -> None:
             for _ in range(2):

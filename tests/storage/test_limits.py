@@ -9,13 +9,11 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-import httpx
-
 from bots.runtime import TELEGRAM_CHAT_RATE, TELEGRAM_GROUP_RATE, shared_rates, telegram_allowance
 from bots.settings import load_settings
 from storage.db import Database
 from storage.limits import RateSpec, SharedLimits, SharedRate
-from tests.arrivals import ArrivalRecorder, most_in_window, most_per_key
+from tests.arrivals import most_in_window, most_per_key, recording
 
 LATE = 0.5
 """The recorder counts each request up to this long after it came in."""
@@ -32,23 +30,12 @@ async def _workers(location: str, count: int) -> AsyncIterator[list[SharedLimits
             await limits.drain()
 
 
-@contextlib.asynccontextmanager
-async def _recorder(late: float) -> AsyncIterator[tuple[ArrivalRecorder, httpx.AsyncClient]]:
-    recorder = ArrivalRecorder(late=late)
-    base = await recorder.start()
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            yield recorder, http
-    finally:
-        await recorder.close()
-
-
 async def test_provider_requests_from_four_workers_reach_it_within_its_rate(
     store: Database, store_location: str
 ) -> None:
     spec = shared_rates(load_settings(seventeen_track_api_key="k"))["17track"]
     assert (spec.rate, spec.period) == (3, 1.0)
-    async with _recorder(LATE) as (recorder, http), _workers(store_location, 4) as workers:
+    async with recording(LATE) as (recorder, http), _workers(store_location, 4) as workers:
 
         async def caller(limits: SharedLimits) -> None:
             rate = SharedRate(limits, "17track", spec)
@@ -70,7 +57,7 @@ async def test_telegram_sends_from_four_workers_keep_every_limit_where_they_arri
     # A group's minute scaled down to seconds, so the test sees it bite (same code path).
     group = RateSpec(2, period=1.5)
     chats = [str(100 + n) for n in range(30)]
-    async with _recorder(LATE) as (recorder, http), _workers(store_location, 4) as workers:
+    async with recording(LATE) as (recorder, http), _workers(store_location, 4) as workers:
 
         async def sender(limits: SharedLimits, turn: int, lane: int) -> None:
             allowance = telegram_allowance(limits, 30, group=group)

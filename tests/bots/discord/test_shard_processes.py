@@ -40,15 +40,9 @@ class ShardedDiscord(FakeDiscord):
     _ready_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _shard: list[int] = field(default_factory=list)
 
-    async def start(self) -> None:
-        app = web.Application()
+    def _add_routes(self, app: web.Application) -> None:
         app.router.add_get("/gw/{who}", self._shard_gateway)
         app.router.add_route("*", "/{who}/api/v10/{path:.*}", self._rest_from)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = int(self._runner.addresses[0][1])
 
     async def stop(self) -> None:
         for socket in self.sockets.values():
