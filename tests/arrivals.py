@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 import httpx
 from aiohttp import web
 
+from tests.loopback import start_loopback
+
 __all__ = ["ArrivalRecorder", "most_in_window", "most_per_key", "recording"]
 
 
@@ -60,14 +62,8 @@ class ArrivalRecorder:
         """Serve on a free loopback port; return the base URL."""
         app = web.Application()
         app.router.add_route("*", "/{path:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        port = int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
-        return f"http://127.0.0.1:{port}"
+        self._runner, url = await start_loopback(app)
+        return url
 
     async def close(self) -> None:
         if self._runner is not None:

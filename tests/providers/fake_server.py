@@ -15,6 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.loopback import start_loopback
+
 __all__ = [
     "DATA",
     "Answer",
@@ -99,15 +101,7 @@ class FakeServer:
     async def start(self) -> str:
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        sockets = getattr(server, "sockets", None) or []
-        port = sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await start_loopback(app)
         return self.url
 
     async def close(self) -> None:

@@ -44,6 +44,7 @@ from core.providers.seventeen_track.parse import parse_track_info
 from storage.codec import chat_to_columns, time_to_text
 from storage.db import Database
 from tests.arrivals import most_in_window
+from tests.loopback import start_loopback
 from tests.providers.fake_server import load
 
 __all__ = ["Edge", "Fleet", "Plan", "most_in_window", "number", "seed", "wait_for", "wait_until"]
@@ -206,13 +207,8 @@ class Edge:
         self.prepare()
         app = web.Application()
         app.router.add_route("*", "/{worker}/{rest:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.2, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        return int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
+        self._runner, _url = await start_loopback(app)
+        return int(self._runner.addresses[0][1])
 
     async def close(self) -> None:
         if self._runner is not None:
