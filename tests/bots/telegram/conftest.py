@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -12,10 +11,9 @@ import pytest
 from bots.telegram_bot import SendLimits, TelegramAdapter, build_adapter
 from core.commands import COMMANDS, CommandSpec
 from core.errors import InvalidInput
-from core.i18n import DEFAULT_LANGUAGE, Voices
 from core.models import ChatRef
 from core.replies import Reply
-from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi
+from tests.bots.telegram.fake_bot_api import TOKEN, FakeBotApi, NoCommands
 
 # Opt in to PTB's timedelta durations before anything reads RetryAfter.retry_after.
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -27,8 +25,9 @@ Script = Callable[[ChatRef, list[str]], Awaitable[list[Reply]]]
 
 
 @dataclass
-class RecordingRouter:
-    """A stand-in for ``CommandRouter``: records calls and answers from a script."""
+class RecordingRouter(NoCommands):
+    """A stand-in for ``CommandRouter``: records calls and answers from a script (English
+    only, as ``NoCommands``)."""
 
     scripts: dict[str, Script] = field(default_factory=dict)
     calls: list[tuple[ChatRef, str, list[str]]] = field(default_factory=list)
@@ -46,14 +45,6 @@ class RecordingRouter:
     async def handle_text(self, chat: ChatRef, text: str) -> list[Reply]:
         self.calls.append((chat, "<text>", [text]))
         return await self.scripts["<text>"](chat, [text])
-
-    @property
-    def voices(self) -> Voices:
-        return Voices()
-
-    @contextlib.asynccontextmanager
-    async def speaking(self, chat: ChatRef) -> AsyncIterator[str]:
-        yield DEFAULT_LANGUAGE
 
 
 @pytest.fixture
