@@ -27,10 +27,10 @@ import contextlib
 import math
 from collections.abc import AsyncIterator
 
-__all__ = ["SlidingWindow"]
+__all__ = ["Place", "SlidingWindow"]
 
 
-class _Place:
+class Place:
     """One request's place: it counts until ``until`` (infinity while the request runs)."""
 
     __slots__ = ("until",)
@@ -54,7 +54,7 @@ class SlidingWindow:
         self.rate = rate
         self.period = period
         self.spacing = spacing
-        self._places: list[_Place] = []
+        self._places: list[Place] = []
         self._next_start = -math.inf
         self._lock = asyncio.Lock()
         self._freed = asyncio.Event()
@@ -62,21 +62,28 @@ class SlidingWindow:
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait for a place, run the block (the request), count it until ``period`` after."""
-        place = await self._take()
+        place = await self.take()
         try:
             yield
         finally:
-            place.until = asyncio.get_running_loop().time() + self.period
-            self._freed.set()
+            self.release(place)
 
-    async def _take(self) -> _Place:
+    def release(self, place: Place) -> None:
+        """The request holding ``place`` finished (or never started): count it ``period``
+        more, then free it."""
+        place.until = asyncio.get_running_loop().time() + self.period
+        self._freed.set()
+
+    async def take(self) -> Place:
+        """Wait for a place and take it; ``release`` it once the request finished (``slot``
+        does both around a block)."""
         loop = asyncio.get_running_loop()
         async with self._lock:
             while True:
                 now = loop.time()
                 self._places = [p for p in self._places if p.until > now]
                 if len(self._places) < self.rate and now >= self._next_start:
-                    place = _Place()
+                    place = Place()
                     self._places.append(place)
                     # A start less than one spacing late is made up by the next one instead
                     # of lowering the rate; after a pause the pace starts again from now.

@@ -41,6 +41,8 @@ from aiolimiter import AsyncLimiter
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from core.pacing import Place, SlidingWindow
+
 __all__ = ["MESSAGE_METHODS", "FloodControl", "SendLimits", "background_sends", "retry_seconds"]
 
 log = logging.getLogger(__name__)
@@ -118,19 +120,9 @@ def retry_seconds(err: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class _Slot:
-    """One request's place in a window: it counts until ``until`` (infinity while the request
-    runs)."""
-
-    __slots__ = ("until",)
-
-    def __init__(self) -> None:
-        self.until = math.inf
-
-
 class _Window:
     """At most ``rate`` requests in any ``period``, each counted from when it started until
-    ``period`` after it finished (``release``).
+    ``period`` after it finished (``release``): a ``core.pacing.SlidingWindow``.
 
     With ``spacing``, requests also start at least that far apart on average (a backlog
     leaves at an even pace, not in bursts of ``rate``): a leaky bucket two requests deep, so
@@ -142,42 +134,28 @@ class _Window:
         self.rate = rate
         self.period = period
         self.spacing = spacing
-        self.slots: list[_Slot] = []
+        self._places = SlidingWindow(rate, period)
         self.lock = asyncio.Lock()
         # One background request at a time queues for ``lock``: a foreground one arriving
         # later finds at most that one ahead of it.
         self.background = asyncio.Lock()
         self._pace = AsyncLimiter(2, 2 * spacing) if spacing > 0 else None
-        self._freed = asyncio.Event()
 
-    async def acquire(self, *, background: bool = False) -> _Slot:
+    async def acquire(self, *, background: bool = False) -> Place:
         if background:
             async with self.background:
                 return await self._acquire()
         return await self._acquire()
 
-    def release(self, slot: _Slot) -> None:
-        """The request of ``slot`` finished (or never started): count it ``period`` more."""
-        slot.until = asyncio.get_running_loop().time() + self.period
-        self._freed.set()
+    def release(self, place: Place) -> None:
+        """The request of ``place`` finished (or never started): count it ``period`` more."""
+        self._places.release(place)
 
-    async def _acquire(self) -> _Slot:
-        loop = asyncio.get_running_loop()
+    async def _acquire(self) -> Place:
         async with self.lock:
             if self._pace is not None:
                 await self._pace.acquire()
-            while True:
-                now = loop.time()
-                self.slots = [slot for slot in self.slots if slot.until > now]
-                if len(self.slots) < self.rate:
-                    slot = _Slot()
-                    self.slots.append(slot)
-                    return slot
-                # inf while every place is held by a running request: its end wakes us.
-                wait = min(slot.until for slot in self.slots) - now
-                self._freed.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._freed.wait(), None if math.isinf(wait) else wait)
+            return await self._places.take()
 
 
 @dataclass(slots=True)
@@ -298,7 +276,7 @@ class FloodControl(BaseRateLimiter[int]):
         lim = self.limits
         loop = asyncio.get_running_loop()
         started = False
-        taken: list[tuple[_Window, _Slot]] = []
+        taken: list[tuple[_Window, Place]] = []
         try:
             await self._wait_out_pause(state)
             if lim.chat_interval:
