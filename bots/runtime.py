@@ -372,6 +372,7 @@ def service_config(settings: Settings) -> ServiceConfig:
         fail_after_calls=settings.fail_after_calls,
         recover_after_calls=settings.recover_after_calls,
         send_lease=timedelta(seconds=settings.send_lease),
+        send_concurrency=settings.send_concurrency,
     )
     if settings.sandbox_only:
         # The sandbox's clock runs ``sandbox_speed`` times faster than the poller: without

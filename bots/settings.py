@@ -120,6 +120,13 @@ class Settings(BaseSettings):
         description="Seconds a sender holds a chat it claimed (a dead sender's chats are "
         "taken over after this)",
     )
+    send_concurrency: int = Field(
+        256,
+        ge=1,
+        description="Chats one sender process sends to at once; a sender killed mid-send "
+        "repeats at most this many messages (1: at most one, at one message per round trip "
+        "per process)",
+    )
     telegram_rate: int = Field(
         30, gt=0, description="Telegram messages per second for the whole bot, all processes"
     )

@@ -82,6 +82,12 @@ class ServiceConfig:
     send_lease: timedelta = timedelta(minutes=2)
     """How long a flusher holds a chat before it must renew its claim (it does so while it
     works on the chat); a flusher that dies leaves its chats to others this long after."""
+    send_concurrency: int = 256
+    """Chats a flusher sends to at once, one message in flight to each. A flusher killed
+    mid-send repeats the messages the platform had accepted and it had not marked sent: at
+    most this many. 1 bounds that to one message per kill, at one message per round trip to
+    the platform per process (with 50 ms round trips, 20 a second: two processes fill
+    Telegram's 30)."""
     send_platforms: tuple[str, ...] = ()
     """The platforms this process delivers alerts to (empty: every one); chats elsewhere are
     left to the processes that run those platforms' senders."""

@@ -29,7 +29,8 @@ into one sentence. It composes three parts and owns none of their rules:
   parcels for ``poll_lease`` and flushers claim whole chats for ``send_lease``, so a parcel
   is fetched by one poller per interval and an alert sent by one flusher. A worker that dies
   loses nothing: its claims run out and others take the work over (the duplicates above, one
-  per chat it was sending to, are the only ones).
+  per chat it was sending to and at most ``ServiceConfig.send_concurrency`` in all, are the
+  only ones).
 
 The sources (``core.sources.Sources``: routing and the one health record) are built here and
 shared by the refresh pipeline and order access. Tunables: ``core.config.ServiceConfig``.
@@ -173,6 +174,7 @@ class ParcelService:
             max_attempts=self._config.max_send_attempts,
             holder=self._config.worker,
             lease=self._config.send_lease,
+            concurrency=self._config.send_concurrency,
             platforms=self._config.send_platforms,
             voices=self._voices,
             default_timezone=self._config.default_timezone,

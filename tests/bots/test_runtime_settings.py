@@ -250,6 +250,8 @@ def test_the_service_tunables_come_from_the_settings() -> None:
         recover_after_calls=7,
         proof_attempts_per_user=3,
         proof_attempts_per_order=8,
+        send_lease=30,
+        send_concurrency=1,
     )
     config = service_config(tuned)
     assert config.default_timezone == "Asia/Jakarta"
@@ -271,6 +273,7 @@ def test_the_service_tunables_come_from_the_settings() -> None:
     assert config.webhook_trust == timedelta(hours=24)
     assert (config.fail_after_calls, config.recover_after_calls) == (2, 7)
     assert (config.user_proofs.attempts, config.order_proofs.attempts) == (3, 8)
+    assert (config.send_lease, config.send_concurrency) == (timedelta(seconds=30), 1)
     # Only the count is a setting: the windows and lockouts keep the core's values.
     assert config.user_proofs.window == ServiceConfig().user_proofs.window
 
@@ -288,6 +291,7 @@ def test_the_defaults_are_the_cores_own() -> None:
         ("default_timezone", "Mars/Olympus"),
         ("refresh_after", 0),
         ("max_send_attempts", 0),
+        ("send_concurrency", 0),
         ("fail_after_calls", -1),
         ("archive_after_days", -2),
     ],

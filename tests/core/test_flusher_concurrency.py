@@ -186,3 +186,26 @@ async def test_the_delivery_loop_sends_what_a_poll_queued_without_waiting_for_it
     finally:
         await service.stop_delivery(grace=1.0)
         await runner
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+async def test_no_more_sends_are_in_flight_than_the_concurrency_allows(
+    db: Database, clock: FakeClock, concurrency: int
+) -> None:
+    # What a sender killed mid-send repeats is what was in flight: never more than this.
+    chats = [chat(f"c{i}") for i in range(8)]
+    await _queue(db, clock, chats, 2)
+    service = _service(db, clock, send_concurrency=concurrency)
+    notifier = GatedNotifier()
+    for who in chats:
+        notifier.gates[who.chat_key] = asyncio.Event()
+    flush = asyncio.create_task(service.flush_outbox(notifier))
+    await notifier.wait_until(lambda: len(notifier.started) == concurrency)
+    await asyncio.sleep(0.1)  # room for a further send to start, were one allowed
+    assert len(notifier.started) == concurrency
+    for who in chats:
+        notifier.gates[who.chat_key].set()
+    stats = await flush
+    assert stats.sent == 16
+    assert len(notifier.started) == 16
+    assert await db.outbox.pending_count() == 0

@@ -4,7 +4,8 @@ moments while they poll and send, and restarted.
 Contract (``core.service`` module docstring, "Many workers"): every due parcel is fetched in
 its interval — twice only when the worker that first fetched it died before storing it; no
 alert is lost; an alert is sent twice only when the worker that sent it first was killed
-before marking it, at most one such alert per kill. The provider key's request rate and the
+before marking it, at most one such alert per kill (each sender has one message in flight,
+``PARCELBOT_SEND_CONCURRENCY=1``). The provider key's request rate and the
 bot's send rate stay under their limits in sum over all workers (the fakes count arrivals).
 """
 
@@ -47,6 +48,9 @@ SETTINGS = {
     "PARCELBOT_POLL_BATCH": str(POLL_BATCH),
     "PARCELBOT_POLL_LEASE": str(LEASE),
     "PARCELBOT_SEND_LEASE": str(LEASE),
+    # One message in flight per sender: a killed sender repeats at most the one message the
+    # platform had accepted and it had not marked sent.
+    "PARCELBOT_SEND_CONCURRENCY": "1",
     # Faster than the real 3 requests/s and 30 messages/s, so ten thousand parcels fit in a
     # test; the limits are held just the same (benchmarks/workers.py runs the real ones).
     "PARCELBOT_SEVENTEEN_TRACK_RATE": str(PROVIDER_RATE),
