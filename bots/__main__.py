@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run every configured adapter (console when none is)")
     run.add_argument(
         "--role",
-        help="run only these parts, comma separated: poller, sender, webhook, telegram, "
+        help="run only these parts, comma separated: poller, sender, webhook, pushes, telegram, "
         "discord (default: all; overrides PARCELBOT_ROLES; see README, Running on more than "
         "one machine)",
     )

@@ -466,12 +466,23 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             limits=limits,
         )
         if not settings.sandbox_only or settings.webhook_port is not None:
-            await _open_webhooks(runtime, stack, estimating, serving=_serves_webhooks(settings))
+            await _open_webhooks(
+                runtime,
+                stack,
+                estimating,
+                serving=_serves_webhooks(settings),
+                processing="pushes" in settings.role_set,
+            )
         try:
             yield runtime
         finally:
             with contextlib.suppress(Exception):
                 await runtime.save_clock()
+
+
+_APART_EVERY = 0.25
+"""Seconds between looks for stored pushes in a process that processes them but does not
+answer them (the ``pushes`` role without ``webhook``)."""
 
 
 def _serves_webhooks(settings: Settings) -> bool:
@@ -487,11 +498,26 @@ async def _open_webhooks(
     provider: TrackingProvider,
     *,
     serving: bool = True,
+    processing: bool = True,
 ) -> None:
-    """Where pushes go (``core.pushes``, ``core.shop_sync`` with a shop), and with ``serving``
-    the inbox worker (with keys) and the webhook server (with a port), entered on ``stack``
-    so they close with the runtime."""
-    from bots.webhook_inbox import Inboxes, WebhookInbox, order_events, tracking_pushes
+    """Where pushes go (``core.pushes``, ``core.shop_sync`` with a shop); with ``serving``
+    the webhook server (with a port) and the inboxes it stores pushes in (with keys); with
+    ``processing`` the inbox workers that process the stored pushes. Entered on ``stack`` so
+    that they close with the runtime.
+
+    A process that serves without processing answers each push once it is stored and leaves
+    it to the processes that process (the ``pushes`` role; on PostgreSQL they share the
+    inbox table): its event loop does nothing else with pushes, so it answers several times
+    as many a second. A process that processes without serving looks for stored pushes every
+    ``_APART_EVERY`` seconds (no push it answered wakes it)."""
+    from bots.webhook_inbox import (
+        DECODED_LIMIT,
+        IDLE_WAIT,
+        Inboxes,
+        WebhookInbox,
+        order_events,
+        tracking_pushes,
+    )
     from bots.webhooks import SERVER_KEY, TelegramRoute, make_app, serve
     from core.pushes import Pushes
     from core.shop_sync import ShopSync
@@ -515,23 +541,39 @@ async def _open_webhooks(
         retracker=restarter,
         shop=runtime.shop_sync,
     )
-    if not serving:
+    if not (serving or processing):
         return
-    if settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
+    if serving and settings.telegram_webhook_mode and settings.telegram_webhook_secret is not None:
         runtime.telegram_route = TelegramRoute(settings.telegram_webhook_secret.get_secret_value())
     if not settings.sandbox_only:
+        # Where pushes are answered and processed in one process, the worker learns of each
+        # one as it is stored; elsewhere it looks now and then. Snapshots read while answering
+        # are kept for the worker only where it runs.
+        idle_wait = IDLE_WAIT if serving else _APART_EVERY
+        decoded_limit = DECODED_LIMIT if processing else 0
         # Started before the server and stopped after it: nothing accepted waits unserved.
-        inbox = WebhookInbox(db.inbox, clock, {TIKTOK_SHOP.id: order_events(sink)})
-        runtime.inbox = await stack.enter_async_context(inbox.running())
+        inbox = WebhookInbox(
+            db.inbox,
+            clock,
+            {TIKTOK_SHOP.id: order_events(sink)},
+            idle_wait=idle_wait,
+            decoded_limit=decoded_limit,
+        )
+        runtime.inbox = await stack.enter_async_context(inbox.running()) if processing else inbox
         # Tracking pushes are stored in a file of their own (an answer never waits for the
         # poller's transactions), answered, then processed in batches like a poll cycle.
         store = await stack.enter_async_context(open_inbox(inbox_path(settings.database)))
         batches = tracking_pushes(sink)
         pushes = WebhookInbox(
-            store, clock, {}, batch_handlers={spec.id: batches for spec in AGGREGATORS}
+            store,
+            clock,
+            {},
+            batch_handlers={spec.id: batches for spec in AGGREGATORS},
+            idle_wait=idle_wait,
+            decoded_limit=decoded_limit,
         )
-        runtime.pushes = await stack.enter_async_context(pushes.running())
-    if settings.webhook_port is not None:
+        runtime.pushes = await stack.enter_async_context(pushes.running()) if processing else pushes
+    if serving and settings.webhook_port is not None:
         app = make_app(
             _webhook_config(settings),
             MeteredSink(sink, runtime.metrics),
@@ -545,7 +587,7 @@ async def _open_webhooks(
         runtime.webhook_url = await stack.enter_async_context(
             serve(app, settings.webhook_host, settings.webhook_port)
         )
-    elif any(settings.webhook_secrets(spec) for spec in AGGREGATORS):
+    elif serving and any(settings.webhook_secrets(spec) for spec in AGGREGATORS):
         log.warning("no PARCELBOT_WEBHOOK_PORT: provider pushes are off, parcels are polled")
 
 
@@ -687,8 +729,9 @@ async def run(settings: Settings, *, console: bool = False) -> int:
     bot as a sender only unless ``telegram`` runs here too), ``telegram`` the Telegram front
     end (``getUpdates``, or webhook mode on the webhook server), ``discord`` the Discord
     gateway (``PARCELBOT_DISCORD_SHARD_IDS`` picks the shards) and its alerts, ``webhook`` the
-    webhook server with the push inboxes. Processes on one PostgreSQL database split the
-    roles between them; leases and shared rate limits keep their work apart.
+    webhook server (a push is answered once it is stored in an inbox), ``pushes`` the
+    processing of the stored pushes. Processes on one PostgreSQL database split the roles
+    between them; leases and shared rate limits keep their work apart.
     """
     from bots.console_bot import ConsoleSender, run_console
     from bots.scheduler import build_scheduler, delivering

@@ -27,10 +27,11 @@ __all__ = ["ROLES", "TRACKING_PROVIDERS", "Settings", "load_settings", "parse_sh
 TRACKING_PROVIDERS = tuple(spec.id for spec in AGGREGATORS)
 """Names accepted in ``PARCELBOT_TRACKING_PROVIDERS``, in their default order."""
 
-ROLES = ("poller", "sender", "webhook", "telegram", "discord")
+ROLES = ("poller", "sender", "webhook", "pushes", "telegram", "discord")
 """What a process may run (``PARCELBOT_ROLES``): polling due parcels, delivering the outbox,
-the webhook server (provider pushes, and Telegram's updates in webhook mode), the Telegram
-front end, the Discord gateway connection."""
+the webhook server (answering provider pushes once stored, and Telegram's updates in webhook
+mode), processing the stored provider pushes, the Telegram front end, the Discord gateway
+connection."""
 
 
 def _env(field: str) -> str:
@@ -100,7 +101,8 @@ class Settings(BaseSettings):
     roles: str = Field(
         "all",
         description="What this process runs, comma separated: all, or any of poller, sender, "
-        "webhook, telegram, discord (split across processes on one PostgreSQL database)",
+        "webhook, pushes, telegram, discord (split across processes on one PostgreSQL "
+        "database)",
     )
     worker_name: str = Field(
         "",

@@ -42,6 +42,8 @@ from core.providers import aftership, seventeen_track, tiktok_shop
 
 __all__ = [
     "AFTERSHIP",
+    "DECODED_LIMIT",
+    "IDLE_WAIT",
     "SEVENTEEN_TRACK",
     "TIKTOK",
     "BatchHandler",
@@ -56,6 +58,13 @@ log = logging.getLogger(__name__)
 
 TIKTOK = providers.TIKTOK_SHOP.id
 """The provider name TikTok Shop pushes are stored under."""
+
+IDLE_WAIT = 30.0
+"""Seconds an idle worker waits before it looks for due pushes again, unless a push it
+accepted wakes it first."""
+
+DECODED_LIMIT = 20_000
+"""Most snapshots read at acceptance kept for the worker (``WebhookInbox``)."""
 
 Handler = Callable[[bytes], Awaitable[None]]
 """Processes one stored push body; raises to have it retried later."""
@@ -179,11 +188,11 @@ class WebhookInbox:
         retry_max: timedelta = timedelta(hours=1),
         keep_done: timedelta = timedelta(hours=48),
         batch: int = 500,
-        idle_wait: float = 30.0,
+        idle_wait: float = IDLE_WAIT,
         gather: float = 0.05,
         gather_max: float = 1.0,
         lease: timedelta = timedelta(minutes=5),
-        decoded_limit: int = 20_000,
+        decoded_limit: int = DECODED_LIMIT,
     ) -> None:
         self._store = store
         # Pushes are claimed while processed: webhook processes sharing one database each
@@ -192,6 +201,8 @@ class WebhookInbox:
         self._clock = clock
         self._handlers = dict(handlers)
         self._batch_handlers = dict(batch_handlers or {})
+        # Only these providers' pushes are taken: on PostgreSQL every inbox is one table.
+        self._providers = tuple(sorted({*self._handlers, *self._batch_handlers}))
         self._pending: list[tuple[str, str, bytes, asyncio.Future[bool]]] = []
         self._appending: asyncio.Task[None] | None = None
         self._retry_base = retry_base
@@ -202,13 +213,16 @@ class WebhookInbox:
         self._gather = gather
         self._gather_max = gather_max
         self._last_accept = 0.0
+        # When the last round of processing ended: the pushes that arrived while it held the
+        # event loop are answered only after it, so quiet is counted from then too.
+        self._last_round = 0.0
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         # Snapshots read from bodies at acceptance, by (provider, notification id), until
         # processed: decoding a body is a large share of a push's cost. Bounded; a push
         # without one is decoded from its stored body.
         self._decoded: dict[tuple[str, str], Shipment] = {}
-        self._decoded_limit = max(1, decoded_limit)
+        self._decoded_limit = max(0, decoded_limit)
 
     def handles(self, provider: str) -> bool:
         """Whether pushes from ``provider`` are stored and processed here."""
@@ -258,7 +272,7 @@ class WebhookInbox:
 
     async def pending(self) -> int:
         """How many stored pushes are not processed yet."""
-        return await self._store.pending_count()
+        return await self._store.pending_count(self._providers)
 
     async def drain(self) -> int:
         """Process every due push now (waiting for a drain in progress); return how many
@@ -267,7 +281,9 @@ class WebhookInbox:
             done = 0
             while True:
                 now = self._clock.now()
-                items = await self._store.due(now, self._batch, now + self._lease)
+                items = await self._store.due(
+                    now, self._batch, now + self._lease, providers=self._providers
+                )
                 if not items:
                     return done
                 if self._decoded:
@@ -336,7 +352,7 @@ class WebhookInbox:
         deadline = time.monotonic() + self._gather_max
         while True:
             now = time.monotonic()
-            quiet_in = self._last_accept + self._gather - now
+            quiet_in = max(self._last_accept, self._last_round) + self._gather - now
             if quiet_in <= 0 or now >= deadline:
                 return
             await asyncio.sleep(min(quiet_in, deadline - now))
@@ -349,8 +365,9 @@ class WebhookInbox:
             try:
                 await self._settle()
                 await self.drain()
+                self._last_round = time.monotonic()
                 await self._store.purge(self._clock.now() - self._keep_done)
-                due = await self._store.next_attempt()
+                due = await self._store.next_attempt(self._providers)
                 if due is not None:
                     ahead = (due - self._clock.now()).total_seconds()
                     wait = min(self._idle_wait, max(0.05, ahead))

@@ -686,10 +686,16 @@ class PushStore(Protocol):
         ...
 
     async def due(
-        self, now: datetime, limit: int, lease_until: datetime | None = None
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime | None = None,
+        providers: Sequence[str] = (),
     ) -> list[StoredPush]:
-        """Unprocessed pushes whose next attempt is due, oldest first; with ``lease_until``
-        claimed for the caller until then (another worker does not get them meanwhile)."""
+        """Unprocessed pushes whose next attempt is due, oldest first, only those of
+        ``providers`` when given (inboxes sharing one table each take their own); with
+        ``lease_until`` claimed for the caller until then (another worker does not get them
+        meanwhile)."""
         ...
 
     async def mark_done(self, item_id: int, now: datetime) -> None: ...
@@ -700,10 +706,13 @@ class PushStore(Protocol):
         """Count a failed attempt and try again at ``retry_at``."""
         ...
 
-    async def pending_count(self) -> int: ...
+    async def pending_count(self, providers: Sequence[str] = ()) -> int:
+        """Unprocessed pushes (of ``providers`` when given)."""
+        ...
 
-    async def next_attempt(self) -> datetime | None:
-        """When the earliest unprocessed push is due (None: nothing waits)."""
+    async def next_attempt(self, providers: Sequence[str] = ()) -> datetime | None:
+        """When the earliest unprocessed push (of ``providers`` when given) is due (None:
+        nothing waits)."""
         ...
 
     async def purge(self, done_before: datetime) -> int:

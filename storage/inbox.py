@@ -37,6 +37,13 @@ def _item(row: Sequence[object]) -> StoredPush:
     )
 
 
+def _only(providers: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+    """The condition (and its parameters) that keeps rows of ``providers``; none when empty."""
+    if not providers:
+        return "", ()
+    return f" AND provider IN ({', '.join('?' * len(providers))})", tuple(providers)
+
+
 class SqliteInbox:
     """``core.ports.PushStore`` on SQLite; unique per (provider, notification id)."""
 
@@ -73,28 +80,34 @@ class SqliteInbox:
         return await self._conn.run_transaction(insert)
 
     async def due(
-        self, now: datetime, limit: int, lease_until: datetime | None = None
+        self,
+        now: datetime,
+        limit: int,
+        lease_until: datetime | None = None,
+        providers: Sequence[str] = (),
     ) -> list[StoredPush]:
-        """Unprocessed notifications whose next attempt is due, oldest first.
+        """Unprocessed notifications whose next attempt is due, oldest first; only those of
+        ``providers`` when given.
 
         With ``lease_until`` they are claimed: their next attempt moves there in the same
         transaction, so another worker (any process on the database) does not take them
         meanwhile; ``mark_done``/``mark_failed`` end the claim, and a worker that died
         leaves them due again at ``lease_until``."""
+        only, chosen = _only(providers)
         select = (
-            "SELECT id, provider, notification_id, body, received_at, attempts "
-            "FROM webhook_inbox WHERE done_at IS NULL AND next_attempt_at <= ? "
+            "SELECT id, provider, notification_id, body, received_at, attempts "  # noqa: S608
+            f"FROM webhook_inbox WHERE done_at IS NULL AND next_attempt_at <= ?{only} "
             "ORDER BY next_attempt_at, id LIMIT ?"
         )
         if lease_until is None:
-            rows = await self._conn.read(select, (time_to_text(now), limit))
+            rows = await self._conn.read(select, (time_to_text(now), *chosen, limit))
             return [_item(row) for row in rows]
         claim = f"{select} {self._conn.dialect.skip_locked('webhook_inbox')}"
         lease = time_to_text(lease_until)
         ids = self._conn.dialect.ids
 
         async def work(tx: Tx) -> list[Sequence[object]]:
-            found = await tx.read(claim, (time_to_text(now), limit))
+            found = await tx.read(claim, (time_to_text(now), *chosen, limit))
             if found:
                 await tx.write(
                     f"UPDATE webhook_inbox SET next_attempt_at = ? WHERE id IN ({ids})",  # noqa: S608
@@ -127,15 +140,23 @@ class SqliteInbox:
             (time_to_text(retry_at), item_id),
         )
 
-    async def pending_count(self) -> int:
-        """How many notifications are not processed yet (due or waiting for a retry)."""
-        rows = await self._conn.read("SELECT count(*) FROM webhook_inbox WHERE done_at IS NULL")
+    async def pending_count(self, providers: Sequence[str] = ()) -> int:
+        """How many notifications (of ``providers`` when given) are not processed yet (due
+        or waiting for a retry)."""
+        only, chosen = _only(providers)
+        rows = await self._conn.read(
+            f"SELECT count(*) FROM webhook_inbox WHERE done_at IS NULL{only}",  # noqa: S608
+            chosen,
+        )
         return int(rows[0][0]) if rows else 0
 
-    async def next_attempt(self) -> datetime | None:
-        """When the earliest unprocessed notification is due (None: nothing is waiting)."""
+    async def next_attempt(self, providers: Sequence[str] = ()) -> datetime | None:
+        """When the earliest unprocessed notification (of ``providers`` when given) is due
+        (None: nothing is waiting)."""
+        only, chosen = _only(providers)
         rows = await self._conn.read(
-            "SELECT min(next_attempt_at) FROM webhook_inbox WHERE done_at IS NULL"
+            f"SELECT min(next_attempt_at) FROM webhook_inbox WHERE done_at IS NULL{only}",  # noqa: S608
+            chosen,
         )
         return time_from_text(str(rows[0][0])) if rows and rows[0][0] is not None else None
 

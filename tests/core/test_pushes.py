@@ -170,11 +170,16 @@ def pushed_snapshot(body: bytes = PUSH_BODY) -> Shipment:
 
 async def follow(world: World, key: ShipmentKey) -> None:
     """A chat follows the parcel and an older snapshot (one scan fewer) is stored."""
+    await follow_in(world.db, key)
+
+
+async def follow_in(db: Database, key: ShipmentKey) -> None:
+    """``follow`` in ``db``: the buyer follows the parcel, one scan behind the push."""
     pushed = pushed_snapshot()
     older = replace(pushed, carrier=key.carrier, events=pushed.events[:-1])
     older = replace(older, checked_at=NOW - timedelta(hours=2), first_seen=NOW - timedelta(days=3))
-    await world.db.shipments.save_many([SnapshotWrite(older, NOW + timedelta(hours=1))])
-    await world.db.subscriptions.add(
+    await db.shipments.save_many([SnapshotWrite(older, NOW + timedelta(hours=1))])
+    await db.subscriptions.add(
         Subscription(chat("buyer"), key, label="shoes", created_at=NOW - timedelta(days=3))
     )
 

@@ -178,3 +178,21 @@ async def test_two_webhook_workers_claim_disjoint_pushes(
     assert await store.inbox.due(T0 + LEASE - timedelta(seconds=1), 50) == []
     # A worker that died: its pushes are due again when the lease ends.
     assert len(await store.inbox.due(T0 + LEASE, 50)) == 30
+
+
+async def test_inboxes_sharing_a_table_each_take_only_their_providers_pushes(
+    store: Database,
+) -> None:
+    # On PostgreSQL the order pushes and the tracking pushes share one table: a worker that
+    # took the other's would fail them for want of a handler and hold them back.
+    await store.inbox.add_many([("17track", "t-1", b"{}"), ("tiktok_shop", "o-1", b"{}")], T0)
+    await store.inbox.add_many([("aftership", "a-1", b"{}")], T0 + timedelta(seconds=5))
+    orders = await store.inbox.due(T0, 10, T0 + LEASE, providers=["tiktok_shop"])
+    assert [item.notification_id for item in orders] == ["o-1"]
+    later = T0 + timedelta(minutes=1)
+    tracking = await store.inbox.due(later, 10, later + LEASE, providers=["17track", "aftership"])
+    assert [item.notification_id for item in tracking] == ["t-1", "a-1"]
+    assert await store.inbox.pending_count(["tiktok_shop"]) == 1
+    assert await store.inbox.pending_count() == 3
+    assert await store.inbox.next_attempt(["aftership"]) == later + LEASE
+    assert await store.inbox.next_attempt(["tiktok_shop"]) == T0 + LEASE
