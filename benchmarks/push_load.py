@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import copy
 import json
 import multiprocessing
@@ -39,7 +40,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import aiohttp
-from ab import checkouts, child_result, interleave, median, percentile, run_child
+import psycopg
+from ab import THIS, checkouts, child_result, interleave, median, percentile, run_child
 from aiohttp import web
 
 from bots.runtime import open_runtime
@@ -147,18 +149,54 @@ async def _send(url: str, mode: str, count: int, rate: float, parcels: int) -> d
 # -- the bot (this process) -------------------------------------------------------------------
 
 
-async def _serve(mode: str, count: int, rate: float, parcels: int) -> dict[str, Any]:
+LAYOUTS = ("sqlite", "postgres", "split")
+"""Where the bot runs: one process on a SQLite file (the default bot), one process on
+PostgreSQL, or on PostgreSQL a process answering (``--role webhook``, the one measured) and
+another processing (``--role pushes``)."""
+
+
+def _settings(layout: str, folder: str, url: str, role: str) -> Any:
     key, _ = _template()
-    with tempfile.TemporaryDirectory() as folder:
-        settings = load_settings(
-            db=str(Path(folder) / "push.sqlite3"),
-            seventeen_track_api_key=key,
-            tracking_providers="17track",
-            webhook_port=0,
-            webhook_host="127.0.0.1",
-            log_level="WARNING",
-        )
-        async with open_runtime(settings) as runtime:
+    where: dict[str, Any] = {"db": str(Path(folder) / "push.sqlite3")}
+    if layout != "sqlite":
+        where.update(database_url=url, worker_name=role, roles=role)
+    return load_settings(
+        **where,
+        seventeen_track_api_key=key,
+        tracking_providers="17track",
+        webhook_port=0,
+        webhook_host="127.0.0.1",
+        log_level="WARNING",
+        health_port=None,
+    )
+
+
+def _processor(url: str, folder: str, ready: Any, stop: Any, report: Any) -> None:
+    """The ``pushes`` process of the split layout: processes until ``stop`` is set, then
+    sends its CPU seconds through ``report``."""
+
+    async def run() -> None:
+        async with open_runtime(_settings("split", folder, url, "pushes")):
+            ready.set()
+            await asyncio.to_thread(stop.wait)
+
+    asyncio.run(run())
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    report.send(usage.ru_utime + usage.ru_stime)
+
+
+async def _serve(mode: str, count: int, rate: float, parcels: int, layout: str) -> dict[str, Any]:
+    with contextlib.ExitStack() as scope:
+        folder = scope.enter_context(tempfile.TemporaryDirectory())
+        url = ""
+        if layout != "sqlite":
+            # Imported here: the checkout on the import path is the one measured.
+            from tests.postgres import postgres_schema  # noqa: PLC0415
+
+            url = scope.enter_context(postgres_schema())
+        role = "webhook" if layout == "split" else "all"
+        context = multiprocessing.get_context("spawn")
+        async with open_runtime(_settings(layout, folder, url, role)) as runtime:
             for parcel in range(parcels):
                 await runtime.db.subscriptions.add(
                     Subscription(
@@ -166,14 +204,23 @@ async def _serve(mode: str, count: int, rate: float, parcels: int) -> dict[str, 
                         key=ShipmentKey("usps", TrackingNumber(_number(parcel))),
                     )
                 )
+            helper = None
+            if layout == "split":
+                ready, stop = context.Event(), context.Event()
+                report, sent_cpu = context.Pipe(duplex=False)
+                helper = context.Process(
+                    target=_processor, args=(url, folder, ready, stop, sent_cpu)
+                )
+                helper.start()
+                await asyncio.to_thread(ready.wait, 120)
             cpu_before = resource.getrusage(resource.RUSAGE_SELF)
-            context = multiprocessing.get_context("spawn")
             with context.Pool(1) as pool:
                 pending = pool.apply_async(
                     _client, (runtime.webhook_url, mode, count, rate, parcels)
                 )
                 # Waited for on a thread: the bot keeps serving meanwhile.
                 sent = await asyncio.to_thread(pending.get)
+            cpu_answered = resource.getrusage(resource.RUSAGE_SELF)
             # Let the bot finish what it accepted (the old code processed in the request).
             finish = time.perf_counter()
             deadline = finish + 300
@@ -187,9 +234,18 @@ async def _serve(mode: str, count: int, rate: float, parcels: int) -> dict[str, 
                 await asyncio.sleep(0.1)
             backlog = time.perf_counter() - finish
             cpu_after = resource.getrusage(resource.RUSAGE_SELF)
-            stored = await _stored_scans(runtime.db.path)
+            helper_cpu = 0.0
+            if helper is not None:
+                stop.set()
+                helper_cpu = await asyncio.to_thread(report.recv)
+                await asyncio.to_thread(helper.join, 60)
+            stored = await asyncio.to_thread(_stored_scans, url or runtime.db.path)
     answered = sum(n for word, n in sent["statuses"].items() if word in {"processed", "accepted"})
     expected = sum(sent["per_parcel"])
+
+    def cpu(before: Any, after: Any) -> float:
+        return float(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
+
     return {
         "p50": median(sent["latencies"]) * 1000,
         "p99": percentile(sent["latencies"], 0.99) * 1000,
@@ -198,9 +254,10 @@ async def _serve(mode: str, count: int, rate: float, parcels: int) -> dict[str, 
         "answered": answered,
         "lost": max(0, answered - stored) if answered < count else expected - stored,
         "backlog_s": backlog,
-        "cpu_ms_per_push": 1000
-        * (cpu_after.ru_utime + cpu_after.ru_stime - cpu_before.ru_utime - cpu_before.ru_stime)
-        / count,
+        # Every process of the bot, answering and processing.
+        "cpu_ms_per_push": 1000 * (cpu(cpu_before, cpu_after) + helper_cpu) / count,
+        # The answering process while the client sent.
+        "answer_cpu_ms_per_push": 1000 * cpu(cpu_before, cpu_answered) / count,
     }
 
 
@@ -232,13 +289,17 @@ async def _empty_server(count: int, parcels: int) -> dict[str, float]:
     return {"rate": count / sent["elapsed"], "p99": percentile(sent["latencies"], 0.99) * 1000}
 
 
-async def _stored_scans(path: str) -> int:
-    """New scans stored, over all parcels (each push added one)."""
-    with sqlite3.connect(path) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM events WHERE description LIKE 'Sorted at hub %'"
-        ).fetchone()
-    return int(row[0])
+def _stored_scans(where: str) -> int:
+    """New scans stored, over all parcels (each push added one), in the SQLite file or
+    PostgreSQL database at ``where``."""
+    query = "SELECT count(*) FROM events WHERE description LIKE 'Sorted at hub %'"
+    if where.startswith("postgresql:"):
+        with psycopg.connect(where) as pg:
+            found = pg.execute(query).fetchone()
+    else:
+        with sqlite3.connect(where) as conn:
+            found = conn.execute(query).fetchone()
+    return int(found[0]) if found else 0
 
 
 def main() -> None:
@@ -249,21 +310,39 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument(
+        "--layouts",
+        default="sqlite",
+        help=f"comma separated, each a column of its own: {', '.join(LAYOUTS)} (this "
+        "checkout only)",
+    )
+    parser.add_argument("--layout", choices=LAYOUTS, default="sqlite", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["burst", "steady"], help=argparse.SUPPRESS)
     parser.add_argument("--count", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         child_result(
-            asyncio.run(_serve(options.child, options.count, options.rate, options.parcels))
+            asyncio.run(
+                _serve(options.child, options.count, options.rate, options.parcels, options.layout)
+            )
         )
         return
-    sides = checkouts(options.base)
+    layouts = [name.strip() for name in options.layouts.split(",") if name.strip()]
+    if unknown := [name for name in layouts if name not in LAYOUTS]:
+        raise SystemExit(f"unknown layout {unknown[0]!r}; use {', '.join(LAYOUTS)}")
+    if options.base and layouts != ["sqlite"]:
+        raise SystemExit("--base compares checkouts on SQLite; --layouts compares this one")
+    sides = checkouts(options.base) if options.base else [(name, THIS) for name in layouts]
     script = Path(__file__).resolve()
     common = ["--parcels", str(options.parcels), "--rate", str(options.rate)]
     steady_count = int(options.rate * options.seconds)
 
     def runner(args: list[str]) -> Callable[[str, Path], dict[str, Any]]:
-        return lambda _label, path: run_child(path, script, args)
+        def run(label: str, path: Path) -> dict[str, Any]:
+            layout = label if label in LAYOUTS else "sqlite"
+            return run_child(path, script, [*args, "--layout", layout])
+
+        return run
 
     results = {}
     for mode, count in (("burst", options.burst), ("steady", steady_count)):
@@ -290,7 +369,22 @@ def main() -> None:
     row(f"{burst}: ack p99", "burst", "p99", "ms", "≤ 50 ms")
     row(f"{burst}: pushes lost", "burst", "lost", "", "0", fmt=",.0f")
     row(f"{burst}: processing left after the last ack", "burst", "backlog_s", "s", "—", fmt=",.2f")
-    row(f"{burst}: bot CPU per push", "burst", "cpu_ms_per_push", "ms", "—", fmt=",.2f")
+    row(
+        f"{burst}: bot CPU per push, all its processes",
+        "burst",
+        "cpu_ms_per_push",
+        "ms",
+        "—",
+        fmt=",.2f",
+    )
+    row(
+        f"{burst}: CPU per push of the answering process while answering",
+        "burst",
+        "answer_cpu_ms_per_push",
+        "ms",
+        "—",
+        fmt=",.2f",
+    )
     steady = f"steady {options.rate:,.0f}/s for {options.seconds:.0f} s"
     row(f"{steady}: ack p50", "steady", "p50", "ms", "—")
     row(f"{steady}: ack p99", "steady", "p99", "ms", "≤ 50 ms")

@@ -139,6 +139,9 @@ class Inboxes:
     def handles(self, provider: str) -> bool:
         return any(inbox.handles(provider) for inbox in self._inboxes)
 
+    def keeps_decoded(self, provider: str) -> bool:
+        return any(inbox.keeps_decoded(provider) for inbox in self._inboxes)
+
     async def accept(
         self,
         provider: str,
@@ -227,6 +230,11 @@ class WebhookInbox:
     def handles(self, provider: str) -> bool:
         """Whether pushes from ``provider`` are stored and processed here."""
         return provider in self._handlers or provider in self._batch_handlers
+
+    def keeps_decoded(self, provider: str) -> bool:
+        """Whether snapshots read from ``provider``'s pushes are kept for the worker (they
+        are not where it runs in another process: ``decoded_limit`` 0)."""
+        return self._decoded_limit > 0 and self.handles(provider)
 
     async def accept(
         self,

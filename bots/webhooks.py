@@ -94,6 +94,13 @@ class NotificationInbox(Protocol):
         """Whether pushes from ``provider`` are stored here (else processed in the request)."""
         ...
 
+    def keeps_decoded(self, provider: str) -> bool:
+        """Whether ``accept`` keeps the snapshot read from a push for the worker, which then
+        runs in this process. Where it does not (the pushes are processed by another
+        process), an answer checks the push's signature and shape only, and its scans are
+        read where it is processed."""
+        ...
+
     async def accept(
         self,
         provider: str,
@@ -290,15 +297,21 @@ class WebhookServer:
             return body
         try:
             push = seventeen_track.parse_push(body)
-            stopped = push.event == "TRACKING_STOPPED"
-            shipment = None if stopped else push.shipment(now=self._clock.now())
         except Exception as err:
             return self._malformed(provider, err)
+        stopped = push.event == "TRACKING_STOPPED"
+        inbox = self._inbox if not stopped else None
+        storing = inbox is not None and inbox.handles(provider)
+        shipment = None
+        if not stopped and (inbox is None or not storing or inbox.keeps_decoded(provider)):
+            try:
+                shipment = push.shipment(now=self._clock.now())
+            except Exception as err:
+                return self._malformed(provider, err)
 
         # 17TRACK pushes carry no id: the body itself identifies a repeat.
         notification = hashlib.sha256(body).hexdigest()
-        inbox = self._inbox
-        if push.event != "TRACKING_STOPPED" and inbox is not None and inbox.handles(provider):
+        if inbox is not None and storing:
             # A push with nothing to track is stored too; the batch skips it.
             return await self._store(provider, notification, body, inbox, decoded=shipment)
 
@@ -319,18 +332,28 @@ class WebhookServer:
             return body
         try:
             event = aftership.parse_webhook(body)
-            shipment = event.shipment(now=self._clock.now())
         except Exception as err:
             return self._malformed(provider, err)
+        inbox = self._inbox
+        storing = inbox is not None and inbox.handles(provider)
+        shipment = None
+        if inbox is None or not storing or inbox.keeps_decoded(provider):
+            try:
+                shipment = event.shipment(now=self._clock.now())
+            except Exception as err:
+                return self._malformed(provider, err)
         if self._stale(provider, event.sent_at):
             return _json(200, status="stale")
 
         notification = event.event_id or hashlib.sha256(body).hexdigest()
-        if self._inbox is not None and self._inbox.handles(provider):
-            return await self._store(provider, notification, body, self._inbox, decoded=shipment)
+        if inbox is not None and storing:
+            return await self._store(provider, notification, body, inbox, decoded=shipment)
+        read = shipment  # read above: this push is processed in the request
 
         async def work() -> str:
-            await self._sink.ingest([shipment])
+            if read is None:
+                return "ignored"
+            await self._sink.ingest([read])
             return "processed"
 
         return await self._deliver(provider, notification, work)

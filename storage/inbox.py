@@ -22,6 +22,14 @@ _INSERT = (
     "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, next_attempt_at) "
     "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, notification_id) DO NOTHING"
 )
+# Many rows in one statement, saying which were new: one round trip for a whole group of
+# pushes instead of one per push (on PostgreSQL each costs about as much as answering one).
+_INSERT_MANY = (
+    "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, next_attempt_at) "
+    "VALUES {rows} ON CONFLICT (provider, notification_id) DO NOTHING "
+    "RETURNING provider, notification_id"
+)
+_ROWS_PER_STATEMENT = 500  # 2,500 parameters: far below either backend's limit
 
 
 def _item(row: Sequence[object]) -> StoredPush:
@@ -71,13 +79,22 @@ class SqliteInbox:
             return []
         at = time_to_text(now)
 
-        async def insert(tx: Tx) -> list[bool]:
-            return [
-                await tx.write(_INSERT, (provider, notification_id, body, at, at)) > 0
-                for provider, notification_id, body in notifications
-            ]
+        async def insert(tx: Tx) -> set[tuple[str, str]]:
+            new: set[tuple[str, str]] = set()
+            for start in range(0, len(notifications), _ROWS_PER_STATEMENT):
+                chunk = notifications[start : start + _ROWS_PER_STATEMENT]
+                statement = _INSERT_MANY.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)))
+                params = [v for p, n, body in chunk for v in (p, n, body, at, at)]
+                new.update((str(p), str(n)) for p, n in await tx.read(statement, params))
+            return new
 
-        return await self._conn.run_transaction(insert)
+        new = await self._conn.run_transaction(insert)
+        # A repeat later in the list is not new: only the first of each pair was stored.
+        stored: list[bool] = []
+        for provider, notification_id, _body in notifications:
+            stored.append((provider, notification_id) in new)
+            new.discard((provider, notification_id))
+        return stored
 
     async def due(
         self,

@@ -196,3 +196,13 @@ async def test_inboxes_sharing_a_table_each_take_only_their_providers_pushes(
     assert await store.inbox.pending_count() == 3
     assert await store.inbox.next_attempt(["aftership"]) == later + LEASE
     assert await store.inbox.next_attempt(["tiktok_shop"]) == T0 + LEASE
+
+
+async def test_a_group_of_pushes_says_which_were_new_in_one_append(store: Database) -> None:
+    assert await store.inbox.add_many([("17track", "n-1", b"{}")], T0) == [True]
+    rows = [("17track", f"n-{i}", b"{}") for i in range(1200)]  # more than one statement holds
+    rows.insert(700, ("17track", "n-5", b"{}"))  # a repeat within the group
+    stored = await store.inbox.add_many(rows, T0)
+    # n-1 was there before; the second n-5 repeats the first.
+    assert [i for i, new in enumerate(stored) if not new] == [1, 700]
+    assert await store.inbox.pending_count() == 1200
