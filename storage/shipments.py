@@ -22,6 +22,7 @@ from core.models import (
     TrackingNumber,
 )
 from core.ports import Clock
+from storage.cache import CacheStats, ReadCache
 from storage.codec import (
     alert_to_json,
     chat_to_columns,
@@ -160,7 +161,7 @@ UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND num
 _MEMO_LIMIT = entries(WRITE_MEMO_BYTES, 200)
 
 # Bounds the stored-snapshot cache in bytes (``core.budgets.snapshot_bytes``); see
-# SqliteShipments._cache_put for what happens when it is full.
+# ``storage.cache.ReadCache.put`` for what happens when it is full.
 _CACHE_LIMIT = READ_CACHE_BYTES
 
 _TIME = attrgetter("time")
@@ -329,13 +330,25 @@ class SqliteShipments:
     snapshot wins: re-saving the snapshot this object saved before does not overwrite a
     different one another process stored meanwhile.
 
-    Reads are served from a bounded cache of the snapshots this object last read or
-    committed, as long as no other connection has written to the database since (SQLite's
-    ``PRAGMA data_version``, checked on every read and write); any outside write empties it.
-    A cached snapshot equals what reading the rows would return, history included.
+    Reads go through a bounded cache (``storage.cache.ReadCache``) of the snapshots this
+    object last read or committed, valid as long as no other connection has written to the
+    database since (SQLite's ``PRAGMA data_version``, checked on every read and write); any
+    outside write empties it. A cached snapshot equals what reading the rows would return,
+    history included.
     """
 
-    def __init__(self, conn: Connection, clock: Clock) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        clock: Clock,
+        *,
+        cache_bytes: int | None = None,
+        memo_entries: int | None = None,
+    ) -> None:
+        """``cache_bytes`` bounds the read cache (default ``core.budgets.READ_CACHE_BYTES``;
+        0 keeps nothing) and ``memo_entries`` the write memo (default from
+        ``core.budgets.WRITE_MEMO_BYTES``; 0 remembers nothing): the benchmark that shows
+        each pays (``benchmarks/caches.py``) turns them off."""
         self._conn = conn
         self._clock = clock
         self._sql = _statements(conn.dialect)
@@ -344,11 +357,22 @@ class SqliteShipments:
         # deleted, so a snapshot that starts with them needs only its remaining events
         # written; a snapshot whose other fields are unchanged needs only its poll columns.
         self._memo: dict[tuple[str, str], tuple[int, int, int]] = {}
+        self._memo_limit = _MEMO_LIMIT if memo_entries is None else memo_entries
+        # Snapshots saved whose parcel the memo knew, and did not know.
+        self._memo_hits = self._memo_misses = 0
         # The stored snapshots (as ``get`` returns them) this object last read or committed,
-        # valid while the database's data version is still ``_version``.
-        self._cache: dict[tuple[str, str], Shipment] = {}
-        self._cache_size = 0
-        self._version: int | None = None
+        # valid while the database's data version is still the cache's.
+        self._cache: ReadCache[tuple[str, str], Shipment] = ReadCache(
+            _CACHE_LIMIT if cache_bytes is None else cache_bytes, snapshot_bytes
+        )
+
+    def cache_stats(self) -> CacheStats:
+        """What the read cache did so far (for benchmarks and tests)."""
+        return self._cache.stats()
+
+    def memo_stats(self) -> tuple[int, int]:
+        """(snapshots saved whose parcel the write memo knew, those it did not)."""
+        return self._memo_hits, self._memo_misses
 
     def clear_event_memo(self) -> None:
         """Forget what this object knows is stored.
@@ -358,36 +382,7 @@ class SqliteShipments:
         this object believes are stored. Writes by other connections are noticed by itself.
         """
         self._memo.clear()
-        self._forget_cache()
-
-    def _forget_cache(self) -> None:
         self._cache.clear()
-        self._cache_size = 0
-
-    def _check_version(self, version: int | None) -> None:
-        """Empty the cache when another connection committed since it was filled (always,
-        when the backend cannot tell: ``None``)."""
-        if version is None or version != self._version:
-            self._forget_cache()
-            self._version = version
-
-    def _cache_put(self, key: tuple[str, str], shipment: Shipment) -> None:
-        """Remember a stored snapshot. A parcel already cached is updated (and the parcels
-        used longest ago make room if needed); a new one is added only while there is room,
-        so a poller cycling through more parcels than fit keeps hitting the ones it has
-        instead of evicting each just before it is needed again."""
-        cache = self._cache
-        size = snapshot_bytes(shipment)
-        old = cache.pop(key, None)
-        if old is None and self._cache_size + size > _CACHE_LIMIT:
-            return
-        if old is not None:
-            self._cache_size -= snapshot_bytes(old)
-        cache[key] = shipment
-        self._cache_size += size
-        while self._cache_size > _CACHE_LIMIT and len(cache) > 1:
-            oldest = next(iter(cache))
-            self._cache_size -= snapshot_bytes(cache.pop(oldest))
 
     async def get(self, key: ShipmentKey) -> Shipment | None:
         """The stored snapshot with its full history, or None when never saved."""
@@ -397,28 +392,26 @@ class SqliteShipments:
         """Snapshots for the keys that are stored; unknown keys are absent."""
         if not keys:
             return {}
-        cache = self._cache
-        known: dict[tuple[str, str], Shipment] = {}
-        missing: list[ShipmentKey] = []
+        sql = self._sql
         async with self._conn.snapshot() as tx:
-            # The version and the rows below come from one read transaction.
-            self._check_version(await tx.data_version())
-            for key in keys:
-                hit = cache.get((key.carrier, key.number))
-                if hit is None:
-                    missing.append(key)
-                else:
-                    known[key.carrier, key.number] = hit
-            rows = (
-                await tx.read(self._sql.select_shipments, (_keys_json(missing),)) if missing else []
+
+            async def load(missing: list[tuple[str, str]]) -> dict[tuple[str, str], Shipment]:
+                rows = await tx.read(
+                    sql.select_shipments, (json.dumps(missing, ensure_ascii=False),)
+                )
+                ids = [row[0] for row in rows]
+                found = await tx.read(sql.select_events, (json.dumps(ids),)) if ids else []
+                events = events_by_parent(found)
+                loaded: dict[tuple[str, str], Shipment] = {}
+                for row in rows:
+                    shipment = shipment_from_row(row[1:], events.get(row[0], ()))
+                    loaded[shipment.carrier, shipment.number] = shipment
+                return loaded
+
+            # The version and the rows read come from one read transaction.
+            known = await self._cache.read(
+                [(key.carrier, key.number) for key in keys], await tx.data_version(), load
             )
-            ids = [row[0] for row in rows]
-            event_rows = await tx.read(self._sql.select_events, (json.dumps(ids),)) if ids else []
-        events = events_by_parent(event_rows)
-        for row in rows:
-            shipment = shipment_from_row(row[1:], events.get(row[0], ()))
-            known[shipment.carrier, shipment.number] = shipment
-            self._cache_put((shipment.carrier, shipment.number), shipment)
         found: dict[ShipmentKey, Shipment] = {}
         for key in keys:
             stored = known.get((key.carrier, key.number))
@@ -451,6 +444,10 @@ class SqliteShipments:
             shipment = write.shipment
             carrier, number = shipment.carrier, shipment.number
             seen = memo.get((carrier, number))
+            if seen is None:
+                self._memo_misses += 1
+            else:
+                self._memo_hits += 1
             snapshot_hash = _snapshot_hash(shipment)
             if last[carrier, number] != index:
                 pass  # a later write in this batch carries the parcel's snapshot
@@ -501,13 +498,13 @@ class SqliteShipments:
                         )
                     )
         cache = self._cache
-        cached_version = self._version
+        cached_version = cache.version
         select_existing = self._sql.select_existing
 
         async def transact(tx: Tx) -> tuple[int | None, set[tuple[str, str]], bool, int]:
             # On SQLite this runs on the connection's worker thread between BEGIN IMMEDIATE
             # and COMMIT: one hand-off for the whole write. The cache is only looked at here;
-            # it changes on the event loop, after the commit (``_check_version``, ``_learn``).
+            # it changes on the event loop, after the commit (``check_version``, ``_learn``).
             version = await tx.data_version()
             # Parcels the cache does not know (all of them when another connection wrote
             # since it was filled: it is emptied below): the new ones are cached once stored.
@@ -550,15 +547,16 @@ class SqliteShipments:
         except asyncio.CancelledError:
             # The transaction runs on to its end regardless and may well have committed:
             # nothing cached about these parcels can be trusted any more.
-            self._forget_cache()
+            cache.clear()
             raise
-        self._check_version(version)
+        cache.check_version(version)
         # Only after the commit: the memo must never claim something that is not stored.
-        if len(memo) + len(learned) > _MEMO_LIMIT:
+        if len(memo) + len(learned) > self._memo_limit:
             memo.clear()
-        memo.update(learned)
+        if self._memo_limit:
+            memo.update(learned)
         if rewritten:
-            self._forget_cache()  # rows vanished under this object: trust nothing it knew
+            cache.clear()  # rows vanished under this object: trust nothing it knew
         else:
             self._learn(writes, last, sent, new=new, touched={_key_of(w) for w in touched}, now=now)
         return added
@@ -588,12 +586,11 @@ class SqliteShipments:
                     events = before.events
                     if events is not shipment.events and _same(events, shipment.events):
                         events = shipment.events  # share the caller's tuple from now on
-                    del cache[key]  # re-inserted last: the most recently used
-                    cache[key] = before.rechecked(checked, before.first_seen, events)
+                    # Same history, so the same size: the most recently used from now on.
+                    cache.replace(key, before.rechecked(checked, before.first_seen, events))
                     continue
             if (before is None and key not in new) or not _reads_back_as_is(shipment, sent[key]):
-                if before is not None:
-                    self._cache_size -= snapshot_bytes(cache.pop(key))
+                cache.discard(key)
                 continue
             base = shipment
             if before is not None:
@@ -612,7 +609,7 @@ class SqliteShipments:
                 shipment = base.rechecked(shipment.checked_at, first_seen, events)
             elif events is not shipment.events:
                 shipment = shipment.rechecked(shipment.checked_at, first_seen, events)
-            self._cache_put(key, shipment)
+            cache.put(key, shipment)
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:
         """Parcels whose next check is at or before ``now``, the most overdue first.

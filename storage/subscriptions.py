@@ -47,6 +47,9 @@ class SqliteSubscriptions:
         # Subscriptions decoded by ``subscribers``, by their row: every poll reads the same
         # rows again, and a row is its own cache key (any change makes another row).
         self._decoded: dict[Row, Subscription] = {}
+        self._decoded_limit = _DECODED_LIMIT
+        # Rows ``subscribers`` found decoded already, and rows it decoded.
+        self._decode_hits = self._decode_misses = 0
 
     async def add(self, subscription: Subscription) -> bool:
         """Add the subscription, or update an existing one; True when it is new or was archived.
@@ -180,13 +183,19 @@ class SqliteSubscriptions:
         asked = {(key.carrier, key.number): key for key in keys}
         found: dict[ShipmentKey, list[Subscription]] = {}
         decoded = self._decoded
-        if len(decoded) + len(rows) > _DECODED_LIMIT:
+        if len(decoded) + len(rows) > self._decoded_limit:
             decoded.clear()
+        keep = self._decoded_limit > 0
         for row in rows:
             # The same row (every column equal) decodes to an equal subscription: reuse it.
             subscription = decoded.get(row)
             if subscription is None:
-                subscription = decoded[row] = subscription_from_row(row)
+                self._decode_misses += 1
+                subscription = subscription_from_row(row)
+                if keep:
+                    decoded[row] = subscription
+            else:
+                self._decode_hits += 1
             key = asked.get((subscription.key.carrier, subscription.key.number))
             if key is None:
                 key = subscription.key
@@ -196,6 +205,10 @@ class SqliteSubscriptions:
             else:
                 bucket.append(subscription)
         return found
+
+    def decode_stats(self) -> tuple[int, int]:
+        """(rows ``subscribers`` found decoded already, rows it decoded)."""
+        return self._decode_hits, self._decode_misses
 
     async def archive(self, key: ShipmentKey) -> int:
         """Archive every active subscription to the parcel; return how many."""

@@ -107,8 +107,8 @@ async def test_a_big_read_returns_everything_even_past_the_cache_bound(
         await db.shipments.save_many([write(s) for s in snapshots])
         first = await db.shipments.get_many(keys)
         again = await db.shipments.get_many(keys)
-        held = db.shipments._cache_size
-        cached = len(db.shipments._cache)
+        stats = db.shipments.cache_stats()
+        held, cached = stats.size, stats.entries
     assert list(first) == keys
     assert again == first
     assert held <= limit and cached == 3
