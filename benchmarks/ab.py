@@ -36,14 +36,20 @@ THIS = Path(__file__).resolve().parent.parent
 Checkout = tuple[str, Path]
 
 
-def checkouts(base: str | None) -> list[Checkout]:
-    """``[("base", path), ("this", THIS)]``, or only this checkout when no base is given."""
+def checkouts(base: str | Sequence[str] | None) -> list[Checkout]:
+    """``[("base", path), ("this", THIS)]``, or only this checkout when no base is given.
+
+    Several bases may be given as ``label=path`` (or bare paths, labelled ``base``, ``base2``
+    …); they come first, in the order given."""
+    given = [base] if isinstance(base, str) else list(base or [])
     found: list[Checkout] = []
-    if base:
-        path = Path(base).resolve()
+    for number, entry in enumerate(given, start=1):
+        label, _, where = entry.rpartition("=")
+        label = label or ("base" if number == 1 else f"base{number}")
+        path = Path(where).resolve()
         if not (path / "core" / "service.py").is_file():
             raise SystemExit(f"{path} is not a parcelbot checkout")
-        found.append(("base", path))
+        found.append((label, path))
     found.append(("this", THIS))
     return found
 

@@ -136,12 +136,21 @@ async def _track_while_polling(size: int) -> dict[str, float]:
 
 async def _throughput(size: int) -> dict[str, float]:
     first, steady = await bench_poll(size, _BATCH, restart=False)
-    return {"first": first.rate, "steady": steady.rate}
+    return {
+        "first": first.rate,
+        "steady": steady.rate,
+        "first_cpu": first.cpu_rate,
+        "steady_cpu": steady.cpu_rate,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--base", help="another parcelbot checkout to compare with")
+    parser.add_argument(
+        "--base",
+        action="append",
+        help="another parcelbot checkout to compare with (``label=path``; may be repeated)",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--track-size", type=int, default=100_000, help="0: skip the /track runs")
     parser.add_argument("--poll-sizes", type=int, nargs="*", default=[10_000, 100_000])
@@ -207,12 +216,13 @@ def main() -> None:
         )
     for count, results in polls.items():
         for key, name in (("first", "first poll, all changed"), ("steady", "steady, next 24 h")):
-            row(
-                f"poll throughput, {count:,} parcels, {name}",
-                {label: [r[key] for r in results[label]] for label, _ in sides},
-                "updates/s",
-                "≥ base",
-            )
+            for suffix, unit in (("", "updates/s"), ("_cpu", "updates/CPU s")):
+                row(
+                    f"poll throughput, {count:,} parcels, {name}",
+                    {label: [r[key + suffix] for r in results[label]] for label, _ in sides},
+                    unit,
+                    "≥ base",
+                )
 
 
 if __name__ == "__main__":
