@@ -501,23 +501,39 @@ class Attempts:
 
 @dataclass(frozen=True, slots=True)
 class SnapshotWrite:
-    """One parcel's new snapshot, when to look again, and the alerts it caused per chat."""
+    """One parcel's new snapshot, when to look again, and the alerts it caused per chat.
+
+    ``news_due_at``, with ``news_epoch``, is what a poll that judged every follower's
+    estimate and lateness news found (``core.eta.news.next_news_at``, the earliest over
+    them): no need to judge them again before then while the snapshot stays as it is. It is
+    stored only if the parcel's news epoch (``DueParcels.news_epoch``) is still the one the
+    poll read, that is, no chat started following the parcel, changed its time zone or got a
+    new promise meanwhile. Without it (None) a changed snapshot forgets any earlier value
+    and an unchanged one keeps it.
+    """
 
     shipment: Shipment
     next_check_at: datetime | None
     alerts: tuple[tuple[ChatRef, Alert], ...] = ()
+    news_due_at: datetime | None = None
+    news_epoch: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DueParcels:
     """The parcels due for a poll, most overdue first, and what a poll needs to know of them:
     which have an active subscriber (``followed``), which were pushed recently (``pushed``),
-    and — when they were claimed for this poller — when each was due (``due_at``)."""
+    and — when they were claimed for this poller — when each was due (``due_at``). Also, per
+    parcel, its news epoch and, when known, from when its followers could have estimate or
+    lateness news while its snapshot stays the same (``news_due_at``; see
+    ``SnapshotWrite``)."""
 
     keys: tuple[ShipmentKey, ...] = ()
     followed: frozenset[ShipmentKey] = frozenset()
     pushed: frozenset[ShipmentKey] = frozenset()
     due_at: Mapping[ShipmentKey, datetime] = field(default_factory=dict)
+    news_due_at: Mapping[ShipmentKey, datetime] = field(default_factory=dict)
+    news_epoch: Mapping[ShipmentKey, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

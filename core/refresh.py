@@ -47,6 +47,7 @@ from core.models import (
     Alert,
     ChatRef,
     ChatSettings,
+    DueParcels,
     EtaTold,
     PollStats,
     Shipment,
@@ -187,13 +188,21 @@ class Refresher:
                 if found:
                     alerting.append((len(writes), key, found))
                 writes.append(write)
-        alerting, promises = await self._judged_per_chat(writes, alerting)
+        alerting, promises, quiet = await self._judged_per_chat(writes, alerting, old, due, now)
+        epochs = due.news_epoch
+        for index in quiet:
+            # Judged without reading its followers: no estimate and no promise to judge.
+            write = writes[index]
+            epoch = epochs.get(write.shipment.key)
+            if epoch is not None:
+                writes[index] = replace(write, news_due_at=eta_news.NEWS_NEVER, news_epoch=epoch)
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
                 [key for _index, key, _found in alerting]
             )
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
+                news: list[datetime] = []
                 pairs = self._pairs(
                     found,
                     subscribers.get(key, ()),
@@ -201,8 +210,17 @@ class Refresher:
                     writes[index].shipment,
                     now,
                     promises=promises.get(key, {}),
+                    news_due=news,
                 )
-                if pairs:
+                epoch = epochs.get(key)
+                if epoch is not None:
+                    writes[index] = replace(
+                        writes[index],
+                        alerts=pairs,
+                        news_due_at=min(news, default=eta_news.NEWS_NEVER),
+                        news_epoch=epoch,
+                    )
+                elif pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
         added = await self._save_many(writes) if writes else 0
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
@@ -502,30 +520,46 @@ class Refresher:
         self,
         writes: Sequence[SnapshotWrite],
         alerting: list[tuple[int, ShipmentKey, list[Alert]]],
-    ) -> tuple[list[tuple[int, ShipmentKey, list[Alert]]], dict[ShipmentKey, dict[str, datetime]]]:
+        old: Mapping[ShipmentKey, Shipment],
+        due: DueParcels,
+        now: datetime,
+    ) -> tuple[
+        list[tuple[int, ShipmentKey, list[Alert]]],
+        dict[ShipmentKey, dict[str, datetime]],
+        list[int],
+    ]:
         """Parcels with news to judge per chat join ``alerting`` (with no alert of their own),
         even when their snapshot did not change: days pass, so a chat's first window or its
         shop's promise can be passed, and an estimate held back a day can be told. Those are
         the parcels that can still be late and have a window or a chat's promise; nobody else's
-        subscribers are read. Also returns, per parcel, the promise on each chat's order link
-        (by chat key).
+        subscribers are read. A parcel whose estimate, status and incident are as when its
+        followers were last judged waits until news could be due (``DueParcels.news_due_at``,
+        ``core.eta.news.next_news_at``). Also returns, per parcel, the promise on each chat's
+        order link (by chat key), and the writes judged to have no window or promise to judge.
         """
         waiting = {write.shipment.key: index for index, write in enumerate(writes)}
         for _index, key, _found in alerting:
             waiting.pop(key, None)
-        judged = [
-            (key, index)
-            for key, index in waiting.items()
-            if eta_news.lateness_judged(writes[index].shipment)
-        ]
+        news_due = due.news_due_at
+        judged = []
+        for key, index in waiting.items():
+            shipment = writes[index].shipment
+            if not eta_news.lateness_judged(shipment):
+                continue
+            until = news_due.get(key)
+            if until is not None and now < until and _same_news(old.get(key), shipment):
+                continue
+            judged.append((key, index))
         open_keys = [*(key for _index, key, _found in alerting), *(key for key, _ in judged)]
         promises = await self._store.orders.promises(open_keys) if open_keys else {}
-        more: list[tuple[int, ShipmentKey, list[Alert]]] = [
-            (index, key, [])
-            for key, index in judged
-            if writes[index].shipment.eta is not None or key in promises
-        ]
-        return [*alerting, *more], promises
+        more: list[tuple[int, ShipmentKey, list[Alert]]] = []
+        quiet: list[int] = []
+        for key, index in judged:
+            if writes[index].shipment.eta is not None or key in promises:
+                more.append((index, key, []))
+            else:
+                quiet.append(index)
+        return [*alerting, *more], promises, quiet
 
     def _pairs(
         self,
@@ -536,13 +570,15 @@ class Refresher:
         now: datetime | None = None,
         *,
         promises: Mapping[str, datetime] | None = None,
+        news_due: list[datetime] | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
         """(chat, alert) for every subscriber whose effective preference wants the alert.
 
         With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
         what that chat was last told and the shop's promise on its own order link
         (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat now knows is
-        remembered once the alerts are stored (``_save_many``).
+        remembered once the alerts are stored (``_save_many``). ``news_due`` then gets, per
+        chat, from when it could have news again (``eta_news.next_news_at``).
         """
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
@@ -553,16 +589,27 @@ class Refresher:
             preference = preferences.effective(sub, chat_settings)
             chat_found = found
             if shipment is not None and now is not None:
+                promised_by = promises.get(chat_key) if promises else None
                 chat_found, told = eta_news.chat_alerts(
                     found,
                     shipment,
                     sub.told,
                     now,
                     tz=chat_settings.timezone,
-                    promised_by=promises.get(chat_key) if promises else None,
+                    promised_by=promised_by,
                 )
                 if told is not None and told != sub.told:
                     self._tells.append((sub.chat, sub.key, told))
+                if news_due is not None:
+                    news_due.append(
+                        eta_news.next_news_at(
+                            shipment,
+                            told,
+                            now,
+                            tz=chat_settings.timezone,
+                            promised_by=promised_by,
+                        )
+                    )
             pairs.extend(
                 (sub.chat, alert) for alert in chat_found if alerts.wanted(alert, preference)
             )
@@ -662,6 +709,17 @@ class Refresher:
 
 
 _UNSCANNED = frozenset({Status.NOT_FOUND, Status.INFO_RECEIVED})
+
+
+def _same_news(before: Shipment | None, after: Shipment) -> bool:
+    """Whether per-chat arrival news judges ``after`` as it judged ``before``: the same
+    estimate, status and incident (``core.eta.news`` reads nothing else of a snapshot)."""
+    return (
+        before is not None
+        and before.status is after.status
+        and before.incident is after.incident
+        and before.eta == after.eta
+    )
 
 
 def _older(pushed: Shipment, stored: Shipment) -> bool:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 from core.models import ChatRef, ChatSettings
 from storage.codec import SETTINGS_COLUMNS, settings_from_row
-from storage.sql import Connection
+from storage.shipments import NEWS_AGAIN_FOR_CHAT
+from storage.sql import Connection, Tx
 
 __all__ = ["SqliteChats", "SqliteMeta"]
 
@@ -44,7 +45,13 @@ class SqliteChats:
 
     async def save_settings(self, chat: ChatRef, settings: ChatSettings) -> None:
         """Store all of the chat's settings, replacing earlier ones."""
-        await self._conn.write(
+        async with self._conn.transaction() as tx:
+            await self._save_settings(tx, chat, settings)
+            # Its days may start at other times now: arrival news is judged again.
+            await tx.write(NEWS_AGAIN_FOR_CHAT, (chat.chat_key,))
+
+    async def _save_settings(self, tx: Tx, chat: ChatRef, settings: ChatSettings) -> None:
+        await tx.write(
             "INSERT INTO chats (chat_key, platform, chat_id, preference, timezone, quiet_start, "
             "quiet_end, paused, language, language_chosen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (chat_key) DO UPDATE SET preference = excluded.preference, "

@@ -399,6 +399,17 @@ _GUILD_LANGUAGE = Migration(
     statements=("ALTER TABLE discord_guilds ADD COLUMN language TEXT NOT NULL DEFAULT ''",),
 )
 
+_NEWS_DUE = Migration(
+    description="per parcel, from when its followers could have arrival news, and its epoch",
+    statements=(
+        # NULL: not known, judge at the next poll. The epoch goes up whenever a chat starts
+        # following the parcel, changes its time zone or gets a new promise for it, so a poll
+        # that judged the followers before that stores nothing (core.models.SnapshotWrite).
+        "ALTER TABLE shipments ADD COLUMN news_due_at TEXT",
+        "ALTER TABLE shipments ADD COLUMN news_epoch INTEGER NOT NULL DEFAULT 0",
+    ),
+)
+
 MIGRATIONS: list[Migration] = [
     _V1,
     _V2,
@@ -413,6 +424,7 @@ MIGRATIONS: list[Migration] = [
     _CHAT_LANGUAGE,
     _SHARED_WORK,
     _GUILD_LANGUAGE,
+    _NEWS_DUE,
 ]
 """Every schema step in order; the schema version is the number applied."""
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from core.models import ChatRef, OrderId, OrderLink, ShipmentKey, TrackingNumber
 from storage.codec import opt_text, opt_time, time_to_text
+from storage.shipments import NEWS_AGAIN, NEWS_AGAIN_FOR_NUMBER
 from storage.sql import Connection
 
 __all__ = ["SqliteOrderLinks"]
@@ -37,22 +38,26 @@ class SqliteOrderLinks:
 
     async def link(self, chat: ChatRef, link: OrderLink) -> None:
         """Remember (or update) which order the chat's parcel belongs to."""
-        await self._conn.write(
-            "INSERT INTO order_links (chat_key, carrier, number, order_id, shop, promised_by, "
-            "linked_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (chat_key, carrier, number) DO UPDATE SET "
-            "order_id = excluded.order_id, shop = excluded.shop, "
-            "promised_by = coalesce(excluded.promised_by, promised_by)",
-            (
-                chat.chat_key,
-                link.key.carrier,
-                link.key.number,
-                link.order_id,
-                link.shop,
-                opt_time(link.promised_by),
-                time_to_text(link.linked_at),
-            ),
-        )
+        async with self._conn.transaction() as tx:
+            await tx.write(
+                "INSERT INTO order_links (chat_key, carrier, number, order_id, shop, "
+                "promised_by, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (chat_key, carrier, number) DO UPDATE SET "
+                "order_id = excluded.order_id, shop = excluded.shop, "
+                "promised_by = coalesce(excluded.promised_by, order_links.promised_by)",
+                (
+                    chat.chat_key,
+                    link.key.carrier,
+                    link.key.number,
+                    link.order_id,
+                    link.shop,
+                    opt_time(link.promised_by),
+                    time_to_text(link.linked_at),
+                ),
+            )
+            if link.promised_by is not None:
+                # A promise is judged per chat: the parcel's news is judged again.
+                await tx.write(NEWS_AGAIN, (link.key.carrier, link.key.number))
 
     async def for_chat(self, chat: ChatRef) -> dict[ShipmentKey, OrderLink]:
         """The chat's links by parcel."""
@@ -84,10 +89,14 @@ class SqliteOrderLinks:
         """A shop's newer promised date for the links to these numbers (by number)."""
         changed = 0
         for number, promised in promises.items():
-            changed += await self._conn.write(
-                "UPDATE order_links SET promised_by = ? WHERE number = ?",
-                (opt_time(promised), number),
-            )
+            async with self._conn.transaction() as tx:
+                found = await tx.write(
+                    "UPDATE order_links SET promised_by = ? WHERE number = ?",
+                    (opt_time(promised), number),
+                )
+                if found:
+                    await tx.write(NEWS_AGAIN_FOR_NUMBER, (number,))
+            changed += found
         return changed
 
     async def forget_chat(self, chat: ChatRef) -> int:

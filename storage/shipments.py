@@ -36,16 +36,41 @@ from storage.codec import (
 from storage.observations import country_only, parcel_digest
 from storage.sql import Connection, Dialect, Tx
 
-__all__ = ["SqliteShipments", "read_snapshot"]
+__all__ = [
+    "NEWS_AGAIN",
+    "NEWS_AGAIN_FOR_CHAT",
+    "NEWS_AGAIN_FOR_NUMBER",
+    "SqliteShipments",
+    "read_snapshot",
+]
 
-# Column order: storage.codec.SHIPMENT_COLUMNS. first_seen is kept from the first insert.
+# A parcel's followers changed in a way that can bring arrival news sooner (a new follower, a
+# new promise, another time zone): its next poll judges them again, and a poll that judged
+# them before this stores nothing (``core.models.SnapshotWrite``). One parcel; every parcel
+# with that number; every parcel a chat follows.
+NEWS_AGAIN = (
+    "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL "
+    "WHERE carrier = ? AND number = ?"
+)
+NEWS_AGAIN_FOR_NUMBER = (
+    "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL WHERE number = ?"
+)
+NEWS_AGAIN_FOR_CHAT = (
+    "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL "
+    "WHERE id IN (SELECT s.id FROM shipments AS s JOIN subscriptions AS u "
+    "ON u.carrier = s.carrier AND u.number = s.number WHERE u.chat_key = ?)"
+)
+
+# Column order: storage.codec.SHIPMENT_COLUMNS, then news_due_at (and, after the values, the
+# news epoch the writer read: a different one leaves news_due_at unknown, see
+# core.models.SnapshotWrite). first_seen is kept from the first insert.
 _UPSERT_SHIPMENT = """
 INSERT INTO shipments (
     carrier, number, status, incident, provider, origin, destination,
     eta_earliest, eta_latest, eta_most_likely, eta_source, eta_confidence,
     promised_by, checked_at, delivered_at, shipped_at, proof_kind, proof_detail,
-    first_seen, next_check_at
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    first_seen, next_check_at, news_due_at
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (carrier, number) DO UPDATE SET
     status = excluded.status, incident = excluded.incident, provider = excluded.provider,
     origin = excluded.origin, destination = excluded.destination,
@@ -54,7 +79,8 @@ ON CONFLICT (carrier, number) DO UPDATE SET
     eta_confidence = excluded.eta_confidence, promised_by = excluded.promised_by,
     checked_at = excluded.checked_at, delivered_at = excluded.delivered_at,
     shipped_at = excluded.shipped_at, proof_kind = excluded.proof_kind,
-    proof_detail = excluded.proof_detail, next_check_at = excluded.next_check_at
+    proof_detail = excluded.proof_detail, next_check_at = excluded.next_check_at,
+    news_due_at = CASE WHEN shipments.news_epoch = ? THEN excluded.news_due_at ELSE NULL END
 """
 
 # Column order: carrier, number, then storage.codec.EVENT_COLUMNS. The shipment id comes
@@ -110,7 +136,8 @@ SELECT s.carrier, s.number,
         SELECT 1 FROM subscriptions AS u
         WHERE u.carrier = s.carrier AND u.number = s.number AND u.archived = 0
     ),
-    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END
+    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END,
+    s.news_due_at, s.news_epoch
 FROM shipments AS s
 WHERE s.next_check_at <= ?
 ORDER BY s.next_check_at, s.id
@@ -126,7 +153,8 @@ SELECT s.id, s.carrier, s.number, s.next_check_at,
         SELECT 1 FROM subscriptions AS u
         WHERE u.carrier = s.carrier AND u.number = s.number AND u.archived = 0
     ),
-    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END
+    CASE WHEN s.pushed_at >= ? THEN 1 ELSE 0 END,
+    s.news_due_at, s.news_epoch
 FROM shipments AS s
 WHERE s.next_check_at <= ?
 ORDER BY s.next_check_at, s.id
@@ -152,9 +180,15 @@ ORDER BY s.checked_at, s.id
 LIMIT ?
 """
 
-# Only the poll's own columns, for a snapshot that is otherwise what this object last saved.
+# Only the poll's own columns, for a snapshot that is otherwise what this object last saved;
+# news_due_at stays, or (_TOUCH_NEWS) is set when the news epoch is still the one read.
 _TOUCH_SHIPMENT = """
 UPDATE shipments SET checked_at = ?, next_check_at = ? WHERE carrier = ? AND number = ?
+"""
+_TOUCH_NEWS = """
+UPDATE shipments SET checked_at = ?, next_check_at = ?,
+    news_due_at = CASE WHEN news_epoch = ? THEN ? ELSE NULL END
+WHERE carrier = ? AND number = ?
 """
 
 # Bounds the memo (about 200 bytes a parcel); when full it starts over.
@@ -245,6 +279,16 @@ def _event_hashes(events: tuple[TrackingEvent, ...]) -> tuple[int, ...]:
     return tuple([hash((e.time, e.description, e.status._value_)) for e in events])
 
 
+def _full_row(write: SnapshotWrite, now: datetime) -> tuple[Any, ...]:
+    """``_UPSERT_SHIPMENT``'s parameters for ``write``."""
+    shipment = write.shipment
+    return (
+        *shipment_to_row(shipment, shipment.checked_at or now, write.next_check_at),
+        opt_time(write.news_due_at) if write.news_epoch is not None else None,
+        write.news_epoch,
+    )
+
+
 def _key_of(write: SnapshotWrite) -> tuple[str, str]:
     return (write.shipment.carrier, write.shipment.number)
 
@@ -299,12 +343,15 @@ async def read_snapshot(tx: Tx, key: ShipmentKey) -> Shipment | None:
 
 
 def _due_parcels(rows: Sequence[Sequence[Any]]) -> DueParcels:
-    """``DueParcels`` from rows of (due at or None, carrier, number, followed, pushed)."""
+    """``DueParcels`` from rows of (due at or None, carrier, number, followed, pushed, news
+    due at, news epoch)."""
     keys: list[ShipmentKey] = []
     followed: list[ShipmentKey] = []
     pushed: list[ShipmentKey] = []
     due_at: dict[ShipmentKey, datetime] = {}
-    for was, carrier, number, active, recent in rows:
+    news_due_at: dict[ShipmentKey, datetime] = {}
+    news_epoch: dict[ShipmentKey, int] = {}
+    for was, carrier, number, active, recent, news_due, epoch in rows:
         key = ShipmentKey(carrier, TrackingNumber(number))
         keys.append(key)
         if active:
@@ -313,7 +360,12 @@ def _due_parcels(rows: Sequence[Sequence[Any]]) -> DueParcels:
             pushed.append(key)
         if was is not None:
             due_at[key] = datetime.fromisoformat(was)
-    return DueParcels(tuple(keys), frozenset(followed), frozenset(pushed), due_at)
+        if news_due is not None:
+            news_due_at[key] = datetime.fromisoformat(news_due)
+        news_epoch[key] = int(epoch)
+    return DueParcels(
+        tuple(keys), frozenset(followed), frozenset(pushed), due_at, news_due_at, news_epoch
+    )
 
 
 class SqliteShipments:
@@ -429,6 +481,7 @@ class SqliteShipments:
         # Encode before taking the lock: other tasks can use the connection meanwhile.
         full_rows: list[tuple[Any, ...]] = []
         touch_rows: list[tuple[Any, ...]] = []
+        news_rows: list[tuple[Any, ...]] = []
         touched: list[SnapshotWrite] = []
         event_rows: list[tuple[Any, ...]] = []
         outbox_rows: list[tuple[Any, ...]] = []
@@ -452,14 +505,23 @@ class SqliteShipments:
             if last[carrier, number] != index:
                 pass  # a later write in this batch carries the parcel's snapshot
             elif seen is not None and seen[2] == snapshot_hash:
-                touch_rows.append(
-                    (opt_time(shipment.checked_at), opt_time(write.next_check_at), carrier, number)
-                )
+                checked, next_check = opt_time(shipment.checked_at), opt_time(write.next_check_at)
+                if write.news_epoch is None:
+                    touch_rows.append((checked, next_check, carrier, number))
+                else:
+                    news_rows.append(
+                        (
+                            checked,
+                            next_check,
+                            write.news_epoch,
+                            opt_time(write.news_due_at),
+                            carrier,
+                            number,
+                        )
+                    )
                 touched.append(write)
             else:
-                full_rows.append(
-                    shipment_to_row(shipment, shipment.checked_at or now, write.next_check_at)
-                )
+                full_rows.append(_full_row(write, now))
             events = shipment.events
             stored = cached.get((carrier, number))
             if seen is not None and stored is not None and stored.events is events:
@@ -521,17 +583,14 @@ class SqliteShipments:
             if full_rows:
                 await tx.write_many(_UPSERT_SHIPMENT, full_rows)
             rewritten = False
-            if touch_rows and await tx.write_many(_TOUCH_SHIPMENT, touch_rows) < len(touch_rows):
+            found = await tx.write_many(_TOUCH_SHIPMENT, touch_rows) if touch_rows else 0
+            if news_rows:
+                found += await tx.write_many(_TOUCH_NEWS, news_rows)
+            if found < len(touched):
                 rewritten = True
                 # A parcel this object saved before is gone (deleted elsewhere): write those
                 # parcels whole again, history included.
-                await tx.write_many(
-                    _UPSERT_SHIPMENT,
-                    [
-                        shipment_to_row(w.shipment, w.shipment.checked_at or now, w.next_check_at)
-                        for w in touched
-                    ],
-                )
+                await tx.write_many(_UPSERT_SHIPMENT, [_full_row(w, now) for w in touched])
                 event_rows.extend(
                     (w.shipment.carrier, w.shipment.number, *event_to_row(e))
                     for w in touched

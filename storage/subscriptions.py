@@ -9,6 +9,7 @@ from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
+from storage.shipments import NEWS_AGAIN
 from storage.sql import Connection, Row, Tx
 
 __all__ = ["SqliteSubscriptions"]
@@ -89,6 +90,8 @@ class SqliteSubscriptions:
                     created_at,
                 ),
             )
+            # A new follower: the parcel's arrival news is judged again at the next poll.
+            await tx.write(NEWS_AGAIN, (key.carrier, key.number))
         return not rows or bool(rows[0][0])
 
     async def remove(self, chat: ChatRef, key: ShipmentKey) -> bool:
@@ -112,19 +115,24 @@ class SqliteSubscriptions:
 
         Does nothing when the chat does not follow the parcel.
         """
-        await self._conn.write(
-            "UPDATE subscriptions SET label = ?, preference = ?, muted = ?, archived = ? "
-            "WHERE chat_key = ? AND carrier = ? AND number = ?",
-            (
-                subscription.label,
-                None if subscription.preference is None else subscription.preference.value,
-                int(subscription.muted),
-                int(subscription.archived),
-                subscription.chat.chat_key,
-                subscription.key.carrier,
-                subscription.key.number,
-            ),
-        )
+        key = subscription.key
+        async with self._conn.transaction() as tx:
+            changed = await tx.write(
+                "UPDATE subscriptions SET label = ?, preference = ?, muted = ?, archived = ? "
+                "WHERE chat_key = ? AND carrier = ? AND number = ?",
+                (
+                    subscription.label,
+                    None if subscription.preference is None else subscription.preference.value,
+                    int(subscription.muted),
+                    int(subscription.archived),
+                    subscription.chat.chat_key,
+                    key.carrier,
+                    key.number,
+                ),
+            )
+            if changed and not subscription.archived:
+                # Possibly following again: judged again at the next poll.
+                await tx.write(NEWS_AGAIN, (key.carrier, key.number))
 
     async def tell(self, chat: ChatRef, key: ShipmentKey, told: EtaTold) -> None:
         """Remember what the chat has now been told about the parcel's arrival.

@@ -17,28 +17,41 @@ No estimate news for parcels that are out for delivery, waiting at a pickup poin
 not scanned yet, or never handed to the carrier (they get the never-handed-over incident).
 A shop's promise is judged whatever the parcel's stage short of arriving or not coming: a
 label still unscanned the day after the shop promised delivery is late too.
+
+Most polls find a parcel as it was. ``next_news_at`` says, once every chat following it was
+judged, from when any of them could have news while the parcel stays as it is (time passing
+a first promise, or an estimate held back a day): until then a poll need not judge it again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from core.eta.calendar import resolve_zone
 from core.models import Alert, AlertKind, Eta, EtaTold, IncidentReason, Shipment, Status
 
 __all__ = [
     "ETA_NEWS_GAP",
+    "NEWS_NEVER",
     "NO_ARRIVAL_DATE",
     "chat_alerts",
     "estimate_news",
     "first_told",
     "lateness_judged",
+    "next_news_at",
 ]
 
 ETA_NEWS_GAP = timedelta(days=1)
 """Least time between two new-estimate alerts to one chat about one parcel."""
+
+NEWS_NEVER = datetime.max.replace(tzinfo=UTC)
+"""``next_news_at`` when no news can come while the parcel stays as it is."""
+
+# The first moment of a calendar day anywhere on Earth (UTC+14), and a little more: a day's
+# first moment in the chat's own zone is never earlier.
+_EARLIEST_OFFSET = timedelta(hours=15)
 
 # On the van, at a pickup point or done: an estimate is no news. Not scanned yet: nothing
 # happened, so a moving estimate would only slide (the never-handed-over incident speaks).
@@ -157,6 +170,45 @@ def estimate_news(
         )
         told = replace(told, day=likely, at=now)
     return found, told
+
+
+def next_news_at(
+    shipment: Shipment,
+    told: EtaTold | None,
+    now: datetime,
+    *,
+    tz: str | tzinfo = "UTC",
+    promised_by: datetime | None = None,
+) -> datetime:
+    """From when ``chat_alerts`` could give one chat news about ``shipment`` again, as long as
+    the parcel's estimate, status and incident stay as they are and so does the shop's
+    promise (``promised_by``): ``told`` is what the chat knows *after* being judged at
+    ``now``. Never later than the true moment (it may be earlier); ``now`` when the chat
+    must be judged at every poll; ``NEWS_NEVER`` when nothing can come without a change.
+    """
+    if not lateness_judged(shipment):
+        return NEWS_NEVER  # ``chat_alerts`` passes the diff's alerts only
+    judged = _judged(shipment)
+    if told is None:
+        if judged:
+            return now  # a window to show it first: judged at once
+        # No window to show: only the shop's promise can make it late, from the promise on
+        # at every judgement (the outbox keeps the one alert).
+        return NEWS_NEVER if promised_by is None else promised_by
+    moments: list[datetime] = []
+    if not told.late:
+        if promised_by is not None:
+            # Late the day after the promise's day, in any zone: never before the promise.
+            moments.append(promised_by)
+        elif judged:
+            day_after = datetime.combine(told.first_latest + timedelta(days=1), time(), UTC)
+            moments.append(day_after - _EARLIEST_OFFSET)
+    eta = shipment.eta
+    if eta is not None and judged:
+        likely = _day(eta.most_likely, resolve_zone(tz))
+        if abs((likely - told.day).days) >= 1:
+            moments.append(told.at + ETA_NEWS_GAP)
+    return min(moments, default=NEWS_NEVER)
 
 
 def _late(shipment: Shipment, first_latest: date) -> Alert:
