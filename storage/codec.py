@@ -116,6 +116,8 @@ def time_to_text(value: datetime) -> str:
         text = _isoformat(value, "T", "microseconds")
         if len(_texts) >= _TEXTS_LIMIT:
             _texts.clear()
+            if not _TEXTS_LIMIT:
+                return text  # turned off (``benchmarks/caches.py``)
         _texts[value] = text
     return text
 

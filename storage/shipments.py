@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -311,8 +310,9 @@ class _Statements:
     lease_due: str
 
 
-@functools.cache
 def _statements(dialect: Dialect) -> _Statements:
+    """The statements for ``dialect``, built once per repository (no memo: a few string
+    joins when a database is opened)."""
     keyed = _KEYED.format(pairs=dialect.pairs)
     return _Statements(
         select_shipments=_SHIPMENT_COLUMNS + keyed,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -180,7 +180,9 @@ class BusinessCalendar:
         # Clock readings are large floats; round away their last bits of noise.
         offset = timedelta(milliseconds=round(fraction * _DAY_SECONDS * 1000))
         naive = datetime.combine(day, time()) + offset
-        return naive.replace(tzinfo=self._zone).astimezone(ZoneInfo("UTC"))
+        # ``datetime.UTC`` (not ZoneInfo("UTC")): what storage reads back, so a stored
+        # snapshot with this window is cached as it is (``storage.shipments``).
+        return naive.replace(tzinfo=self._zone).astimezone(UTC)
 
     def local_days(self, values: Sequence[float]) -> list[float]:
         """Where each clock reading of ascending ``values`` falls in local calendar days (a
