@@ -52,6 +52,9 @@ from core.providers import seventeen_track
 _VECTORS = Path(__file__).resolve().parent.parent / "tests/data/providers/seventeen_track"
 _BASE_TIME = datetime(2026, 1, 2, tzinfo=UTC)
 _CONCURRENCY = 64
+# The longest a client run may take: a client process that died fails the run instead of
+# leaving it waiting for an answer that never comes.
+_CLIENT_PATIENCE = 900.0
 
 
 def _template() -> tuple[str, dict[str, Any]]:
@@ -219,7 +222,7 @@ async def _serve(mode: str, count: int, rate: float, parcels: int, layout: str) 
                     _client, (runtime.webhook_url, mode, count, rate, parcels)
                 )
                 # Waited for on a thread: the bot keeps serving meanwhile.
-                sent = await asyncio.to_thread(pending.get)
+                sent = await asyncio.to_thread(pending.get, _CLIENT_PATIENCE)
             cpu_answered = resource.getrusage(resource.RUSAGE_SELF)
             # Let the bot finish what it accepted (the old code processed in the request).
             finish = time.perf_counter()
@@ -283,7 +286,7 @@ async def _empty_server(count: int, parcels: int) -> dict[str, float]:
         context = multiprocessing.get_context("spawn")
         with context.Pool(1) as pool:
             pending = pool.apply_async(_client, (url, "burst", count, 0.0, parcels))
-            sent = await asyncio.to_thread(pending.get)
+            sent = await asyncio.to_thread(pending.get, _CLIENT_PATIENCE)
     finally:
         await runner.cleanup()
     return {"rate": count / sent["elapsed"], "p99": percentile(sent["latencies"], 0.99) * 1000}
