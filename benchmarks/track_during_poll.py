@@ -217,12 +217,11 @@ def main() -> None:
     for count, results in polls.items():
         for key, name in (("first", "first poll, all changed"), ("steady", "steady, next 24 h")):
             for suffix, unit in (("", "updates/s"), ("_cpu", "updates/CPU s")):
-                row(
-                    f"poll throughput, {count:,} parcels, {name}",
-                    {label: [r[key + suffix] for r in results[label]] for label, _ in sides},
-                    unit,
-                    "≥ base",
-                )
+                values = {label: [r[key + suffix] for r in results[label]] for label, _ in sides}
+                row(f"poll throughput, {count:,} parcels, {name}", values, unit, "≥ base")
+                # On a shared machine other work only ever slows a round down.
+                best = {label: [max(found)] for label, found in values.items()}
+                row(f"… best of {rounds} rounds", best, unit, "—")
 
 
 if __name__ == "__main__":
