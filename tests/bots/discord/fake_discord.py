@@ -102,9 +102,11 @@ class FakeDiscord:
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         assert self._socket is not None, "the bot is not connected"
-        await self._socket.send_str(
-            json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data})
-        )
+        await self._send(self._socket, event, data)
+
+    async def _send(self, socket: web.WebSocketResponse, event: str, data: Any) -> None:
+        """A gateway event on ``socket``, numbered in sequence."""
+        await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
 
     async def wait_for(self, predicate: Callable[[Request], bool]) -> Request:
         """The first recorded call matching ``predicate``; waits up to five seconds for it."""
@@ -259,7 +261,6 @@ class FakeDiscord:
     async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        self._socket = socket
         await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
         async for frame in socket:
             if frame.type is not WSMsgType.TEXT:
@@ -268,20 +269,32 @@ class FakeDiscord:
             if message["op"] == 1:
                 await socket.send_str(json.dumps({"op": 11}))
             elif message["op"] == 2:
-                await self._ready()
+                await self._identified(request, socket, message["d"])
         return socket
+
+    async def _identified(
+        self, request: web.Request, socket: web.WebSocketResponse, identify: dict[str, Any]
+    ) -> None:
+        """The bot sent IDENTIFY on ``socket``: events go there from now on, starting with
+        READY and the guild."""
+        del request, identify  # one connection, one shard
+        self._socket = socket
+        await self._ready()
+
+    def _ready_payload(self, guilds: list[dict[str, Any]]) -> dict[str, Any]:
+        """READY's data, announcing ``guilds``."""
+        return {
+            "v": 10,
+            "user": user_payload(BOT_ID, "parcelbot", bot=True),
+            "guilds": guilds,
+            "session_id": "fake-session",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(APP_ID), "flags": 0},
+        }
 
     async def _ready(self) -> None:
         await self.dispatch(
-            "READY",
-            {
-                "v": 10,
-                "user": user_payload(BOT_ID, "parcelbot", bot=True),
-                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                "session_id": "fake-session",
-                "resume_gateway_url": self.gateway_url,
-                "application": {"id": str(APP_ID), "flags": 0},
-            },
+            "READY", self._ready_payload([{"id": str(GUILD_ID), "unavailable": True}])
         )
         members = [(BOT_ID, "parcelbot"), *self.members]
         await self.dispatch(

@@ -6,16 +6,14 @@ a shard is answered by the process that runs it, once."""
 from __future__ import annotations
 
 import asyncio
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
-from tests.bots.discord.fake_discord import APP_ID, BOT_ID, GUILD_ID, FakeDiscord, Request
-from tests.bots.discord.fake_discord import user_payload as user
+from tests.bots.discord.fake_discord import GUILD_ID, FakeDiscord, Request
 from tests.bots.processes import start_bot
 from tests.postgres import postgres_schema
 from tests.workers.harness import wait_until
@@ -41,7 +39,7 @@ class ShardedDiscord(FakeDiscord):
     _shard: list[int] = field(default_factory=list)
 
     def _add_routes(self, app: web.Application) -> None:
-        app.router.add_get("/gw/{who}", self._shard_gateway)
+        app.router.add_get("/gw/{who}", self._gateway)
         app.router.add_route("*", "/{who}/api/v10/{path:.*}", self._rest_from)
 
     async def stop(self) -> None:
@@ -59,47 +57,24 @@ class ShardedDiscord(FakeDiscord):
         self.callers.append((request.match_info["who"], self.requests[-1]))
         return response
 
-    async def _shard_gateway(self, request: web.Request) -> web.WebSocketResponse:
-        socket = web.WebSocketResponse()
-        await socket.prepare(request)
-        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 45_000}}))
-        async for frame in socket:
-            if frame.type is not WSMsgType.TEXT:
-                break
-            message = json.loads(frame.data)
-            if message["op"] == 1:
-                await socket.send_str(json.dumps({"op": 11}))
-            elif message["op"] == 2:
-                shard = list(message["d"].get("shard") or [0, 1])
-                self.identified.append((request.match_info["who"], shard))
-                self.sockets[shard[0]] = socket
-                async with self._ready_lock:
-                    self._shard = shard
-                    if shard[0] == OWNER:
-                        # The guild lives on this shard: READY and its GUILD_CREATE here.
-                        self._socket = socket
-                        await self._ready()
-                    else:
-                        await self._send(socket, "READY", self._ready_payload([]))
-        return socket
-
-    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        # A sharded connection's READY names its shard.
-        await super().dispatch(event, {**data, "shard": self._shard} if event == "READY" else data)
+    async def _identified(
+        self, request: web.Request, socket: web.WebSocketResponse, identify: dict[str, Any]
+    ) -> None:
+        shard = list(identify.get("shard") or [0, 1])
+        self.identified.append((request.match_info["who"], shard))
+        self.sockets[shard[0]] = socket
+        async with self._ready_lock:
+            self._shard = shard
+            if shard[0] == OWNER:
+                # The guild lives on this shard: READY and its GUILD_CREATE here.
+                self._socket = socket
+                await self._ready()
+            else:
+                await self._send(socket, "READY", self._ready_payload([]))
 
     def _ready_payload(self, guilds: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "shard": self._shard,
-            "v": 10,
-            "user": user(BOT_ID, "parcelbot", bot=True),
-            "guilds": guilds,
-            "session_id": "fake-session",
-            "resume_gateway_url": self.gateway_url,
-            "application": {"id": str(APP_ID), "flags": 0},
-        }
-
-    async def _send(self, socket: web.WebSocketResponse, event: str, data: Any) -> None:
-        await socket.send_str(json.dumps({"op": 0, "t": event, "s": next(self._seq), "d": data}))
+        # A sharded connection's READY names its shard.
+        return {**super()._ready_payload(guilds), "shard": self._shard}
 
 
 async def test_each_process_runs_only_its_shards_and_answers_what_arrives_there(
