@@ -136,11 +136,15 @@ class Inboxes:
     def __init__(self, *inboxes: WebhookInbox) -> None:
         self._inboxes = inboxes
 
+    def _for(self, provider: str) -> WebhookInbox | None:
+        return next((inbox for inbox in self._inboxes if inbox.handles(provider)), None)
+
     def handles(self, provider: str) -> bool:
-        return any(inbox.handles(provider) for inbox in self._inboxes)
+        return self._for(provider) is not None
 
     def keeps_decoded(self, provider: str) -> bool:
-        return any(inbox.keeps_decoded(provider) for inbox in self._inboxes)
+        inbox = self._for(provider)
+        return inbox is not None and inbox.keeps_decoded(provider)
 
     async def accept(
         self,
@@ -150,10 +154,10 @@ class Inboxes:
         *,
         decoded: Shipment | None = None,
     ) -> bool:
-        for inbox in self._inboxes:
-            if inbox.handles(provider):
-                return await inbox.accept(provider, notification_id, body, decoded=decoded)
-        raise LookupError(f"no inbox takes {provider} pushes")
+        inbox = self._for(provider)
+        if inbox is None:
+            raise LookupError(f"no inbox takes {provider} pushes")
+        return await inbox.accept(provider, notification_id, body, decoded=decoded)
 
 
 def _alone(handler: BatchHandler, item: StoredPush) -> Handler:

@@ -300,10 +300,9 @@ class WebhookServer:
         except Exception as err:
             return self._malformed(provider, err)
         stopped = push.event == "TRACKING_STOPPED"
-        inbox = self._inbox if not stopped else None
-        storing = inbox is not None and inbox.handles(provider)
+        inbox = None if stopped else self._storing(provider)
         shipment = None
-        if not stopped and (inbox is None or not storing or inbox.keeps_decoded(provider)):
+        if not stopped and self._reads_scans(inbox, provider):
             try:
                 shipment = push.shipment(now=self._clock.now())
             except Exception as err:
@@ -311,7 +310,7 @@ class WebhookServer:
 
         # 17TRACK pushes carry no id: the body itself identifies a repeat.
         notification = hashlib.sha256(body).hexdigest()
-        if inbox is not None and storing:
+        if inbox is not None:
             # A push with nothing to track is stored too; the batch skips it.
             return await self._store(provider, notification, body, inbox, decoded=shipment)
 
@@ -334,10 +333,9 @@ class WebhookServer:
             event = aftership.parse_webhook(body)
         except Exception as err:
             return self._malformed(provider, err)
-        inbox = self._inbox
-        storing = inbox is not None and inbox.handles(provider)
+        inbox = self._storing(provider)
         shipment = None
-        if inbox is None or not storing or inbox.keeps_decoded(provider):
+        if self._reads_scans(inbox, provider):
             try:
                 shipment = event.shipment(now=self._clock.now())
             except Exception as err:
@@ -346,14 +344,13 @@ class WebhookServer:
             return _json(200, status="stale")
 
         notification = event.event_id or hashlib.sha256(body).hexdigest()
-        if inbox is not None and storing:
+        if inbox is not None:
             return await self._store(provider, notification, body, inbox, decoded=shipment)
-        read = shipment  # read above: this push is processed in the request
 
         async def work() -> str:
-            if read is None:
+            if shipment is None:  # not reached: a push processed here was read above
                 return "ignored"
-            await self._sink.ingest([read])
+            await self._sink.ingest([shipment])
             return "processed"
 
         return await self._deliver(provider, notification, work)
@@ -371,14 +368,28 @@ class WebhookServer:
             return _json(200, status="stale")
 
         notification = event.notification_id or hashlib.sha256(body).hexdigest()
-        if self._inbox is not None and self._inbox.handles(provider):
-            return await self._store(provider, notification, body, self._inbox)
+        inbox = self._storing(provider)
+        if inbox is not None:
+            return await self._store(provider, notification, body, inbox)
 
         async def work() -> str:
             await self._sink.order_event(tiktok_shop.shop_push(event))
             return "processed"
 
         return await self._deliver(provider, notification, work)
+
+    def _storing(self, provider: str) -> NotificationInbox | None:
+        """The inbox ``provider``'s pushes are stored in for later, or None: they are
+        processed in the request."""
+        inbox = self._inbox
+        return inbox if inbox is not None and inbox.handles(provider) else None
+
+    @staticmethod
+    def _reads_scans(inbox: NotificationInbox | None, provider: str) -> bool:
+        """Whether this process reads a push's scans now: it processes the push in the
+        request, or stores it for a worker of its own that uses what was read. Stored for
+        another process, the push is checked for its shape only."""
+        return inbox is None or inbox.keeps_decoded(provider)
 
     def _malformed(self, provider: str, err: Exception) -> web.Response:
         """400 for a verified body that cannot be read (bad JSON, too deeply nested, not the
