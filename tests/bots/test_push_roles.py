@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bots.runtime import Runtime, _serves_webhooks, open_runtime
-from bots.settings import load_settings
+from bots.settings import Settings, load_settings
 from core.models import AlertKind, ShipmentKey
 from core.providers import seventeen_track
 from storage.db import Database
@@ -24,7 +24,7 @@ from tests.workers.harness import wait_for
 PARCEL = ShipmentKey("usps", NUMBER)
 
 
-def _settings(url: str, roles: str, tmp_path: Path, **extra: object) -> object:
+def _settings(url: str, roles: str, tmp_path: Path, **extra: object) -> Settings:
     return load_settings(
         database_url=url,
         db=str(tmp_path / "unused.sqlite3"),
@@ -49,7 +49,7 @@ async def test_a_push_answered_by_the_webhook_role_is_processed_by_the_pushes_ro
     with postgres_schema() as url:
         async with AsyncExitStack() as stack:
             front: Runtime = await stack.enter_async_context(
-                open_runtime(_settings(url, "webhook", tmp_path, webhook_port=0))  # type: ignore[arg-type]
+                open_runtime(_settings(url, "webhook", tmp_path, webhook_port=0))
             )
             await follow_in(front.db, PARCEL)
             sign = seventeen_track.push_signature(PUSH_KEY, PUSH_BODY)
@@ -67,7 +67,7 @@ async def test_a_push_answered_by_the_webhook_role_is_processed_by_the_pushes_ro
             assert await _scans(front) == len(pushed_snapshot().events) - 1
 
             worker: Runtime = await stack.enter_async_context(
-                open_runtime(_settings(url, "pushes", tmp_path))  # type: ignore[arg-type]
+                open_runtime(_settings(url, "pushes", tmp_path))
             )
             assert worker.webhook_url == ""  # no server in the processing process
 
