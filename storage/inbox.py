@@ -18,10 +18,6 @@ from storage.sql import Connection, Tx
 
 __all__ = ["SqliteInbox"]
 
-_INSERT = (
-    "INSERT INTO webhook_inbox (provider, notification_id, body, received_at, next_attempt_at) "
-    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (provider, notification_id) DO NOTHING"
-)
 # Many rows in one statement, saying which were new: one round trip for a whole group of
 # pushes instead of one per push (on PostgreSQL each costs about as much as answering one).
 _INSERT_MANY = (
@@ -63,10 +59,8 @@ class SqliteInbox:
 
         The row is committed when this returns: from then on the notification is not lost.
         """
-        changed = await self._conn.write(
-            _INSERT, (provider, notification_id, body, time_to_text(now), time_to_text(now))
-        )
-        return changed > 0
+        [stored] = await self.add_many([(provider, notification_id, body)], now)
+        return stored
 
     async def add_many(
         self, notifications: Sequence[tuple[str, str, bytes]], now: datetime
