@@ -40,6 +40,8 @@ __all__ = [
     "plausible",
     "readings",
     "served_countries",
+    "spaceless_name_at",
+    "spaceless_names_in",
     "stands_out",
     "suspected_typos",
     "validate",
@@ -404,9 +406,11 @@ _ALIASES: Mapping[str, str] = {
     "jandt": "jt_express",
     "jtexpress": "jt_express",
     "shopeexpress": "spx",
+    "shopeeexpress": "spx",
     "shopee": "spx",
     "spx": "spx",
     "ninjavan": "ninja_van",
+    "ninjaxpress": "ninja_van",  # Ninja Van's brand in Indonesia
     "flash": "flash_express",
     "kerry": "kerry_express",
     "kex": "kerry_express",
@@ -434,17 +438,43 @@ _ALIASES: Mapping[str, str] = {
     "postgb": "royal_mail",
     "postus": "usps",
     "postca": "canada_post",
+    # Posts under the names their own countries use.
+    "vnpost": "post_vn",
+    "buudien": "post_vn",
+    "buudienvietnam": "post_vn",
+    "singpost": "post_sg",
+    "posindonesia": "post_id",
+    "correosmexico": "post_mx",
 }
 
-_KEY_JUNK = re.compile(r"[^a-z0-9]+")
+# Names in scripts written without spaces between words (Thai), as buyers write them; they are
+# found inside longer words too ("ส่งเคอรี่แล้ว": "sent by Kerry already").
+_SPACELESS_NAMES: Mapping[str, str] = {
+    "ไปรษณีย์ไทย": "post_th",
+    "เคอรี่เอ็กซ์เพรส": "kerry_express",
+    "เคอรี่": "kerry_express",
+    "แฟลชเอ็กซ์เพรส": "flash_express",
+    "แฟลช": "flash_express",
+    "เจแอนด์ทีเอ็กซ์เพรส": "jt_express",
+    "เจแอนด์ที": "jt_express",
+    "นินจาแวน": "ninja_van",
+    "ช้อปปี้เอ็กซ์เพรส": "spx",
+}
+
+_KEY_JUNK = re.compile(r"[^a-z0-9\u0e00-\u0e7f]+")
 
 
 def _key(text: str) -> str:
     # Accents are folded so "Giao Hàng Tiết Kiệm" and "Correos de México" find their carriers
-    # as typed without them; "đ" has no decomposition of its own.
+    # as typed without them; "đ" has no decomposition of its own. Thai letters and their vowel
+    # and tone marks stay: they are the name, not an accent on it.
     folded = unicodedata.normalize("NFKD", text.lower().replace("đ", "d"))
-    plain = "".join(char for char in folded if not unicodedata.combining(char))
+    plain = "".join(char for char in folded if not unicodedata.combining(char) or _is_thai(char))
     return _KEY_JUNK.sub("", plain.replace("&", "and"))
+
+
+def _is_thai(char: str) -> bool:
+    return "\u0e00" <= char <= "\u0e7f"
 
 
 def _build_lookup() -> dict[str, str]:
@@ -458,6 +488,8 @@ def _build_lookup() -> dict[str, str]:
     # "J&T" keys to "jandt" and "J T" to "jt"; both are aliases above.
     for alias, code in _ALIASES.items():
         lookup[alias] = code
+    for name, code in _SPACELESS_NAMES.items():
+        lookup[_key(name)] = code
     return lookup
 
 
@@ -465,11 +497,32 @@ _LOOKUP: Final[Mapping[str, str]] = MappingProxyType(_build_lookup())
 
 
 def get_carrier(code_or_name: str) -> Carrier | None:
-    """The catalogue entry for a code, display name or common alias (case-insensitive)."""
+    """The catalogue entry for a code, display name or common alias (case-insensitive,
+    accents optional, Thai names in Thai script)."""
     if not isinstance(code_or_name, str):
         return None
     code = _LOOKUP.get(_key(code_or_name))
     return CARRIERS.get(code) if code is not None else None
+
+
+_SPACELESS_BY_LENGTH: Final[tuple[tuple[str, str], ...]] = tuple(
+    sorted(_SPACELESS_NAMES.items(), key=lambda item: -len(item[0]))
+)
+
+
+def spaceless_name_at(text: str, start: int) -> tuple[Carrier, int] | None:
+    """The carrier whose name in a spaceless script (Thai) begins ``text`` at ``start``, with
+    where the name ends (the longest name wins), or None."""
+    for name, code in _SPACELESS_BY_LENGTH:
+        if text.startswith(name, start):
+            return CARRIERS[code], start + len(name)
+    return None
+
+
+def spaceless_names_in(text: str) -> frozenset[str]:
+    """Codes of the carriers named anywhere in ``text`` in a spaceless script (Thai), where
+    names sit inside longer words."""
+    return frozenset(code for name, code in _SPACELESS_NAMES.items() if name in text)
 
 
 # --- detection ------------------------------------------------------------------------------

@@ -295,6 +295,7 @@ def _runs(text: str) -> list[list[_Token]]:
             and _joinable(token)
             and _joinable(current[-1])
             and _GROUP_GAP.fullmatch(text, current[-1].end, token.start) is not None
+            and (token.has_digit or _carrier_at(text, token.start) is None)
         ):
             current.append(token)
             continue
@@ -464,13 +465,21 @@ def _link_parts(link: str) -> tuple[str | None, list[str]]:
 
 # --- carrier words ----------------------------------------------------------------------------
 
-_WORD = re.compile(r"[A-Za-z0-9]+(?:&[A-Za-z0-9]+)*")
-_MAX_CARRIER_WORDS = 3
+# Words of any script ("Giao Hàng Nhanh", "Correos de México"); Thai vowel and tone marks are
+# part of a Thai word.
+_LETTERS = r"(?:[^\W_]|[\u0e00-\u0e7f])+"
+_WORD = re.compile(rf"{_LETTERS}(?:&{_LETTERS})*")
+_NAME_GAP = re.compile(r"[ \t,:-]*")
+_MAX_CARRIER_WORDS = 4  # "Giao Hàng Tiết Kiệm"
 
 
 def _carrier_at(text: str, start: int) -> tuple[Carrier, int] | None:
-    """The carrier named by the 1–3 words starting at ``start`` (longest first) and where the
-    naming ends, or None."""
+    """The carrier named by the 1–4 words starting at ``start`` (longest first), or by a Thai
+    name starting there, and where the naming ends, or None."""
+    gap = _NAME_GAP.match(text, start)
+    spaceless = carriers.spaceless_name_at(text, gap.end() if gap is not None else start)
+    if spaceless is not None:
+        return spaceless
     words = []
     position = start
     for _ in range(_MAX_CARRIER_WORDS):
@@ -490,8 +499,8 @@ def _carrier_at(text: str, start: int) -> tuple[Carrier, int] | None:
 
 
 def _named_carriers(text: str) -> frozenset[str]:
-    """Carrier codes named anywhere in ``text`` ("shipped with J&T Express")."""
-    found: set[str] = set()
+    """Carrier codes named anywhere in ``text`` ("shipped with J&T Express", "ส่งเคอรี่")."""
+    found: set[str] = set(carriers.spaceless_names_in(text))
     words = list(_WORD.finditer(text))
     for word in words:
         if word.group().isdigit():
