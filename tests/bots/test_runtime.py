@@ -7,14 +7,15 @@ Real providers point at loopback fakes that serve the recorded payloads.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from bots.public_holidays import PublicHolidays
 from bots.runtime import open_runtime
 from bots.settings import Settings, load_settings
 from bots.shop_tokens import TOKENS_KEY, TokenBox
@@ -226,3 +227,22 @@ async def test_the_idle_sandbox_sees_a_scan_within_a_poll_cycle_of_real_time(
         runtime.clock.offset += timedelta(seconds=40 * 60)
         stats = await runtime.service.refresh.poll_due(settings.poll_batch)
         assert stats.checked == 1
+
+
+async def test_the_arrival_model_counts_working_days_on_each_countrys_public_holidays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The composition root hands the core's estimator the ``holidays`` package's dates."""
+    asked: list[str] = []
+
+    class Recording(PublicHolidays):
+        def dates(self, country: str, years: Iterable[int]) -> frozenset[date]:
+            asked.append(country)
+            return super().dates(country, years)
+
+    monkeypatch.setattr("bots.runtime.PublicHolidays", Recording)
+    settings = load_settings(db=str(tmp_path / "demo.sqlite3"))
+    async with open_runtime(settings) as runtime:
+        reply = await runtime.service.track(chat(), "1ZSBX1230300000263")
+    assert "1ZSBX1230300000263" in reply.title
+    assert "US" in asked  # the sandbox's parcels are UPS's, counted on US holidays

@@ -1,6 +1,7 @@
 """Telegram through the real python-telegram-bot stack (loopback fake Bot API): the user's
-``language_code`` picks the chat's language, it is stored, and a later alert arrives in it.
-The catalogs are written by the test (``tests.i18n_helpers.SAMPLE``)."""
+``language_code`` picks the chat's language, it is stored, and a later alert arrives in it;
+a language chosen with ``/language`` wins over the app's, for alerts too. The catalogs are
+written by the test (``tests.i18n_helpers.SAMPLE``)."""
 
 from __future__ import annotations
 
@@ -110,3 +111,28 @@ async def test_the_adapters_own_words_follow_the_groups_language(
     api.push_text(-100777, f"/report {NUMBER}", user_id=6301, language_code="es")
     pointer = await api.wait_for("sendMessage")
     assert SAMPLE["es"]["Let's continue in private"] in pointer.params["text"]
+
+
+async def test_a_language_chosen_over_the_apps_is_the_one_later_alerts_arrive_in(
+    api: FakeBotApi,
+    telegram: TelegramAdapter,
+    voiced: ParcelService,
+    clock: FakeClock,
+    db: Database,
+) -> None:
+    person = 6401
+    api.push_text(person, "/language th", language_code="id")
+    await api.wait_for("sendMessage")
+    mark = api.mark()
+    api.push_text(person, f"/subscribe {NUMBER} รองเท้า", language_code="id")
+    subscribed = await api.wait_for("sendMessage", after=mark)
+    assert "ติดตาม “รองเท้า” แล้ว" in subscribed.params["text"]
+
+    mark = api.mark()
+    await _first_alert(voiced, clock)
+    stats = await voiced.flush_outbox(telegram.sender)
+    assert stats.sent == 1 and stats.failed == 0
+    alert = api.sent(person, after=mark)[0].params["text"]
+    assert any(title in alert for title in ALERT_TITLES["th"]), alert
+    assert not any(title in alert for title in ALERT_TITLES["id"]), alert
+    assert "รีเฟรช" in str(api.sent(person, after=mark)[0].params.get("reply_markup"))
