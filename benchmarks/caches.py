@@ -40,7 +40,6 @@ from core_track_poll import Clock, PollRun, _poll_all_due, _seed
 from core import preferences, reader
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
-from core.models import ParcelDetails
 from core.providers.sandbox import SandboxProvider
 from core.service import ParcelService
 from storage import postgres, shipments, subscriptions
@@ -60,7 +59,6 @@ CACHES: dict[str, tuple[str, str, str, str]] = {
     "route": ("route class per places and carrier", "core.incidents", "_route_class", "memo"),
     "place": ("normalised scan place (loops)", "core.incidents", "_place", "memo"),
     "eta_seen": ("last window per parcel (estimator)", "core.eta.provider", "_SEEN_LIMIT", "limit"),
-    "eta_detail": ("estimate keys per parcel details", "core.eta.effects", "_detail_part", "memo"),
     "eta_name": ("normalised carrier/service name", "core.eta.model", "_name", "memo"),
     "eta_factor": ("factor of an estimate key", "core.eta.learn", "_factor", "memo"),
     "sandbox": ("sandbox's last answer per parcel", _SANDBOX, "_RECENT_LIMIT", "limit"),
@@ -157,22 +155,6 @@ def _poll_memos(size: int) -> list[tuple[str, int, float, float, float]]:
     through the function it wraps, interleaved, best of 3 each of 5 times."""
     rows: list[tuple[str, int, float, float, float]] = []
     recorded = asyncio.run(_record_memo_calls(size))
-    if not recorded["eta_detail"]:
-        # Sandbox parcels carry no shop details; a shop's parcels do, and each is estimated
-        # again whenever it moves: its details, ten estimates each.
-        recorded["eta_detail"] = [
-            (
-                ParcelDetails(
-                    origin_zip=f"{13000 + i % 500:05d}",
-                    destination_zip=f"{i * 7919 % 99999:05d}",
-                    freight=12.5 + i % 30,
-                    weight_g=300.0 + i % 2000,
-                    items=1 + i % 3,
-                ),
-            )
-            for _ in range(10)
-            for i in range(size)
-        ]
     for name, args in recorded.items():
         _what, module_name, attribute, _how = CACHES[name]
         memo = getattr(importlib.import_module(module_name), attribute)
@@ -333,9 +315,7 @@ def main() -> None:
 def _print_memos(size: int) -> None:
     print(
         f"Poll-path memos, per call: the calls each got in both workloads on "
-        f"{size:,} parcels, replayed with the memo (emptied first) and without "
-        "(eta_detail, which sandbox parcels never call: the details of as many shop parcels, "
-        "ten estimates each)."
+        f"{size:,} parcels, replayed with the memo (emptied first) and without."
     )
     print()
     print("| memo | what it holds | calls | hit rate | µs per call with | without | pays |")
