@@ -98,6 +98,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _CLOCK_KEY = "sandbox_clock"
+# The default time zone the stored next-news moments were worked out in.
+_NEWS_ZONE_KEY = "news_default_timezone"
 QUOTA_EVERY = 900.0
 """Seconds between readings of 17TRACK's registration quota for ``/metrics``."""
 
@@ -218,6 +220,15 @@ class Runtime:
         """Persist the sandbox's virtual time so a restart continues from it."""
         if isinstance(self.clock, DemoClock):
             await self.db.meta.set(_CLOCK_KEY, self.clock.now().isoformat())
+
+
+async def _news_follow_default_zone(db: Database, zone: str) -> None:
+    """Each parcel stores when its followers could next hear arrival news, worked out in the
+    zone of each chat, and chats without a zone of their own follow the bot's default; when
+    that setting changed since the moments were stored, every parcel is judged again."""
+    if await db.meta.get(_NEWS_ZONE_KEY) != zone:
+        await db.shipments.news_again_everywhere()
+        await db.meta.set(_NEWS_ZONE_KEY, zone)
 
 
 async def _sandbox_clock(db: Database, speed: float) -> DemoClock:
@@ -439,6 +450,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             worker=_worker_name(settings, db),
             poll_lease=_poll_lease(settings, db),
         )
+        await _news_follow_default_zone(db, config.default_timezone)
         if settings.role_set != frozenset(ROLES) and settings.adapters:
             config = replace(config, send_platforms=_send_platforms(settings))
         service = ParcelService(

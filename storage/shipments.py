@@ -46,7 +46,7 @@ __all__ = [
 # A parcel's followers changed in a way that can bring arrival news sooner (a new follower, a
 # new promise, another time zone): its next poll judges them again, and a poll that judged
 # them before this stores nothing (``core.models.SnapshotWrite``). One parcel; every parcel
-# with that number; every parcel a chat follows.
+# with that number; every parcel (the default time zone changed); every parcel a chat follows.
 NEWS_AGAIN = (
     "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL "
     "WHERE carrier = ? AND number = ?"
@@ -54,6 +54,7 @@ NEWS_AGAIN = (
 NEWS_AGAIN_FOR_NUMBER = (
     "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL WHERE number = ?"
 )
+NEWS_AGAIN_EVERYWHERE = "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL"
 NEWS_AGAIN_FOR_CHAT = (
     "UPDATE shipments SET news_epoch = news_epoch + 1, news_due_at = NULL "
     "WHERE id IN (SELECT s.id FROM shipments AS s JOIN subscriptions AS u "
@@ -710,6 +711,13 @@ class SqliteShipments:
             return [(row[3], *row[1:3], *row[4:]) for row in found]
 
         return _due_parcels(await self._conn.run_transaction(claim))
+
+    async def news_again_everywhere(self) -> int:
+        """Every parcel's followers are judged again at its next poll, and a poll that read a
+        parcel before this stores no judgement: what the bot's default time zone changing
+        needs, since every chat without a zone of its own follows it. Returns the parcels
+        stored."""
+        return await self._conn.write(NEWS_AGAIN_EVERYWHERE)
 
     async def schedule(self, key: ShipmentKey, next_check_at: datetime | None) -> None:
         """Set when to check a parcel next (None: never again). Unknown parcels are ignored."""

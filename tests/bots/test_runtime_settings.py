@@ -11,9 +11,10 @@ import pytest
 from pydantic import ValidationError
 
 from bots.__main__ import main
-from bots.runtime import _poll_lease, service_config
+from bots.runtime import _poll_lease, open_runtime, service_config
 from bots.settings import Settings, load_settings
 from core.config import ServiceConfig
+from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingNumber
 from storage.db import Database
 from tests.postgres import postgres_schema
 
@@ -308,3 +309,34 @@ async def test_pollers_claim_parcels_only_where_they_share_a_database(tmp_path: 
     with postgres_schema() as url:
         async with Database.open(url) as shared:
             assert _poll_lease(tuned, shared) == timedelta(seconds=90)
+
+
+async def test_a_changed_default_time_zone_judges_every_parcel_again(tmp_path: Path) -> None:
+    """Stored next-news moments were worked out in the default zone of the run that stored
+    them: kept while it stays, forgotten (and the parcel judged again) when it changes."""
+    parcel = ShipmentKey("ups", TrackingNumber("1Z999AA10123456784"))
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    later = start + timedelta(days=2)
+
+    async def news(timezone: str, judged: bool = False) -> tuple[datetime | None, int]:
+        tuned = settings(database=str(tmp_path / "bot.sqlite3"), default_timezone=timezone)
+        async with open_runtime(tuned) as runtime:
+            shipments = runtime.db.shipments
+            if judged:
+                snapshot = Shipment(
+                    carrier=parcel.carrier,
+                    number=parcel.number,
+                    status=Status.IN_TRANSIT,
+                    checked_at=start,
+                )
+                await shipments.save_many([SnapshotWrite(snapshot, start)])
+                await shipments.save_many(
+                    [SnapshotWrite(snapshot, start, news_due_at=later, news_epoch=0)]
+                )
+            due = await shipments.due_parcels(later + timedelta(days=30), 10, start)
+            return due.news_due_at.get(parcel), due.news_epoch[parcel]
+
+    assert await news("UTC", judged=True) == (later, 0)
+    assert await news("UTC") == (later, 0)
+    assert await news("Asia/Jakarta") == (None, 1)
+    assert await news("Asia/Jakarta") == (None, 1)

@@ -68,3 +68,15 @@ async def test_a_promise_or_a_time_zone_brings_the_judgement_back(store: Databas
     await store.shipments.save_many([_judged(3, hours=3)])
     await store.chats.save_settings(chat("1"), ChatSettings(timezone="Asia/Jakarta"))
     assert await _news(store) == (None, 4)
+
+
+async def test_a_new_default_time_zone_brings_every_judgement_back(store: Database) -> None:
+    other = key("1Z999AA10123456793")
+    await store.shipments.save_many([write(shipment(), SOON), write(shipment(other), SOON)])
+    await store.shipments.save_many([_judged(0, hours=1)])
+    assert await _news(store) == (LATER, 0)
+    assert await store.shipments.news_again_everywhere() == 2
+    assert await _news(store) == (None, 1)
+    # A poll that read the parcel before the change stores no judgement.
+    await store.shipments.save_many([_judged(0, hours=2)])
+    assert await _news(store) == (None, 1)
