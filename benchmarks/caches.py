@@ -288,10 +288,11 @@ def main() -> None:
     print()
     print(
         "| turned off | what it holds | hit rate | first poll, updates/s (CPU s) "
-        "| steady, updates/s (CPU s) | steady vs all |"
+        "| steady, updates/s (CPU s) | steady vs all | steady per CPU s vs all |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|")
     base = median([r["steady"] for r in results["all"]])
+    base_cpu = median([r["steady_cpu"] for r in results["all"]])
     for name in names:
         runs = results[name]
         what = "nothing (every cache on)" if name == "all" else CACHES[name][0]
@@ -306,8 +307,16 @@ def main() -> None:
             f"| {median([r['first'] for r in runs]):,.0f} "
             f"({median([r['first_cpu'] for r in runs]):,.0f}) "
             f"| {steady:,.0f} ({median([r['steady_cpu'] for r in runs]):,.0f}) "
-            f"| {steady / base:.2f}× |"
+            f"| {steady / base:.2f}× | {median([r['steady_cpu'] for r in runs]) / base_cpu:.2f}× |"
         )
+    # How far apart the rounds of the same code fall: a cache pays only when turning it off
+    # costs more than that.
+    spread = [r["steady_cpu"] / base_cpu for r in results["all"]]
+    print()
+    print(
+        f"Rounds of `all` (every cache on), steady per CPU second: {min(spread):.2f}× to "
+        f"{max(spread):.2f}× of their median."
+    )
     print()
     _print_memos(options.size)
 
