@@ -14,11 +14,15 @@ What it may import: the standard library, aiosqlite, ``core.models``, ``core.por
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from storage.backup import BackupError, backup
-from storage.copy import CopyRefused, CopyReport, copy_database
 from storage.db import Database, inbox_path, is_postgres, open_inbox, sqlite_path
 from storage.limits import RateSpec, SharedLimits, SharedRate
 from storage.migrations import INBOX_MIGRATIONS, SchemaTooNewError
+
+if TYPE_CHECKING:
+    from storage.copy import CopyRefused, CopyReport, copy_database
 
 __all__ = [
     "INBOX_MIGRATIONS",
@@ -37,3 +41,15 @@ __all__ = [
     "open_inbox",
     "sqlite_path",
 ]
+
+# ``parcelbot db copy`` is the only user of the copier: it is imported when first asked for,
+# not by every start of the bot.
+_COPY_EXPORTS = frozenset({"CopyRefused", "CopyReport", "copy_database"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _COPY_EXPORTS:
+        from storage import copy
+
+        return getattr(copy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -68,8 +68,9 @@ async def test_provider_text_cannot_drive_the_terminal() -> None:
     assert not any(char in printed for char in "\x1b\x07\u202e")
 
 
-# psycopg too: a bot on SQLite has no use for the PostgreSQL driver.
-_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx", "psycopg")
+# psycopg too: a bot on SQLite has no use for the PostgreSQL driver; nor has a chat the
+# database copier of ``parcelbot db copy``.
+_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx", "psycopg", "storage.copy")
 
 _RUN_AND_LIST_MODULES = """
 import sys
