@@ -4,6 +4,9 @@ The catalogs are the ``.po`` files themselves, compiled in memory at start-up wi
 (``read_po`` + ``write_mo``), so a fresh clone speaks every language without a build step and
 can never run a stale ``.mo``. Fuzzy entries are left out (the English source is shown), as
 ``msgfmt`` would. ``pybabel compile`` still works for tools that want ``.mo`` files.
+
+Babel itself is imported on first use (a date to write, a catalog to compile): a start that
+speaks English and writes no date never loads it.
 """
 
 from __future__ import annotations
@@ -15,13 +18,12 @@ from datetime import date, datetime, tzinfo
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-
-from babel import Locale
-from babel.dates import format_interval, format_skeleton
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from typing import TYPE_CHECKING
 
 from core.i18n import DEFAULT_LANGUAGE, DOMAIN, Voices
+
+if TYPE_CHECKING:
+    from babel import Locale
 
 __all__ = ["LOCALES_DIR", "BabelDates", "PoCatalogs", "babel_locale", "voices"]
 
@@ -39,6 +41,8 @@ _BABEL_LOCALE = {"en": "en_GB"}
 @cache
 def babel_locale(language: str) -> Locale:
     """Babel's locale for one of our language codes."""
+    from babel import Locale
+
     return Locale.parse(_BABEL_LOCALE.get(language, language))
 
 
@@ -46,6 +50,8 @@ class BabelDates:
     """``DateFormatter`` on Babel's CLDR data: weekday and month names, field order, clock."""
 
     def datetime_text(self, moment: datetime, tz: tzinfo, language: str) -> str:
+        from babel.dates import format_skeleton
+
         local = moment.astimezone(tz)
         locale = babel_locale(language)
         day = format_skeleton("MMMEd", local, locale=locale)
@@ -54,12 +60,18 @@ class BabelDates:
         return f"{joined.format(clock, day)} {local.tzname()}"
 
     def day_text(self, day: date, language: str) -> str:
+        from babel.dates import format_skeleton
+
         return format_skeleton("MMMEd", day, locale=babel_locale(language))
 
     def time_text(self, moment: datetime, tz: tzinfo, language: str) -> str:
+        from babel.dates import format_skeleton
+
         return format_skeleton("Hm", moment.astimezone(tz), locale=babel_locale(language))
 
     def window_text(self, first: date, last: date, language: str) -> str:
+        from babel.dates import format_interval
+
         return format_interval(first, last, skeleton="MMMEd", locale=babel_locale(language))
 
 
@@ -79,6 +91,9 @@ class PoCatalogs:
         if not path.is_file():
             log.warning("no catalog for %s at %s; speaking English", language, path)
             return gettext.NullTranslations()
+        from babel.messages.mofile import write_mo
+        from babel.messages.pofile import read_po
+
         with path.open("rb") as source:
             catalog = read_po(source, locale=language, domain=DOMAIN)
         for message in list(catalog):

@@ -81,12 +81,14 @@ raise SystemExit(code)
 """
 
 
-def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
+def _console_loading(modules: tuple[str, ...], typed: str, tmp_path: Path) -> str:
+    """Run the console with ``typed`` as its input; its output, ending with a ``LOADED`` line
+    of those ``modules`` that were imported."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("PARCELBOT_")}
     env["PARCELBOT_DB"] = str(tmp_path / "lazy.sqlite3")
     done = subprocess.run(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", _RUN_AND_LIST_MODULES.format(stacks=_PLATFORM_STACKS)],
-        input=f"/track {NUMBER}\n",
+        [sys.executable, "-c", _RUN_AND_LIST_MODULES.format(stacks=modules)],
+        input=typed,
         capture_output=True,
         text=True,
         env=env,
@@ -95,10 +97,27 @@ def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
+    out = _console_loading(_PLATFORM_STACKS, f"/track {NUMBER}\n", tmp_path)
     # The lookup really ran: the console answered it before the modules were listed.
-    assert f"UPS {NUMBER}" in done.stdout
-    loaded = [line for line in done.stdout.splitlines() if line.startswith("LOADED")]
-    assert loaded == ["LOADED "], done.stdout
+    assert f"UPS {NUMBER}" in out
+    loaded = [line for line in out.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["LOADED "], out
+
+
+# What a console that is started and left at once never needs: Babel (no date written, the
+# catalogs compiled only for a language spoken).
+_NOT_AT_START = ("babel",)
+
+
+def test_sandbox_console_start_loads_only_what_it_uses(tmp_path: Path) -> None:
+    out = _console_loading(_NOT_AT_START, "", tmp_path)
+    assert "the sandbox carrier is running" in out
+    loaded = [line for line in out.splitlines() if line.startswith("LOADED")]
+    assert loaded == ["LOADED "], out
 
 
 # One conversation through the real program per kind of paste: what the buyer typed, and
