@@ -223,7 +223,8 @@ async def _track_once(settings: Settings, number: str, carrier: str | None) -> i
     from core.commands import error_text
     from core.errors import TrackingError
 
-    async with open_runtime(settings) as runtime:
+    # One lookup: no /metrics serves counts, so none are kept.
+    async with open_runtime(settings, metered=False) as runtime:
         try:
             reply = await runtime.service.track(CONSOLE_CHAT, number, carrier)
         except TrackingError as err:

@@ -12,7 +12,8 @@ through their constructors.
   webhook mode, Telegram's route, served in the same loop.
 - While the bot serves chat platforms (``run`` with a token), a health port: ``/health``,
   ``/ready`` and ``/metrics`` (``bots.ops``, ``bots.metrics``); the metrics hooks are put in
-  here, at the edges.
+  here, at the edges. An interactive session (the console, ``parcelbot track``) serves no
+  ``/metrics``, so it keeps no metrics and never loads ``prometheus_client``.
 - With keys, the webhook inbox worker (``bots.webhook_inbox``): TikTok Shop, 17TRACK and
   AfterShip pushes are stored, answered at once and processed in the background (tracking
   pushes in batches); what a previous run left is processed at start. 17TRACK's client
@@ -43,7 +44,6 @@ from pydantic import SecretStr
 from bots.gc_settings import apply_bot_gc_settings
 from bots.locales import voices
 from bots.logs import configure_logging
-from bots.metrics import MeteredRouter, MeteredSink, Metrics
 from bots.notifier import PlatformNotifier
 from bots.public_holidays import PublicHolidays
 from bots.readiness import Heartbeat, Readiness
@@ -51,6 +51,7 @@ from bots.server_languages import ServerLanguages
 from bots.settings import ROLES, Settings
 from core import polling
 from core.clock import DemoClock, SystemClock
+from core.commands import CommandRouter
 from core.config import ServiceConfig
 from core.eta.model import EtaModel
 from core.eta.provider import EstimatingProvider
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     import httpx
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+    from bots.metrics import Metrics
     from bots.telegram_bot import TelegramAdapter
     from bots.webhook_inbox import WebhookInbox
     from bots.webhooks import TelegramRoute, WebhookConfig, WebhookServer
@@ -116,9 +118,11 @@ class Runtime:
     db: Database
     clock: Clock
     service: ParcelService
-    router: MeteredRouter
+    router: CommandRouter
     notifier: PlatformNotifier
-    metrics: Metrics
+    metrics: Metrics | None
+    """The process's Prometheus series; None where nothing serves them (``open_runtime``'s
+    ``metered``)."""
     provider: TrackingProvider | None = None
     orders: OrderSource | None = None
     shop: TikTokShopClient | None = None
@@ -164,12 +168,14 @@ class Runtime:
     def polled(self, stats: PollStats) -> None:
         """A poll cycle finished (readiness and metrics hear of it)."""
         self.heartbeat.polled()
-        self.metrics.polled(stats)
+        if self.metrics is not None:
+            self.metrics.polled(stats)
 
     def flushed(self, stats: FlushStats) -> None:
         """An outbox flush finished (readiness and metrics hear of it)."""
         self.heartbeat.flushed()
-        self.metrics.flushed(stats)
+        if self.metrics is not None:
+            self.metrics.flushed(stats)
 
     def readiness(self) -> Readiness:
         """The readiness checks of ``bots.ops`` on this runtime."""
@@ -198,6 +204,8 @@ class Runtime:
     async def refresh_backlog(self) -> None:
         """Read the backlog gauges from the database (before each ``/metrics`` scrape), and
         17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``."""
+        if self.metrics is None:
+            return
         now = self.clock.now()
         self.metrics.backlog(await self.db.stats.backlog(now), now)
         tracker = self.seventeen_track()
@@ -402,10 +410,36 @@ def _webhook_config(settings: Settings) -> WebhookConfig:
     )
 
 
+def _router(service: ParcelService, metrics: Metrics | None) -> CommandRouter:
+    """The chat commands' router: counted and timed when there are metrics."""
+    if metrics is None:
+        return CommandRouter(service)
+    from bots.metrics import MeteredRouter
+
+    return MeteredRouter(service, metrics)
+
+
+def _metered_transport(
+    settings: Settings, metrics: Metrics | None
+) -> Callable[[httpx.AsyncBaseTransport], httpx.AsyncBaseTransport] | None:
+    """What the shared HTTP client's pool is wrapped in: the provider calls' counters when
+    there are metrics."""
+    if metrics is None:
+        return None
+    from bots.metrics_http import MeteredTransport
+
+    hosts = MeteredTransport.hosts_of(settings.provider_base_urls)
+    return lambda inner: MeteredTransport(inner, metrics, hosts)
+
+
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, metered: bool = True) -> AsyncIterator[Runtime]:
     """Open the database (and, with keys, the HTTP client), build the service and its parts,
-    start the webhook server when a port is set; close everything on exit."""
+    start the webhook server when a port is set; close everything on exit.
+
+    With ``metered`` the parts are counted for ``/metrics`` (``bots.metrics``); without, as
+    for an interactive session that serves no ``/metrics``, nothing is counted and
+    ``runtime.metrics`` is None."""
     async with contextlib.AsyncExitStack() as stack:
         # One running bot per database: a second would send every alert again.
         db = await stack.enter_async_context(Database.open(settings.database, single_writer=True))
@@ -415,7 +449,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         if limits is not None:
             # Runs before the database closes: the last requests' ends are reported.
             stack.push_async_callback(limits.drain)
-        metrics = Metrics()
+        metrics: Metrics | None = None
+        if metered:
+            from bots.metrics import Metrics
+
+            metrics = Metrics()
         clock: Clock
         provider: TrackingProvider
         routing: Routing | None = None
@@ -427,13 +465,11 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             provider = SANDBOX.build(Wiring(settings.provider_settings(SANDBOX), clock))
             orders = SANDBOX_SHOP.build(Wiring(settings.provider_settings(SANDBOX_SHOP), clock))
         else:
-            from bots.metrics_http import MeteredTransport
             from core.providers.http import create_http_client
 
             clock = SystemClock()
-            hosts = MeteredTransport.hosts_of(settings.provider_base_urls)
             http = await stack.enter_async_context(
-                create_http_client(wrap=lambda inner: MeteredTransport(inner, metrics, hosts))
+                create_http_client(wrap=_metered_transport(settings, metrics))
             )
             router = ProviderRouter(_tracking_providers(settings, http, clock, limits))
             provider, routing = router, router.routing
@@ -468,7 +504,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             db=db,
             clock=clock,
             service=service,
-            router=MeteredRouter(service, metrics),
+            router=_router(service, metrics),
             notifier=PlatformNotifier(),
             metrics=metrics,
             provider=provider,
@@ -522,6 +558,7 @@ async def _open_webhooks(
     inbox table): its event loop does nothing else with pushes, so it answers several times
     as many a second. A process that processes without serving looks for stored pushes every
     ``_APART_EVERY`` seconds (no push it answered wakes it)."""
+    from bots.metrics import MeteredSink
     from bots.webhook_inbox import (
         DECODED_LIMIT,
         IDLE_WAIT,
@@ -588,14 +625,15 @@ async def _open_webhooks(
     if serving and settings.webhook_port is not None:
         app = make_app(
             _webhook_config(settings),
-            MeteredSink(sink, runtime.metrics),
+            sink if runtime.metrics is None else MeteredSink(sink, runtime.metrics),
             clock,
             telegram=runtime.telegram_route,
             inbox=Inboxes(*(i for i in (runtime.pushes, runtime.inbox) if i is not None)),
             seen_store=db.webhook_seen,
         )
         runtime.webhooks = app[SERVER_KEY]
-        runtime.metrics.watch_webhooks(runtime.webhooks.counts)
+        if runtime.metrics is not None:
+            runtime.metrics.watch_webhooks(runtime.webhooks.counts)
         runtime.webhook_url = await stack.enter_async_context(
             serve(app, settings.webhook_host, settings.webhook_port)
         )
@@ -750,7 +788,7 @@ async def run(settings: Settings, *, console: bool = False) -> int:
 
     roles = settings.role_set
     interactive = console or (not settings.adapters and roles == frozenset(ROLES))
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, metered=not interactive) as runtime:
         # Start-up is over: what is alive now lives as long as the process (bots.gc_settings).
         apply_bot_gc_settings()
         scheduler = None
@@ -813,6 +851,8 @@ async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
     from bots.ops import make_ops_app, serve_ops
 
     settings = runtime.settings
+    if runtime.metrics is None:
+        raise RuntimeError("the ops server needs a metered runtime (open_runtime's metered)")
     app = make_ops_app(
         runtime.readiness(),
         runtime.metrics,

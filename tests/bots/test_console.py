@@ -69,8 +69,17 @@ async def test_provider_text_cannot_drive_the_terminal() -> None:
 
 
 # psycopg too: a bot on SQLite has no use for the PostgreSQL driver; nor has a chat the
-# database copier of ``parcelbot db copy``.
-_PLATFORM_STACKS = ("aiohttp", "telegram", "discord", "httpx", "psycopg", "storage.copy")
+# database copier of ``parcelbot db copy``, or Prometheus' client (an interactive session serves
+# no /metrics).
+_PLATFORM_STACKS = (
+    "aiohttp",
+    "telegram",
+    "discord",
+    "httpx",
+    "psycopg",
+    "storage.copy",
+    "prometheus_client",
+)
 
 _RUN_AND_LIST_MODULES = """
 import sys
@@ -109,8 +118,8 @@ def test_sandbox_console_loads_no_platform_stack(tmp_path: Path) -> None:
 
 
 # What a console that is started and left at once never needs: Babel (no date written, the
-# catalogs compiled only for a language spoken).
-_NOT_AT_START = ("babel",)
+# catalogs compiled only for a language spoken), nor what a chat never needs.
+_NOT_AT_START = ("babel", *_PLATFORM_STACKS)
 
 
 def test_sandbox_console_start_loads_only_what_it_uses(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from bots.runtime import open_runtime
 from bots.settings import Settings, load_settings
 from bots.shop_tokens import TOKENS_KEY, TokenBox
 from core.clock import DemoClock, SystemClock
+from core.commands import CommandRouter
 from core.models import OrderId, TrackingNumber
 from core.providers.aftership import AfterShipClient
 from core.providers.router import ProviderRouter
@@ -91,6 +92,25 @@ async def test_no_keys_runs_the_sandbox_as_before(tmp_path: Path) -> None:
         assert runtime.webhook_url == ""
         reply = await runtime.service.track(chat(), "1ZSBX1230300000263")
         assert "1ZSBX1230300000263" in reply.title
+
+
+async def test_only_a_metered_runtime_counts_commands(tmp_path: Path) -> None:
+    """What serves /metrics counts every command; an interactive session keeps no metrics and
+    runs the same commands through the plain router."""
+    settings = load_settings(db=str(tmp_path / "demo.sqlite3"))
+    async with open_runtime(settings) as metered:
+        await metered.router.run(chat(), "track", ["1ZSBX1230300000263"])
+        assert metered.metrics is not None
+        assert b'parcelbot_commands_total{command="track",outcome="ok"} 1.0' in (
+            metered.metrics.render()
+        )
+    async with open_runtime(settings, metered=False) as plain:
+        assert plain.metrics is None
+        assert type(plain.router) is CommandRouter
+        replies = await plain.router.run(chat(), "track", ["1ZSBX1230300000263"])
+        assert "1ZSBX1230300000263" in replies[0].title
+        stats = await plain.advance(timedelta(hours=1))  # the poll and flush hooks still run
+        assert stats.checked >= 0
 
 
 async def test_keys_build_the_real_providers_in_order_and_close_everything(
