@@ -23,9 +23,10 @@ class Breather:
 
     __slots__ = ("_every", "_next")
 
-    def __init__(self, every: float = SLICE) -> None:
-        self._every = every
-        self._next = time.perf_counter() + every
+    def __init__(self, every: float | None = None) -> None:
+        """``every``: seconds between two chances for other tasks (``SLICE`` when None)."""
+        self._every = SLICE if every is None else every
+        self._next = time.perf_counter() + self._every
 
     async def __call__(self) -> None:
         if time.perf_counter() >= self._next:

@@ -65,6 +65,9 @@ __all__ = ["Refresher"]
 
 log = logging.getLogger(__name__)
 
+Tell = tuple[ChatRef, ShipmentKey, EtaTold]
+"""What a chat was told about a parcel's arrival (``SubscriptionRepository.tell_many``)."""
+
 
 class Refresher:
     """The refresh pipeline. See the module docstring."""
@@ -92,8 +95,6 @@ class Refresher:
         self._on_queued = on_queued
         self._next_housekeeping: datetime | None = None
         self._default_settings = ChatSettings(timezone=config.default_timezone)
-        # What chats were told about arrivals, written once the alerts are stored.
-        self._tells: list[tuple[ChatRef, ShipmentKey, EtaTold]] = []
         # Unclaimed poll cycles (no ``poll_lease``) run one at a time.
         self._polling = asyncio.Lock()
 
@@ -196,12 +197,16 @@ class Refresher:
             epoch = epochs.get(write.shipment.key)
             if epoch is not None:
                 writes[index] = replace(write, news_due_at=eta_news.NEWS_NEVER, news_epoch=epoch)
+        tells: list[Tell] = []
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
                 [key for _index, key, _found in alerting]
             )
             settings = await self._settings_for(subscribers.values())
             for index, key, found in alerting:
+                # Per-chat news for a parcel costs tens of microseconds, and most parcels of a
+                # cycle whose scans changed have some.
+                await breathe()
                 news: list[datetime] = []
                 pairs = self._pairs(
                     found,
@@ -211,6 +216,7 @@ class Refresher:
                     now,
                     promises=promises.get(key, {}),
                     news_due=news,
+                    tells=tells,
                 )
                 epoch = epochs.get(key)
                 if epoch is not None:
@@ -222,7 +228,7 @@ class Refresher:
                     )
                 elif pairs:
                     writes[index] = replace(writes[index], alerts=pairs)
-        added = await self._save_many(writes) if writes else 0
+        added = await self._save_many(writes, tells) if writes else 0
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
         return PollStats(
             checked=tried,
@@ -258,6 +264,7 @@ class Refresher:
         settings = await self._settings_for(subscribers.values())
         promises = await self._store.orders.promises(list(subscribers))
         writes: list[SnapshotWrite] = []
+        tells: list[Tell] = []
         changed = skipped = 0
         breathe = Breather()
         for key, fresh in latest.items():
@@ -278,13 +285,14 @@ class Refresher:
                 settings,
                 webhook_fed=webhook,
                 promises=promises.get(key),
+                tells=tells,
             )
             if not followers:
                 write = replace(write, next_check_at=None)
             if previous is None or write.shipment.events != previous.events:
                 changed += 1
             writes.append(write)
-        added = await self._save_many(writes) if writes else 0
+        added = await self._save_many(writes, tells) if writes else 0
         if webhook and writes:
             await self._store.shipments.mark_pushed([w.shipment.key for w in writes], now)
         return PollStats(checked=len(writes), changed=changed, alerts=added, skipped=skipped)
@@ -411,6 +419,7 @@ class Refresher:
             )
         )
         promises = await self._store.orders.promises([request.key]) if subs else {}
+        tells: list[Tell] = []
         write = self._snapshot(
             stored,
             fresh,
@@ -419,10 +428,11 @@ class Refresher:
             settings,
             webhook_fed=fed,
             promises=promises.get(request.key),
+            tells=tells,
         )
         if stored is not None and not subs:
             write = replace(write, next_check_at=None)
-        await self._save_many([write])
+        await self._save_many([write], tells)
         return write.shipment
 
     def next_check(
@@ -442,12 +452,12 @@ class Refresher:
             return due
         return min(due, now + cap)
 
-    async def _save_many(self, writes: Sequence[SnapshotWrite]) -> int:
-        """Store snapshots with their alerts; wake the delivery of any alert queued."""
+    async def _save_many(self, writes: Sequence[SnapshotWrite], tells: Sequence[Tell] = ()) -> int:
+        """Store snapshots with their alerts, then what ``tells`` says chats now know about
+        arrivals (``_pairs``); wake the delivery of any alert queued."""
         added = await self._store.shipments.save_many(writes)
         if added:
             self._on_queued()
-        tells, self._tells = self._tells, []
         await self._store.subscriptions.tell_many(tells)
         return added
 
@@ -461,15 +471,17 @@ class Refresher:
         *,
         webhook_fed: bool = False,
         promises: Mapping[str, datetime] | None = None,
+        tells: list[Tell] | None = None,
     ) -> SnapshotWrite:
         """Enrich a provider snapshot (incident, first seen) and work out its alerts for
-        ``subscribers``; ``promises`` are the shop's promises on their order links."""
+        ``subscribers``; ``promises`` are the shop's promises on their order links, ``tells``
+        gets what chats will know once the alerts are stored (``_pairs``)."""
         write, found = self._enrich(
             previous, fresh, now, followed=bool(subscribers), webhook_fed=webhook_fed
         )
         if subscribers and (found or eta_news.lateness_judged(write.shipment)):
             pairs = self._pairs(
-                found, subscribers, settings, write.shipment, now, promises=promises
+                found, subscribers, settings, write.shipment, now, promises=promises, tells=tells
             )
             if pairs:
                 write = replace(write, alerts=pairs)
@@ -571,14 +583,16 @@ class Refresher:
         *,
         promises: Mapping[str, datetime] | None = None,
         news_due: list[datetime] | None = None,
+        tells: list[Tell] | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
         """(chat, alert) for every subscriber whose effective preference wants the alert.
 
         With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
         what that chat was last told and the shop's promise on its own order link
-        (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat now knows is
-        remembered once the alerts are stored (``_save_many``). ``news_due`` then gets, per
-        chat, from when it could have news again (``eta_news.next_news_at``).
+        (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat then knows goes
+        to ``tells``, for the caller to store after the alerts (``_save_many``): per call, so
+        cycles that interleave never store each other's. ``news_due`` then gets, per chat,
+        from when it could have news again (``eta_news.next_news_at``).
         """
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
@@ -598,8 +612,8 @@ class Refresher:
                     tz=chat_settings.timezone,
                     promised_by=promised_by,
                 )
-                if told is not None and told != sub.told:
-                    self._tells.append((sub.chat, sub.key, told))
+                if told is not None and told != sub.told and tells is not None:
+                    tells.append((sub.chat, sub.key, told))
                 if news_due is not None:
                     news_due.append(
                         eta_news.next_news_at(

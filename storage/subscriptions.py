@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 
 from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
+from core.cooperative import Breather
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
@@ -194,7 +195,10 @@ class SqliteSubscriptions:
         if len(decoded) + len(rows) > self._decoded_limit:
             decoded.clear()
         keep = self._decoded_limit > 0
+        # A poll cycle's alerting parcels can be thousands of rows: decoded in slices.
+        breathe = Breather()
         for row in rows:
+            await breathe()
             # The same row (every column equal) decodes to an equal subscription: reuse it.
             subscription = decoded.get(row)
             if subscription is None:
