@@ -1,10 +1,10 @@
 """Where carriers deliver and on which days: the inputs of each carrier's working calendar.
 
 A carrier's transit time is counted on the calendar of the country the parcel is delivered in
-when the carrier delivers there (J&T Express in Malaysia works Malaysian holidays), else on its
-home market's. :data:`MARKETS` lists each carrier's markets, home first; :data:`WORK_WEEKS` the
-days it delivers, Monday first, as each carrier states on its public service pages. Carriers not
-listed deliver Monday to Friday.
+when the carrier delivers there (J&T Express in Malaysia works Malaysian holidays, UPS in Mexico
+Mexican ones), else on its home market's. :data:`MARKETS` lists each carrier's markets, home
+first; :data:`WORK_WEEKS` the days it delivers, Monday first, as each carrier states on its
+public service pages. Carriers not listed deliver Monday to Friday.
 
 J&T Express and Flash Express advertise deliveries every day of the year in their markets.
 The other South-East Asian express carriers are counted Monday to Saturday, the week most of
@@ -39,8 +39,20 @@ COUNTRY_ZONES: Mapping[str, str] = MappingProxyType(
 )
 """The time zone most of a country's parcels are delivered in (its capital's)."""
 
+
+def _worldwide(home: str) -> tuple[str, ...]:
+    """Every country in :data:`COUNTRY_ZONES`, ``home`` first."""
+    return (home, *(country for country in COUNTRY_ZONES if country != home))
+
+
 MARKETS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
+        # The worldwide express networks deliver in each of these countries through their own
+        # local companies (UPS Mexico, FedEx Brasil, DHL Express Indonesia…), so their last
+        # mile keeps the destination's holidays.
+        "ups": _worldwide("US"),
+        "fedex": _worldwide("US"),
+        "dhl": _worldwide("DE"),
         "jt_express": ("ID", "MY", "PH", "TH", "VN", "SG"),
         "spx": ("ID", "MY", "PH", "TH", "VN", "SG", "BR", "MX"),
         "ninja_van": ("SG", "MY", "ID", "PH", "TH", "VN"),

@@ -91,8 +91,27 @@ def test_a_royal_mail_parcel_skips_the_one_off_bank_holidays_of_2022() -> None:
     assert eta.earliest.astimezone(london).date() >= date(2022, 6, 6)
 
 
+def test_a_ups_parcel_delivered_in_mexico_waits_for_independence_day() -> None:
+    # Día de la Independencia fell on Monday 16 September 2024; UPS delivers in Mexico on
+    # weekdays, through UPS Mexico, on Mexico's calendar and in its zone.
+    mexico = ZoneInfo("America/Mexico_City")
+    handed = datetime(2024, 9, 13, 10, tzinfo=mexico)
+    model = EtaModel(holidays=PublicHolidays())
+    with_holidays = estimate(model, "ups", "MX", handed)
+    baseline = estimate(EtaModel(), "ups", "MX", handed)
+    assert model.calendar("ups", "MX").country == "MX"
+    assert date(2024, 9, 16) not in set(local_days(with_holidays, mexico))
+    assert baseline.earliest.astimezone(mexico).date() == date(2024, 9, 16)
+    assert with_holidays.most_likely - baseline.most_likely == timedelta(days=1)
+
+
 def test_calendars_follow_the_destination_only_where_the_carrier_delivers() -> None:
     assert calendar_country("jt_express", "my") == "MY"
+    assert calendar_country("ups", "MX") == "MX"
+    assert calendar_country("fedex", "br") == "BR"
+    assert calendar_country("dhl", "US") == "US"  # DHL eCommerce's US parcels
+    assert calendar_country("dhl", "") == "DE"  # unknown destination: its home
+    assert calendar_country("ups", "ZZ") == "US"
     assert calendar_country("jt_express", "US") == "ID"  # not a J&T market: its home
     assert calendar_country("usps", "ID", home="US") == "US"  # Idaho, or a stray code
     assert calendar_country("acme", "ID") == ""
