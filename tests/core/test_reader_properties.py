@@ -91,7 +91,8 @@ def test_never_a_truncated_prefix_of_a_longer_valid_number(text: str) -> None:
         # printed number's are (single spaces or dashes): no longer prefix may be valid.
         written = _GROUPED.match(reading.text, pasted.at)
         assert written is not None
-        groups = [group.upper() for group in _words(written.group(), pasted.pasted)]
+        message = reading.text[pasted.at :]
+        groups = [group.upper() for group in _words(written.group(), pasted.pasted, message)]
         assert "".join(groups).startswith(pasted.number), (pasted, text)
         read_numbers = {other.number for other in reading.numbers}
         for end in range(1, len(groups) + 1):
@@ -117,15 +118,26 @@ def _made_of(text: str, numbers: Collection[str]) -> bool:
     )
 
 
-def _words(written: str, pasted: str) -> list[str]:
+def _names_a_carrier(text: str) -> bool:
+    """Whether ``text`` starts with a carrier's name of one to four words ("J&T Express")."""
+    words = re.findall(r"[0-9A-Za-z]+(?:&[0-9A-Za-z]+)*", text)[:4]
+    return any(carriers.get_carrier(" ".join(words[:n])) is not None for n in range(1, 5))
+
+
+def _words(written: str, pasted: str, message: str) -> list[str]:
     """The groups of ``written`` up to the first word: a capitalised one, or a lower-case one
     unless the number itself was typed in lower case ("NVSGABC1234567 ok" is a number and a
-    word, "1z sbx 123 03 0000 0263" one number)."""
+    word, "1z sbx 123 03 0000 0263" one number), or a carrier's name ("KEX1234567890 J&T" is a
+    number and the carrier the buyer names). ``message`` is the message from where ``written``
+    starts, where a name reads on past the groups ("J&T")."""
     typed_lower = any(char.islower() for char in pasted)
     size = len(re.sub(r"[^0-9A-Za-z]", "", pasted))
     groups: list[str] = []
-    for group in re.split(r"[^0-9A-Za-z]+", written):
+    for found in re.finditer(r"[0-9A-Za-z]+", written):
+        group = found.group()
         word = not any(c.isdigit() for c in group)
+        if word and groups and _names_a_carrier(message[found.start() :]):
+            break
         # Past the number, a lower-case word is a word of the message ("nvsgabc1234567 your
         # order"): the reader never glues one onto the end of a number, by design.
         past = sum(len(g) for g in groups) >= size
