@@ -45,6 +45,19 @@ def test_apply_freezes_start_up_objects_and_raises_the_thresholds() -> None:
 
 
 @pytest.mark.usefixtures("restore_gc")
+def test_garbage_start_up_left_is_frozen_with_it_and_freed_by_the_daily_revisit() -> None:
+    first, second = _Node(), _Node()
+    first.other, second.other = second, first
+    alive = weakref.ref(first)
+    del first, second
+    apply_bot_gc_settings()  # no full pass at start-up: it would cost more than it frees
+    gc.collect()
+    assert alive() is not None
+    assert revisit_frozen() >= 2
+    assert alive() is None
+
+
+@pytest.mark.usefixtures("restore_gc")
 def test_garbage_in_cycles_is_still_collected() -> None:
     apply_bot_gc_settings()
 
