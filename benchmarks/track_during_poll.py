@@ -10,8 +10,8 @@ alternating, on the same rows:
 - *during a poll*: the same, one request every 10 ms, while ``poll_due`` works through N
   subscribed sandbox parcels in batches of 1,000 (every parcel changed since its last check:
   new scans, alerts and outbox rows — the heaviest cycle there is). Targets: p99 ≤ 3 ms idle,
-  ≤ 10 ms during the poll. The process has the bot's garbage collector settings
-  (``bots.gc_settings``), as ``parcelbot run`` has.
+  ≤ 10 ms during the poll. The process has the bot's garbage collector and thread switching
+  settings (``bots.gc_settings``, ``bots.thread_settings``), as ``parcelbot run`` has.
 - *poll throughput*: ``benchmarks/core_track_poll.py``'s two workloads (first poll, every
   parcel changed; steady state, the next 24 h) on N parcels, alone in the process.
 """
@@ -40,6 +40,14 @@ from core.models import ChatRef, Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.service import ParcelService, ServiceConfig
 from storage.db import Database
+
+try:
+    from bots.thread_settings import apply_bot_thread_settings
+except ImportError:  # an older checkout (``--base``), from before the bot set the interval
+
+    def apply_bot_thread_settings() -> float:
+        return sys.getswitchinterval()
+
 
 _BATCH = 1000
 
@@ -89,6 +97,7 @@ async def _requests(
 async def _track_while_polling(size: int) -> dict[str, float]:
     # As ``parcelbot run`` does after start-up.
     apply_bot_gc_settings()
+    apply_bot_thread_settings()
     with tempfile.TemporaryDirectory() as folder:
         clock = Clock()
         async with Database.open(Path(folder) / "bench.sqlite3") as db:

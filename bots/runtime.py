@@ -49,6 +49,7 @@ from bots.public_holidays import PublicHolidays
 from bots.readiness import Heartbeat, Readiness
 from bots.server_languages import ServerLanguages
 from bots.settings import ROLES, Settings
+from bots.thread_settings import apply_bot_thread_settings
 from core import polling
 from core.clock import DemoClock, SystemClock
 from core.commands import CommandRouter
@@ -791,6 +792,8 @@ async def run(settings: Settings, *, console: bool = False) -> int:
     async with open_runtime(settings, metered=not interactive) as runtime:
         # Start-up is over: what is alive now lives as long as the process (bots.gc_settings).
         apply_bot_gc_settings()
+        # Chat commands get the interpreter lock back soon after each database call.
+        apply_bot_thread_settings()
         scheduler = None
         if interactive or "poller" in roles:
             scheduler = build_scheduler(
