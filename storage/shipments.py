@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import attrgetter, is_
-from typing import Any
+from typing import Any, NamedTuple
 
 from core.budgets import READ_CACHE_BYTES, WRITE_MEMO_BYTES, entries, snapshot_bytes
 from core.cooperative import Breather
@@ -219,6 +219,18 @@ def _reads_back_as_is(shipment: Shipment, events: Sequence[TrackingEvent]) -> bo
     ):
         return False
     return all(event.time.tzinfo is UTC for event in events)
+
+
+class _Learned(NamedTuple):
+    """What to cache about one parcel once a ``save_many`` commits (``SqliteShipments._plan``):
+    ``after`` in place of ``before`` (None: not cached; ``after`` None: forget it). A tuple:
+    one is made per parcel saved, and a frozen dataclass costs four times as much to make."""
+
+    key: tuple[str, str]
+    before: Shipment | None
+    after: Shipment | None
+    same_size: bool = False
+    """``after`` has ``before``'s history: swapped in without counting sizes again."""
 
 
 def _same(events: Sequence[TrackingEvent], others: Sequence[TrackingEvent]) -> bool:
@@ -561,13 +573,18 @@ class SqliteShipments:
                         )
                     )
         cache = self._cache
+        # What the cache will hold once this commits, worked out now, in slices, while the
+        # event loop is free to run other tasks between them (``_apply_plan`` after the commit).
+        plan = await self._plan(
+            writes, last, sent, touched={_key_of(w) for w in touched}, now=now, breathe=breathe
+        )
         cached_version = cache.version
         select_existing = self._sql.select_existing
 
         async def transact(tx: Tx) -> tuple[int | None, set[tuple[str, str]], bool, int]:
             # On SQLite this runs on the connection's worker thread between BEGIN IMMEDIATE
             # and COMMIT: one hand-off for the whole write. The cache is only looked at here;
-            # it changes on the event loop, after the commit (``check_version``, ``_learn``).
+            # it changes on the event loop, after the commit (``check_version``, ``_apply_plan``).
             version = await tx.data_version()
             # Parcels the cache does not know (all of them when another connection wrote
             # since it was filled: it is emptied below): the new ones are cached once stored.
@@ -618,24 +635,28 @@ class SqliteShipments:
         if rewritten:
             cache.clear()  # rows vanished under this object: trust nothing it knew
         else:
-            self._learn(writes, last, sent, new=new, touched={_key_of(w) for w in touched}, now=now)
+            self._apply_plan(plan, new)
         return added
 
-    def _learn(
+    async def _plan(
         self,
         writes: Sequence[SnapshotWrite],
         last: dict[tuple[str, str], int],
         sent: dict[tuple[str, str], list[TrackingEvent]],
         *,
-        new: set[tuple[str, str]],
         touched: set[tuple[str, str]],
         now: datetime,
-    ) -> None:
-        """Cache what a committed ``save_many`` left stored, for parcels whose stored state
-        before it was known (cached, or not stored at all). ``touched`` parcels had only their
-        poll columns written: any other writer's snapshot is still in place."""
+        breathe: Breather,
+    ) -> list[_Learned]:
+        """What to cache about each parcel of a ``save_many`` once it commits, for parcels whose
+        stored state before it was known (cached, or not stored at all): worked out before the
+        commit, giving way between parcels, and applied by ``_apply_plan`` after it.
+        ``touched`` parcels have only their poll columns written: any other writer's snapshot
+        stays in place."""
         cache = self._cache
+        plan: list[_Learned] = []
         for key, index in last.items():
+            await breathe()
             before = cache.get(key)
             shipment = writes[index].shipment
             if before is not None and key in touched and not sent[key]:
@@ -646,21 +667,23 @@ class SqliteShipments:
                     events = before.events
                     if events is not shipment.events and _same(events, shipment.events):
                         events = shipment.events  # share the caller's tuple from now on
-                    # Same history, so the same size: the most recently used from now on.
-                    cache.replace(key, before.rechecked(checked, before.first_seen, events))
+                    # Same history, so the same size.
+                    rechecked = before.rechecked(checked, before.first_seen, events)
+                    plan.append(_Learned(key, before, rechecked, True))
                     continue
-            if (before is None and key not in new) or not _reads_back_as_is(shipment, sent[key]):
-                cache.discard(key)
+            if not _reads_back_as_is(shipment, sent[key]):
+                plan.append(_Learned(key, before, None))
                 continue
             base = shipment
             if before is not None:
                 first_seen = before.first_seen
                 events = _merged(before.events, sent[key])
                 if key in touched:
-                    base = before  # only the poll columns were written; the rest stayed
+                    base = before  # only the poll columns are written; the rest stays
             else:
                 first_seen = shipment.first_seen or shipment.checked_at or now
                 if first_seen.tzinfo is not UTC:
+                    plan.append(_Learned(key, before, None))
                     continue
                 events = _merged((), sent[key])
             if _same(events, shipment.events):
@@ -669,7 +692,28 @@ class SqliteShipments:
                 shipment = base.rechecked(shipment.checked_at, first_seen, events)
             elif events is not shipment.events:
                 shipment = shipment.rechecked(shipment.checked_at, first_seen, events)
-            cache.put(key, shipment)
+            plan.append(_Learned(key, before, shipment))
+        return plan
+
+    def _apply_plan(self, plan: Sequence[_Learned], new: set[tuple[str, str]]) -> None:
+        """Cache what a committed ``save_many`` left stored (``_plan``); ``new``: the parcels
+        it stored first. A parcel whose cached value is no longer the one its plan started
+        from (another task read or saved it meanwhile, or the cache was emptied) is forgotten
+        rather than guessed at: the next read loads it."""
+        cache = self._cache
+        for learned in plan:
+            key, before, after = learned.key, learned.before, learned.after
+            if cache.get(key) is not before or after is None:
+                cache.discard(key)
+            elif before is None:
+                # Not cached: known only when this save stored it first.
+                if key in new:
+                    cache.put(key, after)
+            elif learned.same_size:
+                # The most recently used from now on; cheaper than ``put``.
+                cache.replace(key, after)
+            else:
+                cache.put(key, after)
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:
         """Parcels whose next check is at or before ``now``, the most overdue first.

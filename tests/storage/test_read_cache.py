@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta, timezone
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import storage.shipments as shipments_module
 from core.budgets import snapshot_bytes
 from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingEvent
 from storage.codec import time_to_text
@@ -154,3 +157,76 @@ async def test_a_save_cancelled_while_it_commits_leaves_no_stale_cache(store: Da
     stored = await store.shipments.get(key())
     assert stored is not None
     assert stored.events == newer.events
+
+
+class Turns:
+    """A task that counts its turns on the event loop while it runs (``with``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(0)
+
+    def __enter__(self) -> Turns:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def test_a_big_save_gives_way_while_it_works_out_what_to_cache(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counted by interleavings, never timed: at a zero slice every parcel is a slice of its own.
+    monkeypatch.setattr("core.cooperative.SLICE", 0.0)
+    keys = [key(f"1ZGIVE{i:04d}") for i in range(8)]
+    seen: list[int] = []
+    turns = Turns()
+    checked = shipments_module._reads_back_as_is
+
+    def watched(snapshot: Shipment, added: Sequence[TrackingEvent]) -> bool:
+        seen.append(turns.count)
+        return checked(snapshot, added)
+
+    monkeypatch.setattr(shipments_module, "_reads_back_as_is", watched)
+    async with Database.open(db_path) as db:
+        with turns:
+            await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in keys])
+        assert await db.shipments.get_many(keys) == await _fresh(db_path, keys)
+    assert len(seen) == len(keys)
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen))
+
+
+@pytest.mark.parametrize("reader_first", [False, True])
+async def test_saves_and_reads_interleaved_with_a_save_leave_the_cache_as_stored(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, reader_first: bool
+) -> None:
+    # Every loop gives way at every item, so the saves' cache work and the read interleave.
+    monkeypatch.setattr("core.cooperative.SLICE", 0.0)
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in KEYS])
+        await db.shipments.get_many(KEYS)  # all cached
+        later = [
+            shipment(k, events=(event(0), event(1)), checked_at=T0 + timedelta(hours=1))
+            for k in KEYS
+        ]
+        latest = [
+            shipment(k, events=(event(0), event(2)), checked_at=T0 + timedelta(hours=2))
+            for k in KEYS[::-1]
+        ]
+        steps = [
+            db.shipments.save_many([write(s) for s in later]),
+            db.shipments.save_many([write(s) for s in latest]),
+        ]
+        read = db.shipments.get_many(KEYS)
+        await asyncio.gather(*([read, *steps] if reader_first else [*steps, read]))
+        cached = await db.shipments.get_many(KEYS)
+    truth = await _fresh(db_path, KEYS)
+    assert repr(cached) == repr(truth)
+    assert cached == truth
