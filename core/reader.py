@@ -484,7 +484,7 @@ def _carrier_at(text: str, start: int) -> tuple[Carrier, int] | None:
     position = start
     for _ in range(_MAX_CARRIER_WORDS):
         found = _WORD.search(text, position)
-        if found is None or text[position : found.start()].strip(" \t-,:") != "":
+        if found is None or _NAME_GAP.fullmatch(text, position, found.start()) is None:
             break
         words.append(found)
         position = found.end()
