@@ -114,11 +114,7 @@ async def test_the_adapters_own_words_follow_the_groups_language(
 
 
 async def test_a_language_chosen_over_the_apps_is_the_one_later_alerts_arrive_in(
-    api: FakeBotApi,
-    telegram: TelegramAdapter,
-    voiced: ParcelService,
-    clock: FakeClock,
-    db: Database,
+    api: FakeBotApi, telegram: TelegramAdapter, voiced: ParcelService, clock: FakeClock
 ) -> None:
     person = 6401
     api.push_text(person, "/language th", language_code="id")
