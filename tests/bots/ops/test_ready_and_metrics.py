@@ -74,7 +74,9 @@ async def open_ops(settings_values: dict[str, Any]) -> AsyncIterator[Ops]:
     ticks = Ticks()
     async with open_runtime(settings) as runtime:
         runtime.heartbeat = Heartbeat(monotonic=ticks)
-        async with open_ops_server(runtime) as url, httpx.AsyncClient() as client:
+        # A scrape while 17TRACK answers 503 waits for the quota reading's retries (about 4 s
+        # on a quiet machine): longer than httpx's default 5 s under load.
+        async with open_ops_server(runtime) as url, httpx.AsyncClient(timeout=30) as client:
             assert url
             yield Ops(runtime, url, client, ticks)
 
