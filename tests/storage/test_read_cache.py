@@ -21,6 +21,7 @@ from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingEv
 from storage.codec import time_to_text
 from storage.db import Database
 from tests.storage.helpers import T0, event, key, shipment, write
+from tests.turns import Turns
 
 KEYS = [key("1ZCACHE0001"), key("1ZCACHE0002"), key("1ZCACHE0003", "fedex")]
 PLUS7 = timezone(timedelta(hours=7))
@@ -157,27 +158,6 @@ async def test_a_save_cancelled_while_it_commits_leaves_no_stale_cache(store: Da
     stored = await store.shipments.get(key())
     assert stored is not None
     assert stored.events == newer.events
-
-
-class Turns:
-    """A task that counts its turns on the event loop while it runs (``with``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            self.count += 1
-            await asyncio.sleep(0)
-
-    def __enter__(self) -> Turns:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 async def test_a_big_save_gives_way_while_it_works_out_what_to_cache(

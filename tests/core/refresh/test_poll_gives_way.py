@@ -6,7 +6,6 @@ loop that gives way."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 from datetime import timedelta
@@ -30,29 +29,9 @@ from core.refresh import Refresher
 from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
+from tests.turns import Turns
 
 PARCELS = 12
-
-
-class Turns:
-    """A task that counts its turns on the event loop while it runs (``with``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._task: asyncio.Task[None] | None = None
-
-    async def _run(self) -> None:
-        while True:
-            self.count += 1
-            await asyncio.sleep(0)
-
-    def __enter__(self) -> Turns:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._task is not None
-        self._task.cancel()
 
 
 class Watched:

@@ -1,0 +1,28 @@
+"""Counting the event loop's turns, to show that long work gives way to other tasks."""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["Turns"]
+
+
+class Turns:
+    """A task that counts its turns on the event loop while it runs (``with``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            self.count += 1
+            await asyncio.sleep(0)
+
+    def __enter__(self) -> Turns:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
