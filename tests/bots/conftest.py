@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from bots.gc_settings import freeze_survivors
 
 
 @pytest.fixture
@@ -16,3 +20,16 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if key.startswith("PARCELBOT_"):
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def restore_gc() -> Iterator[None]:
+    """The garbage collector as it was before the test applied the bot's settings to it."""
+    thresholds = gc.get_threshold()
+    try:
+        yield
+    finally:
+        while freeze_survivors in gc.callbacks:
+            gc.callbacks.remove(freeze_survivors)
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)

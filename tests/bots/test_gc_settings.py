@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import gc
-import os
 import weakref
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,18 +18,6 @@ from bots.gc_settings import (
 )
 from bots.runtime import Runtime, run
 from bots.settings import load_settings
-
-
-@pytest.fixture
-def restore_gc() -> Iterator[None]:
-    thresholds = gc.get_threshold()
-    try:
-        yield
-    finally:
-        while freeze_survivors in gc.callbacks:
-            gc.callbacks.remove(freeze_survivors)
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("restore_gc")
@@ -109,14 +95,10 @@ def test_a_cycle_that_dies_after_it_was_frozen_is_freed_by_the_daily_revisit() -
     assert gc.get_freeze_count() > 0  # what is alive is frozen again
 
 
-@pytest.mark.usefixtures("restore_gc")
+@pytest.mark.usefixtures("restore_gc", "clean_environment")
 async def test_bot_start_up_applies_the_settings(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for key in list(os.environ):
-        if key.startswith("PARCELBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
     gc.set_threshold(700, 10, 10)
     seen: list[tuple[tuple[int, int, int], int]] = []
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,25 +9,19 @@ from pathlib import Path
 import pytest
 
 import bots.console_bot
-from bots.gc_settings import freeze_survivors
 from bots.runtime import Runtime, run
 from bots.settings import load_settings
 from bots.thread_settings import SWITCH_INTERVAL, apply_bot_thread_settings
 
 
 @pytest.fixture
-def restore_interval() -> Iterator[None]:
+def restore_interval(restore_gc: None) -> Iterator[None]:
     """The interval as it was, and the collector too (start-up also applies its settings)."""
     before = sys.getswitchinterval()
-    thresholds = gc.get_threshold()
     try:
         yield
     finally:
         sys.setswitchinterval(before)
-        while freeze_survivors in gc.callbacks:
-            gc.callbacks.remove(freeze_survivors)
-        gc.unfreeze()
-        gc.set_threshold(*thresholds)
 
 
 @pytest.mark.usefixtures("restore_interval")
@@ -40,14 +32,10 @@ def test_apply_shortens_the_interval_and_returns_the_one_before() -> None:
     assert SWITCH_INTERVAL < 0.005
 
 
-@pytest.mark.usefixtures("restore_interval")
+@pytest.mark.usefixtures("restore_interval", "clean_environment")
 async def test_bot_start_up_applies_the_interval(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for key in list(os.environ):
-        if key.startswith("PARCELBOT_"):
-            monkeypatch.delenv(key)
-    monkeypatch.chdir(tmp_path)
     sys.setswitchinterval(0.005)
     seen: list[float] = []
 
