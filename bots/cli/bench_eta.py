@@ -25,6 +25,12 @@ naive Brazil local time.
 With ``--json`` the last line printed is one JSON object with the headline figures (``folds``
 holds each fold's own); coverage and on-time shares are fractions (0–1), errors and widths are
 days.
+
+Windows, parcelbot's and the online lane median's alike, are scored by one rule, two ways: as
+instants (width in fractional days from the first to the last instant, covered when delivered
+between them) and as the buyer reads them (``day_`` keys: the whole local days from the first
+day to the last, counted inclusive, covered when delivered on one of them). Both predictors'
+windows are calendar spans from the moment of prediction, at the same stage.
 """
 
 from __future__ import annotations
@@ -179,6 +185,9 @@ class _Score:
     covered: int = 0
     width: float = 0.0
     windows: int = 0
+    day_covered: int = 0
+    day_width: int = 0
+    """Coverage and width in whole local days, as the buyer reads the window."""
 
     def add(
         self, actual: datetime, point: datetime, window: tuple[datetime, datetime] | None
@@ -190,6 +199,9 @@ class _Score:
             self.windows += 1
             self.covered += window[0] <= actual <= window[1]
             self.width += (window[1] - window[0]).total_seconds() / _DAY
+            first, last = _local_day(window[0]), _local_day(window[1])
+            self.day_covered += first <= _local_day(actual) <= last
+            self.day_width += (last - first).days + 1
 
     def merge(self, other: _Score) -> None:
         """Add ``other``'s rows to these totals (pooling folds)."""
@@ -199,6 +211,8 @@ class _Score:
         self.covered += other.covered
         self.width += other.width
         self.windows += other.windows
+        self.day_covered += other.day_covered
+        self.day_width += other.day_width
 
     def mae(self) -> float | None:
         return self.abs_error / self.n if self.n else None
@@ -211,6 +225,14 @@ class _Score:
 
     def mean_width(self) -> float | None:
         return self.width / self.windows if self.windows else None
+
+    def day_coverage(self) -> float | None:
+        """Share delivered on one of the window's whole local days."""
+        return self.day_covered / self.windows if self.windows else None
+
+    def mean_day_width(self) -> float | None:
+        """Mean count of whole local days the window spans (first and last included)."""
+        return self.day_width / self.windows if self.windows else None
 
 
 _Lanes = tuple[dict[tuple[str, str], tuple[float, float]], tuple[float, float]]
@@ -560,6 +582,7 @@ def _fold_table(result: BenchResult, stage: str) -> list[str]:
     header = (
         f"{'fold':<9}{'rows':>6}{'bot MAE':>9}{'lane':>7}{'online':>8}{'÷online':>9}{'÷lane':>7}"
         f"{'cover':>7}{'width':>7}{'ol cover':>9}{'ol width':>9}"
+        f"{'days cov':>9}{'days w':>7}{'ol d cov':>9}{'ol d w':>7}"
     )
     lines = [f"at {stage}:", header, "-" * len(header)]
     entries = [*result.folds.items(), ("pooled", result.scores)]
@@ -572,6 +595,9 @@ def _fold_table(result: BenchResult, stage: str) -> list[str]:
             f"{_cell(_ratio(bot.mae(), lane.mae()), '{:.3f}'):>7}"
             f"{_cell(bot.coverage(), '{:.1%}'):>7}{_cell(bot.mean_width(), '{:.2f}'):>7}"
             f"{_cell(online.coverage(), '{:.1%}'):>9}{_cell(online.mean_width(), '{:.2f}'):>9}"
+            f"{_cell(bot.day_coverage(), '{:.1%}'):>9}{_cell(bot.mean_day_width(), '{:.2f}'):>7}"
+            f"{_cell(online.day_coverage(), '{:.1%}'):>9}"
+            f"{_cell(online.mean_day_width(), '{:.2f}'):>7}"
         )
     return lines
 
@@ -579,7 +605,10 @@ def _fold_table(result: BenchResult, stage: str) -> list[str]:
 def render(result: BenchResult) -> list[str]:
     """The comparison tables as lines of text."""
     mode = "online (learns each delivery once complete)" if result.online else "frozen"
-    header = f"{'predictor':<34}{'rows':>7}{'MAE d':>8}{'≤ day':>8}{'P10–P90':>9}{'width d':>9}"
+    header = (
+        f"{'predictor':<34}{'rows':>7}{'MAE d':>8}{'≤ day':>8}{'P10–P90':>9}{'width d':>9}"
+        f"{'days cov':>9}{'days w':>8}"
+    )
     lines = [
         f"train deliveries: {result.n_train}   test deliveries: {result.n_test}   mode: {mode}",
         header,
@@ -591,6 +620,8 @@ def render(result: BenchResult) -> list[str]:
             f"{label:<34}{score.n:>7}{_cell(score.mae(), '{:.2f}'):>8}"
             f"{_cell(score.share(), '{:.1%}'):>8}{_cell(score.coverage(), '{:.1%}'):>9}"
             f"{_cell(score.mean_width(), '{:.2f}'):>9}"
+            f"{_cell(score.day_coverage(), '{:.1%}'):>9}"
+            f"{_cell(score.mean_day_width(), '{:.2f}'):>8}"
         )
     if result.folds:
         for stage in ("handoff", "purchase"):
@@ -603,6 +634,10 @@ def render(result: BenchResult) -> list[str]:
     lines.append(
         f"fit {result.fit_seconds:.2f} s, {result.estimates_per_second:.0f} estimates/s; "
         "coverage = share delivered inside the P10–P90 window"
+    )
+    lines.append(
+        "every window by one rule: width in days between its first and last instant; "
+        "days cov/w: as the buyer reads it, whole local days, first and last included"
     )
     return lines
 
@@ -631,6 +666,17 @@ def _online_figures(scores: Mapping[str, _Score]) -> dict[str, float | None]:
     }
 
 
+def _day_figures(scores: Mapping[str, _Score]) -> dict[str, float | None]:
+    """Windows in whole local days, parcelbot's and the online lane median's."""
+    out: dict[str, float | None] = {}
+    for prefix, name in (("", "{}"), ("online_lane_", "online_lane_{}")):
+        for stage in ("handoff", "purchase"):
+            score = scores[name.format(stage)]
+            out[f"{prefix}day_coverage_{stage}"] = _rounded(score.day_coverage())
+            out[f"{prefix}day_width_{stage}"] = _rounded(score.mean_day_width())
+    return out
+
+
 def summary(result: BenchResult) -> dict[str, object]:
     """The headline figures (the ``--json`` object); ``folds`` holds each fold's own."""
     scores = result.scores
@@ -648,6 +694,7 @@ def summary(result: BenchResult) -> dict[str, object]:
             "online_lane_width_purchase": _rounded(
                 fold_scores["online_lane_purchase"].mean_width()
             ),
+            **_day_figures(fold_scores),
         }
         for label, fold_scores in result.folds.items()
     ]
@@ -655,6 +702,11 @@ def summary(result: BenchResult) -> dict[str, object]:
         "n_test": result.n_test,
         **_stage_figures(scores),
         **_online_figures(scores),
+        "online_lane_coverage_handoff": _rounded(scores["online_lane_handoff"].coverage()),
+        "online_lane_coverage_purchase": _rounded(scores["online_lane_purchase"].coverage()),
+        "online_lane_width_handoff": _rounded(scores["online_lane_handoff"].mean_width()),
+        "online_lane_width_purchase": _rounded(scores["online_lane_purchase"].mean_width()),
+        **_day_figures(scores),
         "folds": folds,
     }
 

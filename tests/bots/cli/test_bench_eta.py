@@ -16,7 +16,7 @@ import pytest
 
 from bots.cli import bench_eta
 from core.eta.model import EtaModel
-from core.models import Eta, Observation, ParcelDetails
+from core.models import Eta, EtaSource, Observation, ParcelDetails
 
 COLUMNS = [
     "order_id",
@@ -49,6 +49,18 @@ KEYS = [
     "lane_median_mae_handoff",
     "online_lane_median_mae_handoff",
     "online_lane_median_mae_purchase",
+    "online_lane_coverage_handoff",
+    "online_lane_coverage_purchase",
+    "online_lane_width_handoff",
+    "online_lane_width_purchase",
+    "day_coverage_handoff",
+    "day_width_handoff",
+    "day_coverage_purchase",
+    "day_width_purchase",
+    "online_lane_day_coverage_handoff",
+    "online_lane_day_width_handoff",
+    "online_lane_day_coverage_purchase",
+    "online_lane_day_width_purchase",
     "folds",
 ]
 
@@ -236,6 +248,68 @@ def test_online_lane_median_knows_only_earlier_deliveries() -> None:
         start + timedelta(days=5),
         (start + timedelta(days=5),) * 2,
     )
+
+
+def test_a_window_is_scored_as_instants_and_as_the_buyers_whole_days() -> None:
+    zone = bench_eta.ZONE
+    score = bench_eta._Score()
+    # Thu 10 Dec 15:00 to Mon 14 Dec 09:00 local: the buyer reads "Thu 10 – Mon 14 Dec".
+    window = (
+        datetime(2020, 12, 10, 15, tzinfo=zone).astimezone(UTC),
+        datetime(2020, 12, 14, 9, tzinfo=zone).astimezone(UTC),
+    )
+    point = window[0]
+    score.add(datetime(2020, 12, 14, 18, tzinfo=zone).astimezone(UTC), point, window)
+    score.add(datetime(2020, 12, 12, 12, tzinfo=zone).astimezone(UTC), point, window)
+    score.add(datetime(2020, 12, 15, 8, tzinfo=zone).astimezone(UTC), point, window)
+    assert score.mean_width() == pytest.approx(3.75)
+    assert score.coverage() == pytest.approx(1 / 3)
+    # Delivered on Monday evening: after the last instant, but on the window's last day.
+    assert score.mean_day_width() == 5
+    assert score.day_coverage() == pytest.approx(2 / 3)
+
+
+class _LaneWindowModel(EtaModel):
+    """Answers with the online lane median's own window, learned from the same deliveries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lanes = bench_eta._OnlineLanes()
+
+    def observe(self, obs: Observation) -> None:
+        super().observe(obs)
+        self.lanes.learn(obs)
+
+    def estimate(self, **kwargs: Any) -> Eta:
+        now = kwargs["now"]
+        handed = kwargs.get("handed_over_at")
+        obs = Observation(
+            "olist", "", kwargs["origin"], kwargs["destination"], kwargs["ordered_at"], handed, now
+        )
+        predicted = self.lanes.predict(obs, handed is not None, now)
+        assert predicted is not None
+        point, (low, high) = predicted
+        return Eta(earliest=low, latest=high, most_likely=point, source=EtaSource.LEARNED)
+
+
+def test_parcelbot_and_the_online_lane_median_are_scored_by_one_rule(
+    files: tuple[Path, Path],
+) -> None:
+    train, _ = files
+    orders = bench_eta.read_orders(train)
+    folds = bench_eta.monthly_folds(orders, date(2017, 3, 1), date(2017, 4, 1))
+    result = bench_eta.run_folds(orders, folds, _LaneWindowModel)
+    for stage in ("handoff", "purchase"):
+        ours, lane = result.scores[stage], result.scores[f"online_lane_{stage}"]
+        assert ours.n == lane.n > 0
+        assert ours.mae() == pytest.approx(lane.mae())
+        assert ours.coverage() == pytest.approx(lane.coverage())
+        assert ours.mean_width() == pytest.approx(lane.mean_width())
+        assert ours.day_coverage() == pytest.approx(lane.day_coverage())
+        assert ours.mean_day_width() == pytest.approx(lane.mean_day_width())
+    summary = bench_eta.summary(result)
+    assert summary["width_handoff"] == summary["online_lane_width_handoff"]
+    assert summary["day_width_purchase"] == summary["online_lane_day_width_purchase"]
 
 
 def test_monthly_folds_print_each_month_and_pool_them(
