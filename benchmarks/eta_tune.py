@@ -6,7 +6,8 @@ Runs the online monthly folds of ``parcelbot bench eta`` (each month predicted f
 deliveries completed before each prediction) for each candidate below and prints, per stage,
 the pooled MAE as a ratio of the online lane median's, the worst fold's ratio, pooled coverage
 with the lowest and highest fold's, and the mean window width beside the online lane median's
-own P10–P90 width. Candidates: recency half-lives (0 = none), shrinkage strengths, effect
+own P10–P90 width. Candidates: recency half-lives (0 = none), shrinkage strengths, the offset
+of the log scale durations are read on (both stages set to one value), effect
 factor sets (each factor dropped in turn: a factor stays only if dropping it raises the MAE),
 and the share of residuals a window holds (each stage's, moved together).
 """
@@ -53,6 +54,7 @@ def _candidates() -> list[tuple[str, EtaConfig]]:
         ("region_strength", (10.0, 100.0)),
         ("effect_strength", (15.0, 60.0)),
         ("calibration_strength", (20.0, 150.0)),
+        ("log_offset", (1.0, 3.0, 16.0)),
     )
     for name, values in strengths:
         for value in values:

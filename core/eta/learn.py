@@ -1,6 +1,8 @@
 """One stage's duration distribution, learned online, one delivery at a time.
 
-Durations ``d`` (working days) are modelled on the log scale, ``z = log(d + 1)``:
+Durations ``d`` (working days) are modelled on the log scale, ``z = log(d + c)`` with ``c``
+the stage's ``log_offset`` (``c = 1``: spread grows with the duration; a larger ``c``: spread
+nearer to a fixed number of days):
 
 * **Level** — the recency-weighted median of ``z`` per group, shrunk step by step towards its
   parent (each parent counting as a fixed number of observations): carrier (towards its
@@ -71,6 +73,9 @@ class LearnerConfig:
     """Most groups and effect keys kept (least recently updated forgotten first)."""
     window_share: float = 0.8
     """Share of recent residuals an arrival window holds (the narrowest such window)."""
+    log_offset: float = 1.0
+    """Durations are modelled as ``log(days + log_offset)``: the larger, the less a window
+    widens with the duration it is around."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +263,7 @@ class StageLearner:
     def learn(self, facts: Facts, days: float, at: float) -> None:
         """Learn one delivery that took ``days`` working days, delivered at ``at`` (epoch s)."""
         config = self.config
-        z = math.log(max(days, 0.0) + 1.0)
+        z = math.log(max(days, 0.0) + config.log_offset)
         timed = config.half_life_days > 0
         if self._carriers.get(facts.carrier, 0) < config.warmup:
             self._learn_level(facts, z, at)
@@ -364,7 +369,7 @@ class StageLearner:
 
     def _root_level(self, carrier: str, service: str) -> float:
         grid = self.root(carrier, service)
-        return math.log(grid[len(grid) // 2] + 1.0)
+        return math.log(grid[len(grid) // 2] + self.config.log_offset)
 
     def _root_levels(self, carrier: str, service: str) -> tuple[bool, float, float | None]:
         """Whether ``carrier`` has no published transit times, the level of its root, and
@@ -384,7 +389,7 @@ class StageLearner:
         return cached
 
     def level(self, facts: Facts, now: float) -> float:
-        """The shrunk median of ``log(days + 1)`` for the parcel's lane."""
+        """The shrunk median of ``log(days + log_offset)`` for the parcel's lane."""
         config = self.config
         c, s = facts.carrier, facts.service
         unknown, parent, service_parent = self._root_levels(c, s)
@@ -414,8 +419,9 @@ class StageLearner:
         carrier = self._residuals.get(groups[0])
         if carrier is None or not carrier.values:
             grid = self.root(facts.carrier, facts.service)
-            centre = math.log(grid[len(grid) // 2] + 1.0)
-            return tuple(math.log(v + 1.0) - centre for v in grid)
+            offset = self.config.log_offset
+            centre = math.log(grid[len(grid) // 2] + offset)
+            return tuple(math.log(v + offset) - centre for v in grid)
         spread = carrier.grid(half_life, now)
         strength = self.config.calibration_strength
         for group in groups[1 : 3 if self.config.lane_spread else 2]:
@@ -440,7 +446,10 @@ class StageLearner:
         if grid is None:
             point = self.level(facts, now) + sum(self._effect(k, now) for k in self._keys(facts))
             spread = self.spread(facts, now)
-            grid = self._grids[facts] = tuple(max(math.exp(point + e) - 1.0, 0.0) for e in spread)
+            offset = self.config.log_offset
+            grid = self._grids[facts] = tuple(
+                max(math.exp(point + e) - offset, 0.0) for e in spread
+            )
         return grid
 
     def memory_items(self) -> int:

@@ -358,6 +358,36 @@ def test_window_is_read_from_recent_residuals_and_is_asymmetric() -> None:
     assert late > 3 * early
 
 
+def test_a_larger_log_offset_widens_windows_less_with_the_duration() -> None:
+    # Two lanes, two days and twenty, each off by up to two days either way; one residual
+    # distribution for the carrier serves both.
+    def widths(offset: float) -> tuple[float, float]:
+        rng = random.Random(5)
+        model = plain_model(log_offset=offset, lane_spread=False, calibration_strength=1e9)
+        model.observe_many(
+            obs(
+                (2.0 if i % 2 else 20.0) + rng.uniform(-2, 2),
+                at=T0 + days(i * 0.2),
+                destination="B" if i % 2 else "C",
+            )
+            for i in range(1200)
+        )
+        now = T0 + days(241)
+        short, long = at_handoff(model, "A", "B", now), at_handoff(model, "A", "C", now)
+        return (
+            (short.latest - short.earliest).total_seconds() / 86_400,
+            (long.latest - long.earliest).total_seconds() / 86_400,
+        )
+
+    log_short, log_long = widths(1.0)
+    flat_short, flat_long = widths(8.0)
+    # Read on log(days + 1) the long lane's window is many times the short one's; on
+    # log(days + 8) their spreads in days come much closer, as the deliveries' are.
+    assert log_long > 4 * log_short
+    assert flat_long / flat_short < log_long / log_short / 2
+    assert flat_long < log_long
+
+
 def test_the_window_is_the_narrowest_in_the_buyers_calendar_days() -> None:
     # Ten working days, evenly spread: every window holding 80% spans eight working days,
     # but those straddling fewer weekends are shorter for the buyer.
