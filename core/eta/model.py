@@ -110,8 +110,10 @@ class EtaConfig:
         )
     )
     """First carrier scan → delivery. Windows hold more of the residuals than the 80% they
-    should cover: residuals are measured when a delivery is learned, a little after the
-    predictions they stand for, and a window read that way covers less on later months. Its
+    should cover: transit times drift from month to month, and a window read from earlier
+    months' residuals covers less on the next (windows read from the errors of the estimates
+    made at each handoff, not from residuals taken when deliveries are learned, cover barely
+    more on the monthly folds, and are wider). Its
     spread widens less with the duration than the purchase stage's: on the monthly folds of
     2017-06 to 2017-10 windows of equal coverage were 4% narrower with ``log_offset`` 8 than
     with 1, and so were they on the five later months."""
