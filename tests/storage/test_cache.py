@@ -70,3 +70,13 @@ def test_replace_and_discard_keep_the_size_counted() -> None:
     cache.discard("a")
     cache.discard("missing")
     assert cache.size == 2 and "a" not in cache
+
+
+def test_a_replaced_value_becomes_the_most_recently_used() -> None:
+    cache: ReadCache[str, str] = ReadCache(6, len)
+    for name in "abc":
+        cache.put(name, "xx")
+    cache.replace("a", "yy")
+    cache.put("c", "xxxx")  # grows: the least recently used make room
+    assert [name for name in "abc" if name in cache] == ["a", "c"]
+    assert cache.get("a") == "yy" and cache.size == 6
