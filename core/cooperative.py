@@ -4,13 +4,19 @@ A poll cycle works through hundreds of parcels in plain Python (enrichment, aler
 encoding rows). Without a pause the event loop runs none of its other tasks meanwhile, so a
 ``/track`` that arrives then waits for the whole cycle. ``Breather`` is called once per item
 and gives way (``asyncio.sleep(0)``: every ready task runs one step) whenever ``every``
-seconds passed since it last did — a few microseconds per item, and nothing for short loops.
+seconds passed since the event loop's thread last gave way through any ``Breather`` — a few
+microseconds per item, and nothing for short loops.
+
+The time since the last give-way is kept per thread, not per ``Breather``: one stretch of a
+task often runs through several loops, each with a ``Breather`` of its own (a poll asks its
+source in calls of 100 parcels, each call a short loop), and only together are they long.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import threading
+from time import perf_counter
 
 __all__ = ["SLICE", "Breather"]
 
@@ -18,17 +24,26 @@ SLICE = 0.002
 """The longest stretch of such a loop between two chances for other tasks, in seconds."""
 
 
+class _Since(threading.local):
+    """When a ``Breather`` last gave way on this thread (``perf_counter``)."""
+
+    given = float("-inf")
+
+
+_since = _Since()
+
+
 class Breather:
     """Call ``await breather()`` once per item of a long loop (see the module docstring)."""
 
-    __slots__ = ("_every", "_next")
+    __slots__ = ("_every",)
 
     def __init__(self, every: float | None = None) -> None:
         """``every``: seconds between two chances for other tasks (``SLICE`` when None)."""
         self._every = SLICE if every is None else every
-        self._next = time.perf_counter() + self._every
 
     async def __call__(self) -> None:
-        if time.perf_counter() >= self._next:
+        since = _since
+        if perf_counter() - since.given >= self._every:
             await asyncio.sleep(0)
-            self._next = time.perf_counter() + self._every
+            since.given = perf_counter()

@@ -700,7 +700,11 @@ class Refresher:
         results: list[tuple[list[TrackRequest], TrackBatch | None, ProviderError | None]] = []
 
         async def run(name: str, size: int, items: list[TrackRequest]) -> None:
+            breathe = Breather()
             for start in range(0, len(items), size):
+                # A source that answers without waiting for anything (the sandbox, one that
+                # remembers its answers) runs its calls back to back: give way between them.
+                await breathe()
                 chunk = items[start : start + size]
                 try:
                     batch = await self._provider.track(chunk)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-__all__ = ["Turns"]
+import pytest
+
+__all__ = ["SteppedClock", "Turns"]
 
 
 class Turns:
@@ -26,3 +28,22 @@ class Turns:
     def __exit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
+
+
+class SteppedClock:
+    """``core.cooperative``'s clock, moved only by the test (``install``), so a test tells how
+    long each piece of work takes instead of timing it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+        from core import cooperative
+
+        monkeypatch.setattr(cooperative, "perf_counter", self)
+        # Earlier tests on this thread gave way at times of the real clock.
+        monkeypatch.setattr(cooperative._since, "given", float("-inf"))
+        return self

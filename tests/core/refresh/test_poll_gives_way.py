@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections.abc import Coroutine, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,18 @@ from core.models import (
     SnapshotWrite,
     Status,
     Subscription,
+    TrackBatch,
     TrackingNumber,
+    TrackRequest,
 )
 from core.providers.sandbox import SandboxProvider
+from core.providers.sandbox import provider as sandbox_provider
+from core.providers.sandbox.journey import build_visible
 from core.refresh import Refresher
 from core.service import ParcelService
 from storage.db import Database
 from tests.fakes import FakeClock, chat
-from tests.turns import Turns
+from tests.turns import SteppedClock, Turns
 
 PARCELS = 12
 
@@ -127,3 +132,90 @@ async def test_with_slices_longer_than_the_cycle_the_counts_stand_still(
     assert len(watched.pairs) == PARCELS
     assert len(set(watched.pairs)) == 1
     assert len(set(watched.decode)) == 1
+
+
+async def test_a_poll_gives_way_between_short_calls_to_its_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A source that answers without waiting (the sandbox) is asked in calls shorter than a
+    slice, each with a loop of its own: back to back they still give way once per slice, as
+    one long loop would."""
+    clock = SteppedClock().install(monkeypatch)
+    turns = Turns()
+    built: list[int] = []
+
+    def timed_build(*args: Any, **kwargs: Any) -> Any:
+        built.append(turns.count)
+        clock.now += cooperative.SLICE * 0.3  # a call of three parcels is shorter than a slice
+        return build_visible(*args, **kwargs)
+
+    monkeypatch.setattr(sandbox_provider, "build_visible", timed_build)
+    fake = FakeClock()
+    async with Database.open(tmp_path / "calls.sqlite3", clock=fake) as db:
+        await _seeded(db, fake)
+        provider = SandboxProvider(fake)
+        provider.max_batch = 3
+        service = ParcelService(provider=provider, store=db, clock=fake, rng=random.Random(3))
+        with turns:
+            stats = await service.refresh.poll_due(PARCELS)
+    assert stats.checked == PARCELS
+    assert stats.calls == PARCELS // 3
+    assert len(built) == PARCELS
+    # Four parcels take longer than a slice: the counting task ran within any four in a row.
+    assert all(later > earlier for earlier, later in zip(built, built[4:], strict=False))
+
+
+class Instant:
+    """A source that answers every call from memory, without ever waiting: each call is longer
+    than a slice on the stepped clock."""
+
+    name = "instant"
+    max_batch = 1
+
+    def __init__(self, clock: SteppedClock, turns: Turns, inner: SandboxProvider) -> None:
+        self._clock = clock
+        self._turns = turns
+        self._inner = inner
+        self.calls: list[int] = []
+
+    def supports(self, carrier: str) -> bool:
+        return True
+
+    async def track(self, requests: Sequence[TrackRequest]) -> TrackBatch:
+        self.calls.append(self._turns.count)
+        self._clock.now += cooperative.SLICE * 1.5
+        # The sandbox's answer, taken without letting its own loop give way.
+        return await _without_giving_way(self._inner.track(requests))
+
+
+async def _without_giving_way(work: Coroutine[Any, Any, TrackBatch]) -> TrackBatch:
+    try:
+        work.send(None)
+    except StopIteration as done:
+        result: TrackBatch = done.value
+        return result
+    work.close()
+    raise AssertionError("the sandbox waited for something")
+
+
+async def test_a_poll_gives_way_between_calls_to_a_source_that_never_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = SteppedClock().install(monkeypatch)
+    # The sandbox's own loop never gives way here: only the poll's can.
+    monkeypatch.setattr(sandbox_provider, "Breather", lambda: _never)
+    turns = Turns()
+    fake = FakeClock()
+    async with Database.open(tmp_path / "instant.sqlite3", clock=fake) as db:
+        await _seeded(db, fake)
+        source = Instant(clock, turns, SandboxProvider(fake))
+        service = ParcelService(provider=source, store=db, clock=fake, rng=random.Random(3))
+        with turns:
+            stats = await service.refresh.poll_due(PARCELS)
+    assert stats.checked == PARCELS
+    assert len(source.calls) == PARCELS
+    assert all(later > earlier for earlier, later in itertools.pairwise(source.calls))
+
+
+async def _never() -> None:
+    return None

@@ -1,0 +1,58 @@
+"""``Breather``: long loops give way once a slice has passed since the event loop's thread last
+gave way, however many loops (each with its own ``Breather``) the stretch ran through.
+
+Counted by interleavings against a stepped clock, never timed."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.cooperative import Breather
+from tests.turns import SteppedClock, Turns
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> SteppedClock:
+    return SteppedClock().install(monkeypatch)
+
+
+async def test_a_loop_gives_way_once_per_slice(clock: SteppedClock) -> None:
+    breathe = Breather(1.0)
+    seen: list[int] = []
+    with Turns() as turns:
+        await breathe()  # a first give-way: nothing says when the thread last gave way
+        for _ in range(6):
+            clock.now += 0.5
+            await breathe()
+            seen.append(turns.count)
+    # Two half slices make one: the counting task ran after every second item.
+    assert seen == [seen[0], seen[0] + 1, seen[0] + 1, seen[0] + 2, seen[0] + 2, seen[0] + 3]
+
+
+async def test_short_loops_one_after_another_give_way_as_one_long_loop(
+    clock: SteppedClock,
+) -> None:
+    seen: list[int] = []
+    with Turns() as turns:
+        await Breather(1.0)()
+        for _ in range(6):
+            # Each loop is shorter than a slice and has a Breather of its own, as each call to a
+            # source does within one poll.
+            breathe = Breather(1.0)
+            clock.now += 0.5
+            await breathe()
+            seen.append(turns.count)
+    assert seen == [seen[0], seen[0] + 1, seen[0] + 1, seen[0] + 2, seen[0] + 2, seen[0] + 3]
+
+
+async def test_nothing_gives_way_within_a_slice(clock: SteppedClock) -> None:
+    """The control: what the tests above tell apart."""
+    seen: list[int] = []
+    with Turns() as turns:
+        await Breather(1.0)()
+        for _ in range(6):
+            breathe = Breather(1.0)
+            clock.now += 0.1
+            await breathe()
+            seen.append(turns.count)
+    assert len(set(seen)) == 1
