@@ -355,6 +355,28 @@ async def read_snapshot(tx: Tx, key: ShipmentKey) -> Shipment | None:
     return shipment_from_row(row[1:], events.get(row[0], ()))
 
 
+_EVENT_SLICE = 256
+"""Event rows decoded between two chances to give way (about half a millisecond)."""
+
+
+async def _events_in_slices(
+    rows: Sequence[Sequence[Any]], breathe: Breather
+) -> dict[int, tuple[TrackingEvent, ...]]:
+    """``events_by_parent`` of rows ordered by parent, giving way between slices of rows;
+    a parcel's history is never split between two slices."""
+    found: dict[int, tuple[TrackingEvent, ...]] = {}
+    start, total = 0, len(rows)
+    while start < total:
+        await breathe()
+        end = min(start + _EVENT_SLICE, total)
+        parent = rows[end - 1][0]
+        while end < total and rows[end][0] == parent:
+            end += 1
+        found.update(events_by_parent(rows[start:end]))
+        start = end
+    return found
+
+
 def _due_parcels(rows: Sequence[Sequence[Any]]) -> DueParcels:
     """``DueParcels`` from rows of (due at or None, carrier, number, followed, pushed, news
     due at, news epoch)."""
@@ -466,9 +488,12 @@ class SqliteShipments:
                 )
                 ids = [row[0] for row in rows]
                 found = await tx.read(sql.select_events, (json.dumps(ids),)) if ids else []
-                events = events_by_parent(found)
+                # A poll cycle that misses the cache decodes a thousand histories: in slices.
+                breathe = Breather()
+                events = await _events_in_slices(found, breathe)
                 loaded: dict[tuple[str, str], Shipment] = {}
                 for row in rows:
+                    await breathe()
                     shipment = shipment_from_row(row[1:], events.get(row[0], ()))
                     loaded[shipment.carrier, shipment.number] = shipment
                 return loaded

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 import storage.shipments as shipments_module
 from core.budgets import snapshot_bytes
 from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingEvent
-from storage.codec import time_to_text
+from storage.codec import shipment_from_row, time_to_text
 from storage.db import Database
 from tests.storage.helpers import T0, event, key, shipment, write
 from tests.turns import Turns
@@ -210,3 +211,50 @@ async def test_saves_and_reads_interleaved_with_a_save_leave_the_cache_as_stored
     truth = await _fresh(db_path, KEYS)
     assert repr(cached) == repr(truth)
     assert cached == truth
+
+
+async def test_a_big_read_gives_way_while_it_decodes_what_the_cache_lacks(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Counted by interleavings, never timed: at a zero slice every parcel is a slice of its own.
+    keys = [key(f"1ZREAD{i:04d}") for i in range(8)]
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many(
+            [write(shipment(k, events=(event(0), event(1), event(2)))) for k in keys]
+        )
+    monkeypatch.setattr("core.cooperative.SLICE", 0.0)
+    seen: list[int] = []
+    turns = Turns()
+
+    def watched(*args: Any) -> Shipment:
+        seen.append(turns.count)
+        return shipment_from_row(*args)
+
+    monkeypatch.setattr(shipments_module, "shipment_from_row", watched)
+    async with Database.open(db_path) as db:
+        with turns:
+            found = await db.shipments.get_many(keys)
+    assert [len(found[k].events) for k in keys] == [3] * len(keys)
+    assert len(seen) == len(keys)
+    assert all(later > earlier for earlier, later in itertools.pairwise(seen))
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 4, 7])
+async def test_histories_decoded_in_slices_are_whole(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    # Slices of a few event rows: a slice boundary falls inside most parcels' histories.
+    keys = [key(f"1ZSLICE{i:04d}") for i in range(6)]
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many(
+            [
+                write(shipment(k, events=tuple(event(h) for h in range(index % 4 + 1))))
+                for index, k in enumerate(keys)
+            ]
+        )
+        whole = {k: await db.shipments.get(k) for k in keys}
+    monkeypatch.setattr(shipments_module, "_EVENT_SLICE", rows)
+    async with Database.open(db_path) as db:
+        found = await db.shipments.get_many(keys)
+    assert found == whole
+    assert [len(found[k].events) for k in keys] == [1, 2, 3, 4, 1, 2]
