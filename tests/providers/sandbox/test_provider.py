@@ -5,8 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from core.models import TrackingNumber, TrackRequest
 from core.providers.sandbox import SAMPLES, SandboxProvider, Scenario, build_shipment
+from core.providers.sandbox import provider as sandbox_provider
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -70,3 +73,30 @@ async def test_another_start_speed_or_an_earlier_clock_is_built_afresh() -> None
     clock.current = T0 + timedelta(hours=1)  # a clock set back sees fewer scans
     got = (await provider.track([request])).shipments[request.key]
     assert got == build_shipment(request, T0, clock.current, 1.0)
+
+
+async def test_a_full_memory_forgets_its_oldest_answer_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sandbox_provider, "_RECENT_LIMIT", 2)
+    clock = Clock()
+    provider = SandboxProvider(clock)
+    clock.current = T0 + timedelta(hours=30)
+    oldest, kept, newest = (
+        _request(scenario)
+        for scenario in (Scenario.NORMAL, Scenario.LEFT_AT_DOOR, Scenario.WEATHER_DELAY)
+    )
+    first = {
+        request.key: (await provider.track([request])).shipments[request.key]
+        for request in (oldest, kept, newest)
+    }
+    clock.current += timedelta(minutes=10)
+    again = {
+        request.key: (await provider.track([request])).shipments[request.key]
+        for request in (kept, oldest)
+    }
+    # The answer still remembered reuses its scans; the forgotten one is built afresh.
+    assert again[kept.key].events is first[kept.key].events
+    assert again[oldest.key].events is not first[oldest.key].events
+    for request in (kept, oldest):
+        assert again[request.key] == build_shipment(request, T0, clock.current, 1.0)
