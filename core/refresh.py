@@ -554,7 +554,9 @@ class Refresher:
             waiting.pop(key, None)
         news_due = due.news_due_at
         judged = []
+        breathe = Breather()
         for key, index in waiting.items():
+            await breathe()
             shipment = writes[index].shipment
             if not eta_news.lateness_judged(shipment):
                 continue

@@ -147,18 +147,22 @@ class SqliteSubscriptions:
         PostgreSQL, where a poll cycle's hundreds of single writes were most of its time)."""
         if not items:
             return
-        rows = [
-            (
-                told.first_latest.isoformat(),
-                told.day.isoformat(),
-                time_to_text(told.at),
-                int(told.late),
-                chat.chat_key,
-                key.carrier,
-                key.number,
+        rows = []
+        # A poll cycle tells chats about a thousand parcels at a time: encoded in slices.
+        breathe = Breather()
+        for chat, key, told in items:
+            await breathe()
+            rows.append(
+                (
+                    told.first_latest.isoformat(),
+                    told.day.isoformat(),
+                    time_to_text(told.at),
+                    int(told.late),
+                    chat.chat_key,
+                    key.carrier,
+                    key.number,
+                )
             )
-            for chat, key, told in items
-        ]
 
         async def work(tx: Tx) -> None:
             await tx.write_many(_TELL, rows)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import itertools
 import random
+import sys
 from collections.abc import Coroutine, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 import storage.codec
 import storage.subscriptions
 from core import cooperative
+from core.eta import news as eta_news
 from core.models import (
     Shipment,
     SnapshotWrite,
@@ -219,3 +221,45 @@ async def test_a_poll_gives_way_between_calls_to_a_source_that_never_waits(
 
 async def _never() -> None:
     return None
+
+
+async def test_a_poll_gives_way_while_it_judges_quiet_parcels_and_encodes_what_chats_know(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every slice is one item
+    turns = Turns()
+    judged: list[int] = []
+    told: list[int] = []
+    lateness_judged = eta_news.lateness_judged
+
+    def watched_judged(shipment: Shipment) -> bool:
+        # Per-chat news asks too; only the cycle's pass over parcels without alerts counts.
+        if sys._getframe(1).f_code.co_name == "_judged_per_chat":
+            judged.append(turns.count)
+        return lateness_judged(shipment)
+
+    def watched_told(moment: datetime) -> str:
+        told.append(turns.count)
+        return storage.codec.time_to_text(moment)
+
+    monkeypatch.setattr(eta_news, "lateness_judged", watched_judged)
+    monkeypatch.setattr(storage.subscriptions, "time_to_text", watched_told)
+    clock = FakeClock()
+    async with Database.open(tmp_path / "quiet.sqlite3", clock=clock) as db:
+        await _seeded(db, clock)
+        service = ParcelService(
+            provider=SandboxProvider(clock), store=db, clock=clock, rng=random.Random(3)
+        )
+        told.clear()
+        with turns:
+            first = await service.refresh.poll_due(PARCELS)
+            told_first = list(told)
+            judged.clear()
+            # A day on, every parcel is due again; whatever has no new scan is judged quietly.
+            clock.current += timedelta(days=1)
+            second = await service.refresh.poll_due(PARCELS)
+    assert first.checked == second.checked == PARCELS
+    assert len(told_first) >= 2
+    assert strictly_rising(told_first)
+    assert len(judged) >= 2
+    assert strictly_rising(judged)
