@@ -221,6 +221,20 @@ def _reads_back_as_is(shipment: Shipment, events: Sequence[TrackingEvent]) -> bo
     return all(event.time.tzinfo is UTC for event in events)
 
 
+def _planned_in_place(
+    key: tuple[str, str], before: Shipment, shipment: Shipment
+) -> _Learned | None:
+    """``SqliteShipments._plan``'s common case, for a parcel saved once in its batch whose
+    stored snapshot is cached (``before``, holding the very history ``shipment`` has) and
+    whose save writes only its poll columns: the cached snapshot with the new check time.
+    None when ``_plan`` must look at it (a check time outside UTC)."""
+    checked = shipment.checked_at
+    if checked is not None and checked.tzinfo is not UTC:
+        return None
+    # Same history, so the same size.
+    return _Learned(key, before, before.rechecked(checked, before.first_seen, before.events), True)
+
+
 class _Learned(NamedTuple):
     """What to cache about one parcel once a ``save_many`` commits (``SqliteShipments._plan``):
     ``after`` in place of ``before`` (None: not cached; ``after`` None: forget it). A tuple:
@@ -377,29 +391,39 @@ async def _events_in_slices(
     return found
 
 
-def _due_parcels(rows: Sequence[Sequence[Any]]) -> DueParcels:
-    """``DueParcels`` from rows of (due at or None, carrier, number, followed, pushed, news
-    due at, news epoch)."""
+def _due_parcels(
+    rows: Sequence[Sequence[Any]], due_at_texts: Sequence[str | None] = ()
+) -> DueParcels:
+    """``DueParcels`` from rows of (carrier, number, followed, pushed, news due at, news epoch)
+    and, for claimed parcels, when each was due (``due_at_texts``, in the same order)."""
     keys: list[ShipmentKey] = []
     followed: list[ShipmentKey] = []
     pushed: list[ShipmentKey] = []
-    due_at: dict[ShipmentKey, datetime] = {}
     news_due_at: dict[ShipmentKey, datetime] = {}
-    news_epoch: dict[ShipmentKey, int] = {}
-    for was, carrier, number, active, recent, news_due, epoch in rows:
+    epochs: list[int] = []
+    # Runs once per due parcel of every cycle: one pass, nothing built that is not kept.
+    for carrier, number, active, recent, news_due, epoch in rows:
         key = ShipmentKey(carrier, TrackingNumber(number))
         keys.append(key)
         if active:
             followed.append(key)
         if recent:
             pushed.append(key)
-        if was is not None:
-            due_at[key] = datetime.fromisoformat(was)
         if news_due is not None:
             news_due_at[key] = datetime.fromisoformat(news_due)
-        news_epoch[key] = int(epoch)
+        epochs.append(epoch)
+    due_at = {
+        key: datetime.fromisoformat(was)
+        for key, was in zip(keys, due_at_texts, strict=False)
+        if was is not None
+    }
     return DueParcels(
-        tuple(keys), frozenset(followed), frozenset(pushed), due_at, news_due_at, news_epoch
+        tuple(keys),
+        frozenset(followed),
+        frozenset(pushed),
+        due_at,
+        news_due_at,
+        dict(zip(keys, map(int, epochs), strict=True)),
     )
 
 
@@ -529,6 +553,13 @@ class SqliteShipments:
         # A parcel saved twice in one batch keeps the later snapshot (and both histories).
         last: dict[tuple[str, str], int] = {_key_of(w): i for i, w in enumerate(writes)}
         cached = self._cache
+        # What to cache once this commits (``_plan``). For a batch of distinct parcels the
+        # common case, a parcel polled again with nothing new, is worked out here in the same
+        # pass (``_planned_in_place``); ``_plan`` does the others after it.
+        # Indexed like ``writes``: the plan of each parcel sits at its last write.
+        plan: list[_Learned | None] = [None] * len(writes)
+        inline = len(last) == len(writes)
+        planned: set[tuple[str, str]] = set()
         breathe = Breather()
         for index, write in enumerate(writes):
             await breathe()
@@ -562,11 +593,21 @@ class SqliteShipments:
                 full_rows.append(_full_row(write, now))
             events = shipment.events
             stored = cached.get((carrier, number))
+            if inline and stored is None and seen is not None:
+                # Stored before (this object saved it, so it is not new) and not cached: there
+                # is nothing to learn, only a copy some read caches meanwhile to forget.
+                plan[index] = _Learned((carrier, number), None, None)
+                planned.add((carrier, number))
             if seen is not None and stored is not None and stored.events is events:
                 # The very history the cache holds as stored: nothing to add, and what the
                 # memo says about its events stays true (stored events are never deleted).
                 events = ()
                 known = (seen[0], seen[1], snapshot_hash)
+                if inline and seen[2] == snapshot_hash:
+                    learned_now = _planned_in_place((carrier, number), stored, shipment)
+                    if learned_now is not None:
+                        plan[index] = learned_now
+                        planned.add((carrier, number))
             else:
                 hashes = _event_hashes(events)
                 if (
@@ -600,9 +641,17 @@ class SqliteShipments:
         cache = self._cache
         # What the cache will hold once this commits, worked out now, in slices, while the
         # event loop is free to run other tasks between them (``_apply_plan`` after the commit).
-        plan = await self._plan(
-            writes, last, sent, touched={_key_of(w) for w in touched}, now=now, breathe=breathe
-        )
+        if len(planned) < len(last):
+            await self._plan(
+                writes,
+                last,
+                sent,
+                touched={_key_of(w) for w in touched},
+                now=now,
+                breathe=breathe,
+                plan=plan,
+                skip=planned,
+            )
         cached_version = cache.version
         select_existing = self._sql.select_existing
 
@@ -672,15 +721,19 @@ class SqliteShipments:
         touched: set[tuple[str, str]],
         now: datetime,
         breathe: Breather,
-    ) -> list[_Learned]:
+        plan: list[_Learned | None],
+        skip: set[tuple[str, str]],
+    ) -> None:
         """What to cache about each parcel of a ``save_many`` once it commits, for parcels whose
         stored state before it was known (cached, or not stored at all): worked out before the
-        commit, giving way between parcels, and applied by ``_apply_plan`` after it.
-        ``touched`` parcels have only their poll columns written: any other writer's snapshot
-        stays in place."""
+        commit, giving way between parcels, and applied by ``_apply_plan`` after it. Each
+        parcel's goes to ``plan`` at the index of its last write. ``touched`` parcels have only
+        their poll columns written: any other writer's snapshot stays in place. Parcels in
+        ``skip`` were planned already (``_planned_in_place``)."""
         cache = self._cache
-        plan: list[_Learned] = []
         for key, index in last.items():
+            if key in skip:
+                continue
             await breathe()
             before = cache.get(key)
             shipment = writes[index].shipment
@@ -694,10 +747,10 @@ class SqliteShipments:
                         events = shipment.events  # share the caller's tuple from now on
                     # Same history, so the same size.
                     rechecked = before.rechecked(checked, before.first_seen, events)
-                    plan.append(_Learned(key, before, rechecked, True))
+                    plan[index] = _Learned(key, before, rechecked, True)
                     continue
             if not _reads_back_as_is(shipment, sent[key]):
-                plan.append(_Learned(key, before, None))
+                plan[index] = _Learned(key, before, None)
                 continue
             base = shipment
             if before is not None:
@@ -708,7 +761,7 @@ class SqliteShipments:
             else:
                 first_seen = shipment.first_seen or shipment.checked_at or now
                 if first_seen.tzinfo is not UTC:
-                    plan.append(_Learned(key, before, None))
+                    plan[index] = _Learned(key, before, None)
                     continue
                 events = _merged((), sent[key])
             if _same(events, shipment.events):
@@ -717,16 +770,17 @@ class SqliteShipments:
                 shipment = base.rechecked(shipment.checked_at, first_seen, events)
             elif events is not shipment.events:
                 shipment = shipment.rechecked(shipment.checked_at, first_seen, events)
-            plan.append(_Learned(key, before, shipment))
-        return plan
+            plan[index] = _Learned(key, before, shipment)
 
-    def _apply_plan(self, plan: Sequence[_Learned], new: set[tuple[str, str]]) -> None:
-        """Cache what a committed ``save_many`` left stored (``_plan``); ``new``: the parcels
-        it stored first. A parcel whose cached value is no longer the one its plan started
-        from (another task read or saved it meanwhile, or the cache was emptied) is forgotten
-        rather than guessed at: the next read loads it."""
+    def _apply_plan(self, plan: Sequence[_Learned | None], new: set[tuple[str, str]]) -> None:
+        """Cache what a committed ``save_many`` left stored (``_plan``; None: no parcel's plan
+        at that place); ``new``: the parcels it stored first. A parcel whose cached value is no
+        longer the one its plan started from (another task read or saved it meanwhile, or the
+        cache was emptied) is forgotten rather than guessed at: the next read loads it."""
         cache = self._cache
         for learned in plan:
+            if learned is None:
+                continue
             key, before, after = learned.key, learned.before, learned.after
             if cache.get(key) is not before or after is None:
                 cache.discard(key)
@@ -767,7 +821,7 @@ class SqliteShipments:
             rows = await self._conn.read(
                 _SELECT_DUE, (time_to_text(pushed_since), time_to_text(now), limit)
             )
-            return _due_parcels([(None, *row) for row in rows])
+            return _due_parcels(rows)
         statements = self._sql
         params = (time_to_text(pushed_since), time_to_text(now), limit)
         lease = time_to_text(lease_until)
@@ -777,9 +831,10 @@ class SqliteShipments:
             if found:
                 ids = json.dumps([row[0] for row in found])
                 await tx.write(statements.lease_due, (lease, ids))
-            return [(row[3], *row[1:3], *row[4:]) for row in found]
+            return found
 
-        return _due_parcels(await self._conn.run_transaction(claim))
+        claimed = await self._conn.run_transaction(claim)
+        return _due_parcels([(*row[1:3], *row[4:]) for row in claimed], [row[3] for row in claimed])
 
     async def news_again_everywhere(self) -> int:
         """Every parcel's followers are judged again at its next poll, and a poll that read a
