@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import NamedTuple
 
 from core.models import IncidentReason, Shipment, Status, TrackingEvent
 
@@ -391,12 +391,12 @@ def _check_due(due: datetime | None, now: datetime) -> bool:
     return due <= now < due - DELIVERY_CHECK_AFTER + DELIVERY_CHECK_WINDOW
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What one snapshot means at one moment, worked out once by ``assess``.
 
     The refresh pipeline assesses each new snapshot once; alerts (``core.alerts.diff``) and
-    polling (``core.polling.next_check``) read this value instead of deriving again.
+    polling (``core.polling.next_check``) read this value instead of deriving again. A tuple:
+    one is made per parcel of every poll, and a frozen dataclass costs twice as much to make.
     """
 
     at: datetime

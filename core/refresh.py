@@ -150,14 +150,20 @@ class Refresher:
         # dataclass equality check that a rebuilt ``request.key`` would need.
         key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
         results = await self._track_grouped(requests)
-        asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
-        for request in requests:
-            key = key_of[id(request)]
-            if id(request) not in asked and key in due.due_at:
-                # Not asked this cycle (its source stopped): due again as it was, first in line
-                # (an unclaimed parcel never stopped being due: ``due_at`` is empty then).
-                await self._store.shipments.schedule(key, due.due_at[key])
+        tried = sum(len(chunk) for chunk, _batch, _failure in results)
+        # Each request goes into one chunk at most: when every one was tried (nearly always),
+        # there is nothing to hand back, and no need to look at each.
+        if tried < len(requests) and due.due_at:
+            asked = {id(request) for chunk, _batch, _failure in results for request in chunk}
+            for request in requests:
+                key = key_of[id(request)]
+                if id(request) not in asked and key in due.due_at:
+                    # Not asked this cycle (its source stopped): due again as it was, first in
+                    # line (an unclaimed parcel never stopped being due: ``due_at`` is empty).
+                    await self._store.shipments.schedule(key, due.due_at[key])
         writes: list[SnapshotWrite] = []
+        # The key of each write, as ``due`` holds it (``writes[i]`` is ``write_keys[i]``'s).
+        write_keys: list[ShipmentKey] = []
         # (index in writes, key, alerts) of the snapshots that caused alerts: only their
         # subscribers (and those chats' settings) are read, once for the whole cycle.
         alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
@@ -189,14 +195,19 @@ class Refresher:
                 if found:
                     alerting.append((len(writes), key, found))
                 writes.append(write)
-        alerting, promises, quiet = await self._judged_per_chat(writes, alerting, old, due, now)
+                write_keys.append(key)
+        alerting, promises, quiet = await self._judged_per_chat(
+            writes, alerting, old, due, now, keys=write_keys
+        )
         epochs = due.news_epoch
         for index in quiet:
             # Judged without reading its followers: no estimate and no promise to judge.
             write = writes[index]
-            epoch = epochs.get(write.shipment.key)
+            epoch = epochs.get(write_keys[index])
             if epoch is not None:
-                writes[index] = replace(write, news_due_at=eta_news.NEWS_NEVER, news_epoch=epoch)
+                writes[index] = SnapshotWrite(
+                    write.shipment, write.next_check_at, write.alerts, eta_news.NEWS_NEVER, epoch
+                )
         tells: list[Tell] = []
         if alerting:
             subscribers = await self._store.subscriptions.subscribers(
@@ -219,17 +230,26 @@ class Refresher:
                     tells=tells,
                 )
                 epoch = epochs.get(key)
+                # Built whole, not ``dataclasses.replace``d: that costs twice as much, for
+                # every alerting parcel of a cycle.
+                write = writes[index]
                 if epoch is not None:
-                    writes[index] = replace(
-                        writes[index],
-                        alerts=pairs,
-                        news_due_at=min(news, default=eta_news.NEWS_NEVER),
-                        news_epoch=epoch,
+                    writes[index] = SnapshotWrite(
+                        write.shipment,
+                        write.next_check_at,
+                        pairs,
+                        min(news, default=eta_news.NEWS_NEVER),
+                        epoch,
                     )
                 elif pairs:
-                    writes[index] = replace(writes[index], alerts=pairs)
+                    writes[index] = SnapshotWrite(
+                        write.shipment,
+                        write.next_check_at,
+                        pairs,
+                        write.news_due_at,
+                        write.news_epoch,
+                    )
         added = await self._save_many(writes, tells) if writes else 0
-        tried = sum(len(chunk) for chunk, _batch, _failure in results)
         return PollStats(
             checked=tried,
             changed=changed,
@@ -535,6 +555,8 @@ class Refresher:
         old: Mapping[ShipmentKey, Shipment],
         due: DueParcels,
         now: datetime,
+        *,
+        keys: Sequence[ShipmentKey],
     ) -> tuple[
         list[tuple[int, ShipmentKey, list[Alert]]],
         dict[ShipmentKey, dict[str, datetime]],
@@ -548,14 +570,16 @@ class Refresher:
         followers were last judged waits until news could be due (``DueParcels.news_due_at``,
         ``core.eta.news.next_news_at``). Also returns, per parcel, the promise on each chat's
         order link (by chat key), and the writes judged to have no window or promise to judge.
+        ``keys[i]`` is the key of ``writes[i]``.
         """
-        waiting = {write.shipment.key: index for index, write in enumerate(writes)}
-        for _index, key, _found in alerting:
-            waiting.pop(key, None)
+        # The keys are distinct (one write per due parcel): skip the alerting ones by place.
+        alerted = {index for index, _key, _found in alerting}
         news_due = due.news_due_at
         judged = []
         breathe = Breather()
-        for key, index in waiting.items():
+        for index, key in enumerate(keys):
+            if index in alerted:
+                continue
             await breathe()
             shipment = writes[index].shipment
             if not eta_news.lateness_judged(shipment):
