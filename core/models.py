@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import NewType
+from typing import NamedTuple, NewType
 
 __all__ = [
     "FINAL_STATUSES",
@@ -231,9 +231,11 @@ class CarrierMatch:
     country: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class ShipmentKey:
-    """Identifies one parcel: the same number at two carriers is two parcels."""
+class ShipmentKey(NamedTuple):
+    """Identifies one parcel: the same number at two carriers is two parcels.
+
+    A tuple: a poll looks parcels up by key a dozen times each, and a tuple hashes and
+    compares in C where a frozen dataclass runs Python code for both."""
 
     carrier: str
     number: TrackingNumber
