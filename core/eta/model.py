@@ -423,24 +423,55 @@ class EtaModel:
         ordered_at: datetime | None = None,
     ) -> Eta | None:
         """The window for a tracked parcel, or None once it is delivered or otherwise final."""
-        if shipment.is_final or shipment.status is Status.DELIVERED:
+        read = estimate_inputs(shipment, ordered_at=ordered_at)
+        if read is None:
             return None
-        handed = _handed_over(shipment)
-        out_for_delivery = None
-        last = shipment.last_event
-        if shipment.status is Status.OUT_FOR_DELIVERY and last is not None:
-            out_for_delivery = last.time
-        start = ordered_at or shipment.first_seen or handed or now
         return self.estimate(
-            carrier=shipment.carrier,
-            origin=shipment.origin,
-            destination=shipment.destination,
-            ordered_at=min(start, now),
-            handed_over_at=handed,
-            out_for_delivery_at=out_for_delivery,
+            carrier=read.carrier,
+            origin=read.origin,
+            destination=read.destination,
+            ordered_at=min(read.started or now, now),
+            handed_over_at=read.handed_over_at,
+            out_for_delivery_at=read.out_for_delivery_at,
             now=now,
             tz=tz,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateInputs:
+    """Everything of a tracked parcel that :meth:`EtaModel.estimate_shipment` reads, besides
+    the moment: two snapshots with equal inputs get the same window at the same moment (a new
+    scan that moves none of these, e.g. another hub on the way, changes no estimate)."""
+
+    carrier: str
+    origin: str
+    destination: str
+    started: datetime | None
+    handed_over_at: datetime | None
+    out_for_delivery_at: datetime | None
+
+
+def estimate_inputs(
+    shipment: Shipment, *, ordered_at: datetime | None = None
+) -> EstimateInputs | None:
+    """What an estimate for ``shipment`` is read from, or None when it gets none (delivered
+    or otherwise final)."""
+    if shipment.is_final or shipment.status is Status.DELIVERED:
+        return None
+    handed = _handed_over(shipment)
+    out_for_delivery = None
+    last = shipment.last_event
+    if shipment.status is Status.OUT_FOR_DELIVERY and last is not None:
+        out_for_delivery = last.time
+    return EstimateInputs(
+        carrier=shipment.carrier,
+        origin=shipment.origin,
+        destination=shipment.destination,
+        started=ordered_at or shipment.first_seen or handed,
+        handed_over_at=handed,
+        out_for_delivery_at=out_for_delivery,
+    )
 
 
 @functools.lru_cache(maxsize=1024)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
-from core.eta.model import EtaModel, combine, observation_from
+from core.eta.model import EstimateInputs, EtaModel, combine, estimate_inputs, observation_from
 from core.incidents import never_handed_over
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
 from core.ports import Clock, ObservationRepository, TrackingProvider
@@ -34,7 +34,7 @@ class _Seen:
     """What an estimate was computed from; the same inputs give the same window."""
 
     status: Status
-    last_scan: datetime | None
+    inputs: EstimateInputs | None
     carrier_eta: Eta | None
     estimate: Eta | None
 
@@ -90,15 +90,15 @@ class EstimatingProvider:
             # the parcel was probably never handed over (an incident says so instead).
             self._seen.pop(key, None)
             return shipment if shipment.eta is None else replace(shipment, eta=None)
-        last = shipment.last_event
-        last_scan = last.time if last is not None else None
+        inputs = estimate_inputs(shipment)
         seen = self._seen.get(key)
-        # Estimating costs far more than a poll's other work; nothing new scanned and a window
+        # Estimating costs far more than a poll's or a push's other work; nothing the estimate
+        # reads has changed (a new scan on the way usually changes none of it) and a window
         # still ahead of us means the last answer stands.
         if (
             seen is not None
             and seen.status is shipment.status
-            and seen.last_scan == last_scan
+            and seen.inputs == inputs
             and seen.carrier_eta == shipment.eta
             and (seen.estimate is None or seen.estimate.earliest >= now)
         ):
@@ -108,7 +108,7 @@ class EstimatingProvider:
             estimate = combine(shipment.eta, own, now)
             if len(self._seen) >= _SEEN_LIMIT:
                 self._seen.clear()  # bounded; starts over when full
-            self._seen[key] = _Seen(shipment.status, last_scan, shipment.eta, estimate)
+            self._seen[key] = _Seen(shipment.status, inputs, shipment.eta, estimate)
         return replace(shipment, eta=estimate)
 
     async def _learn(self, key: ShipmentKey, shipment: Shipment) -> None:

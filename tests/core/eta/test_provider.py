@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from core.eta.model import EtaModel, source_text
 from core.eta.provider import EstimatingProvider
-from core.models import EtaSource, Status, TrackingNumber, TrackRequest
+from core.models import (
+    Eta,
+    EtaSource,
+    Shipment,
+    Status,
+    TrackingEvent,
+    TrackingNumber,
+    TrackRequest,
+)
 from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.replies import shipment_reply
 from storage.db import Database
@@ -72,3 +81,57 @@ async def test_each_delivery_is_learned_once_and_survives_a_restart(
         await provider.track([request])
         assert await db.observations.count() == 1
         assert len(again) == 1
+
+
+class _CountingModel(EtaModel):
+    """An ``EtaModel`` that counts the estimates it works out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.estimated = 0
+
+    def estimate_shipment(self, shipment: Shipment, **kwargs: Any) -> Eta | None:
+        self.estimated += 1
+        return super().estimate_shipment(shipment, **kwargs)
+
+
+def _in_transit(handed_at: datetime, *scans: TrackingEvent) -> Shipment:
+    handed = TrackingEvent(handed_at, Status.IN_TRANSIT, "Picked up")
+    return Shipment(
+        carrier="ups",
+        number=TrackingNumber("1ZSBX1230300000263"),
+        status=scans[-1].status if scans else Status.IN_TRANSIT,
+        events=(handed, *scans),
+        origin="US",
+        destination="US",
+    )
+
+
+async def test_a_new_scan_that_changes_nothing_the_estimate_reads_keeps_the_window(
+    clock: FakeClock,
+) -> None:
+    # Every push carries a new scan; re-estimating for a scan the estimate does not read
+    # (same status, same handover) was most of a push's processing.
+    model = _CountingModel()
+    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
+    handed = clock.now()
+    [first] = await provider.enrich([_in_transit(handed)])
+    clock.advance(timedelta(hours=2))
+    hub = TrackingEvent(clock.now(), Status.IN_TRANSIT, "Sorted at hub", "Louisville, KY")
+    [second] = await provider.enrich([_in_transit(handed, hub)])
+    assert first.eta is not None and first.eta.earliest > clock.now()
+    assert model.estimated == 1
+    assert second.eta == first.eta
+
+
+async def test_a_scan_that_changes_the_stage_is_estimated_again(clock: FakeClock) -> None:
+    model = _CountingModel()
+    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
+    handed = clock.now()
+    [first] = await provider.enrich([_in_transit(handed)])
+    clock.advance(timedelta(hours=2))
+    out = TrackingEvent(clock.now(), Status.OUT_FOR_DELIVERY, "Out for delivery", "Austin, TX")
+    [second] = await provider.enrich([_in_transit(handed, out)])
+    assert model.estimated == 2
+    assert first.eta is not None and second.eta is not None
+    assert second.eta.latest <= first.eta.latest
