@@ -181,7 +181,11 @@ class WebhookInbox:
     worker waits, up to ``gather_max`` seconds, before it processes them. A burst is then
     answered at the rate the appends allow and processed in full batches (each batch costs
     about the same whatever its size) rather than in a trickle of small ones that compete
-    with the answers for the event loop.
+    with the answers for the event loop. While pushes still arrive, each batch is followed by
+    a pause of ``yield_ratio`` times the batch's own duration, so that answering gets most of
+    the process; once the worker has been behind for ``catch_up_after`` seconds it stops
+    pausing, so a stream it cannot keep up with is not left waiting without end.
+    ``monotonic`` and ``pause`` are the clock and the sleep those pauses use.
     """
 
     def __init__(
@@ -200,6 +204,10 @@ class WebhookInbox:
         gather_max: float = 1.0,
         lease: timedelta = timedelta(minutes=5),
         decoded_limit: int = DECODED_LIMIT,
+        yield_ratio: float = 3.0,
+        catch_up_after: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         # Pushes are claimed while processed: webhook processes sharing one database each
@@ -223,6 +231,12 @@ class WebhookInbox:
         # When the last round of processing ended: the pushes that arrived while it held the
         # event loop are answered only after it, so quiet is counted from then too.
         self._last_round = 0.0
+        self._yield_ratio = max(0.0, yield_ratio)
+        self._catch_up_after = catch_up_after
+        # When the worker last found nothing due: how long it has been behind.
+        self._monotonic = monotonic
+        self._pause = pause
+        self._caught_up = monotonic()
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
         # Snapshots read from bodies at acceptance, by (provider, notification id), until
@@ -261,7 +275,7 @@ class WebhookInbox:
         if added and decoded is not None and len(self._decoded) < self._decoded_limit:
             # Only for a push stored now: a repeat's stored body may differ from this one.
             self._decoded[(provider, notification_id)] = decoded
-        self._last_accept = time.monotonic()
+        self._last_accept = self._monotonic()
         self._wake.set()
         return added
 
@@ -297,7 +311,9 @@ class WebhookInbox:
                     now, self._batch, now + self._lease, providers=self._providers
                 )
                 if not items:
+                    self._caught_up = self._monotonic()
                     return done
+                started = self._monotonic()
                 if self._decoded:
                     items = [self._with_decoded(item) for item in items]
                 batched: dict[str, list[StoredPush]] = {}
@@ -308,6 +324,15 @@ class WebhookInbox:
                         done += await self._process(item)
                 for provider, group in batched.items():
                     done += await self._process_batch(self._batch_handlers[provider], group)
+                await self._answers_first(self._monotonic() - started)
+
+    async def _answers_first(self, spent: float) -> None:
+        """After a batch that took ``spent`` seconds, leave the event loop to answering while
+        pushes keep arriving, unless the worker has been behind for ``catch_up_after``."""
+        now = self._monotonic()
+        arriving = now - self._last_accept < self._gather
+        if arriving and now - self._caught_up < self._catch_up_after:
+            await self._pause(min(spent * self._yield_ratio, self._gather_max))
 
     def _with_decoded(self, item: StoredPush) -> StoredPush:
         decoded = self._decoded.get((item.provider, item.notification_id))
@@ -361,9 +386,9 @@ class WebhookInbox:
 
     async def _settle(self) -> None:
         """Wait until no push arrived for ``gather`` seconds, at most ``gather_max``."""
-        deadline = time.monotonic() + self._gather_max
+        deadline = self._monotonic() + self._gather_max
         while True:
-            now = time.monotonic()
+            now = self._monotonic()
             quiet_in = max(self._last_accept, self._last_round) + self._gather - now
             if quiet_in <= 0 or now >= deadline:
                 return
@@ -377,7 +402,7 @@ class WebhookInbox:
             try:
                 await self._settle()
                 await self.drain()
-                self._last_round = time.monotonic()
+                self._last_round = self._monotonic()
                 await self._store.purge(self._clock.now() - self._keep_done)
                 due = await self._store.next_attempt(self._providers)
                 if due is not None:

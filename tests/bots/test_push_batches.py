@@ -155,6 +155,69 @@ async def test_a_failing_batch_is_retried_push_by_push(world: World) -> None:
     assert await world.db.inbox.pending_count() == 1
 
 
+class _Moments:
+    """A monotonic clock moved by hand (each batch "takes" ``batch_takes`` seconds), and the
+    pauses the worker asked for."""
+
+    def __init__(self, batch_takes: float) -> None:
+        self.now = 100.0
+        self.batch_takes = batch_takes
+        self.pauses: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def pause(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        self.now += seconds
+
+    async def handler(self, items: Sequence[StoredPush]) -> None:
+        self.now += self.batch_takes
+
+
+async def _drained_in_batches_of_one(
+    world: World, moments: _Moments, *, gather: float, catch_up_after: float = 10.0
+) -> int:
+    inbox = WebhookInbox(
+        world.db.inbox,
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: moments.handler},
+        batch=1,
+        gather=gather,
+        yield_ratio=3.0,
+        catch_up_after=catch_up_after,
+        monotonic=moments,
+        pause=moments.pause,
+    )
+    for nid in ("a", "b", "c"):
+        assert await inbox.accept(SEVENTEEN_TRACK, nid, b"{}")
+    return await inbox.drain()
+
+
+async def test_while_pushes_keep_arriving_each_batch_leaves_the_process_to_answering(
+    world: World,
+) -> None:
+    moments = _Moments(batch_takes=0.1)
+    # Pushes count as still arriving for a second after the last one.
+    assert await _drained_in_batches_of_one(world, moments, gather=1.0) == 3
+    assert moments.pauses == pytest.approx([0.3, 0.3, 0.3])
+
+
+async def test_once_pushes_stop_arriving_batches_follow_each_other_at_once(world: World) -> None:
+    moments = _Moments(batch_takes=0.1)
+    assert await _drained_in_batches_of_one(world, moments, gather=0.05) == 3
+    assert moments.pauses == []
+
+
+async def test_a_worker_behind_for_too_long_stops_giving_way(world: World) -> None:
+    moments = _Moments(batch_takes=0.1)
+    # Behind since the worker started: after 0.4 s it no longer pauses for answering.
+    processed = await _drained_in_batches_of_one(world, moments, gather=1.0, catch_up_after=0.45)
+    assert processed == 3
+    assert moments.pauses == pytest.approx([0.3])
+
+
 async def test_the_bot_keeps_tracking_pushes_in_their_own_file(tmp_path: Path) -> None:
     settings = load_settings(
         db=str(tmp_path / "bot.sqlite3"),
