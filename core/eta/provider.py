@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.budgets import ETA_MEMO_BYTES, entries
 from core.cooperative import Breather
@@ -28,6 +28,11 @@ log = logging.getLogger(__name__)
 # Bounds the last windows remembered (about 250 bytes a parcel).
 _SEEN_LIMIT = entries(ETA_MEMO_BYTES, 250)
 
+FRESH_FOR = timedelta(minutes=15)
+"""How long a window that has already begun stands for a parcel whose estimate inputs did not
+change (its start moved up to the moment): a carrier pushing a parcel's scans minutes apart
+does not have its estimate worked out at each. Windows are read in whole days."""
+
 
 @dataclass(frozen=True, slots=True)
 class _Seen:
@@ -37,6 +42,7 @@ class _Seen:
     inputs: EstimateInputs | None
     carrier_eta: Eta | None
     estimate: Eta | None
+    at: datetime
 
 
 class EstimatingProvider:
@@ -92,23 +98,28 @@ class EstimatingProvider:
             return shipment if shipment.eta is None else replace(shipment, eta=None)
         inputs = estimate_inputs(shipment)
         seen = self._seen.get(key)
-        # Estimating costs far more than a poll's or a push's other work; nothing the estimate
-        # reads has changed (a new scan on the way usually changes none of it) and a window
-        # still ahead of us means the last answer stands.
+        # Estimating costs far more than a poll's or a push's other work. When nothing the
+        # estimate reads has changed (a new scan on the way usually changes none of it), the
+        # last answer stands while its window is still ahead of us, and for FRESH_FOR once it
+        # has begun (its start moved up to now, as a new estimate's would be).
         if (
             seen is not None
             and seen.status is shipment.status
             and seen.inputs == inputs
             and seen.carrier_eta == shipment.eta
-            and (seen.estimate is None or seen.estimate.earliest >= now)
+            and (
+                seen.estimate is None
+                or seen.estimate.earliest >= now
+                or (now - seen.at < FRESH_FOR and seen.estimate.latest >= now)
+            )
         ):
-            estimate = seen.estimate
+            estimate = _from(seen.estimate, now)
         else:
             own = self._model.estimate_shipment(shipment, now=now)
             estimate = combine(shipment.eta, own, now)
             if len(self._seen) >= _SEEN_LIMIT:
                 self._seen.clear()  # bounded; starts over when full
-            self._seen[key] = _Seen(shipment.status, inputs, shipment.eta, estimate)
+            self._seen[key] = _Seen(shipment.status, inputs, shipment.eta, estimate, now)
         return replace(shipment, eta=estimate)
 
     async def _learn(self, key: ShipmentKey, shipment: Shipment) -> None:
@@ -120,3 +131,10 @@ class EstimatingProvider:
             return
         self._model.observe(obs)
         log.debug("learned a delivery of %s", key)
+
+
+def _from(estimate: Eta | None, now: datetime) -> Eta | None:
+    """``estimate`` starting no earlier than ``now`` (the same object when it does)."""
+    if estimate is None or estimate.earliest >= now:
+        return estimate
+    return replace(estimate, earliest=now, most_likely=max(estimate.most_likely, now))

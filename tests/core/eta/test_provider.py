@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from core.eta.model import EtaModel, source_text
-from core.eta.provider import EstimatingProvider
+from core.eta.provider import FRESH_FOR, EstimatingProvider
 from core.models import (
     Eta,
     EtaSource,
@@ -135,3 +135,24 @@ async def test_a_scan_that_changes_the_stage_is_estimated_again(clock: FakeClock
     assert model.estimated == 2
     assert first.eta is not None and second.eta is not None
     assert second.eta.latest <= first.eta.latest
+
+
+async def test_a_begun_window_stands_for_minutes_of_scans_then_is_worked_out_again(
+    clock: FakeClock,
+) -> None:
+    model = _CountingModel()
+    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
+    handed = clock.now() - timedelta(days=3)  # its window has begun
+    [first] = await provider.enrich([_in_transit(handed)])
+    assert first.eta is not None and first.eta.earliest == clock.now()
+    clock.advance(FRESH_FOR / 3)
+    hub = TrackingEvent(clock.now(), Status.IN_TRANSIT, "Sorted at hub", "Louisville, KY")
+    [second] = await provider.enrich([_in_transit(handed, hub)])
+    assert model.estimated == 1
+    assert second.eta is not None
+    # The window never starts before now; only its start moved.
+    assert second.eta.earliest == clock.now()
+    assert (second.eta.latest, second.eta.source) == (first.eta.latest, first.eta.source)
+    clock.advance(FRESH_FOR)
+    await provider.enrich([_in_transit(handed, hub)])
+    assert model.estimated == 2
