@@ -50,7 +50,13 @@ from core.models import ChatRef, Platform, ShipmentKey, Subscription, TrackingNu
 from core.providers import seventeen_track
 
 _VECTORS = Path(__file__).resolve().parent.parent / "tests/data/providers/seventeen_track"
-_BASE_TIME = datetime(2026, 1, 2, tzinfo=UTC)
+# The recorded push's moments (scans up to 1 January 2026, the carrier's window on 3 January)
+# are moved to the days around now, whole days at a time: the parcels are on their way, as a
+# carrier's pushes after an outage are. Scanned months ago, a parcel is long past any window
+# and its estimate is worked out again at every push.
+_RECORDED_AT = datetime(2026, 1, 2, tzinfo=UTC)
+_SHIFT = timedelta(days=(datetime.now(UTC) - _RECORDED_AT).days)
+_BASE_TIME = _RECORDED_AT + _SHIFT
 _CONCURRENCY = 64
 # The longest a client run may take: a client process that died fails the run instead of
 # leaving it waiting for an answer that never comes.
@@ -59,7 +65,23 @@ _CLIENT_PATIENCE = 900.0
 
 def _template() -> tuple[str, dict[str, Any]]:
     doc = json.loads((_VECTORS / "webhook_vectors.json").read_text(encoding="utf-8"))
-    return doc["security_key"], json.loads(doc["vectors"][0]["raw_body"])
+    return doc["security_key"], _shifted(json.loads(doc["vectors"][0]["raw_body"]))
+
+
+def _shifted(value: Any) -> Any:
+    """``value`` with every moment in it (an ISO 8601 date and time) moved by ``_SHIFT``."""
+    if isinstance(value, dict):
+        return {key: _shifted(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shifted(item) for item in value]
+    if isinstance(value, str) and len(value) >= 19 and value[4:5] == "-" and value[10:11] == "T":
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        text = (moment + _SHIFT).isoformat()
+        return text.replace("+00:00", "Z") if value.endswith("Z") else text
+    return value
 
 
 def _number(parcel: int) -> str:
