@@ -31,6 +31,7 @@ from core.models import Carrier, CarrierMatch, OrderId, TrackingNumber
 __all__ = [
     "CARRIERS",
     "PRIORITY",
+    "THAI_RANGE",
     "Readings",
     "detect",
     "format_matches",
@@ -461,7 +462,10 @@ _SPACELESS_NAMES: Mapping[str, str] = {
     "ช้อปปี้เอ็กซ์เพรส": "spx",
 }
 
-_KEY_JUNK = re.compile(r"[^a-z0-9\u0e00-\u0e7f]+")
+THAI_RANGE = "\u0e00-\u0e7f"
+"""The Thai block (letters, vowel and tone marks) as a regular-expression character range."""
+_THAI = re.compile(f"[{THAI_RANGE}]")
+_KEY_JUNK = re.compile(f"[^a-z0-9{THAI_RANGE}]+")
 
 
 def _key(text: str) -> str:
@@ -474,7 +478,7 @@ def _key(text: str) -> str:
 
 
 def _is_thai(char: str) -> bool:
-    return "\u0e00" <= char <= "\u0e7f"
+    return _THAI.match(char) is not None
 
 
 def _build_lookup() -> dict[str, str]:

@@ -467,7 +467,7 @@ def _link_parts(link: str) -> tuple[str | None, list[str]]:
 
 # Words of any script ("Giao Hàng Nhanh", "Correos de México"); Thai vowel and tone marks are
 # part of a Thai word.
-_LETTERS = r"(?:[^\W_]|[\u0e00-\u0e7f])+"
+_LETTERS = rf"(?:[^\W_]|[{carriers.THAI_RANGE}])+"
 _WORD = re.compile(rf"{_LETTERS}(?:&{_LETTERS})*")
 _NAME_GAP = re.compile(r"[ \t,:-]*")
 _MAX_CARRIER_WORDS = 4  # "Giao Hàng Tiết Kiệm"
