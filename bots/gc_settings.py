@@ -15,12 +15,13 @@ long (``benchmarks/track_during_poll.py``).
   objects) to the permanent generation, which collections never walk again (with the few
   cycles start-up left as garbage: the daily revisit frees them);
 - the young-generation threshold becomes ``GEN0_THRESHOLD`` (2,000 container allocations
-  instead of 700: fewer passes, each well under a millisecond). The count is allocations
-  *net* of deallocations, and a poll frees as many old snapshots as it makes new ones, so a
-  pass finds several times the threshold in young objects: at 10,000 a pass during a
-  100,000-parcel poll took 3-12 ms of CPU with the event loop stopped, longer than the
-  slices the poll gives way in (``core.cooperative``); passes at 2,000 add up to no more
-  collector time (``benchmarks/loop_stalls.py`` shows both);
+  instead of 700: fewer passes). The count is allocations *net* of deallocations, and a
+  poll frees as many old snapshots as it makes new ones, so a pass finds several times the
+  threshold in young objects: at 10,000 a pass during a 100,000-parcel poll took 3-12 ms of
+  CPU with the event loop stopped, longer than the slices the poll gives way in
+  (``core.cooperative``). At 2,000 the longest pass measured 1.5 ms of CPU during a
+  20,000-parcel poll and 5.5 ms during a 100,000-parcel one, and the passes add up to no
+  more collector time (``benchmarks/loop_stalls.py`` shows both);
 - ``freeze_survivors`` is registered: what survives a young pass is frozen too, so every
   pass walks only what was allocated since the one before, and no pass ever walks the
   caches. Garbage in cycles is still collected when it dies young, as nearly all does.
