@@ -233,9 +233,9 @@ class WebhookInbox:
         self._last_round = 0.0
         self._yield_ratio = max(0.0, yield_ratio)
         self._catch_up_after = catch_up_after
-        # When the worker last found nothing due: how long it has been behind.
         self._monotonic = monotonic
         self._pause = pause
+        # When the worker last found nothing due: how long it has been behind.
         self._caught_up = monotonic()
         self._wake = asyncio.Event()
         self._draining = asyncio.Lock()
