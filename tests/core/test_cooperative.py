@@ -29,30 +29,29 @@ async def test_a_loop_gives_way_once_per_slice(clock: SteppedClock) -> None:
     assert seen == [seen[0], seen[0] + 1, seen[0] + 1, seen[0] + 2, seen[0] + 2, seen[0] + 3]
 
 
-async def test_short_loops_one_after_another_give_way_as_one_long_loop(
-    clock: SteppedClock,
-) -> None:
+async def _turns_after_short_loops(clock: SteppedClock, each: float) -> list[int]:
+    """The other tasks' turns after each of six loops of one item taking ``each`` seconds (a
+    slice is 1 s), each loop with a Breather of its own, as each call to a source has within
+    one poll."""
     seen: list[int] = []
     with Turns() as turns:
         await Breather(1.0)()
         for _ in range(6):
-            # Each loop is shorter than a slice and has a Breather of its own, as each call to a
-            # source does within one poll.
             breathe = Breather(1.0)
-            clock.now += 0.5
+            clock.now += each
             await breathe()
             seen.append(turns.count)
+    return seen
+
+
+async def test_short_loops_one_after_another_give_way_as_one_long_loop(
+    clock: SteppedClock,
+) -> None:
+    seen = await _turns_after_short_loops(clock, 0.5)
     assert seen == [seen[0], seen[0] + 1, seen[0] + 1, seen[0] + 2, seen[0] + 2, seen[0] + 3]
 
 
 async def test_nothing_gives_way_within_a_slice(clock: SteppedClock) -> None:
     """The control: what the tests above tell apart."""
-    seen: list[int] = []
-    with Turns() as turns:
-        await Breather(1.0)()
-        for _ in range(6):
-            breathe = Breather(1.0)
-            clock.now += 0.1
-            await breathe()
-            seen.append(turns.count)
+    seen = await _turns_after_short_loops(clock, 0.1)
     assert len(set(seen)) == 1

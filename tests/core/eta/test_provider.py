@@ -107,18 +107,28 @@ def _in_transit(handed_at: datetime, *scans: TrackingEvent) -> Shipment:
     )
 
 
+async def _windows_before_and_after(
+    clock: FakeClock, model: EtaModel, status: Status, description: str, place: str
+) -> tuple[Shipment, Shipment]:
+    """A parcel handed over now, enriched, then again two hours later with one new scan."""
+    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
+    handed = clock.now()
+    [first] = await provider.enrich([_in_transit(handed)])
+    clock.advance(timedelta(hours=2))
+    scan = TrackingEvent(clock.now(), status, description, place)
+    [second] = await provider.enrich([_in_transit(handed, scan)])
+    return first, second
+
+
 async def test_a_new_scan_that_changes_nothing_the_estimate_reads_keeps_the_window(
     clock: FakeClock,
 ) -> None:
     # Every push carries a new scan; re-estimating for a scan the estimate does not read
     # (same status, same handover) was most of a push's processing.
     model = _CountingModel()
-    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
-    handed = clock.now()
-    [first] = await provider.enrich([_in_transit(handed)])
-    clock.advance(timedelta(hours=2))
-    hub = TrackingEvent(clock.now(), Status.IN_TRANSIT, "Sorted at hub", "Louisville, KY")
-    [second] = await provider.enrich([_in_transit(handed, hub)])
+    first, second = await _windows_before_and_after(
+        clock, model, Status.IN_TRANSIT, "Sorted at hub", "Louisville, KY"
+    )
     assert first.eta is not None and first.eta.earliest > clock.now()
     assert model.estimated == 1
     assert second.eta == first.eta
@@ -126,12 +136,9 @@ async def test_a_new_scan_that_changes_nothing_the_estimate_reads_keeps_the_wind
 
 async def test_a_scan_that_changes_the_stage_is_estimated_again(clock: FakeClock) -> None:
     model = _CountingModel()
-    provider = EstimatingProvider(SandboxProvider(clock), model, clock)
-    handed = clock.now()
-    [first] = await provider.enrich([_in_transit(handed)])
-    clock.advance(timedelta(hours=2))
-    out = TrackingEvent(clock.now(), Status.OUT_FOR_DELIVERY, "Out for delivery", "Austin, TX")
-    [second] = await provider.enrich([_in_transit(handed, out)])
+    first, second = await _windows_before_and_after(
+        clock, model, Status.OUT_FOR_DELIVERY, "Out for delivery", "Austin, TX"
+    )
     assert model.estimated == 2
     assert first.eta is not None and second.eta is not None
     assert second.eta.latest <= first.eta.latest
