@@ -375,7 +375,7 @@ class Refresher:
             shipment = snapshots.get(key)
             if shipment is not None and shipment.status in _UNSCANNED:
                 last = alerts.expiry_alert(shipment)
-                pairs = self._pairs([last], subscribers.get(key, []), settings)
+                pairs = self._plain_pairs([last], subscribers.get(key, []), settings)
                 writes.append(SnapshotWrite(shipment, None, pairs))
         if writes:
             await self._save_many(writes)
@@ -490,8 +490,8 @@ class Refresher:
         settings: Mapping[str, ChatSettings],
         *,
         webhook_fed: bool = False,
-        promises: Mapping[str, datetime] | None = None,
-        tells: list[Tell] | None = None,
+        promises: Mapping[str, datetime] | None,
+        tells: list[Tell],
     ) -> SnapshotWrite:
         """Enrich a provider snapshot (incident, first seen) and work out its alerts for
         ``subscribers``; ``promises`` are the shop's promises on their order links, ``tells``
@@ -599,26 +599,44 @@ class Refresher:
                 quiet.append(index)
         return [*alerting, *more], promises, quiet
 
+    def _plain_pairs(
+        self,
+        found: Sequence[Alert],
+        subscribers: Sequence[Subscription],
+        settings: Mapping[str, ChatSettings],
+    ) -> tuple[tuple[ChatRef, Alert], ...]:
+        """(chat, alert) for every subscriber whose effective preference wants the alert, with
+        no arrival news (a parcel leaving tracking: nothing about its arrival is told)."""
+        pairs: list[tuple[ChatRef, Alert]] = []
+        for sub in subscribers:
+            if sub.archived:
+                continue
+            chat_settings = settings.get(sub.chat.chat_key) or self._default_settings
+            preference = preferences.effective(sub, chat_settings)
+            pairs.extend((sub.chat, alert) for alert in found if alerts.wanted(alert, preference))
+        return tuple(pairs)
+
     def _pairs(
         self,
         found: Sequence[Alert],
         subscribers: Sequence[Subscription],
         settings: Mapping[str, ChatSettings],
-        shipment: Shipment | None = None,
-        now: datetime | None = None,
+        shipment: Shipment,
+        now: datetime,
         *,
-        promises: Mapping[str, datetime] | None = None,
+        promises: Mapping[str, datetime] | None,
+        tells: list[Tell],
         news_due: list[datetime] | None = None,
-        tells: list[Tell] | None = None,
     ) -> tuple[tuple[ChatRef, Alert], ...]:
         """(chat, alert) for every subscriber whose effective preference wants the alert.
 
-        With ``shipment`` and ``now``, estimate and lateness news are decided per chat against
-        what that chat was last told and the shop's promise on its own order link
-        (``promises``, by chat key; ``eta_news.chat_alerts``); what each chat then knows goes
-        to ``tells``, for the caller to store after the alerts (``_save_many``): per call, so
-        cycles that interleave never store each other's. ``news_due`` then gets, per chat,
-        from when it could have news again (``eta_news.next_news_at``).
+        Estimate and lateness news are decided per chat against what that chat was last told
+        and the shop's promise on its own order link (``promises``, by chat key;
+        ``eta_news.chat_alerts``); what each chat then knows goes to ``tells``, for the caller
+        to store after the alerts (``_save_many``): per call, so cycles that interleave never
+        store each other's. ``tells`` is required so that no caller can drop what chats were
+        told by leaving it out. ``news_due`` then gets, per chat, from when it could have news
+        again (``eta_news.next_news_at``).
         """
         pairs: list[tuple[ChatRef, Alert]] = []
         for sub in subscribers:
@@ -627,29 +645,27 @@ class Refresher:
             chat_key = sub.chat.chat_key
             chat_settings = settings.get(chat_key) or self._default_settings
             preference = preferences.effective(sub, chat_settings)
-            chat_found = found
-            if shipment is not None and now is not None:
-                promised_by = promises.get(chat_key) if promises else None
-                chat_found, told = eta_news.chat_alerts(
-                    found,
-                    shipment,
-                    sub.told,
-                    now,
-                    tz=chat_settings.timezone,
-                    promised_by=promised_by,
-                )
-                if told is not None and told != sub.told and tells is not None:
-                    tells.append((sub.chat, sub.key, told))
-                if news_due is not None:
-                    news_due.append(
-                        eta_news.next_news_at(
-                            shipment,
-                            told,
-                            now,
-                            tz=chat_settings.timezone,
-                            promised_by=promised_by,
-                        )
+            promised_by = promises.get(chat_key) if promises else None
+            chat_found, told = eta_news.chat_alerts(
+                found,
+                shipment,
+                sub.told,
+                now,
+                tz=chat_settings.timezone,
+                promised_by=promised_by,
+            )
+            if told is not None and told != sub.told:
+                tells.append((sub.chat, sub.key, told))
+            if news_due is not None:
+                news_due.append(
+                    eta_news.next_news_at(
+                        shipment,
+                        told,
+                        now,
+                        tz=chat_settings.timezone,
+                        promised_by=promised_by,
                     )
+                )
             pairs.extend(
                 (sub.chat, alert) for alert in chat_found if alerts.wanted(alert, preference)
             )
