@@ -105,6 +105,9 @@ _CLOCK_KEY = "sandbox_clock"
 _NEWS_ZONE_KEY = "news_default_timezone"
 QUOTA_EVERY = 900.0
 """Seconds between readings of 17TRACK's registration quota for ``/metrics``."""
+QUOTA_WAIT = 1.0
+"""Seconds a ``/metrics`` scrape waits for a quota reading in flight before it answers with
+the last one (a reading through 17TRACK's retries takes seconds; a scraper gives up at 10)."""
 
 
 @dataclass
@@ -139,6 +142,7 @@ class Runtime:
     limits: SharedLimits | None = None
     """Rate limits shared with other processes (PostgreSQL), else None."""
     _quota_read_at: float | None = field(default=None, repr=False)
+    _quota_reading: asyncio.Task[None] | None = field(default=None, repr=False)
     ops_url: str = ""
 
     @property
@@ -204,19 +208,42 @@ class Runtime:
 
     async def refresh_backlog(self) -> None:
         """Read the backlog gauges from the database (before each ``/metrics`` scrape), and
-        17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``."""
+        17TRACK's registration quota when the last reading is older than ``QUOTA_EVERY``.
+
+        The quota is read in a task of its own, waited for at most ``QUOTA_WAIT`` seconds:
+        while 17TRACK is slow or failing the scrape answers with the last reading, and the
+        reading in flight sets the gauge when it ends (a failed one keeps the last)."""
         if self.metrics is None:
             return
         now = self.clock.now()
         self.metrics.backlog(await self.db.stats.backlog(now), now)
         tracker = self.seventeen_track()
         due = self._quota_read_at is None or time.monotonic() - self._quota_read_at > QUOTA_EVERY
-        if tracker is not None and due:
+        if tracker is not None and due and self._quota_reading is None:
             self._quota_read_at = time.monotonic()
-            quota = await tracker.get_quota()
-            self.metrics.provider_quota.labels(SEVENTEEN_TRACK.id, "registrations").set(
-                quota.remaining
+            self._quota_reading = asyncio.create_task(
+                self._read_quota(tracker, self.metrics), name="17track-quota"
             )
+        if self._quota_reading is not None:
+            await asyncio.wait((self._quota_reading,), timeout=QUOTA_WAIT)
+
+    async def _read_quota(self, tracker: SeventeenTrackClient, metrics: Metrics) -> None:
+        try:
+            quota = await tracker.get_quota()
+        except Exception as err:  # the gauge keeps the last reading
+            log.warning("metrics: 17TRACK's quota could not be read (%s)", type(err).__name__)
+        else:
+            metrics.provider_quota.labels(SEVENTEEN_TRACK.id, "registrations").set(quota.remaining)
+        finally:
+            self._quota_reading = None
+
+    async def stop_quota_reading(self) -> None:
+        """Cancel a quota reading still in flight (the ops server is closing)."""
+        task = self._quota_reading
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     def seventeen_track(self) -> SeventeenTrackClient | None:
         """The 17TRACK client when it is one of the sources (quota readings, restarts)."""
@@ -865,4 +892,7 @@ async def open_ops_server(runtime: Runtime) -> AsyncIterator[str]:
     )
     async with serve_ops(app, settings.health_host, settings.health_port or 0) as url:
         runtime.ops_url = url
-        yield url
+        try:
+            yield url
+        finally:
+            await runtime.stop_quota_reading()

@@ -7,6 +7,7 @@ fake) with a real SQLite file; only the heartbeat's monotonic clock is moved by 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -26,7 +27,7 @@ from core.models import Platform
 from core.providers.sandbox import SAMPLE_NUMBERS, Scenario
 from tests.fakes import RecordingNotifier, chat
 from tests.providers.fake_17track import KEY, PREFIX, Fake17Track
-from tests.providers.fake_server import FakeServer, json_reply
+from tests.providers.fake_server import FakeServer, Recorded, Reply, json_reply
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -74,8 +75,8 @@ async def open_ops(settings_values: dict[str, Any]) -> AsyncIterator[Ops]:
     ticks = Ticks()
     async with open_runtime(settings) as runtime:
         runtime.heartbeat = Heartbeat(monotonic=ticks)
-        # A scrape while 17TRACK answers 503 waits for the quota reading's retries (about 4 s
-        # on a quiet machine): longer than httpx's default 5 s under load.
+        # A scrape waits up to ``QUOTA_WAIT`` for a quota reading; the longer timeout keeps
+        # a test that shows a scrape no longer waiting for a slow reading from hanging.
         async with open_ops_server(runtime) as url, httpx.AsyncClient(timeout=30) as client:
             assert url
             yield Ops(runtime, url, client, ticks)
@@ -247,3 +248,38 @@ def usps(serial: int) -> str:
     """A valid USPS number (GS1 mod-10 check digit) per serial."""
     body = f"940011120620640626{serial:03d}"
     return body + gs1_mod10(body)
+
+
+async def test_a_scrape_does_not_wait_for_a_slow_quota_reading(
+    tmp_path: Path, fake: FakeServer
+) -> None:
+    """17TRACK answering ``getquota`` slowly holds no scrape: ``/metrics`` answers without the
+    reading, and the reading sets the gauge once 17TRACK answers."""
+    tracker = Fake17Track(quota=123)
+    tracker.install(fake)
+    answer = asyncio.Event()
+
+    async def held(recorded: Recorded) -> Reply:
+        await answer.wait()
+        return tracker.answer(recorded)
+
+    fake.route("POST", f"{PREFIX}/getquota", held)
+    values = {
+        "db": str(tmp_path / "live.sqlite3"),
+        "seventeen_track_api_key": KEY,
+        "seventeen_track_base_url": fake.url + PREFIX,
+    }
+    quota = "parcelbot_provider_quota_remaining{kind=registrations,provider=17track}"
+    async for ops in open_ops(values):
+        # Before the change the scrape waited for getquota, which answers only once released.
+        first = await ops.metrics()
+        assert quota not in first
+        assert len(fake.calls("POST", f"{PREFIX}/getquota")) == 1
+        answer.set()
+        for _ in range(200):
+            samples = await ops.metrics()
+            if quota in samples:
+                break
+            await asyncio.sleep(0.05)
+        assert samples[quota] == 123
+        assert len(fake.calls("POST", f"{PREFIX}/getquota")) == 1  # one reading, not one a scrape
