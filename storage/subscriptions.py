@@ -28,11 +28,22 @@ FROM subscriptions AS s
 # starts over.
 _DECODED_LIMIT = entries(SUBSCRIPTION_MEMO_BYTES, 700)
 
+_RELEASE_SLICE = 256
+"""Memo entries freed between two chances to give way (about a tenth of a millisecond)."""
+
 
 _TELL = (
     "UPDATE subscriptions SET eta_first_latest = ?, eta_day = ?, eta_told_at = ?, "
     "eta_late = ? WHERE chat_key = ? AND carrier = ? AND number = ?"
 )
+
+
+async def _release(memo: dict[Row, Subscription], breathe: Breather) -> None:
+    """Empty ``memo``, giving way between slices of entries (each freed as it goes)."""
+    while memo:
+        await breathe()
+        for _ in range(min(_RELEASE_SLICE, len(memo))):
+            memo.popitem()
 
 
 class SqliteSubscriptions:
@@ -196,11 +207,16 @@ class SqliteSubscriptions:
         asked = {(key.carrier, key.number): key for key in keys}
         found: dict[ShipmentKey, list[Subscription]] = {}
         decoded = self._decoded
-        if len(decoded) + len(rows) > self._decoded_limit:
-            decoded.clear()
-        keep = self._decoded_limit > 0
         # A poll cycle's alerting parcels can be thousands of rows: decoded in slices.
         breathe = Breather()
+        if len(decoded) + len(rows) > self._decoded_limit:
+            # Starting over frees every row and subscription the memo held, milliseconds of
+            # work for a full one: a fresh memo takes its place at once, and the old one is
+            # let go in slices.
+            self._decoded = {}
+            await _release(decoded, breathe)
+            decoded = self._decoded
+        keep = self._decoded_limit > 0
         for row in rows:
             await breathe()
             # The same row (every column equal) decodes to an equal subscription: reuse it.

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import itertools
+from dataclasses import fields, replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
+import pytest
 
+import storage.subscriptions
+from core import cooperative
 from core.models import ChatSettings, Preference, Subscription
+from storage.codec import subscription_from_row
 from storage.db import Database
 from tests.fakes import FakeClock
 from tests.storage.helpers import T0, alert, chat, count_rows, key, shipment, write
+from tests.turns import Turns
 
 
 def sub(
@@ -161,3 +168,36 @@ async def test_forget_deletes_everything_about_the_chat_and_nothing_else(
     assert [e.chat for e in await store.outbox.due(T0, 10)] == [other]
     assert await store.shipments.get(key("P1")) is not None
     assert await store.subscriptions.forget_chat(me) == 0
+
+
+@pytest.mark.sqlite_only
+async def test_a_full_memo_of_decoded_rows_is_let_go_in_slices(
+    store: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every loop gives way at every slice, and every slice frees one memo entry.
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)
+    monkeypatch.setattr(storage.subscriptions, "_RELEASE_SLICE", 1, raising=False)
+    monkeypatch.setattr(store.subscriptions, "_decoded_limit", 6)
+    turns = Turns()
+    freed: list[int] = []
+
+    class Watched(Subscription):
+        def __del__(self) -> None:
+            freed.append(turns.count)
+
+    def decode(row: Any) -> Subscription:
+        found = subscription_from_row(row)
+        return Watched(*(getattr(found, field.name) for field in fields(found)))
+
+    monkeypatch.setattr(storage.subscriptions, "subscription_from_row", decode)
+    first = [key(f"P{index}") for index in range(6)]
+    later = [key(f"Q{index}") for index in range(3)]
+    for parcel in [*first, *later]:
+        await store.subscriptions.add(sub("a", parcel.number))
+    assert len(await store.subscriptions.subscribers(first)) == 6  # the memo is full
+    with turns:
+        found = await store.subscriptions.subscribers(later)
+    assert [s.key for k in later for s in found[k]] == later
+    # The six decoded before were freed one at a time, the counting task running in between.
+    assert len(freed) == 6
+    assert all(after > before for before, after in itertools.pairwise(freed))
