@@ -16,6 +16,14 @@ used, the least recently used ones making room when it grew. The values are kept
 end one by one scans past every slot they left behind, tens of microseconds per eviction at
 10,000 entries, and a poll cycle's growing snapshots evict one each.
 
+A write that changes cached values in bulk works out the new ones before it commits and puts
+them after, in slices between which other tasks run. Meanwhile the cached values of its parcels
+are older than the rows. So the write *holds* those keys from before its commit until each is
+settled (``hold``): a held key counts as not cached (``get``, ``read``, ``in``), so readers load
+it from the database, and what they load is not cached over the writer's work. The writer
+compares a held key's value (``peek``) with the one it started from, and drops the key when
+another write got there first.
+
 Counts its hits and misses (``stats``) for the benchmarks that show it pays
 (``benchmarks/caches.py``). Imports only the standard library.
 """
@@ -23,7 +31,7 @@ Counts its hits and misses (``stats``) for the benchmarks that show it pays
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -54,8 +62,8 @@ class ReadCache(Generic[K, V]):
     """Values by key, at most ``limit`` bytes by ``size_of``; see the module docstring.
 
     Not thread-safe for changes: change it on the event loop only. Looking a key up from a
-    worker thread (``__contains__``, ``get``) while the event loop waits for that thread is
-    safe.
+    worker thread (``__contains__``, ``get``) is safe: each lookup is one step the
+    interpreter lock keeps whole, and a key whose value is being changed meanwhile is held.
     """
 
     def __init__(self, limit: int, size_of: Callable[[V], int]) -> None:
@@ -65,6 +73,8 @@ class ReadCache(Generic[K, V]):
         self._size = 0
         self._version: int | None = None
         self._hits = self._misses = self._clears = 0
+        # The keys of each write in flight (``hold``): not cached for anyone else meanwhile.
+        self._held: list[set[K]] = []
 
     @property
     def limit(self) -> int:
@@ -85,7 +95,11 @@ class ReadCache(Generic[K, V]):
         return len(self._entries)
 
     def __contains__(self, key: K) -> bool:
-        return key in self._entries
+        """Whether a value is cached for ``key`` (a held key's is not)."""
+        return key in self._entries and not (self._held and self._is_held(key))
+
+    def _is_held(self, key: K) -> bool:
+        return any(key in keys for keys in self._held)
 
     def stats(self) -> CacheStats:
         return CacheStats(self._hits, self._misses, self._clears, len(self._entries), self._size)
@@ -105,8 +119,31 @@ class ReadCache(Generic[K, V]):
         self._size = 0
 
     def get(self, key: K) -> V | None:
-        """The cached value, without counting it as a read or changing its place."""
+        """The cached value (None for a held key), without counting it as a read or changing
+        its place."""
+        if self._held and self._is_held(key):
+            return None
         return self._entries.get(key)
+
+    def peek(self, key: K) -> V | None:
+        """The cached value, held or not: for the write that holds ``key``."""
+        return self._entries.get(key)
+
+    def hold(self, keys: Iterable[K]) -> set[K]:
+        """Hold ``keys`` for a write about to change their rows (see the module docstring)
+        until each leaves the returned set (``set.discard``, once the writer settled its
+        value) or ``release`` lets them all go."""
+        held = set(keys)
+        self._held.append(held)
+        return held
+
+    def release(self, held: set[K]) -> None:
+        """End a ``hold``: the keys still in ``held`` lose their cached values (whatever the
+        write left settled stays)."""
+        for key in held:
+            self.discard(key)
+        held.clear()
+        self._held = [keys for keys in self._held if keys is not held]
 
     async def read(
         self,
@@ -126,7 +163,7 @@ class ReadCache(Generic[K, V]):
         missing: list[K] = []
         for key in keys:
             hit = entries.get(key)
-            if hit is None:
+            if hit is None or (self._held and self._is_held(key)):
                 missing.append(key)
             else:
                 found[key] = hit
@@ -135,7 +172,9 @@ class ReadCache(Generic[K, V]):
         if missing:
             for key, value in (await load(missing)).items():
                 found[key] = value
-                self.put(key, value)
+                # A key held meanwhile gets its value from the write that holds it.
+                if not (self._held and self._is_held(key)):
+                    self.put(key, value)
         return found
 
     def put(self, key: K, value: V) -> None:

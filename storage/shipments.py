@@ -372,6 +372,9 @@ async def read_snapshot(tx: Tx, key: ShipmentKey) -> Shipment | None:
 _EVENT_SLICE = 256
 """Event rows decoded between two chances to give way (about half a millisecond)."""
 
+_APPLY_SLICE = 128
+"""Parcels whose plan is applied to the read cache between two chances to give way."""
+
 
 async def _events_in_slices(
     rows: Sequence[Sequence[Any]], breathe: Breather
@@ -658,12 +661,13 @@ class SqliteShipments:
         async def transact(tx: Tx) -> tuple[int | None, set[tuple[str, str]], bool, int]:
             # On SQLite this runs on the connection's worker thread between BEGIN IMMEDIATE
             # and COMMIT: one hand-off for the whole write. The cache is only looked at here;
-            # it changes on the event loop, after the commit (``check_version``, ``_apply_plan``).
+            # it changes on the event loop (``check_version``, ``_apply_plan``).
             version = await tx.data_version()
             # Parcels the cache does not know (all of them when another connection wrote
             # since it was filled: it is emptied below): the new ones are cached once stored.
+            # Held or not, a cached parcel is a stored one (``peek``).
             if version is not None and version == cached_version:
-                unknown = [key for key in sent if key not in cache]
+                unknown = [key for key in sent if cache.peek(key) is None]
             else:
                 unknown = list(sent)
             new = set(unknown)
@@ -693,23 +697,30 @@ class SqliteShipments:
             added = await tx.write_many(_INSERT_OUTBOX, outbox_rows) if outbox_rows else 0
             return version, new, rewritten, added
 
+        # From before the commit until the plan is applied, the cached values of these
+        # parcels may be older than their rows: nobody else takes them from the cache.
+        held = cache.hold(last)
         try:
-            version, new, rewritten, added = await self._conn.run_transaction(transact)
-        except asyncio.CancelledError:
-            # The transaction runs on to its end regardless and may well have committed:
-            # nothing cached about these parcels can be trusted any more.
-            cache.clear()
-            raise
-        cache.check_version(version)
-        # Only after the commit: the memo must never claim something that is not stored.
-        if len(memo) + len(learned) > self._memo_limit:
-            memo.clear()
-        if self._memo_limit:
-            memo.update(learned)
-        if rewritten:
-            cache.clear()  # rows vanished under this object: trust nothing it knew
-        else:
-            self._apply_plan(plan, new)
+            try:
+                version, new, rewritten, added = await self._conn.run_transaction(transact)
+            except asyncio.CancelledError:
+                # The transaction runs on to its end regardless and may well have committed:
+                # nothing cached about these parcels can be trusted any more.
+                cache.clear()
+                raise
+            cache.check_version(version)
+            # Only after the commit: the memo must never claim something that is not stored.
+            if len(memo) + len(learned) > self._memo_limit:
+                memo.clear()
+            if self._memo_limit:
+                memo.update(learned)
+            if rewritten:
+                cache.clear()  # rows vanished under this object: trust nothing it knew
+            else:
+                await self._apply_plan(plan, new, held, breathe)
+        finally:
+            # Parcels not settled (the write failed, or stopped while applying) are dropped.
+            cache.release(held)
         return added
 
     async def _plan(
@@ -772,27 +783,40 @@ class SqliteShipments:
                 shipment = shipment.rechecked(shipment.checked_at, first_seen, events)
             plan[index] = _Learned(key, before, shipment)
 
-    def _apply_plan(self, plan: Sequence[_Learned | None], new: set[tuple[str, str]]) -> None:
+    async def _apply_plan(
+        self,
+        plan: Sequence[_Learned | None],
+        new: set[tuple[str, str]],
+        held: set[tuple[str, str]],
+        breathe: Breather,
+    ) -> None:
         """Cache what a committed ``save_many`` left stored (``_plan``; None: no parcel's plan
         at that place); ``new``: the parcels it stored first. A parcel whose cached value is no
         longer the one its plan started from (another task read or saved it meanwhile, or the
-        cache was emptied) is forgotten rather than guessed at: the next read loads it."""
+        cache was emptied) is forgotten rather than guessed at: the next read loads it.
+
+        Gives way between slices of parcels; ``held`` (``ReadCache.hold``) keeps the parcels
+        not settled yet out of everyone else's reads meanwhile, and each leaves it once
+        settled."""
         cache = self._cache
-        for learned in plan:
-            if learned is None:
-                continue
-            key, before, after = learned.key, learned.before, learned.after
-            if cache.get(key) is not before or after is None:
-                cache.discard(key)
-            elif before is None:
-                # Not cached: known only when this save stored it first.
-                if key in new:
+        for start in range(0, len(plan), _APPLY_SLICE):
+            await breathe()
+            for learned in plan[start : start + _APPLY_SLICE]:
+                if learned is None:
+                    continue
+                key, before, after = learned.key, learned.before, learned.after
+                if cache.peek(key) is not before or after is None:
+                    cache.discard(key)
+                elif before is None:
+                    # Not cached: known only when this save stored it first.
+                    if key in new:
+                        cache.put(key, after)
+                elif learned.same_size:
+                    # The most recently used from now on; cheaper than ``put``.
+                    cache.replace(key, after)
+                else:
                     cache.put(key, after)
-            elif learned.same_size:
-                # The most recently used from now on; cheaper than ``put``.
-                cache.replace(key, after)
-            else:
-                cache.put(key, after)
+                held.discard(key)
 
     async def due(self, now: datetime, limit: int) -> list[ShipmentKey]:
         """Parcels whose next check is at or before ``now``, the most overdue first.

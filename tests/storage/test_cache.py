@@ -80,3 +80,24 @@ def test_a_replaced_value_becomes_the_most_recently_used() -> None:
     cache.put("c", "xxxx")  # grows: the least recently used make room
     assert [name for name in "abc" if name in cache] == ["a", "c"]
     assert cache.get("a") == "yy" and cache.size == 6
+
+
+async def test_a_held_key_is_read_from_the_rows_until_its_writer_settles_it() -> None:
+    rows = Rows({"a": "new", "b": "new"})
+    cache: ReadCache[str, str] = ReadCache(100, len)
+    cache.check_version(1)
+    cache.put("a", "old")
+    cache.put("b", "old")
+    held = cache.hold(["a", "b"])
+    # Neither is cached for anyone but the writer, nor cached over its work when read.
+    assert "a" not in cache and cache.get("a") is None and cache.peek("a") == "old"
+    assert await cache.read(["a", "b"], 1, rows.load) == {"a": "new", "b": "new"}
+    assert cache.peek("a") == "old"
+    cache.replace("a", "new")
+    held.discard("a")
+    assert cache.get("a") == "new"
+    # Released before the writer settled it: "b" is forgotten, not left at its old value.
+    cache.release(held)
+    assert "b" not in cache and cache.peek("b") is None
+    assert await cache.read(["a", "b"], 1, rows.load) == {"a": "new", "b": "new"}
+    assert rows.loaded == [["a", "b"], ["b"]]

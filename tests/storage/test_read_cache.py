@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -19,6 +20,7 @@ from hypothesis import strategies as st
 import storage.shipments as shipments_module
 from core.budgets import snapshot_bytes
 from core.models import Shipment, ShipmentKey, SnapshotWrite, Status, TrackingEvent
+from storage.cache import ReadCache
 from storage.codec import shipment_from_row, time_to_text
 from storage.db import Database
 from tests.storage.helpers import T0, event, key, shipment, write
@@ -182,6 +184,68 @@ async def test_a_big_save_gives_way_while_it_works_out_what_to_cache(
         assert await db.shipments.get_many(keys) == await _fresh(db_path, keys)
     assert len(seen) == len(keys)
     assert all(later > earlier for earlier, later in itertools.pairwise(seen))
+
+
+def _rechecked_later(keys: Sequence[ShipmentKey]) -> list[SnapshotWrite]:
+    """What a poll that found nothing new saves for ``keys``: the same scan, checked later."""
+    return [
+        write(shipment(k, events=(event(0),), checked_at=T0 + timedelta(hours=1))) for k in keys
+    ]
+
+
+async def test_a_big_save_gives_way_while_it_caches_what_it_stored(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.cooperative.SLICE", 0.0)
+    monkeypatch.setattr(shipments_module, "_APPLY_SLICE", 1, raising=False)
+    keys = [key(f"1ZGIVE{i:04d}") for i in range(8)]
+    settled: list[int] = []
+    turns = Turns()
+    swap = ReadCache.replace
+
+    def watched(cache: ReadCache[Any, Any], cached: Any, value: Any) -> None:
+        settled.append(turns.count)
+        swap(cache, cached, value)
+
+    monkeypatch.setattr(ReadCache, "replace", watched)
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in keys])
+        with turns:
+            await db.shipments.save_many(_rechecked_later(keys))
+        assert await db.shipments.get_many(keys) == await _fresh(db_path, keys)
+    # Every parcel's cached snapshot was swapped for its rechecked one in a turn of its own.
+    assert len(settled) == len(keys)
+    assert all(later > earlier for earlier, later in itertools.pairwise(settled))
+
+
+async def test_while_a_save_caches_what_it_stored_no_older_value_can_be_read(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The rows are committed before the cache learns them, parcel by parcel: whenever it
+    # changes, every value it would hand out must already be the stored one.
+    keys = [key(f"1ZHELD{i:04d}") for i in range(4)]
+    behind: list[str] = []
+    swap = ReadCache.replace
+
+    def checked(cache: ReadCache[Any, Any], cached: Any, value: Any) -> None:
+        for parcel in keys:
+            shown = cache.get((parcel.carrier, parcel.number))
+            (stored,) = rows.execute(
+                "SELECT checked_at FROM shipments WHERE number = ?", (parcel.number,)
+            ).fetchone()
+            if shown is not None and time_to_text(shown.checked_at) != stored:
+                behind.append(parcel.number)
+        swap(cache, cached, value)
+
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many([write(shipment(k, events=(event(0),))) for k in keys])
+        assert len(await db.shipments.get_many(keys)) == len(keys)
+        rows = sqlite3.connect(db_path, check_same_thread=False)
+        monkeypatch.setattr(ReadCache, "replace", checked)
+        await db.shipments.save_many(_rechecked_later(keys))
+        assert await db.shipments.get_many(keys) == await _fresh(db_path, keys)
+    rows.close()
+    assert behind == []
 
 
 @pytest.mark.parametrize("reader_first", [False, True])
