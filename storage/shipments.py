@@ -11,7 +11,7 @@ from operator import attrgetter, is_
 from typing import Any, NamedTuple
 
 from core.budgets import READ_CACHE_BYTES, WRITE_MEMO_BYTES, entries, snapshot_bytes
-from core.cooperative import Breather
+from core.cooperative import Breather, let_go
 from core.models import (
     DueParcels,
     Shipment,
@@ -191,7 +191,7 @@ UPDATE shipments SET checked_at = ?, next_check_at = ?,
 WHERE carrier = ? AND number = ?
 """
 
-# Bounds the memo (about 200 bytes a parcel); when full it starts over.
+# Bounds the memo (about 200 bytes a parcel); when a batch would not fit, it starts over.
 _MEMO_LIMIT = entries(WRITE_MEMO_BYTES, 200)
 
 # Bounds the stored-snapshot cache in bytes (``core.budgets.snapshot_bytes``); see
@@ -710,10 +710,13 @@ class SqliteShipments:
                 raise
             cache.check_version(version)
             # Only after the commit: the memo must never claim something that is not stored.
-            if len(memo) + len(learned) > self._memo_limit:
-                memo.clear()
+            memo = self._memo
+            full = len(memo) + len(learned) > self._memo_limit
+            if full:
+                # Starting over: a fresh memo at once, the old one let go in slices below.
+                self._memo = {}
             if self._memo_limit:
-                memo.update(learned)
+                self._memo.update(learned)
             if rewritten:
                 cache.clear()  # rows vanished under this object: trust nothing it knew
             else:
@@ -721,6 +724,8 @@ class SqliteShipments:
         finally:
             # Parcels not settled (the write failed, or stopped while applying) are dropped.
             cache.release(held)
+        if full:
+            await let_go(memo, breathe)
         return added
 
     async def _plan(

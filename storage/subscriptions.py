@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 
 from core.budgets import SUBSCRIPTION_MEMO_BYTES, entries
-from core.cooperative import Breather
+from core.cooperative import Breather, let_go
 from core.models import ChatRef, EtaTold, Platform, ShipmentKey, Subscription
 from core.ports import Clock
 from storage.codec import chat_to_columns, subscription_from_row, time_to_text
@@ -28,22 +28,11 @@ FROM subscriptions AS s
 # starts over.
 _DECODED_LIMIT = entries(SUBSCRIPTION_MEMO_BYTES, 700)
 
-_RELEASE_SLICE = 256
-"""Memo entries freed between two chances to give way (about a tenth of a millisecond)."""
-
 
 _TELL = (
     "UPDATE subscriptions SET eta_first_latest = ?, eta_day = ?, eta_told_at = ?, "
     "eta_late = ? WHERE chat_key = ? AND carrier = ? AND number = ?"
 )
-
-
-async def _release(memo: dict[Row, Subscription], breathe: Breather) -> None:
-    """Empty ``memo``, giving way between slices of entries (each freed as it goes)."""
-    while memo:
-        await breathe()
-        for _ in range(min(_RELEASE_SLICE, len(memo))):
-            memo.popitem()
 
 
 class SqliteSubscriptions:
@@ -214,7 +203,7 @@ class SqliteSubscriptions:
             # work for a full one: a fresh memo takes its place at once, and the old one is
             # let go in slices.
             self._decoded = {}
-            await _release(decoded, breathe)
+            await let_go(decoded, breathe)
             decoded = self._decoded
         keep = self._decoded_limit > 0
         for row in rows:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core.budgets import ETA_MEMO_BYTES, entries
-from core.cooperative import Breather
+from core.cooperative import Breather, let_go
 from core.eta.model import EstimateInputs, EtaModel, combine, estimate_inputs, observation_from
 from core.incidents import never_handed_over
 from core.models import Eta, Shipment, ShipmentKey, Status, TrackBatch, TrackRequest
@@ -25,7 +25,8 @@ __all__ = ["EstimatingProvider"]
 log = logging.getLogger(__name__)
 
 
-# Bounds the last windows remembered (about 250 bytes a parcel).
+# Bounds the last windows remembered (about 250 bytes a parcel); when a batch would not fit,
+# it starts over.
 _SEEN_LIMIT = entries(ETA_MEMO_BYTES, 250)
 
 FRESH_FOR = timedelta(minutes=15)
@@ -82,6 +83,12 @@ class EstimatingProvider:
         now = self._clock.now()
         done: list[Shipment] = []
         breathe = Breather()  # estimating is the costly part of a batch of pushes
+        seen = self._seen
+        if len(seen) + len(shipments) > _SEEN_LIMIT:
+            # Starting over frees a hundred thousand windows when full: a fresh memo takes the
+            # old one's place at once, and the old one is let go in slices.
+            self._seen = {}
+            await let_go(seen, breathe)
         for shipment in shipments:
             await breathe()
             done.append(self._with_eta(shipment.key, shipment, now))
@@ -117,8 +124,6 @@ class EstimatingProvider:
         else:
             own = self._model.estimate_shipment(shipment, now=now)
             estimate = combine(shipment.eta, own, now)
-            if len(self._seen) >= _SEEN_LIMIT:
-                self._seen.clear()  # bounded; starts over when full
             self._seen[key] = _Seen(shipment.status, inputs, shipment.eta, estimate, now)
         return replace(shipment, eta=estimate)
 

@@ -5,9 +5,12 @@ Counted by interleavings against a stepped clock, never timed."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from core.cooperative import Breather
+from core import cooperative
+from core.cooperative import Breather, let_go
 from tests.turns import SteppedClock, Turns
 
 
@@ -55,3 +58,22 @@ async def test_nothing_gives_way_within_a_slice(clock: SteppedClock) -> None:
     """The control: what the tests above tell apart."""
     seen = await _turns_after_short_loops(clock, 0.1)
     assert len(set(seen)) == 1
+
+
+async def test_a_memo_is_let_go_a_slice_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every slice is a chance to give way
+    monkeypatch.setattr(cooperative, "RELEASE_SLICE", 2)
+    memo = {index: [index] for index in range(5)}
+    sizes: list[int] = []
+
+    async def watch() -> None:
+        while True:
+            sizes.append(len(memo))
+            await asyncio.sleep(0)
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    await let_go(memo)
+    watcher.cancel()
+    assert memo == {}
+    # The other task ran between any two slices of two entries.
+    assert sizes[:3] == [5, 3, 1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from core import cooperative
 from core.models import Status, Subscription
 from storage.db import Database
 from tests.fakes import FakeClock
@@ -315,3 +317,29 @@ async def test_due_parcels_says_which_are_followed_and_which_were_pushed(
     assert due.pushed == await store.shipments.pushed_since(due.keys, T0 - timedelta(days=3))
     assert (await store.shipments.due_parcels(now, 2, T0)).keys == (followed, archived)
     assert (await store.shipments.due_parcels(T0 - timedelta(hours=1), 10, T0)).keys == ()
+
+
+@pytest.mark.sqlite_only
+async def test_a_full_memo_of_what_was_written_is_let_go_in_slices(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every slice is a chance to give way
+    monkeypatch.setattr(cooperative, "RELEASE_SLICE", 1)
+    monkeypatch.setattr("storage.shipments._MEMO_LIMIT", 4)
+    async with Database.open(db_path) as db:
+        await db.shipments.save_many([write(shipment(key(f"1ZMEMO{i:04d}"))) for i in range(4)])
+        full = db.shipments._memo
+        sizes: list[int] = []
+
+        async def watch() -> None:
+            while True:
+                sizes.append(len(full))
+                await asyncio.sleep(0)
+
+        watcher = asyncio.get_running_loop().create_task(watch())
+        await db.shipments.save_many([write(shipment(key("1ZMEMO9999")))])
+        watcher.cancel()
+        assert db.shipments.memo_stats() == (0, 5)
+    # The four parcels it knew were forgotten one at a time, the other task running between.
+    assert full == {}
+    assert sorted(set(sizes), reverse=True) == [4, 3, 2, 1]

@@ -176,7 +176,7 @@ async def test_a_full_memo_of_decoded_rows_is_let_go_in_slices(
 ) -> None:
     # Every loop gives way at every slice, and every slice frees one memo entry.
     monkeypatch.setattr(cooperative, "SLICE", 0.0)
-    monkeypatch.setattr(storage.subscriptions, "_RELEASE_SLICE", 1, raising=False)
+    monkeypatch.setattr(cooperative, "RELEASE_SLICE", 1)
     monkeypatch.setattr(store.subscriptions, "_decoded_limit", 6)
     turns = Turns()
     freed: list[int] = []

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from core import cooperative
+from core.eta import provider as eta_provider
 from core.eta.model import EtaModel, source_text
 from core.eta.provider import FRESH_FOR, EstimatingProvider
 from core.models import (
@@ -21,6 +27,7 @@ from core.providers.sandbox import SAMPLE_NUMBERS, SandboxProvider, Scenario
 from core.replies import shipment_reply
 from storage.db import Database
 from tests.fakes import FakeClock
+from tests.turns import Turns
 
 
 def _request(scenario: Scenario, clock: FakeClock) -> TrackRequest:
@@ -163,3 +170,34 @@ async def test_a_begun_window_stands_for_minutes_of_scans_then_is_worked_out_aga
     clock.advance(FRESH_FOR)
     await provider.enrich([_in_transit(handed, hub)])
     assert model.estimated == 2
+
+
+async def test_a_full_memo_of_windows_is_let_go_in_slices(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every slice is a chance to give way
+    monkeypatch.setattr(cooperative, "RELEASE_SLICE", 1)
+    monkeypatch.setattr(eta_provider, "_SEEN_LIMIT", 4)
+    turns = Turns()
+    freed: list[int] = []
+
+    class Watched(eta_provider._Seen):
+        __slots__ = ()
+
+        def __del__(self) -> None:
+            freed.append(turns.count)
+
+    monkeypatch.setattr(eta_provider, "_Seen", Watched)
+    provider = EstimatingProvider(SandboxProvider(clock), EtaModel(), clock)
+    handed = clock.now()
+    parcels = [
+        replace(_in_transit(handed), number=TrackingNumber(f"1ZMEMO{i:04d}")) for i in range(6)
+    ]
+    await provider.enrich(parcels[:4])  # the memo is full
+    with turns:
+        windows = await provider.enrich(parcels[4:])
+    assert all(window.eta is not None for window in windows)
+    # The four windows remembered before were freed one at a time, the other task running
+    # in between.
+    assert len(freed) == 4
+    assert all(after > before for before, after in itertools.pairwise(freed))
