@@ -6,8 +6,10 @@ Run: ``.venv/bin/python benchmarks/push_load.py --base /path/to/old/checkout``
 Each side (``base``, ``this``; see ``benchmarks/ab.py``) runs in a fresh process per round,
 alternating: the bot's own composition root (``bots.runtime.open_runtime``) with a 17TRACK key
 and the webhook server on a loopback port, on a fresh database where ``--parcels`` parcels
-are each followed by one chat. A client in another process sends signed pushes over HTTP
-(up to 64 at once):
+are each followed by one chat, with the collector and thread-switch settings ``parcelbot run``
+applies once it has started. With ``--base`` and several ``--layouts`` every checkout runs in
+every layout, each pair a column of its own. A client in another process sends signed pushes
+over HTTP (up to 64 at once):
 
 - *burst*: ``--burst`` pushes as fast as they are answered (what a carrier sends after an
   outage). Target: ≥ 3,000 acknowledged per second, p99 acknowledgement ≤ 50 ms.
@@ -196,12 +198,26 @@ def _settings(layout: str, folder: str, url: str, role: str) -> Any:
     )
 
 
+def _started() -> None:
+    """What ``parcelbot run`` does to its process once the runtime is open (the collector's
+    and the interpreter's thread settings), where the checkout measured has it."""
+    with contextlib.suppress(ImportError):
+        from bots.gc_settings import apply_bot_gc_settings  # noqa: PLC0415
+
+        apply_bot_gc_settings()
+    with contextlib.suppress(ImportError):
+        from bots.thread_settings import apply_bot_thread_settings  # noqa: PLC0415
+
+        apply_bot_thread_settings()
+
+
 def _processor(url: str, folder: str, ready: Any, stop: Any, report: Any) -> None:
     """The ``pushes`` process of the split layout: processes until ``stop`` is set, then
     sends its CPU seconds through ``report``."""
 
     async def run() -> None:
         async with open_runtime(_settings("split", folder, url, "pushes")):
+            _started()
             ready.set()
             await asyncio.to_thread(stop.wait)
 
@@ -229,6 +245,7 @@ async def _serve(mode: str, count: int, rate: float, parcels: int, layout: str) 
                         key=ShipmentKey("usps", TrackingNumber(_number(parcel))),
                     )
                 )
+            _started()
             helper = None
             if layout == "split":
                 ready, stop = context.Event(), context.Event()
@@ -338,8 +355,8 @@ def main() -> None:
     parser.add_argument(
         "--layouts",
         default="sqlite",
-        help=f"comma separated, each a column of its own: {', '.join(LAYOUTS)} (this "
-        "checkout only)",
+        help=f"comma separated, each a column of its own (per checkout with --base): "
+        f"{', '.join(LAYOUTS)}",
     )
     parser.add_argument("--layout", choices=LAYOUTS, default="sqlite", help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["burst", "steady"], help=argparse.SUPPRESS)
@@ -355,16 +372,24 @@ def main() -> None:
     layouts = [name.strip() for name in options.layouts.split(",") if name.strip()]
     if unknown := [name for name in layouts if name not in LAYOUTS]:
         raise SystemExit(f"unknown layout {unknown[0]!r}; use {', '.join(LAYOUTS)}")
-    if options.base and layouts != ["sqlite"]:
-        raise SystemExit("--base compares checkouts on SQLite; --layouts compares this one")
-    sides = checkouts(options.base) if options.base else [(name, THIS) for name in layouts]
+    found = checkouts(options.base) if options.base else [("this", THIS)]
+    if len(found) == 1 or len(layouts) > 1:
+        # A column per checkout and layout: "sqlite", or "base sqlite" beside "this sqlite".
+        sides = [
+            (layout if len(found) == 1 else f"{label} {layout}", path)
+            for layout in layouts
+            for label, path in found
+        ]
+    else:
+        sides = found
     script = Path(__file__).resolve()
     common = ["--parcels", str(options.parcels), "--rate", str(options.rate)]
     steady_count = int(options.rate * options.seconds)
 
     def runner(args: list[str]) -> Callable[[str, Path], dict[str, Any]]:
         def run(label: str, path: Path) -> dict[str, Any]:
-            layout = label if label in LAYOUTS else "sqlite"
+            named = label.rsplit(" ", 1)[-1]
+            layout = named if named in LAYOUTS else layouts[0]
             return run_child(path, script, [*args, "--layout", layout])
 
         return run
