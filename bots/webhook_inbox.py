@@ -135,9 +135,16 @@ class Inboxes:
 
     def __init__(self, *inboxes: WebhookInbox) -> None:
         self._inboxes = inboxes
+        # Asked several times per push: found once per provider.
+        self._found: dict[str, WebhookInbox | None] = {}
 
     def _for(self, provider: str) -> WebhookInbox | None:
-        return next((inbox for inbox in self._inboxes if inbox.handles(provider)), None)
+        try:
+            return self._found[provider]
+        except KeyError:
+            inbox = next((i for i in self._inboxes if i.handles(provider)), None)
+            self._found[provider] = inbox
+            return inbox
 
     def handles(self, provider: str) -> bool:
         return self._for(provider) is not None
@@ -271,7 +278,8 @@ class WebhookInbox:
         self._pending.append((provider, notification_id, body, future))
         if self._appending is None:
             self._appending = asyncio.create_task(self._append(), name="webhook-inbox-append")
-        added = await asyncio.shield(future)
+        # A cancelled request leaves its push in the group: it is stored all the same.
+        added = await future
         if added and decoded is not None and len(self._decoded) < self._decoded_limit:
             # Only for a push stored now: a repeat's stored body may differ from this one.
             self._decoded[(provider, notification_id)] = decoded
@@ -289,10 +297,12 @@ class WebhookInbox:
                     added = await self._store.add_many(rows, self._clock.now())
                 except Exception as err:  # every waiting request answers 500 and is resent
                     for *_, future in waiting:
-                        future.set_exception(err)
+                        if not future.done():  # done: its request was cancelled
+                            future.set_exception(err)
                     continue
                 for (*_, future), stored in zip(waiting, added, strict=True):
-                    future.set_result(stored)
+                    if not future.done():
+                        future.set_result(stored)
         finally:
             self._appending = None
 

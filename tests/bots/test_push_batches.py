@@ -138,6 +138,31 @@ async def test_a_burst_is_stored_in_few_commits_and_handled_in_one_batch(world: 
     assert await world.db.inbox.pending_count() == 0
 
 
+async def test_a_request_that_gives_up_mid_commit_leaves_the_rest_of_its_group_answered(
+    world: World,
+) -> None:
+    inbox = WebhookInbox(
+        world.db.inbox,
+        world.clock,
+        {},
+        batch_handlers={SEVENTEEN_TRACK: tracking_pushes(world.pushes)},
+    )
+    first = asyncio.create_task(inbox.accept(SEVENTEEN_TRACK, "n-1", b"{}"))
+    await asyncio.sleep(0)  # its append is being committed now
+    gone = asyncio.create_task(inbox.accept(SEVENTEEN_TRACK, "n-2", b"{}"))
+    kept = asyncio.create_task(inbox.accept(SEVENTEEN_TRACK, "n-3", b"{}"))
+    await asyncio.sleep(0)
+    gone.cancel()  # its client went away while it waited for the next commit
+    async with asyncio.timeout(5):
+        assert await first is True
+        assert await kept is True
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    # Stored all the same: a sender that gave up sends it again and gets "duplicate".
+    assert await world.db.inbox.pending_count() == 3
+    assert await inbox.accept(SEVENTEEN_TRACK, "n-2", b"{}") is False
+
+
 async def test_a_failing_batch_is_retried_push_by_push(world: World) -> None:
     handled: list[str] = []
 

@@ -116,6 +116,7 @@ async def test_17track_push_feeds_the_sink(hooks: Hooks) -> None:
     response = await hooks.post("/webhooks/17track", *seventeen())
     assert response.status_code == 200
     assert response.json() == {"status": "processed"}
+    assert response.headers["content-type"] == "application/json; charset=utf-8"
     [shipment] = hooks.sink.shipments
     assert shipment.number == "9400111206206406260787"
     assert shipment.carrier == "usps"
