@@ -28,6 +28,12 @@ _INSERT_MANY = (
 _ROWS_PER_STATEMENT = 500  # 2,500 parameters: far below either backend's limit
 
 
+def _insert_many(chunk: Sequence[tuple[str, str, bytes]], at: str) -> tuple[str, list[str | bytes]]:
+    """The statement that stores ``chunk`` (received ``at``) and its parameters."""
+    statement = _INSERT_MANY.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)))
+    return statement, [v for p, n, body in chunk for v in (p, n, body, at, at)]
+
+
 def _item(row: Sequence[object]) -> StoredPush:
     item_id, provider, notification_id, body, received_at, attempts = row
     raw = body if isinstance(body, bytes) else str(body or "").encode()
@@ -72,17 +78,21 @@ class SqliteInbox:
         if not notifications:
             return []
         at = time_to_text(now)
+        chunks = [
+            _insert_many(notifications[start : start + _ROWS_PER_STATEMENT], at)
+            for start in range(0, len(notifications), _ROWS_PER_STATEMENT)
+        ]
 
-        async def insert(tx: Tx) -> set[tuple[str, str]]:
-            new: set[tuple[str, str]] = set()
-            for start in range(0, len(notifications), _ROWS_PER_STATEMENT):
-                chunk = notifications[start : start + _ROWS_PER_STATEMENT]
-                statement = _INSERT_MANY.format(rows=", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)))
-                params = [v for p, n, body in chunk for v in (p, n, body, at, at)]
-                new.update((str(p), str(n)) for p, n in await tx.read(statement, params))
-            return new
+        async def insert(tx: Tx) -> list[Sequence[object]]:
+            return [row for statement, params in chunks for row in await tx.read(statement, params)]
 
-        new = await self._conn.run_transaction(insert)
+        if len(chunks) == 1:
+            # One statement is a transaction of its own: no BEGIN and COMMIT around it, two
+            # round trips fewer per group of pushes on PostgreSQL.
+            rows: list[Sequence[object]] = list(await self._conn.read(*chunks[0]))
+        else:
+            rows = await self._conn.run_transaction(insert)
+        new = {(str(provider), str(notification_id)) for provider, notification_id in rows}
         # A repeat later in the list is not new: only the first of each pair was stored.
         stored: list[bool] = []
         for provider, notification_id, _body in notifications:
