@@ -203,6 +203,14 @@ async def test_a_failed_delivery_is_not_remembered(hooks: Hooks) -> None:
     assert retried.json() == {"status": "processed"}
 
 
+async def test_a_push_without_a_body_is_refused_as_unsigned(hooks: Hooks) -> None:
+    sign = seventeen_track.push_signature(SEVENTEEN["security_key"], b"x")
+    for path in ("/webhooks/17track", "/webhooks/aftership", "/webhooks/tiktok"):
+        response = await hooks.post(path, b"", {"sign": sign})
+        assert response.status_code == 401, (path, response.text)
+        assert response.json() == {"error": "bad signature"}
+
+
 async def test_oversized_body_is_refused(hooks: Hooks) -> None:
     body = b'{"event":"TRACKING_UPDATED","pad":"' + b"x" * (70 * 1024) + b'"}'
     sign = seventeen_track.push_signature(SEVENTEEN["security_key"], body)
