@@ -142,13 +142,20 @@ class Refresher:
         if not keys:
             return PollStats(archived=archived)
         old = await self._store.shipments.get_many(keys)
-        requests = [
-            TrackRequest(key.number, key.carrier, old[key].first_seen if key in old else None)
-            for key in keys
-        ]
+        requests: list[TrackRequest] = []
         # The stored key objects themselves: dictionary lookups by an identical key skip the
         # dataclass equality check that a rebuilt ``request.key`` would need.
-        key_of = {id(request): key for request, key in zip(requests, keys, strict=True)}
+        key_of: dict[int, ShipmentKey] = {}
+        # A request costs a couple of microseconds, and a cycle makes a thousand: in slices.
+        breathe = Breather()
+        for key in keys:
+            await breathe()
+            stored = old.get(key)
+            request = TrackRequest(
+                key.number, key.carrier, stored.first_seen if stored is not None else None
+            )
+            requests.append(request)
+            key_of[id(request)] = key
         results = await self._track_grouped(requests)
         tried = sum(len(chunk) for chunk, _batch, _failure in results)
         # Each request goes into one chunk at most: when every one was tried (nearly always),
@@ -168,7 +175,6 @@ class Refresher:
         # subscribers (and those chats' settings) are read, once for the whole cycle.
         alerting: list[tuple[int, ShipmentKey, list[Alert]]] = []
         errors = changed = calls = 0
-        breathe = Breather()
         for chunk, batch, failure in results:
             calls += 1
             if batch is None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import core.refresh
 import storage.codec
 import storage.subscriptions
 from core import cooperative
@@ -263,3 +264,28 @@ async def test_a_poll_gives_way_while_it_judges_quiet_parcels_and_encodes_what_c
     assert strictly_rising(told_first)
     assert len(judged) >= 2
     assert strictly_rising(judged)
+
+
+async def test_a_poll_gives_way_while_it_makes_its_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every slice is one item
+    turns = Turns()
+    made: list[int] = []
+
+    def watched_request(*args: Any) -> TrackRequest:
+        made.append(turns.count)
+        return TrackRequest(*args)
+
+    monkeypatch.setattr(core.refresh, "TrackRequest", watched_request)
+    clock = FakeClock()
+    async with Database.open(tmp_path / "requests.sqlite3", clock=clock) as db:
+        await _seeded(db, clock)
+        service = ParcelService(
+            provider=SandboxProvider(clock), store=db, clock=clock, rng=random.Random(3)
+        )
+        with turns:
+            stats = await service.refresh.poll_due(PARCELS)
+    assert stats.checked == PARCELS
+    assert len(made) == PARCELS
+    assert strictly_rising(made)
