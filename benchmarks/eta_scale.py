@@ -3,7 +3,8 @@
     .venv/bin/python benchmarks/eta_scale.py [N]
 
 Generates ``N`` (default 100,000) synthetic deliveries with the cardinality of a busy shop
-(27 regions, 3,000 sellers, postcodes, freight, weight, items), then measures on the same rows:
+(27 regions, 3,000 sellers, postcodes, freight, weight, items, the shop's promised date), then
+measures on the same rows:
 
 * learning them all (``EtaModel.observe_many``: incremental, one delivery at a time);
 * one more delivery learned after that (the per-delivery update the bot does);
@@ -48,6 +49,7 @@ def deliveries(count: int, seed: int = 7) -> list[Observation]:
         handled = ordered + timedelta(days=rng.lognormvariate(0.3, 0.6))
         distance = 1.0 + (REGIONS.index(destination) % 9) * 0.4
         delivered = handled + timedelta(days=rng.lognormvariate(1.0, 0.5) * distance)
+        promised = ordered + timedelta(days=round(6 + 4 * distance + rng.uniform(0, 6)))
         out.append(
             Observation(
                 carrier="post_br",
@@ -57,6 +59,7 @@ def deliveries(count: int, seed: int = 7) -> list[Observation]:
                 ordered_at=ordered,
                 handed_over_at=handled,
                 delivered_at=delivered,
+                promised_by=promised,
                 details=ParcelDetails(
                     origin_zip=zip_code,
                     destination_zip=f"{rng.randrange(1000, 99999):05d}",
@@ -127,6 +130,7 @@ def main(argv: list[str]) -> int:
                 handed_over_at=handed,
                 now=now,
                 details=obs.details,
+                promised_by=obs.promised_by,
             )
             timings.append(time.perf_counter() - tick)
     lane_timings: list[float] = []

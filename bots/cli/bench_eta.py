@@ -567,6 +567,7 @@ def _estimate(model: EtaModel, obs: Observation, now: datetime, handed: datetime
         now=now,
         tz=ZONE,
         details=obs.details,
+        promised_by=obs.promised_by,
     )
 
 

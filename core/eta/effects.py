@@ -1,9 +1,9 @@
 """Parcel details as effect keys: finer than groups, for parcels whose details are known.
 
 Keys are facts about a parcel (its destination postcode area, the seller's postcode, a freight
-bin, the weekday it started…), written ``factor=value``. The model (:mod:`core.eta.learn`)
-learns an additive effect on log durations per key; a parcel with an unknown detail simply
-lacks that key.
+bin, the weekday it started, how long the shop promised it would take…), written
+``factor=value``. The model (:mod:`core.eta.learn`) learns an additive effect on log durations
+per key; a parcel with an unknown detail simply lacks that key.
 """
 
 from __future__ import annotations
@@ -27,18 +27,23 @@ def detail_keys(
     details: ParcelDetails | None,
     start_local: datetime,
     delay_days: float | None,
+    promise_days: float | None = None,
 ) -> tuple[str, ...]:
     """The effect keys of one parcel at one stage.
 
     ``base`` are the keys always known (carrier, service, regions, lane); ``start_local`` is
     when the measured span starts, in the carrier's zone; ``delay_days`` is how long the
-    seller took to hand the parcel over, known only once it has.
+    seller took to hand the parcel over, known only once it has; ``promise_days`` is how long
+    the shop promised delivery would take from the order (known at purchase), binned on the
+    log scale in steps of about 10%.
     """
     keys = list(base)
     keys.append(f"weekday={start_local.weekday()}")
     keys.append(f"hour={start_local.hour // 4}")
     if delay_days is not None:
         keys.append(f"delay={min(int(delay_days * 2), 12)}")
+    if promise_days is not None:
+        keys.append(f"promise={_bin(promise_days, 0.1)}")
     if details is None:
         return tuple(keys)
     return (*keys, *_detail_part(details))

@@ -30,6 +30,66 @@ def test_unknown_details_add_no_keys_and_delay_only_after_handoff() -> None:
     names = {key.split("=")[0] for key in full}
     assert {"delay", "dzip2", "dzip3", "ozip3", "sender", "freight", "weight", "items"} <= names
     assert "items=4" in full and "dzip3=400" in full and "sender=01310" in full
+    assert not any(key.startswith("promise=") for key in full)
+    promised = detail_keys(
+        base=(), details=None, start_local=start, delay_days=None, promise_days=20.0
+    )
+    longer = detail_keys(
+        base=(), details=None, start_local=start, delay_days=None, promise_days=30.0
+    )
+    assert "promise=30" in promised and "promise=34" in longer  # log bins, 10% apart
+
+
+def _promised_history(rng: random.Random) -> list[Observation]:
+    """One lane where the shop promises 30 days to a quarter of its buyers, and those parcels
+    take three times longer than the rest (promised 10 days)."""
+    out = []
+    for i in range(400):
+        slow = i % 4 == 0
+        at = T0 + timedelta(hours=5 * i)
+        handed = at + timedelta(days=1)
+        transit = (9.0 if slow else 3.0) * rng.uniform(0.9, 1.1)
+        out.append(
+            Observation(
+                carrier=CARRIER,
+                service="",
+                origin="SP",
+                destination="BR",
+                ordered_at=at,
+                handed_over_at=handed,
+                delivered_at=handed + timedelta(days=transit),
+                promised_by=at + timedelta(days=30 if slow else 10),
+            )
+        )
+    return out
+
+
+def test_the_shops_promise_moves_the_estimate_at_both_stages() -> None:
+    model = EtaModel(calendars={CARRIER: CALENDAR_DAYS})
+    model.observe_many(_promised_history(random.Random(3)))
+    now = T0 + timedelta(days=200)
+    handed = now + timedelta(days=1)
+
+    def days(promised: int | None, at_handoff: bool) -> float:
+        start = handed if at_handoff else now
+        eta = model.estimate(
+            carrier=CARRIER,
+            origin="SP",
+            destination="BR",
+            ordered_at=now,
+            handed_over_at=handed if at_handoff else None,
+            now=start,
+            promised_by=None if promised is None else now + timedelta(days=promised),
+        )
+        return (eta.most_likely - start).total_seconds() / 86_400
+
+    for at_handoff in (False, True):
+        slow, fast, unknown = days(30, at_handoff), days(10, at_handoff), days(None, at_handoff)
+        assert slow > fast + 3.0, at_handoff
+        # Without a promise a parcel gets the lane's estimate, between the two.
+        assert fast < unknown < slow, at_handoff
+    assert 7.0 < days(30, True) < 11.0
+    assert 2.0 < days(10, True) < 4.5
 
 
 def _history(rng: random.Random) -> list[Observation]:
