@@ -13,16 +13,22 @@ source in calls of 100 parcels, each call a short loop), and only together are t
 
 Emptying a big memo frees every entry and everything only it held, milliseconds of work that
 ``dict.clear`` does in one go: ``let_go`` empties one in slices that give way.
+
+Work that stops everything while it runs, and costs more the longer it was put off, is best
+done in small pieces at these moments: ``between_slices`` names a function each ``Breather``
+calls once it has given way, counted in the slice that follows (the bot's young-generation
+garbage collections, ``bots.gc_settings``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-__all__ = ["RELEASE_SLICE", "SLICE", "Breather", "let_go"]
+__all__ = ["RELEASE_SLICE", "SLICE", "Breather", "between_slices", "let_go"]
 
 SLICE = 0.002
 """The longest stretch of such a loop between two chances for other tasks, in seconds."""
@@ -40,6 +46,17 @@ class _Since(threading.local):
 
 _since = _Since()
 
+_between: Callable[[], object] | None = None
+
+
+def between_slices(work: Callable[[], object] | None) -> Callable[[], object] | None:
+    """Have every ``Breather`` call ``work`` each time it has given way, before its loop goes
+    on (None: nothing); returns what was there before. ``work`` runs on the event loop's
+    thread and must be short and must not raise."""
+    global _between
+    before, _between = _between, work
+    return before
+
 
 class Breather:
     """Call ``await breather()`` once per item of a long loop (see the module docstring)."""
@@ -55,6 +72,9 @@ class Breather:
         if perf_counter() - since.given >= self._every:
             await asyncio.sleep(0)
             since.given = perf_counter()
+            work = _between
+            if work is not None:
+                work()
 
 
 async def let_go(memo: dict[Any, Any], breathe: Breather | None = None) -> None:

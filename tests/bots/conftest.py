@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bots.gc_settings import freeze_survivors
+from core import cooperative
 
 
 @pytest.fixture
@@ -31,5 +32,6 @@ def restore_gc() -> Iterator[None]:
     finally:
         while freeze_survivors in gc.callbacks:
             gc.callbacks.remove(freeze_survivors)
+        cooperative.between_slices(None)
         gc.unfreeze()
         gc.set_threshold(*thresholds)

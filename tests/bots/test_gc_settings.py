@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import weakref
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,9 @@ from bots.gc_settings import (
 )
 from bots.runtime import Runtime, run
 from bots.settings import load_settings
+from core import cooperative
+from core.cooperative import Breather
+from tests.turns import Turns
 
 
 @pytest.mark.usefixtures("restore_gc")
@@ -112,3 +116,28 @@ async def test_bot_start_up_applies_the_settings(
     thresholds, frozen = seen[0]
     assert thresholds == BOT_GC_THRESHOLDS
     assert frozen > 0
+
+
+@pytest.mark.usefixtures("restore_gc")
+async def test_a_long_loop_gives_the_collector_a_young_pass_each_time_it_gives_way(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    apply_bot_gc_settings()
+    monkeypatch.setattr(cooperative, "SLICE", 0.0)  # every item is a slice of its own
+    turns = Turns()
+    young: list[int] = []
+
+    def seen(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] == 0:
+            young.append(turns.count)
+
+    gc.callbacks.append(seen)
+    try:
+        breathe = Breather()
+        with turns:
+            for _ in range(6):
+                await breathe()
+    finally:
+        gc.callbacks.remove(seen)
+    # Far fewer allocations than the threshold: each pass came with a give-way.
+    assert len(set(young)) >= 6

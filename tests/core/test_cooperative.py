@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from core import cooperative
-from core.cooperative import Breather, let_go
+from core.cooperative import Breather, between_slices, let_go
 from tests.turns import SteppedClock, Turns
 
 
@@ -58,6 +58,25 @@ async def test_nothing_gives_way_within_a_slice(clock: SteppedClock) -> None:
     """The control: what the tests above tell apart."""
     seen = await _turns_after_short_loops(clock, 0.1)
     assert len(set(seen)) == 1
+
+
+async def test_work_between_slices_runs_each_time_a_loop_has_given_way(
+    clock: SteppedClock,
+) -> None:
+    ran: list[int] = []
+    with Turns() as turns:
+        before = between_slices(lambda: ran.append(turns.count))
+        try:
+            breathe = Breather(1.0)
+            await breathe()
+            for _ in range(4):
+                clock.now += 0.5
+                await breathe()
+        finally:
+            between_slices(before)
+    # After the other tasks' turn, at the first give-way and then at every second item.
+    assert ran[0] >= 1
+    assert ran == [ran[0], ran[0] + 1, ran[0] + 2]
 
 
 async def test_a_memo_is_let_go_a_slice_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
