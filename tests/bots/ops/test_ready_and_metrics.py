@@ -70,6 +70,19 @@ class Ops:
         self.runtime.heartbeat.flushed()
 
 
+QUOTA = "parcelbot_provider_quota_remaining{kind=registrations,provider=17track}"
+"""The sample of 17TRACK's registration quota."""
+
+
+def live_values(tmp_path: Path, fake: FakeServer) -> dict[str, Any]:
+    """Settings for a runtime on the real 17TRACK client, pointed at ``fake``."""
+    return {
+        "db": str(tmp_path / "live.sqlite3"),
+        "seventeen_track_api_key": KEY,
+        "seventeen_track_base_url": fake.url + PREFIX,
+    }
+
+
 async def open_ops(settings_values: dict[str, Any]) -> AsyncIterator[Ops]:
     settings = load_settings(health_port=0, health_token=TOKEN, **settings_values)
     ticks = Ticks()
@@ -201,11 +214,7 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
 ) -> None:
     tracker = Fake17Track()
     tracker.install(fake)
-    values = {
-        "db": str(tmp_path / "live.sqlite3"),
-        "seventeen_track_api_key": KEY,
-        "seventeen_track_base_url": fake.url + PREFIX,
-    }
+    values = live_values(tmp_path, fake)
     number = "9400111206206406260787"
     async for ops in open_ops(values):
         await ops.runtime.service.track(chat("8"), number)
@@ -226,8 +235,7 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
         assert body["checks"]["sources"]["states"] == {"17track": "failing"}
         samples = await ops.metrics()
         assert samples["parcelbot_provider_errors_total{provider=17track}"] >= 1
-        quota = "parcelbot_provider_quota_remaining{kind=registrations,provider=17track}"
-        assert samples[quota] == tracker.quota  # getquota still answers
+        assert samples[QUOTA] == tracker.quota  # getquota still answers
         last_reading = tracker.quota
         assert samples["parcelbot_provider_calls_total{provider=17track}"] >= 2
 
@@ -240,7 +248,7 @@ async def test_ready_fails_when_every_source_fails_and_recovers(
         ops.runtime._quota_read_at = None  # the next scrape reads the quota again
         fake.route("POST", f"{PREFIX}/getquota", down)
         samples = await ops.metrics()  # a failed reading keeps the last one; the scrape answers
-        assert samples[quota] == last_reading != tracker.quota
+        assert samples[QUOTA] == last_reading != tracker.quota
         assert samples["parcelbot_outbox_backlog"] == 0
 
 
@@ -264,22 +272,17 @@ async def test_a_scrape_does_not_wait_for_a_slow_quota_reading(
         return tracker.answer(recorded)
 
     fake.route("POST", f"{PREFIX}/getquota", held)
-    values = {
-        "db": str(tmp_path / "live.sqlite3"),
-        "seventeen_track_api_key": KEY,
-        "seventeen_track_base_url": fake.url + PREFIX,
-    }
-    quota = "parcelbot_provider_quota_remaining{kind=registrations,provider=17track}"
+    values = live_values(tmp_path, fake)
     async for ops in open_ops(values):
         # Before the change the scrape waited for getquota, which answers only once released.
         first = await ops.metrics()
-        assert quota not in first
+        assert QUOTA not in first
         assert len(fake.calls("POST", f"{PREFIX}/getquota")) == 1
         answer.set()
         for _ in range(200):
             samples = await ops.metrics()
-            if quota in samples:
+            if QUOTA in samples:
                 break
             await asyncio.sleep(0.05)
-        assert samples[quota] == 123
+        assert samples[QUOTA] == 123
         assert len(fake.calls("POST", f"{PREFIX}/getquota")) == 1  # one reading, not one a scrape

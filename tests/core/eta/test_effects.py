@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from core.eta.calendar import CALENDAR_DAYS
 from core.eta.effects import detail_keys
@@ -40,9 +42,9 @@ def test_unknown_details_add_no_keys_and_delay_only_after_handoff() -> None:
     assert "promise=30" in promised and "promise=34" in longer  # log bins, 10% apart
 
 
-def _promised_history(rng: random.Random) -> list[Observation]:
-    """One lane where the shop promises 30 days to a quarter of its buyers, and those parcels
-    take three times longer than the rest (promised 10 days)."""
+def _quarter_slow(rng: random.Random, marked: Callable[[bool, datetime], Any]) -> list[Observation]:
+    """One lane where a quarter of the parcels take three times longer than the rest; each
+    observation gets ``marked(slow, ordered_at)`` as its keyword arguments beside the lane."""
     out = []
     for i in range(400):
         slow = i % 4 == 0
@@ -58,10 +60,17 @@ def _promised_history(rng: random.Random) -> list[Observation]:
                 ordered_at=at,
                 handed_over_at=handed,
                 delivered_at=handed + timedelta(days=transit),
-                promised_by=at + timedelta(days=30 if slow else 10),
+                **marked(slow, at),
             )
         )
     return out
+
+
+def _promised_history(rng: random.Random) -> list[Observation]:
+    """The shop promises 30 days to the slow quarter and 10 days to the rest."""
+    return _quarter_slow(
+        rng, lambda slow, at: {"promised_by": at + timedelta(days=30 if slow else 10)}
+    )
 
 
 def test_the_shops_promise_moves_the_estimate_at_both_stages() -> None:
@@ -94,26 +103,12 @@ def test_the_shops_promise_moves_the_estimate_at_both_stages() -> None:
 
 def _history(rng: random.Random) -> list[Observation]:
     """Buyers in postcode area 690 wait about three times longer than everyone else."""
-    out = []
-    for i in range(400):
-        far = i % 4 == 0
-        zip_code = "69005" if far else "01005"
-        at = T0 + timedelta(hours=5 * i)
-        handed = at + timedelta(days=1)
-        transit = (9.0 if far else 3.0) * rng.uniform(0.9, 1.1)
-        out.append(
-            Observation(
-                carrier=CARRIER,
-                service="",
-                origin="SP",
-                destination="BR",
-                ordered_at=at,
-                handed_over_at=handed,
-                delivered_at=handed + timedelta(days=transit),
-                details=ParcelDetails(destination_zip=zip_code, freight=20.0),
-            )
-        )
-    return out
+    return _quarter_slow(
+        rng,
+        lambda far, _at: {
+            "details": ParcelDetails(destination_zip="69005" if far else "01005", freight=20.0)
+        },
+    )
 
 
 def test_details_sharpen_estimates_and_absent_details_keep_the_group_estimate() -> None:
